@@ -1,0 +1,128 @@
+"""Actions: what a client asks the server to do, and their bytes on the wire."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ._errors import LocalProtocolError
+
+__all__ = ["Action", "HeaderValue", "REDACTED_HEADERS"]
+
+HeaderValue = str | int | float | bool
+
+# Values of these headers are credentials: never shown by repr() or str().
+REDACTED_HEADERS = frozenset({"secret", "key"})
+
+_FORBIDDEN = ("\r", "\n", "\0")
+
+
+def _text(value: HeaderValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise LocalProtocolError(f"header values must be str, int, float or bool, not {type(value).__name__}")
+
+
+def check_header(name: str, value: str) -> None:
+    """Refuse what would break the framing: one stray CRLF would inject a second action."""
+    if not isinstance(name, str) or not name:
+        raise LocalProtocolError(f"a header name must be a non-empty str, not {name!r}")
+    if ":" in name or name != name.strip():
+        raise LocalProtocolError(f"header name {name!r} may not contain ':' or surrounding spaces")
+    for bad in _FORBIDDEN:
+        if bad in name:
+            raise LocalProtocolError(f"header name {name!r} contains {bad!r}")
+        if bad in value:
+            shown = "<redacted>" if name.lower() in REDACTED_HEADERS else repr(value)
+            raise LocalProtocolError(f"value of header {name!r} contains {bad!r}: {shown}")
+
+
+class Action:
+    """One AMI action: a name and ordered headers (duplicates allowed).
+
+    ``Action("Originate", [("Variable", "A=1"), ("Variable", "B=2")], Channel="Local/1@x")``
+    The pairs come first, then the keyword fields, each in the order given. A
+    ``list_complete_event`` names the event that ends this action's list, for
+    servers too old to send ``EventList`` headers.
+    """
+
+    __slots__ = ("headers", "list_complete_event", "name")
+
+    def __init__(
+        self,
+        name: str,
+        pairs: Iterable[tuple[str, HeaderValue]] | Mapping[str, HeaderValue] = (),
+        *,
+        list_complete_event: str | None = None,
+        **fields: HeaderValue,
+    ) -> None:
+        check_header("Action", name if isinstance(name, str) else "")
+        if not isinstance(name, str) or not name.strip():
+            raise LocalProtocolError(f"an action needs a name, got {name!r}")
+        items = pairs.items() if isinstance(pairs, Mapping) else pairs
+        headers: list[tuple[str, str]] = []
+        for pair in [*items, *fields.items()]:
+            try:
+                header, value = pair
+            except (TypeError, ValueError):
+                raise LocalProtocolError(f"headers must be (name, value) pairs, got {pair!r}") from None
+            text = _text(value)
+            check_header(header, text)
+            if header.lower() == "action":
+                raise LocalProtocolError("the action name is the first argument, not an 'Action' header")
+            headers.append((header, text))
+        self.name = name
+        self.headers: tuple[tuple[str, str], ...] = tuple(headers)
+        self.list_complete_event = list_complete_event
+
+    @property
+    def action_id(self) -> str | None:
+        for header, value in self.headers:
+            if header.lower() == "actionid":
+                return value
+        return None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        lowered = name.lower()
+        for header, value in self.headers:
+            if header.lower() == lowered:
+                return value
+        return default
+
+    def with_action_id(self, action_id: str) -> Action:
+        """A copy with ``ActionID`` placed right after the action name."""
+        check_header("ActionID", action_id)
+        copy = Action.__new__(Action)
+        copy.name = self.name
+        copy.headers = (("ActionID", action_id), *self.headers)
+        copy.list_complete_event = self.list_complete_event
+        return copy
+
+    def serialize(self, encoding: str = "utf-8") -> bytes:
+        """The bytes of this action on the wire: ``Action:`` first, then each header, then a blank line."""
+        lines = [f"Action: {self.name}\r\n"]
+        lines.extend(f"{header}: {value}\r\n" for header, value in self.headers)
+        lines.append("\r\n")
+        return "".join(lines).encode(encoding, "surrogateescape")
+
+    def _shown_headers(self) -> list[tuple[str, str]]:
+        return [
+            (header, "<redacted>" if header.lower() in REDACTED_HEADERS else value)
+            for header, value in self.headers
+        ]
+
+    def __repr__(self) -> str:
+        return f"Action({self.name!r}, {self._shown_headers()!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Action):
+            return NotImplemented
+        return (self.name, self.headers) == (other.name, other.headers)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.headers))

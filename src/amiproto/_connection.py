@@ -1,0 +1,466 @@
+"""The client side of one AMI connection, as a pure state machine.
+
+Bytes go in through ``receive_data()``; ``next_event()`` hands out one item at
+a time (``Greeting``, ``Response``, ``Event``, ``UnknownMessage``,
+``ActionCompleted``, ``LoginResult``, ``ConnectionClosed``) or ``NEED_DATA``;
+``send()`` turns an ``Action`` into bytes. Bytes the core itself decides to send
+(a keepalive Ping, the second step of an MD5 login) wait in ``data_to_send()``.
+
+Time is an argument: pass ``now`` (any monotonic clock, in seconds) to the
+calls that take it, ask ``next_deadline()`` when to call ``handle_timer(now)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+
+from ._actions import Action, check_header
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer
+from ._headers import DECODE_ERRORS, parse_header_lines
+from ._messages import (
+    NEED_DATA,
+    ActionCompleted,
+    ConnectionClosed,
+    Event,
+    Greeting,
+    LoginResult,
+    NeedData,
+    Response,
+    UnknownMessage,
+    event_name_of,
+)
+from ._registry import EVENT_CLASSES
+from ._state import Input, State, transition
+
+__all__ = ["Connection", "Item"]
+
+Item = Greeting | Response | Event | UnknownMessage | ActionCompleted | LoginResult | ConnectionClosed
+
+_LIST_END_VALUES = ("complete", "cancelled")
+_LOGIN_NAMES = ("login", "challenge")
+
+# What a pending action is, beyond an ordinary request.
+_PLAIN, _CHALLENGE_STEP, _LOGIN_STEP, _KEEPALIVE = range(4)
+
+
+@dataclass
+class _Credentials:
+    username: str
+    secret: str = field(repr=False)
+    events: str | None
+
+
+@dataclass
+class _Pending:
+    action: Action
+    deadline: float | None
+    role: int = _PLAIN
+    credentials: _Credentials | None = None
+    response: Response | None = None
+    is_list: bool = False
+    events: list[Event] = field(default_factory=list)
+
+
+class Connection:
+    """Client side of one AMI connection. See the module docstring for the flow."""
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+        keepalive_interval: float | None = None,
+        keepalive_timeout: float | None = None,
+        action_id_prefix: str | None = None,
+    ) -> None:
+        "".encode(encoding)  # fail early on an unknown codec
+        self.encoding = encoding
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_timeout = keepalive_interval if keepalive_timeout is None else keepalive_timeout
+        self._framer = Framer(
+            expect_greeting=True, max_message_size=max_message_size, max_buffer_size=max_buffer_size
+        )
+        self._state = State.AWAITING_GREETING
+        self._items: deque[Item] = deque()
+        self._outbox = bytearray()
+        self._pending: dict[str, _Pending] = {}
+        self._open_lists = 0
+        # A random prefix keeps our ActionIDs apart from other clients' on the same server.
+        self._id_prefix = action_id_prefix if action_id_prefix is not None else secrets.token_hex(4)
+        check_header("ActionID", self._id_prefix)
+        self._ids = itertools.count(1)
+        self._closed_emitted = False
+        self._error: RemoteProtocolError | None = None
+        self.greeting: Greeting | None = None
+        self.authenticated = False
+        self.username: str | None = None
+        # Keepalive bookkeeping, in the caller's clock.
+        self._now: float | None = None
+        self._idle_since: float | None = None
+        self._ping_deadline: float | None = None
+        self._ping_id: str | None = None
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def pending_action_ids(self) -> list[str]:
+        """ActionIDs sent and not yet completed, oldest first."""
+        return list(self._pending)
+
+    def _move(self, event: Input) -> None:
+        self._state = transition(self._state, event)
+
+    def _clock(self, now: float | None) -> None:
+        if now is not None:
+            self._now = now
+            if self._idle_since is None:
+                self._idle_since = now
+
+    # -- receiving -------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float | None = None) -> None:
+        """Store bytes from the server; ``b""`` means end of file.
+
+        ``now`` (optional) marks the peer alive for keepalive purposes.
+        """
+        if self._state in (State.CLOSED, State.ERROR):
+            raise LocalProtocolError(f"cannot receive data when the connection is {self._state.value}")
+        try:
+            self._framer.feed(data)
+        except RemoteProtocolError as error:
+            self._fail(error)
+            raise
+        if data and now is not None:
+            self._clock(now)
+            self._idle_since = now
+            self._ping_deadline = None
+
+    def next_event(self) -> Item | NeedData:
+        """The next item in wire order, or ``NEED_DATA``."""
+        items = self._items
+        while not items:
+            if self._error is not None:
+                raise RemoteProtocolError(f"the connection is in error: {self._error}")
+            if self._closed_emitted:
+                return NEED_DATA
+            try:
+                frame = self._framer.next_frame()
+            except RemoteProtocolError as error:
+                self._fail(error)
+                raise
+            if frame is not None:
+                self._on_frame(frame)
+            elif self._framer.eof:
+                self._close("end of file", Input.END_OF_FILE)
+            else:
+                return NEED_DATA
+        return items.popleft()
+
+    def _fail(self, error: RemoteProtocolError) -> None:
+        if self._state not in (State.CLOSED, State.ERROR):
+            self._move(Input.REMOTE_ERROR)
+        self._error = error
+
+    def _on_frame(self, frame: Frame) -> None:
+        raw = frame.raw
+        encoding = self.encoding
+        if frame.is_greeting:
+            self.greeting = Greeting(raw, encoding)
+            self._move(Input.GREETING)
+            self._items.append(self.greeting)
+            return
+        self._move(Input.MESSAGE)
+        name = event_name_of(raw, encoding)
+        if name is not None:
+            cls = EVENT_CLASSES.get(name, Event)
+            self._on_event(cls(raw, encoding=encoding, truncated=frame.truncated, name=name))
+        elif raw.startswith(b"Response:") or frame.body_start is not None:
+            self._on_response(
+                Response(raw, encoding=encoding, truncated=frame.truncated, body_start=frame.body_start)
+            )
+        else:
+            self._on_unusual(raw, frame.truncated)
+
+    def _on_unusual(self, raw: bytes, truncated: bool) -> None:
+        """A message that does not start with ``Event:`` or ``Response:``: classify by its headers."""
+        pairs, _ = parse_header_lines(raw.decode(self.encoding, DECODE_ERRORS))
+        names = [name.strip().lower() for name, _ in pairs]
+        if "event" in names and (
+            names.index("event") < names.index("response") if "response" in names else True
+        ):
+            name = pairs[names.index("event")][1].strip()
+            cls = EVENT_CLASSES.get(name, Event)
+            self._on_event(cls(raw, encoding=self.encoding, truncated=truncated, name=name))
+        elif "response" in names:
+            self._on_response(Response(raw, encoding=self.encoding, truncated=truncated))
+        else:
+            self._items.append(UnknownMessage(raw, encoding=self.encoding, truncated=truncated))
+
+    def _on_response(self, response: Response) -> None:
+        action_id = response.action_id
+        pending = self._pending.get(action_id) if action_id is not None else None
+        if pending is None or pending.response is not None:
+            response.orphan = True
+            self._items.append(response)
+            return
+        pending.response = response
+        self._items.append(response)
+        if response.status == "goodbye":
+            self._move(Input.GOODBYE)
+        if self._starts_list(response, pending.action):
+            pending.is_list = True
+            self._open_lists += 1
+            return
+        assert action_id is not None
+        self._complete(action_id, pending)
+
+    @staticmethod
+    def _starts_list(response: Response, action: Action) -> bool:
+        if response.event_list == "start":
+            return True
+        if not response.success or response.status == "follows":
+            return False
+        if action.list_complete_event is not None:
+            return True
+        # Servers before EventList headers announced lists in words only.
+        message = response.message
+        return message is not None and message.rstrip().lower().endswith("will follow")
+
+    def _on_event(self, event: Event) -> None:
+        self._items.append(event)
+        if not self._open_lists:
+            return
+        action_id = event.action_id
+        pending = self._pending.get(action_id) if action_id is not None else None
+        if pending is None or not pending.is_list:
+            return
+        pending.events.append(event)
+        if self._ends_list(event, pending):
+            assert action_id is not None
+            self._complete(action_id, pending)
+
+    @staticmethod
+    def _ends_list(event: Event, pending: _Pending) -> bool:
+        if event.event_list in _LIST_END_VALUES:
+            return True
+        expected = pending.action.list_complete_event
+        if expected is not None:
+            return event.name.lower() == expected.lower()
+        response = pending.response
+        legacy = response is not None and response.event_list is None
+        return legacy and event.name.endswith("Complete")
+
+    def _complete(
+        self,
+        action_id: str,
+        pending: _Pending,
+        *,
+        complete: bool = True,
+        timed_out: bool = False,
+    ) -> None:
+        del self._pending[action_id]
+        if pending.is_list:
+            self._open_lists -= 1
+        warnings: list[str] = []
+        events = tuple(pending.events)
+        if pending.is_list and complete and events:
+            warnings.extend(_check_list_items(events))
+        self._items.append(
+            ActionCompleted(
+                action_id=action_id,
+                action=pending.action,
+                response=pending.response,
+                events=events,
+                complete=complete and pending.response is not None,
+                timed_out=timed_out,
+                warnings=tuple(warnings),
+                is_list=pending.is_list,
+            )
+        )
+        if pending.role == _KEEPALIVE:
+            self._ping_id = None
+        elif pending.role in (_CHALLENGE_STEP, _LOGIN_STEP):
+            self._advance_login(pending, complete and not timed_out)
+        elif pending.action.name.lower() == "login" and pending.response is not None:
+            self._record_login(pending.response.success, pending.action.get("Username"))
+
+    # -- login -----------------------------------------------------------------
+
+    def login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        auth: str = "md5",
+        events: bool | str | None = None,
+        timeout: float | None = None,
+        now: float | None = None,
+    ) -> bytes:
+        """Start a login; the bytes returned go to the server.
+
+        ``auth="md5"`` sends ``Challenge`` first and then ``Login`` with ``Key`` =
+        md5(challenge + secret), queued in ``data_to_send()`` when the challenge
+        arrives; ``auth="plain"`` sends ``Login`` with ``Secret``. ``events`` is
+        the ``Events`` header: True for on, False for off, or a class mask such as
+        ``"call,system"``. The outcome is a ``LoginResult`` from ``next_event()``.
+        """
+        if auth not in ("md5", "plain"):
+            raise LocalProtocolError(f"auth must be 'md5' or 'plain', not {auth!r}")
+        if events is True or events is False:
+            events_value: str | None = "on" if events else "off"
+        else:
+            events_value = events
+        credentials = _Credentials(username, secret, events_value)
+        if auth == "md5":
+            action = Action("Challenge", AuthType="MD5")
+            return self._send(action, timeout, now, _CHALLENGE_STEP, credentials)
+        pairs = [("Username", username), ("Secret", secret)]
+        if events_value is not None:
+            pairs.append(("Events", events_value))
+        return self._send(Action("Login", pairs), timeout, now, _LOGIN_STEP, credentials)
+
+    def _advance_login(self, pending: _Pending, answered: bool) -> None:
+        credentials = pending.credentials
+        assert credentials is not None
+        response = pending.response
+        if pending.role == _CHALLENGE_STEP and answered and response is not None and response.success:
+            challenge = response.get("Challenge")
+            if challenge is not None:
+                key = hashlib.md5((challenge + credentials.secret).encode(self.encoding)).hexdigest()
+                pairs = [("AuthType", "MD5"), ("Username", credentials.username), ("Key", key)]
+                if credentials.events is not None:
+                    pairs.append(("Events", credentials.events))
+                self._outbox += self._send(Action("Login", pairs), None, None, _LOGIN_STEP, credentials)
+                return
+        success = pending.role == _LOGIN_STEP and answered and response is not None and response.success
+        self._record_login(success, credentials.username)
+        message = response.message if response is not None else "no answer to the login"
+        self._items.append(LoginResult(success, credentials.username, response, message))
+
+    def _record_login(self, success: bool, username: str | None) -> None:
+        if success:
+            self.authenticated = True
+            self.username = username
+        if self._state == State.LOGGING_IN:
+            self._move(Input.LOGIN_ACCEPTED if success else Input.LOGIN_REJECTED)
+
+    # -- sending ---------------------------------------------------------------
+
+    def send(self, action: Action, *, timeout: float | None = None, now: float | None = None) -> bytes:
+        """Register ``action`` and return its bytes for the socket.
+
+        An ``ActionID`` given in the action is used as it is; otherwise one is
+        generated. ``timeout`` (seconds, needs a ``now`` here or earlier) makes
+        ``handle_timer()`` complete the action as timed out.
+        """
+        if not isinstance(action, Action):
+            raise LocalProtocolError(f"send() takes an amiproto.Action, not {type(action).__name__}")
+        return self._send(action, timeout, now, _PLAIN, None)
+
+    def _send(
+        self,
+        action: Action,
+        timeout: float | None,
+        now: float | None,
+        role: int,
+        credentials: _Credentials | None,
+    ) -> bytes:
+        self._clock(now)
+        lowered = action.name.lower()
+        if lowered in _LOGIN_NAMES:
+            self._move(Input.SEND_LOGIN)
+        elif lowered == "logoff":
+            self._move(Input.SEND_LOGOFF)
+        else:
+            self._move(Input.SEND)
+        deadline = None
+        if timeout is not None:
+            if self._now is None:
+                raise LocalProtocolError("a timeout needs the current time: pass now=")
+            deadline = self._now + timeout
+        action_id = action.action_id
+        if action_id is None:
+            action_id = f"{self._id_prefix}-{next(self._ids)}"
+            action = action.with_action_id(action_id)
+        elif action_id in self._pending:
+            raise LocalProtocolError(f"ActionID {action_id!r} is already waiting for an answer")
+        self._pending[action_id] = _Pending(action, deadline, role, credentials)
+        return action.serialize(self.encoding)
+
+    def data_to_send(self) -> bytes:
+        """Bytes the core decided to send by itself (keepalive, MD5 login step); clears them."""
+        data = bytes(self._outbox)
+        self._outbox.clear()
+        return data
+
+    # -- time ------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When ``handle_timer()`` should next be called, in the caller's clock; None: never."""
+        if self._state in (State.CLOSED, State.ERROR):
+            return None
+        deadlines = [p.deadline for p in self._pending.values() if p.deadline is not None]
+        if self.keepalive_interval is not None:
+            if self._ping_deadline is not None:
+                deadlines.append(self._ping_deadline)
+            elif self._idle_since is not None:
+                deadlines.append(self._idle_since + self.keepalive_interval)
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        """Act on every deadline at or before ``now``: time out actions, ping, or declare the peer dead."""
+        self._clock(now)
+        if self._state in (State.CLOSED, State.ERROR):
+            return
+        for action_id, pending in list(self._pending.items()):
+            if pending.deadline is not None and pending.deadline <= now:
+                self._complete(action_id, pending, complete=False, timed_out=True)
+        if self.keepalive_interval is None or self._state == State.CLOSING:
+            return
+        if self._ping_deadline is not None:
+            if now >= self._ping_deadline:
+                self._close(
+                    f"keepalive: no answer to Ping within {self.keepalive_timeout} s",
+                    Input.PEER_DEAD,
+                )
+        elif self._idle_since is not None and now >= self._idle_since + self.keepalive_interval:
+            ping_id = f"{self._id_prefix}-keepalive-{next(self._ids)}"
+            self._outbox += self._send(Action("Ping", ActionID=ping_id), None, now, _KEEPALIVE, None)
+            self._ping_id = ping_id
+            self._ping_deadline = now + (self.keepalive_timeout or 0.0)
+
+    def _close(self, reason: str, event: Input) -> None:
+        pending = tuple(self._pending)
+        for action_id in pending:
+            self._complete(action_id, self._pending[action_id], complete=False)
+        self._move(event)
+        self._closed_emitted = True
+        self._items.append(ConnectionClosed(reason, pending))
+
+
+def _check_list_items(events: tuple[Event, ...]) -> list[str]:
+    """Compare the count a list's last event announces with the items that came."""
+    final = events[-1]
+    announced = final.get("ListItems")
+    if announced is None:
+        announced = final.get("Items")
+    if announced is None:
+        return []
+    try:
+        expected = int(announced.strip())
+    except ValueError:
+        return [f"{final.name}: ListItems is not a number: {announced!r}"]
+    arrived = len(events) - 1
+    if expected != arrived:
+        return [f"{final.name} announced {expected} items, {arrived} arrived"]
+    return []

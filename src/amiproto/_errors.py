@@ -1,0 +1,41 @@
+"""The exception family. Everything the package raises on purpose is an AMIError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AMIError",
+    "ActionTimeout",
+    "AuthenticationError",
+    "ConnectionLost",
+    "LocalProtocolError",
+    "ProtocolError",
+    "RemoteProtocolError",
+]
+
+
+class AMIError(Exception):
+    """Base of every error amiproto raises on purpose."""
+
+
+class ProtocolError(AMIError):
+    """The AMI conversation cannot go on as it stands."""
+
+
+class LocalProtocolError(ProtocolError):
+    """The program misused the connection (bad header, send after close, ...)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server sent bytes the core refuses (a message over the size limit, ...)."""
+
+
+class AuthenticationError(AMIError):
+    """Login was refused by the server."""
+
+
+class ActionTimeout(AMIError):
+    """An action got no complete answer before its timeout."""
+
+
+class ConnectionLost(AMIError):
+    """The connection ended while something was still waiting on it."""

@@ -1,0 +1,233 @@
+"""Cutting a byte stream into AMI messages, on bytes, before any decoding.
+
+A line ends at LF (a CR before it is dropped later, when headers are parsed); a
+message ends at an empty line, so both ``\\n\\r\\n`` and ``\\n\\n`` close one. That
+one rule covers CRLF, bare LF, and the mixed endings real servers send, such as
+``Message: text\\n\\r\\n\\r\\n`` (the stray empty line is a separator, not a message).
+
+Old servers answer ``Command`` with ``Response: Follows``, a few header lines,
+then raw CLI text up to ``--END COMMAND--``; that text may hold empty lines, so
+those messages are framed by the marker instead. Their header lines end in
+CRLF and the CLI text in bare LF, which is how the two are told apart.
+
+Every search resumes where the last one stopped, and consumed bytes are cut
+from the front of a ``bytearray`` (O(1) in CPython), so the work per byte does
+not depend on how the stream was chunked.
+
+The framer serves both roles: a client reads the server's messages, and the
+simulator reads the client's actions with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", "Frame", "Framer"]
+
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024
+
+END_COMMAND = b"--END COMMAND--"
+
+# A header line inside a Follows message: a token name, a colon, CRLF at the end.
+_FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
+_FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
+
+# Framer modes for the message being read.
+_START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
+
+
+class Frame:
+    """One framed unit: the banner line or one message, as raw bytes."""
+
+    __slots__ = ("body_start", "is_greeting", "raw", "truncated")
+
+    def __init__(
+        self,
+        raw: bytes,
+        *,
+        is_greeting: bool = False,
+        body_start: int | None = None,
+        truncated: bool = False,
+    ) -> None:
+        self.raw = raw
+        self.is_greeting = is_greeting
+        self.body_start = body_start
+        self.truncated = truncated
+
+    def __repr__(self) -> str:
+        return (
+            f"Frame({self.raw!r}, is_greeting={self.is_greeting}, "
+            f"body_start={self.body_start}, truncated={self.truncated})"
+        )
+
+
+class Framer:
+    """Incremental framer: ``feed()`` bytes, then ``next_frame()`` until it returns None."""
+
+    def __init__(
+        self,
+        *,
+        expect_greeting: bool = True,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    ) -> None:
+        if max_message_size <= 0 or max_buffer_size < max_message_size:
+            raise LocalProtocolError("need 0 < max_message_size <= max_buffer_size")
+        self.max_message_size = max_message_size
+        self.max_buffer_size = max_buffer_size
+        self._buf = bytearray()
+        self._expect_greeting = expect_greeting
+        self._eof = False
+        self._mode = _START
+        self._scan = 0  # where the next search in the current message resumes
+        self._blank_end = 0  # Follows: end of the empty line seen after the headers
+        self._body_start = 0  # Follows: where the CLI text begins
+
+    @property
+    def eof(self) -> bool:
+        return self._eof
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet returned in a frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> None:
+        """Store bytes; ``b""`` marks end of file."""
+        if self._eof:
+            raise LocalProtocolError("data received after end of file")
+        if not data:
+            self._eof = True
+            return
+        self._buf += data
+        if len(self._buf) > self.max_buffer_size:
+            raise RemoteProtocolError(
+                f"receive buffer holds {len(self._buf)} bytes, over the limit of "
+                f"{self.max_buffer_size} (max_buffer_size)"
+            )
+
+    def next_frame(self) -> Frame | None:
+        """The next complete frame, or None when more bytes are needed (or none are left at EOF)."""
+        buf = self._buf
+        if self._mode == _START:
+            skip = 0
+            size = len(buf)
+            while skip < size and buf[skip] in (10, 13):
+                skip += 1
+            if skip:
+                del buf[:skip]
+            if not buf:
+                return None
+            first_end = buf.find(b"\n", self._scan)
+            if first_end < 0:
+                self._scan = len(buf)
+                return self._incomplete()
+            if self._expect_greeting:
+                self._expect_greeting = False
+                if b":" not in buf[:first_end]:
+                    return self._take(first_end + 1, is_greeting=True)
+            if buf[0] in b"Rr" and _FOLLOWS_FIRST_LINE.match(buf, 0, first_end):
+                self._mode = _FOLLOWS_HEADERS
+                self._scan = first_end + 1
+            else:
+                self._mode = _BLOCK
+                self._scan = first_end
+        if self._mode == _BLOCK:
+            return self._next_block()
+        return self._next_follows()
+
+    def _next_block(self) -> Frame | None:
+        buf = self._buf
+        scan = self._scan
+        crlf = buf.find(b"\n\r\n", scan)
+        # Only a bare-LF ending that starts before the CRLF one can come first.
+        bare = buf.find(b"\n\n", scan, len(buf) if crlf < 0 else crlf + 1)
+        if bare >= 0:
+            end = bare + 2
+        elif crlf >= 0:
+            end = crlf + 3
+        else:
+            self._scan = max(scan, len(buf) - 2)
+            return self._incomplete()
+        # Some servers (and captures) run a second message into the first with
+        # no empty line between: a repeated first header starts a new message.
+        if buf.startswith(b"Event:"):
+            glued = buf.find(b"\nEvent:", 6, end)
+            if glued >= 0:
+                end = glued + 1
+        elif buf.startswith(b"Response:"):
+            glued = buf.find(b"\nResponse:", 9, end)
+            if glued >= 0:
+                end = glued + 1
+        return self._take(end)
+
+    def _next_follows(self) -> Frame | None:
+        buf = self._buf
+        while self._mode == _FOLLOWS_HEADERS:
+            line_end = buf.find(b"\n", self._scan)
+            if line_end < 0:
+                return self._incomplete()
+            line = buf[self._scan : line_end + 1]
+            if line in (bytearray(b"\n"), bytearray(b"\r\n")):
+                self._blank_end = line_end + 1
+                self._mode = _FOLLOWS_LOOKAHEAD
+            elif _FOLLOWS_HEADER.match(line) and not line.startswith(END_COMMAND):
+                self._scan = line_end + 1
+            else:
+                self._body_start = self._scan
+                self._mode = _FOLLOWS_BODY
+        if self._mode == _FOLLOWS_LOOKAHEAD:
+            # An empty line right after the headers either ends a message that
+            # has no body (seen from some servers) or precedes a bare marker.
+            line_end = buf.find(b"\n", self._blank_end)
+            if line_end < 0:
+                if self._eof:
+                    return self._take(self._blank_end, body_start=self._blank_end)
+                return self._incomplete()
+            if buf[self._blank_end : line_end].rstrip(b"\r").endswith(END_COMMAND):
+                return self._take(line_end + 1, body_start=self._blank_end)
+            return self._take(self._blank_end, body_start=self._blank_end)
+        marker = buf.find(END_COMMAND, max(self._scan, self._body_start))
+        if marker < 0:
+            self._scan = max(self._body_start, len(buf) - len(END_COMMAND))
+            return self._incomplete()
+        line_end = buf.find(b"\n", marker)
+        if line_end < 0:
+            self._scan = marker
+            return self._incomplete()
+        return self._take(line_end + 1, body_start=self._body_start)
+
+    def _incomplete(self) -> Frame | None:
+        """No complete frame yet: enforce the size limit, or flush the rest at EOF."""
+        size = len(self._buf)
+        if size > self.max_message_size:
+            raise RemoteProtocolError(
+                f"a message grew past {self.max_message_size} bytes without ending "
+                f"(max_message_size); {size} bytes buffered"
+            )
+        if not self._eof or not size:
+            return None
+        body_start = self._body_start if self._mode == _FOLLOWS_BODY else None
+        return self._take(size, body_start=body_start, truncated=True)
+
+    def _take(
+        self,
+        end: int,
+        *,
+        is_greeting: bool = False,
+        body_start: int | None = None,
+        truncated: bool = False,
+    ) -> Frame:
+        if end > self.max_message_size:
+            raise RemoteProtocolError(
+                f"a {end}-byte message is over the limit of {self.max_message_size} bytes (max_message_size)"
+            )
+        buf = self._buf
+        raw = bytes(buf[:end])
+        del buf[:end]
+        self._mode = _START
+        self._scan = 0
+        return Frame(raw, is_greeting=is_greeting, body_start=body_start, truncated=truncated)

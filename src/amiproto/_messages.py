@@ -1,0 +1,320 @@
+"""What the core hands out: messages from the server and items about actions.
+
+Messages keep ``raw``, the exact bytes the server sent. Their headers are
+decoded and split the first time someone asks for them, because a program that
+only routes on ``Event.name`` and ``action_id`` should not pay for the rest;
+the result is cached, and the same bytes always give the same headers, so a
+message is safe to share between threads once the core has returned it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from ._headers import DECODE_ERRORS, Headers, parse_header_lines
+
+if TYPE_CHECKING:
+    from ._actions import Action
+
+__all__ = [
+    "NEED_DATA",
+    "ActionCompleted",
+    "ConnectionClosed",
+    "Event",
+    "Greeting",
+    "LoginResult",
+    "Message",
+    "NeedData",
+    "Response",
+    "UnknownMessage",
+]
+
+
+class _Sentinel(enum.Enum):
+    NEED_DATA = "NEED_DATA"
+
+    def __repr__(self) -> str:
+        return f"amiproto.{self.value}"
+
+
+NEED_DATA: Literal[_Sentinel.NEED_DATA] = _Sentinel.NEED_DATA
+"""Returned by ``next_event()`` when the bytes so far hold no complete item."""
+
+NeedData = Literal[_Sentinel.NEED_DATA]
+
+# Variants of the header name that the fast ActionID lookup below does not read
+# itself; when one is present, the full header parse decides.
+_ACTION_ID_VARIANTS = (b"ctionid", b"ctionId", b"CTIONID", b"ctionID:", b"ActionID :")
+
+
+class Greeting:
+    """The banner line, e.g. ``Asterisk Call Manager/11.0.0``."""
+
+    __slots__ = ("name", "raw", "version")
+
+    def __init__(self, raw: bytes, encoding: str = "utf-8") -> None:
+        self.raw = raw
+        line = raw.decode(encoding, DECODE_ERRORS).rstrip("\r\n")
+        name, slash, version = line.rpartition("/")
+        self.name = name if slash else line
+        self.version = version if slash else ""
+
+    def __repr__(self) -> str:
+        return f"Greeting(name={self.name!r}, version={self.version!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Greeting) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+class Message:
+    """A block of header lines from the server, ended by an empty line.
+
+    ``headers`` holds every ``name: value`` line in order; ``unparsed`` the lines
+    that have no colon, so nothing the server sent is dropped. ``truncated`` is
+    true for a message that end of file cut short.
+    """
+
+    __slots__ = ("_action_id", "_encoding", "_headers", "_unparsed", "raw", "truncated")
+
+    kind: ClassVar[str] = "message"
+
+    def __init__(self, raw: bytes, *, encoding: str = "utf-8", truncated: bool = False) -> None:
+        self.raw = raw
+        self.truncated = truncated
+        self._encoding = encoding
+        self._headers: Headers | None = None
+        self._unparsed: tuple[str, ...] = ()
+        self._action_id: str | Literal[False] | None = False
+
+    def _header_bytes(self) -> bytes:
+        return self.raw
+
+    def _parse(self) -> Headers:
+        text = self._header_bytes().decode(self._encoding, DECODE_ERRORS)
+        pairs, unparsed = parse_header_lines(text)
+        self._unparsed = tuple(unparsed)
+        headers = self._headers = Headers(pairs)
+        return headers
+
+    @property
+    def headers(self) -> Headers:
+        headers = self._headers
+        return headers if headers is not None else self._parse()
+
+    @property
+    def unparsed(self) -> tuple[str, ...]:
+        """Lines of this message that are not ``name: value`` headers."""
+        if self._headers is None:
+            self._parse()
+        return self._unparsed
+
+    @property
+    def action_id(self) -> str | None:
+        cached = self._action_id
+        if cached is not False:
+            return cached
+        action_id = self._find_action_id()
+        self._action_id = action_id
+        return action_id
+
+    def _find_action_id(self) -> str | None:
+        raw = self.raw
+        # Fast path for the common spelling; anything unusual goes to the parser.
+        if any(variant in raw for variant in _ACTION_ID_VARIANTS):
+            return self.headers.get("ActionID")
+        start = raw.find(b"\nActionID:")
+        if start < 0:
+            return None
+        start += 10
+        end = raw.find(b"\n", start)
+        value = raw[start:] if end < 0 else raw[start:end]
+        if value[-1:] == b"\r":
+            value = value[:-1]
+        if value[:1] == b" ":
+            value = value[1:]
+        return value.decode(self._encoding, DECODE_ERRORS)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Shortcut for ``headers.get``."""
+        return self.headers.get(name, default)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and type(other) is type(self) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self.headers)!r})"
+
+
+class Response(Message):
+    """The server's answer to an action."""
+
+    __slots__ = ("_body", "orphan")
+
+    kind: ClassVar[str] = "response"
+
+    def __init__(
+        self,
+        raw: bytes,
+        *,
+        encoding: str = "utf-8",
+        truncated: bool = False,
+        body_start: int | None = None,
+    ) -> None:
+        super().__init__(raw, encoding=encoding, truncated=truncated)
+        self.orphan = False
+        # Where the text of an old ``Response: Follows`` body begins in ``raw``.
+        self._body = body_start
+
+    def _header_bytes(self) -> bytes:
+        return self.raw if self._body is None else self.raw[: self._body]
+
+    def _find_action_id(self) -> str | None:
+        if self._body is not None:
+            return self.headers.get("ActionID")
+        return super()._find_action_id()
+
+    @property
+    def status(self) -> str:
+        """``success``, ``error``, ``follows``, ``goodbye``, or whatever else came, lower-cased."""
+        return (self.headers.get("Response") or "").strip().lower()
+
+    @property
+    def success(self) -> bool:
+        return self.status in ("success", "follows", "goodbye", "pong")
+
+    @property
+    def message(self) -> str | None:
+        return self.headers.get("Message")
+
+    @property
+    def event_list(self) -> str | None:
+        """The ``EventList`` header, lower-cased (``start`` opens a list)."""
+        value = self.headers.get("EventList")
+        return None if value is None else value.strip().lower()
+
+    @property
+    def output(self) -> list[str]:
+        """Command output, one string a line, whichever way the server framed it.
+
+        Asterisk 14 and later send ``Output:`` headers; older ones send the CLI
+        text after ``Response: Follows`` up to ``--END COMMAND--``.
+        """
+        lines = self.headers.get_all("Output")
+        if self._body is not None:
+            body = self.raw[self._body :].decode(self._encoding, DECODE_ERRORS)
+            end = body.rfind("--END COMMAND--")
+            if end >= 0:
+                body = body[:end]
+            if body:
+                body_lines = body.split("\n")
+                if body_lines[-1] in ("", "\r"):
+                    body_lines.pop()
+                lines.extend(line[:-1] if line.endswith("\r") else line for line in body_lines)
+        return lines
+
+
+class Event(Message):
+    """Something that happened on the server, named by its ``Event`` header."""
+
+    __slots__ = ("_name",)
+
+    kind: ClassVar[str] = "event"
+    event_name: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        raw: bytes,
+        *,
+        encoding: str = "utf-8",
+        truncated: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(raw, encoding=encoding, truncated=truncated)
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        name = self._name
+        if name is None:
+            name = self._name = event_name_of(self.raw, self._encoding) or (self.headers.get("Event") or "")
+        return name
+
+    @property
+    def event_list(self) -> str | None:
+        """The ``EventList`` header, lower-cased (``complete`` ends a list)."""
+        value = self.headers.get("EventList")
+        return None if value is None else value.strip().lower()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, headers={list(self.headers)!r})"
+
+
+class UnknownMessage(Message):
+    """A block with neither a ``Response`` nor an ``Event`` header: kept, not dropped."""
+
+    __slots__ = ()
+
+    kind: ClassVar[str] = "unknown"
+
+    def _find_action_id(self) -> str | None:
+        return self.headers.get("ActionID")
+
+
+def event_name_of(raw: bytes, encoding: str = "utf-8") -> str | None:
+    """The name of an event whose first line is ``Event: NAME``, read without a full parse."""
+    if not raw.startswith(b"Event:"):
+        return None
+    end = raw.find(b"\n")
+    value = raw[6:] if end < 0 else raw[6:end]
+    return value.strip().decode(encoding, DECODE_ERRORS)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCompleted:
+    """Everything that belongs to one action sent with ``Connection.send()``.
+
+    Emitted right after its last message: the Response, or for a list action the
+    event that closes the list. ``complete`` is false when the answer never
+    arrived whole (end of file, timeout); ``warnings`` reports oddities that did
+    not stop completion, such as a ``ListItems`` count that disagrees with the
+    events that came.
+    """
+
+    action_id: str
+    action: Action
+    response: Response | None
+    events: tuple[Event, ...] = ()
+    complete: bool = True
+    timed_out: bool = False
+    warnings: tuple[str, ...] = ()
+    is_list: bool = False
+
+    @property
+    def success(self) -> bool:
+        return self.complete and self.response is not None and self.response.success
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """The end of a login started with ``Connection.login()``."""
+
+    success: bool
+    username: str
+    response: Response | None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The connection is over; nothing more will come."""
+
+    reason: str = "end of file"
+    pending: tuple[str, ...] = field(default=())

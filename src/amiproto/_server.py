@@ -1,0 +1,101 @@
+"""The server side of AMI framing: read actions, write responses and events.
+
+It exists so that a simulator or a proxy reuses the client's framer and header
+parser instead of growing a second AMI parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ._actions import check_header
+from ._errors import LocalProtocolError
+from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Framer
+from ._headers import DECODE_ERRORS, Headers, parse_header_lines
+from ._messages import NEED_DATA, ConnectionClosed, NeedData
+
+__all__ = ["ReceivedAction", "ServerConnection", "format_message"]
+
+
+class ReceivedAction:
+    """One action as a server read it."""
+
+    __slots__ = ("headers", "raw", "truncated", "unparsed")
+
+    def __init__(self, raw: bytes, encoding: str = "utf-8", truncated: bool = False) -> None:
+        self.raw = raw
+        pairs, unparsed = parse_header_lines(raw.decode(encoding, DECODE_ERRORS))
+        self.headers = Headers(pairs)
+        self.unparsed = tuple(unparsed)
+        self.truncated = truncated
+
+    @property
+    def name(self) -> str:
+        """The ``Action`` header (empty when missing)."""
+        return (self.headers.get("Action") or "").strip()
+
+    @property
+    def action_id(self) -> str | None:
+        return self.headers.get("ActionID")
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+    def __repr__(self) -> str:
+        shown = [
+            (name, "<redacted>" if name.lower() in ("secret", "key") else value)
+            for name, value in self.headers
+        ]
+        return f"ReceivedAction({shown!r})"
+
+
+class ServerConnection:
+    """Server side of one AMI connection: bytes in, ``ReceivedAction`` objects out."""
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    ) -> None:
+        self.encoding = encoding
+        self._framer = Framer(
+            expect_greeting=False, max_message_size=max_message_size, max_buffer_size=max_buffer_size
+        )
+        self._closed = False
+
+    def receive_data(self, data: bytes) -> None:
+        """Store bytes from the client; ``b""`` means end of file."""
+        self._framer.feed(data)
+
+    def next_action(self) -> ReceivedAction | ConnectionClosed | NeedData:
+        if self._closed:
+            return NEED_DATA
+        frame = self._framer.next_frame()
+        if frame is not None:
+            return ReceivedAction(frame.raw, self.encoding, frame.truncated)
+        if self._framer.eof:
+            self._closed = True
+            return ConnectionClosed()
+        return NEED_DATA
+
+    def greeting(self, name: str = "Asterisk Call Manager", version: str = "11.0.0") -> bytes:
+        return f"{name}/{version}\r\n".encode(self.encoding)
+
+    def format(self, pairs: Iterable[tuple[str, str]]) -> bytes:
+        return format_message(pairs, self.encoding)
+
+
+def format_message(pairs: Iterable[tuple[str, str]], encoding: str = "utf-8") -> bytes:
+    """``name: value`` lines and the closing empty line, checked against header injection."""
+    lines = []
+    for name, value in pairs:
+        if not isinstance(value, str):
+            raise LocalProtocolError(f"value of {name!r} must be str, not {type(value).__name__}")
+        check_header(name, value)
+        lines.append(f"{name}: {value}\r\n")
+    if not lines:
+        raise LocalProtocolError("a message needs at least one header")
+    lines.append("\r\n")
+    return "".join(lines).encode(encoding, DECODE_ERRORS)
