@@ -14,9 +14,7 @@ RECORDINGS = SHARED / "recordings"
 SAMPLES = SHARED / "ami-samples"
 DATA = ROOT / "tests" / "data"
 
-settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

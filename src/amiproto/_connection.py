@@ -33,6 +33,7 @@ from ._messages import (
     Response,
     UnknownMessage,
     event_name_of,
+    new_event,
 )
 from ._registry import EVENT_CLASSES
 from ._state import Input, State, transition
@@ -154,6 +155,10 @@ class Connection:
             if self._closed_emitted:
                 return NEED_DATA
             try:
+                blocks = self._framer.take_plain_run()
+                if blocks is not None:
+                    self._on_blocks(blocks)
+                    continue
                 frame = self._framer.next_frame()
             except RemoteProtocolError as error:
                 self._fail(error)
@@ -171,6 +176,29 @@ class Connection:
             self._move(Input.REMOTE_ERROR)
         self._error = error
 
+    def _on_blocks(self, blocks: list[bytes]) -> None:
+        """Plain CRLF messages from the framer's fast path: events built inline."""
+        encoding = self.encoding
+        classes = EVENT_CLASSES
+        append = self._items.append
+        for block in blocks:
+            raw = block + b"\r\n\r\n"
+            if block.startswith(b"Event:"):
+                line_end = block.find(b"\r\n")
+                name = (
+                    (block[6:] if line_end < 0 else block[6:line_end]).strip().decode(encoding, DECODE_ERRORS)
+                )
+                event = new_event(classes.get(name, Event), raw, name)
+                if encoding != "utf-8":
+                    event._encoding = encoding
+                if self._state is State.AWAITING_GREETING:
+                    self._move(Input.MESSAGE)
+                append(event)
+                if self._open_lists:
+                    self._correlate(event)
+            else:
+                self._on_frame(Frame(raw))
+
     def _on_frame(self, frame: Frame) -> None:
         raw = frame.raw
         encoding = self.encoding
@@ -179,7 +207,8 @@ class Connection:
             self._move(Input.GREETING)
             self._items.append(self.greeting)
             return
-        self._move(Input.MESSAGE)
+        if self._state is State.AWAITING_GREETING:
+            self._move(Input.MESSAGE)
         name = event_name_of(raw, encoding)
         if name is not None:
             cls = EVENT_CLASSES.get(name, Event)
@@ -238,8 +267,11 @@ class Connection:
 
     def _on_event(self, event: Event) -> None:
         self._items.append(event)
-        if not self._open_lists:
-            return
+        if self._open_lists:
+            self._correlate(event)
+
+    def _correlate(self, event: Event) -> None:
+        """Attach an event to the open list it belongs to, and close the list at its end."""
         action_id = event.action_id
         pending = self._pending.get(action_id) if action_id is not None else None
         if pending is None or not pending.is_list:

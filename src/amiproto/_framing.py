@@ -39,6 +39,13 @@ _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 _START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
 
 
+def _glued_or_follows(block: bytes) -> bool:
+    """A response block that is a Follows, or has a second Response line glued in."""
+    line_end = block.find(b"\r\n")
+    first = block if line_end < 0 else block[:line_end]
+    return bool(_FOLLOWS_FIRST_LINE.match(first)) or b"\nResponse:" in block
+
+
 class Frame:
     """One framed unit: the banner line or one message, as raw bytes."""
 
@@ -85,6 +92,8 @@ class Framer:
         self._scan = 0  # where the next search in the current message resumes
         self._blank_end = 0  # Follows: end of the empty line seen after the headers
         self._body_start = 0  # Follows: where the CLI text begins
+        self._plain_checked = 0  # fast path: bytes already known to hold no CRLF CRLF
+        self._general_until = 0  # fast path: bytes left to the general path first
 
     @property
     def eof(self) -> bool:
@@ -108,6 +117,57 @@ class Framer:
                 f"receive buffer holds {len(self._buf)} bytes, over the limit of "
                 f"{self.max_buffer_size} (max_buffer_size)"
             )
+
+    def take_plain_run(self) -> list[bytes] | None:
+        """Fast path: every complete message at the front of the buffer, as bytes without
+        their closing CRLF CRLF, when all of them are plain CRLF header blocks.
+
+        Returns None whenever anything needs the general path (a bare LF, a Follows
+        body, a glued message, stray empty lines, a greeting still expected, a
+        message over the size limit); the general path then frames the same bytes
+        one message at a time, with the same result. Real Asterisk traffic is
+        almost always plain, and this turns per-byte work into a few C calls
+        per chunk.
+        """
+        if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
+            return None
+        buf = self._buf
+        if not buf or buf[0] in (10, 13):
+            return None
+        last = buf.rfind(b"\r\n\r\n", self._plain_checked)
+        if last < 0:
+            # Nothing complete yet: the next look starts where this one ended.
+            self._plain_checked = max(0, len(buf) - 3)
+            return None
+        blocks = bytes(buf[: last + 4]).split(b"\r\n\r\n")
+        blocks.pop()
+        limit = self.max_message_size - 4
+        taken = 0
+        size = 0
+        for block in blocks:
+            # What the general path would frame differently: a bare LF (it may end
+            # a message earlier), a glued second Event line, a Follows body,
+            # separators before a message, an oversized message.
+            if (
+                block.count(b"\n") != block.count(b"\r\n")
+                or len(block) > limit
+                or not (block.startswith(b"Event:") or block.startswith(b"Response:"))
+                or b"\nEvent:" in block
+                or (block.startswith(b"Response:") and _glued_or_follows(block))
+            ):
+                break
+            taken += 1
+            size += len(block) + 4
+        self._plain_checked = 0
+        if taken < len(blocks):
+            # Leave the next message to the general path, then come back.
+            self._general_until = size + len(blocks[taken]) + 4
+            if not taken:
+                return None
+            del blocks[taken:]
+        del buf[:size]
+        self._general_until -= size
+        return blocks
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed (or none are left at EOF)."""
@@ -228,6 +288,8 @@ class Framer:
         buf = self._buf
         raw = bytes(buf[:end])
         del buf[:end]
+        self._general_until -= end
+        self._plain_checked = 0
         self._mode = _START
         self._scan = 0
         return Frame(raw, is_greeting=is_greeting, body_start=body_start, truncated=truncated)

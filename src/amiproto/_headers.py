@@ -17,8 +17,12 @@ __all__ = ["Headers", "parse_header_lines"]
 DECODE_ERRORS = "surrogateescape"
 
 
-class Headers(Sequence[tuple[str, str]]):
-    """The ``(name, value)`` pairs of one message, exactly as they appeared."""
+class Headers:
+    """The ``(name, value)`` pairs of one message, exactly as they appeared.
+
+    A read-only sequence of pairs; ``name in headers`` and ``get()`` compare
+    names without regard to case.
+    """
 
     __slots__ = ("_first", "_pairs")
 
@@ -84,15 +88,12 @@ def parse_header_lines(text: str) -> tuple[list[tuple[str, str]], list[str]]:
     colon; exactly one space after it belongs to the separator, everything else
     is the value, verbatim. Empty lines carry nothing and are skipped.
     """
-    headers: list[tuple[str, str]] = []
-    unparsed: list[str] = []
-    append = headers.append
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if not line:
-            continue
-        name, colon, value = line.partition(":")
-        if colon:
-            append((name, value[1:] if value[:1] == " " else value))
-        else:
-            unparsed.append(line)
-    return headers, unparsed
+    lines = text.split("\r\n")
+    if len(lines) - 1 != text.count("\n"):
+        # Some line ends in a bare LF: split on LF alone, dropping each CR before it.
+        lines = text.replace("\r\n", "\n").split("\n")
+    parts = [line.partition(":") for line in lines if line]
+    headers = [(name, value[1:] if value[:1] == " " else value) for name, colon, value in parts if colon]
+    if len(headers) == len(parts):
+        return headers, []
+    return headers, [name for name, colon, _ in parts if not colon]

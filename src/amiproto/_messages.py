@@ -44,10 +44,6 @@ NEED_DATA: Literal[_Sentinel.NEED_DATA] = _Sentinel.NEED_DATA
 
 NeedData = Literal[_Sentinel.NEED_DATA]
 
-# Variants of the header name that the fast ActionID lookup below does not read
-# itself; when one is present, the full header parse decides.
-_ACTION_ID_VARIANTS = (b"ctionid", b"ctionId", b"CTIONID", b"ctionID:", b"ActionID :")
-
 
 class Greeting:
     """The banner line, e.g. ``Asterisk Call Manager/11.0.0``."""
@@ -79,23 +75,35 @@ class Message:
     true for a message that end of file cut short.
     """
 
-    __slots__ = ("_action_id", "_encoding", "_headers", "_unparsed", "raw", "truncated")
+    # Only ``raw`` is set for every message; the other slots stay unset until
+    # needed (unset means: default encoding, not truncated, not parsed yet), so
+    # that building a message costs two attribute writes on the hot path.
+    __slots__ = ("_encoding", "_headers", "_truncated", "_unparsed", "raw")
 
     kind: ClassVar[str] = "message"
 
     def __init__(self, raw: bytes, *, encoding: str = "utf-8", truncated: bool = False) -> None:
         self.raw = raw
-        self.truncated = truncated
-        self._encoding = encoding
-        self._headers: Headers | None = None
-        self._unparsed: tuple[str, ...] = ()
-        self._action_id: str | Literal[False] | None = False
+        if encoding != "utf-8":
+            self._encoding = encoding
+        if truncated:
+            self._truncated = True
+
+    @property
+    def encoding(self) -> str:
+        """The encoding the message's bytes are decoded with."""
+        return getattr(self, "_encoding", "utf-8")
+
+    @property
+    def truncated(self) -> bool:
+        """True when end of file cut this message short."""
+        return getattr(self, "_truncated", False)
 
     def _header_bytes(self) -> bytes:
         return self.raw
 
     def _parse(self) -> Headers:
-        text = self._header_bytes().decode(self._encoding, DECODE_ERRORS)
+        text = self._header_bytes().decode(self.encoding, DECODE_ERRORS)
         pairs, unparsed = parse_header_lines(text)
         self._unparsed = tuple(unparsed)
         headers = self._headers = Headers(pairs)
@@ -103,32 +111,29 @@ class Message:
 
     @property
     def headers(self) -> Headers:
-        headers = self._headers
-        return headers if headers is not None else self._parse()
+        try:
+            return self._headers
+        except AttributeError:
+            return self._parse()
 
     @property
     def unparsed(self) -> tuple[str, ...]:
         """Lines of this message that are not ``name: value`` headers."""
-        if self._headers is None:
+        try:
+            return self._unparsed
+        except AttributeError:
             self._parse()
-        return self._unparsed
+            return self._unparsed
 
     @property
     def action_id(self) -> str | None:
-        cached = self._action_id
-        if cached is not False:
-            return cached
-        action_id = self._find_action_id()
-        self._action_id = action_id
-        return action_id
-
-    def _find_action_id(self) -> str | None:
+        """The first ``ActionID`` header, or None."""
         raw = self.raw
-        # Fast path for the common spelling; anything unusual goes to the parser.
-        if any(variant in raw for variant in _ACTION_ID_VARIANTS):
-            return self.headers.get("ActionID")
+        # Fast path for the spelling Asterisk uses; other cases go to the parser.
         start = raw.find(b"\nActionID:")
         if start < 0:
+            if b"\nactionid" in raw.lower():
+                return self.headers.get("ActionID")
             return None
         start += 10
         end = raw.find(b"\n", start)
@@ -137,7 +142,7 @@ class Message:
             value = value[:-1]
         if value[:1] == b" ":
             value = value[1:]
-        return value.decode(self._encoding, DECODE_ERRORS)
+        return value.decode(self.encoding, DECODE_ERRORS)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Shortcut for ``headers.get``."""
@@ -176,10 +181,11 @@ class Response(Message):
     def _header_bytes(self) -> bytes:
         return self.raw if self._body is None else self.raw[: self._body]
 
-    def _find_action_id(self) -> str | None:
+    @property
+    def action_id(self) -> str | None:
         if self._body is not None:
             return self.headers.get("ActionID")
-        return super()._find_action_id()
+        return Message.action_id.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     @property
     def status(self) -> str:
@@ -209,7 +215,7 @@ class Response(Message):
         """
         lines = self.headers.get_all("Output")
         if self._body is not None:
-            body = self.raw[self._body :].decode(self._encoding, DECODE_ERRORS)
+            body = self.raw[self._body :].decode(self.encoding, DECODE_ERRORS)
             end = body.rfind("--END COMMAND--")
             if end >= 0:
                 body = body[:end]
@@ -238,14 +244,16 @@ class Event(Message):
         name: str | None = None,
     ) -> None:
         super().__init__(raw, encoding=encoding, truncated=truncated)
+        if name is None:
+            name = event_name_of(raw, encoding)
+            if name is None:
+                name = (self.headers.get("Event") or "").strip()
         self._name = name
 
     @property
     def name(self) -> str:
-        name = self._name
-        if name is None:
-            name = self._name = event_name_of(self.raw, self._encoding) or (self.headers.get("Event") or "")
-        return name
+        """The event's name, from its ``Event`` header."""
+        return self._name
 
     @property
     def event_list(self) -> str | None:
@@ -264,8 +272,17 @@ class UnknownMessage(Message):
 
     kind: ClassVar[str] = "unknown"
 
-    def _find_action_id(self) -> str | None:
+    @property
+    def action_id(self) -> str | None:
         return self.headers.get("ActionID")
+
+
+def new_event(cls: type[Event], raw: bytes, name: str) -> Event:
+    """Build an event on the hot path: the same object ``cls(raw, name=name)`` gives, cheaper."""
+    event = cls.__new__(cls)
+    event.raw = raw
+    event._name = name
+    return event
 
 
 def event_name_of(raw: bytes, encoding: str = "utf-8") -> str | None:

@@ -1,0 +1,330 @@
+"""Correlation, lists, login, timers and errors of the client Connection."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+import amiproto
+
+from .helpers import drain, kind
+
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def connected(**options: object) -> amiproto.Connection:
+    conn = amiproto.Connection(action_id_prefix="t", **options)  # type: ignore[arg-type]
+    conn.receive_data(GREETING)
+    assert isinstance(conn.next_event(), amiproto.Greeting)
+    return conn
+
+
+def state_of(conn: amiproto.Connection) -> amiproto.State:
+    return conn.state
+
+
+def reply(conn: amiproto.Connection, text: str) -> list[amiproto.Item]:
+    conn.receive_data(text.replace("\n", "\r\n").encode())
+    return drain(conn)
+
+
+def test_generated_action_ids_are_unique_and_prefixed() -> None:
+    a, b = amiproto.Connection(), amiproto.Connection()
+    first = a.send(amiproto.Action("Ping"))
+    second = a.send(amiproto.Action("Ping"))
+    other = b.send(amiproto.Action("Ping"))
+    ids = {data.split(b"ActionID: ")[1].split(b"\r\n")[0] for data in (first, second, other)}
+    assert len(ids) == 3
+
+
+def test_given_action_id_is_kept_and_duplicates_refused() -> None:
+    conn = connected()
+    data = conn.send(amiproto.Action("Ping", ActionID="mine"))
+    assert data == b"Action: Ping\r\nActionID: mine\r\n\r\n"
+    with pytest.raises(amiproto.LocalProtocolError, match="already waiting"):
+        conn.send(amiproto.Action("Ping", ActionID="mine"))
+
+
+def test_pairs_keep_order_and_duplicates() -> None:
+    conn = connected()
+    action = amiproto.Action(
+        "Originate", [("Channel", "Local/100@default"), ("Variable", "A=1"), ("Variable", "B=2")]
+    )
+    assert conn.send(action) == (
+        b"Action: Originate\r\nActionID: t-1\r\nChannel: Local/100@default\r\n"
+        b"Variable: A=1\r\nVariable: B=2\r\n\r\n"
+    )
+
+
+def test_orphans_are_marked() -> None:
+    conn = connected()
+    items = reply(conn, "Response: Success\nActionID: nobody\n\nResponse: Success\n\n")
+    assert all(isinstance(i, amiproto.Response) and i.orphan for i in items)
+    conn.send(amiproto.Action("Ping"))
+    items = reply(conn, "Response: Success\nActionID: t-1\n\n")
+    assert isinstance(items[0], amiproto.Response) and not items[0].orphan
+    assert isinstance(items[1], amiproto.ActionCompleted)
+
+
+def test_event_list_completion_and_list_items_check() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Status"))
+    items = reply(
+        conn,
+        "Response: Success\nActionID: t-1\nEventList: start\nMessage: Channel status will follow\n\n"
+        "Event: Status\nActionID: t-1\nChannel: A\n\n"
+        "Event: Newchannel\nChannel: B\n\n"
+        "Event: StatusComplete\nActionID: t-1\nEventList: Complete\nListItems: 2\n\n",
+    )
+    names = [kind(i) for i in items]
+    assert names == ["Response", "Event", "Event", "Event", "ActionCompleted"]
+    done = items[-1]
+    assert isinstance(done, amiproto.ActionCompleted)
+    assert done.is_list and done.complete and done.success
+    assert [e.name for e in done.events] == ["Status", "StatusComplete"]
+    assert done.warnings == ("StatusComplete announced 2 items, 1 arrived",)
+
+
+def test_legacy_list_without_event_list_header() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("QueueStatus"))
+    items = reply(
+        conn,
+        "Response: Success\nActionID: t-1\nMessage: Queue status will follow\n\n"
+        "Event: QueueParams\nQueue: q\nActionID: t-1\n\n"
+        "Event: QueueStatusComplete\nActionID: t-1\n\n",
+    )
+    done = items[-1]
+    assert isinstance(done, amiproto.ActionCompleted) and done.is_list
+    assert [e.name for e in done.events] == ["QueueParams", "QueueStatusComplete"]
+
+
+def test_list_complete_event_named_by_the_action() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Agents", list_complete_event="AgentsComplete"))
+    items = reply(
+        conn,
+        "Response: Success\nActionID: t-1\nMessage: Agents follow\n\n"
+        "Event: Agents\nActionID: t-1\n\nEvent: AgentsComplete\nActionID: t-1\n\n",
+    )
+    done = items[-1]
+    assert isinstance(done, amiproto.ActionCompleted) and len(done.events) == 2
+
+
+def test_error_response_completes_a_list_action_at_once() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("DBGet", Family="f", Key="missing"))
+    items = reply(conn, "Response: Error\nActionID: t-1\nMessage: Database entry not found\n\n")
+    done = items[-1]
+    assert isinstance(done, amiproto.ActionCompleted) and not done.success and not done.is_list
+
+
+def test_end_of_file_completes_pending_actions() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping"))
+    conn.send(amiproto.Action("CoreShowChannels"))
+    reply(
+        conn,
+        "Response: Success\nActionID: t-2\nEventList: start\n\nEvent: CoreShowChannel\nActionID: t-2\n\n",
+    )
+    conn.receive_data(b"")
+    items = drain(conn)
+    assert [type(i).__name__ for i in items] == ["ActionCompleted", "ActionCompleted", "ConnectionClosed"]
+    assert all(isinstance(i, amiproto.ActionCompleted) and not i.complete for i in items[:2])
+    closed = items[-1]
+    assert isinstance(closed, amiproto.ConnectionClosed) and closed.pending == ("t-1", "t-2")
+    assert conn.state is amiproto.State.CLOSED
+    assert conn.next_event() is amiproto.NEED_DATA
+    with pytest.raises(amiproto.LocalProtocolError):
+        conn.send(amiproto.Action("Ping"))
+    with pytest.raises(amiproto.LocalProtocolError):
+        conn.receive_data(b"x")
+
+
+def test_plain_login() -> None:
+    conn = connected()
+    data = conn.login("admin", "wordpass", auth="plain", events=False)
+    assert data == (
+        b"Action: Login\r\nActionID: t-1\r\nUsername: admin\r\nSecret: wordpass\r\nEvents: off\r\n\r\n"
+    )
+    assert conn.state is amiproto.State.LOGGING_IN
+    items = reply(conn, "Response: Success\nActionID: t-1\nMessage: Authentication accepted\n\n")
+    result = items[-1]
+    assert isinstance(result, amiproto.LoginResult) and result.success
+    assert conn.authenticated and state_of(conn) is amiproto.State.READY
+
+
+def test_md5_login() -> None:
+    conn = connected()
+    data = conn.login("admin", "wordpass", events="call,system")
+    assert data == b"Action: Challenge\r\nActionID: t-1\r\nAuthType: MD5\r\n\r\n"
+    items = reply(conn, "Response: Success\nActionID: t-1\nChallenge: 843886124\n\n")
+    assert not any(isinstance(i, amiproto.LoginResult) for i in items)
+    key = hashlib.md5(b"843886124wordpass").hexdigest()
+    assert (
+        conn.data_to_send()
+        == (
+            f"Action: Login\r\nActionID: t-2\r\nAuthType: MD5\r\nUsername: admin\r\nKey: {key}\r\n"
+            "Events: call,system\r\n\r\n"
+        ).encode()
+    )
+    assert conn.data_to_send() == b""
+    items = reply(conn, "Response: Success\nActionID: t-2\nMessage: Authentication accepted\n\n")
+    assert isinstance(items[-1], amiproto.LoginResult) and items[-1].success
+
+
+def test_failed_login() -> None:
+    conn = connected()
+    conn.login("admin", "wrong", auth="plain")
+    items = reply(conn, "Response: Error\nActionID: t-1\nMessage: Authentication failed\n\n")
+    result = items[-1]
+    assert isinstance(result, amiproto.LoginResult)
+    assert not result.success and result.message == "Authentication failed"
+    assert not conn.authenticated and conn.state is amiproto.State.READY
+
+
+def test_login_by_hand_like_pystrix() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Challenge", AuthType="MD5"))
+    reply(conn, "Response: Success\nActionID: t-1\nChallenge: 1\n\n")
+    conn.send(amiproto.Action("Login", AuthType="MD5", Username="admin", Key="k"))
+    assert conn.state is amiproto.State.LOGGING_IN
+    reply(conn, "Response: Success\nActionID: t-2\nMessage: Authentication accepted\n\n")
+    assert conn.authenticated and conn.username == "admin"
+    assert state_of(conn) is amiproto.State.READY
+
+
+def test_actions_before_login_are_sent() -> None:
+    conn = amiproto.Connection()
+    assert conn.send(amiproto.Action("Ping")).startswith(b"Action: Ping\r\n")
+
+
+def test_logoff_and_goodbye() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Logoff"))
+    assert conn.state is amiproto.State.CLOSING
+    items = reply(conn, "Response: Goodbye\nActionID: t-1\nMessage: Thanks for all the fish.\n\n")
+    assert isinstance(items[-1], amiproto.ActionCompleted) and items[-1].success
+
+
+def test_action_timeout() -> None:
+    conn = connected()
+    with pytest.raises(amiproto.LocalProtocolError, match="now"):
+        conn.send(amiproto.Action("Ping"), timeout=5)
+    conn.send(amiproto.Action("Ping"), timeout=5, now=100.0)
+    assert conn.next_deadline() == 105.0
+    conn.handle_timer(104.9)
+    assert drain(conn) == []
+    conn.handle_timer(105.0)
+    (done,) = drain(conn)
+    assert isinstance(done, amiproto.ActionCompleted) and done.timed_out and not done.complete
+    late = reply(conn, "Response: Success\nActionID: t-1\n\n")
+    assert isinstance(late[0], amiproto.Response) and late[0].orphan
+
+
+def test_keepalive_pings_when_idle_and_declares_a_silent_peer_dead() -> None:
+    conn = amiproto.Connection(action_id_prefix="t", keepalive_interval=10, keepalive_timeout=5)
+    conn.receive_data(GREETING, now=0.0)
+    drain(conn)
+    assert conn.next_deadline() == 10.0
+    conn.receive_data(b"Event: X\r\n\r\n", now=4.0)
+    assert conn.next_deadline() == 14.0
+    conn.handle_timer(14.0)
+    ping = conn.data_to_send()
+    assert ping.startswith(b"Action: Ping\r\nActionID: t-keepalive-")
+    assert conn.next_deadline() == 19.0
+    conn.handle_timer(19.0)
+    items = drain(conn)
+    assert isinstance(items[-1], amiproto.ConnectionClosed)
+    assert "keepalive" in items[-1].reason
+    assert conn.state is amiproto.State.CLOSED
+    assert conn.next_deadline() is None
+
+
+def test_keepalive_answer_keeps_the_connection() -> None:
+    conn = amiproto.Connection(action_id_prefix="t", keepalive_interval=10)
+    conn.receive_data(GREETING, now=0.0)
+    conn.handle_timer(10.0)
+    ping_id = conn.data_to_send().split(b"ActionID: ")[1].split(b"\r\n")[0].decode()
+    conn.receive_data(f"Response: Success\r\nActionID: {ping_id}\r\nPing: Pong\r\n\r\n".encode(), now=11.0)
+    items = drain(conn)
+    assert isinstance(items[-1], amiproto.ActionCompleted) and items[-1].success
+    assert conn.next_deadline() == 21.0
+    conn.handle_timer(20.0)
+    assert conn.state is amiproto.State.READY
+
+
+def test_header_injection_is_refused() -> None:
+    for bad in ("a\r\nAction: Hangup", "a\nb", "a\0"):
+        with pytest.raises(amiproto.LocalProtocolError):
+            amiproto.Action("Originate", Variable=bad)
+        with pytest.raises(amiproto.LocalProtocolError):
+            amiproto.Action("Originate", [(bad, "x")])
+    with pytest.raises(amiproto.LocalProtocolError):
+        amiproto.Action("Ping\r\nAction: Hangup")
+    with pytest.raises(amiproto.LocalProtocolError):
+        amiproto.Action("Ping", [("Action", "Hangup")])
+    with pytest.raises(amiproto.LocalProtocolError):
+        amiproto.Action("Ping", [("Bad:Name", "x")])
+
+
+def test_secrets_never_shown() -> None:
+    action = amiproto.Action("Login", Username="admin", Secret="s3cr3t", Key="k3y")
+    for text in (repr(action), str(action), repr([action])):
+        assert "s3cr3t" not in text and "k3y" not in text
+    with pytest.raises(amiproto.LocalProtocolError) as caught:
+        amiproto.Action("Login", Secret="s3cr3t\r\n")
+    assert "s3cr3t" not in str(caught.value)
+    conn = connected()
+    conn.login("admin", "s3cr3t", auth="plain")
+    assert "s3cr3t" not in repr(conn.__dict__)
+
+
+def test_header_values_are_verbatim_and_lookup_ignores_case() -> None:
+    conn = connected()
+    (event,) = reply(conn, "Event: X\nA:  two spaces \nB:\nb: dup\nC:no space\n\n")
+    assert isinstance(event, amiproto.Event)
+    assert list(event.headers) == [
+        ("Event", "X"),
+        ("A", " two spaces "),
+        ("B", ""),
+        ("b", "dup"),
+        ("C", "no space"),
+    ]
+    assert event.headers.get("b") == "" and event.headers.get_all("B") == ["", "dup"]
+    assert event.get("missing", "d") == "d" and "c" in event.headers
+
+
+def test_action_id_fast_path_agrees_with_headers() -> None:
+    conn = connected()
+    items = reply(
+        conn,
+        "Event: A\nActionID: x1\n\nEvent: B\nactionid: x2\n\nEvent: C\nMessage: ActionID: no\n\n"
+        "Event: D\nActionId:  spaced\n\n",
+    )
+    assert [i.action_id for i in items if isinstance(i, amiproto.Event)] == ["x1", "x2", None, " spaced"]
+
+
+def test_unknown_message_kinds() -> None:
+    conn = connected()
+    items = reply(conn, "Channel: pepe\nCount: 1\n\nPrivilege: x\nEvent: Late\n\nfoo\n\n")
+    assert isinstance(items[0], amiproto.UnknownMessage) and items[0].get("Channel") == "pepe"
+    assert isinstance(items[1], amiproto.Event) and items[1].name == "Late"
+    assert isinstance(items[2], amiproto.UnknownMessage) and items[2].unparsed == ("foo",)
+
+
+def test_non_utf8_is_kept_with_surrogateescape() -> None:
+    conn = connected()
+    conn.receive_data(b"Event: X\r\nCallerIDName: \xe9t\xe9\r\n\r\n")
+    (event,) = drain(conn)
+    assert isinstance(event, amiproto.Event)
+    value = event.get("CallerIDName")
+    assert value is not None and value.encode("utf-8", "surrogateescape") == b"\xe9t\xe9"
+
+
+def test_other_encodings() -> None:
+    conn = amiproto.Connection(encoding="latin-1")
+    conn.receive_data(b"Event: X\r\nName: \xe9\r\n\r\n")
+    (event,) = drain(conn)
+    assert isinstance(event, amiproto.Event) and event.get("Name") == "é"

@@ -1,0 +1,148 @@
+"""Framing on bytes: line endings, Follows bodies, truncation, limits, linear cost."""
+
+from __future__ import annotations
+
+import pytest
+
+import amiproto
+from amiproto._framing import Framer
+
+from .helpers import feed_all
+
+
+def frames(data: bytes, *, greeting: bool = False) -> list[tuple[bytes, bool, int | None]]:
+    framer = Framer(expect_greeting=greeting)
+    framer.feed(data)
+    framer.feed(b"")
+    out = []
+    while (frame := framer.next_frame()) is not None:
+        out.append((frame.raw, frame.truncated, frame.body_start))
+    return out
+
+
+def test_crlf_lf_and_mixed_endings() -> None:
+    data = b"Event: A\r\nX: 1\r\n\r\nEvent: B\nY: 2\n\nEvent: C\r\nM: z\n\r\n\r\nEvent: D\r\n\r\n"
+    raws = [raw for raw, _, _ in frames(data)]
+    assert raws == [
+        b"Event: A\r\nX: 1\r\n\r\n",
+        b"Event: B\nY: 2\n\n",
+        b"Event: C\r\nM: z\n\r\n",
+        b"Event: D\r\n\r\n",
+    ]
+
+
+def test_greeting_only_on_the_first_line() -> None:
+    items = feed_all([b"Asterisk Call Manager/1.1\r\nResponse: Success\r\n\r\nplain text\r\n\r\n"])
+    assert isinstance(items[0], amiproto.Greeting)
+    assert (items[0].name, items[0].version) == ("Asterisk Call Manager", "1.1")
+    assert isinstance(items[1], amiproto.Response)
+    assert isinstance(items[2], amiproto.UnknownMessage) and items[2].unparsed == ("plain text",)
+
+
+def test_no_banner_is_fine() -> None:
+    items = feed_all([b"Event: X\r\n\r\n"])
+    assert isinstance(items[0], amiproto.Event) and items[0].name == "X"
+
+
+def test_truncated_message_is_reported() -> None:
+    ((raw, truncated, _),) = frames(b"Event: Cut\r\nChannel: SIP/1-0")
+    assert truncated and raw == b"Event: Cut\r\nChannel: SIP/1-0"
+    items = feed_all([b"Event: Cut\r\nChannel: SIP/1-0"])
+    assert isinstance(items[0], amiproto.Event) and items[0].truncated
+    assert items[0].get("Channel") == "SIP/1-0"
+
+
+def test_follows_body_with_blank_lines_and_glued_marker() -> None:
+    data = (
+        b"Response: Follows\r\nPrivilege: Command\r\nActionID: 7\r\n"
+        b"line one\n\nKey: looks like a header\nlast--END COMMAND--\r\n\r\nEvent: After\r\n\r\n"
+    )
+    items = feed_all([data])
+    response, event = items[0], items[1]
+    assert isinstance(response, amiproto.Response)
+    assert response.output == ["line one", "", "Key: looks like a header", "last"]
+    assert list(response.headers) == [("Response", "Follows"), ("Privilege", "Command"), ("ActionID", "7")]
+    assert isinstance(event, amiproto.Event) and event.name == "After"
+
+
+def test_follows_with_blank_line_then_marker() -> None:
+    data = b"Response: Follows\r\nActionID: 1\r\n\r\n--END COMMAND--\r\n\r\nEvent: Next\r\n\r\n"
+    items = feed_all([data])
+    assert isinstance(items[0], amiproto.Response) and items[0].output == []
+    assert items[0].raw.endswith(b"--END COMMAND--\r\n")
+    assert isinstance(items[1], amiproto.Event)
+
+
+def test_follows_cut_at_eof_keeps_its_body() -> None:
+    items = feed_all([b"Response: Follows\r\nActionID: 1\r\npartial line\nmore"])
+    response = items[0]
+    assert isinstance(response, amiproto.Response) and response.truncated
+    assert response.output == ["partial line", "more"]
+
+
+def test_message_size_limit() -> None:
+    conn = amiproto.Connection(max_message_size=100, max_buffer_size=1000)
+    conn.receive_data(b"Event: Big\r\nData: " + b"x" * 200)
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_message_size"):
+        conn.next_event()
+    assert conn.state is amiproto.State.ERROR
+    with pytest.raises(amiproto.RemoteProtocolError):
+        conn.next_event()
+    with pytest.raises(amiproto.LocalProtocolError):
+        conn.receive_data(b"more")
+
+
+def test_complete_but_oversized_message_is_refused() -> None:
+    conn = amiproto.Connection(max_message_size=50, max_buffer_size=1000)
+    conn.receive_data(b"Event: Big\r\nData: " + b"x" * 60 + b"\r\n\r\n")
+    with pytest.raises(amiproto.RemoteProtocolError):
+        conn.next_event()
+
+
+def test_buffer_size_limit() -> None:
+    conn = amiproto.Connection(max_message_size=100, max_buffer_size=150)
+    conn.receive_data(b"Event: A\r\n\r\n" * 10)
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_buffer_size"):
+        conn.receive_data(b"Event: B\r\n\r\n" * 10)
+    assert conn.state is amiproto.State.ERROR
+
+
+def test_limits_must_make_sense() -> None:
+    with pytest.raises(amiproto.LocalProtocolError):
+        amiproto.Connection(max_message_size=100, max_buffer_size=10)
+
+
+class CountingBuffer(bytearray):
+    """A bytearray that counts how many bytes find() and rfind() are asked to scan."""
+
+    scanned = 0
+
+    def find(  # type: ignore[override]
+        self, sub: bytes, start: int | None = None, end: int | None = None
+    ) -> int:
+        begin = 0 if start is None else start
+        stop = len(self) if end is None else end
+        CountingBuffer.scanned += max(0, stop - begin)
+        return super().find(sub, start, end)
+
+    def rfind(  # type: ignore[override]
+        self, sub: bytes, start: int | None = None, end: int | None = None
+    ) -> int:
+        begin = 0 if start is None else start
+        stop = len(self) if end is None else end
+        CountingBuffer.scanned += max(0, stop - begin)
+        return super().rfind(sub, start, end)
+
+
+@pytest.mark.parametrize("body", [b"Event: Big\r\n", b"Response: Follows\r\nActionID: 1\r\n"])
+def test_scanning_is_linear_in_the_number_of_chunks(body: bytes) -> None:
+    """A big message fed in small chunks is scanned about once, not once per chunk."""
+    line = b"Output: " + b"y" * 60 + (b"\r\n" if body.startswith(b"Event") else b"\n")
+    message = body + line * 4000 + (b"\r\n" if body.startswith(b"Event") else b"--END COMMAND--\r\n\r\n")
+    framer = Framer(expect_greeting=False)
+    framer._buf = CountingBuffer()
+    CountingBuffer.scanned = 0
+    for i in range(0, len(message), 1448):
+        framer.feed(message[i : i + 1448])
+        assert framer.next_frame() is None or i + 1448 >= len(message)
+    assert CountingBuffer.scanned < 4 * len(message)
