@@ -328,3 +328,15 @@ def test_other_encodings() -> None:
     conn.receive_data(b"Event: X\r\nName: \xe9\r\n\r\n")
     (event,) = drain(conn)
     assert isinstance(event, amiproto.Event) and event.get("Name") == "é"
+
+
+def test_response_cut_by_end_of_file_is_not_complete() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping"))
+    conn.receive_data(b"Response: Success\r\nActionID: t-1\r\nPing: Po")
+    conn.receive_data(b"")
+    items = drain(conn)
+    response, done, closed = items
+    assert isinstance(response, amiproto.Response) and response.truncated
+    assert isinstance(done, amiproto.ActionCompleted) and not done.complete and not done.success
+    assert isinstance(closed, amiproto.ConnectionClosed) and closed.pending == ()

@@ -251,7 +251,8 @@ class Connection:
             self._open_lists += 1
             return
         assert action_id is not None
-        self._complete(action_id, pending)
+        # A response cut short by end of file is not a whole answer.
+        self._complete(action_id, pending, complete=not response.truncated)
 
     @staticmethod
     def _starts_list(response: Response, action: Action) -> bool:
@@ -279,7 +280,7 @@ class Connection:
         pending.events.append(event)
         if self._ends_list(event, pending):
             assert action_id is not None
-            self._complete(action_id, pending)
+            self._complete(action_id, pending, complete=not event.truncated)
 
     @staticmethod
     def _ends_list(event: Event, pending: _Pending) -> bool:

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from ._headers import DECODE_ERRORS, Headers, parse_header_lines
+from ._headers import DECODE_ERRORS, Headers, split_lines
 
 if TYPE_CHECKING:
     from ._actions import Action
@@ -75,15 +75,16 @@ class Message:
     true for a message that end of file cut short.
     """
 
-    # Only ``raw`` is set for every message; the other slots stay unset until
-    # needed (unset means: default encoding, not truncated, not parsed yet), so
-    # that building a message costs two attribute writes on the hot path.
+    # Only ``raw`` and ``_headers`` (None until parsed) are set for every
+    # message; the other slots stay unset until needed (unset means: default
+    # encoding, not truncated), so that building a message stays cheap.
     __slots__ = ("_encoding", "_headers", "_truncated", "_unparsed", "raw")
 
     kind: ClassVar[str] = "message"
 
     def __init__(self, raw: bytes, *, encoding: str = "utf-8", truncated: bool = False) -> None:
         self.raw = raw
+        self._headers: Headers | None = None
         if encoding != "utf-8":
             self._encoding = encoding
         if truncated:
@@ -104,26 +105,22 @@ class Message:
 
     def _parse(self) -> Headers:
         text = self._header_bytes().decode(self.encoding, DECODE_ERRORS)
-        pairs, unparsed = parse_header_lines(text)
+        parts, unparsed = split_lines(text)
         self._unparsed = tuple(unparsed)
-        headers = self._headers = Headers(pairs)
+        headers = self._headers = Headers._from_parts(parts)
         return headers
 
     @property
     def headers(self) -> Headers:
-        try:
-            return self._headers
-        except AttributeError:
-            return self._parse()
+        headers = self._headers
+        return self._parse() if headers is None else headers
 
     @property
     def unparsed(self) -> tuple[str, ...]:
         """Lines of this message that are not ``name: value`` headers."""
-        try:
-            return self._unparsed
-        except AttributeError:
+        if self._headers is None:
             self._parse()
-            return self._unparsed
+        return self._unparsed
 
     @property
     def action_id(self) -> str | None:
@@ -281,6 +278,7 @@ def new_event(cls: type[Event], raw: bytes, name: str) -> Event:
     """Build an event on the hot path: the same object ``cls(raw, name=name)`` gives, cheaper."""
     event = cls.__new__(cls)
     event.raw = raw
+    event._headers = None
     event._name = name
     return event
 
