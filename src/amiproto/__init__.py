@@ -1,5 +1,7 @@
 """amiproto: a sans-IO implementation of the Asterisk Manager Interface (AMI)."""
 
+# The generated catalogue: importing it registers the typed event classes.
+from . import actions, events
 from ._actions import Action
 from ._connection import Connection, Item
 from ._errors import (
@@ -55,5 +57,7 @@ __all__ = [
     "State",
     "UnknownMessage",
     "__version__",
+    "actions",
+    "events",
     "format_message",
 ]

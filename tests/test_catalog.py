@@ -1,0 +1,421 @@
+"""The generated catalogue: amiproto.actions, amiproto.events and their generator."""
+
+from __future__ import annotations
+
+import enum
+import gzip
+import importlib.util
+import json
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import amiproto
+from amiproto import _registry, actions, events
+from amiproto._typed import TypedEvent, python_name, snake_case, to_bool, to_int
+
+from .conftest import DATA, RECORDINGS, ROOT, SAMPLES, SHARED, needs_shared
+
+DOCS = SHARED / "asterisk-22" / "ami-docs.xml"
+GENERATOR = ROOT / "tools" / "generate_catalog.py"
+LOAD_RX = ROOT / "src" / "amiproto_transports" / "data" / "load_120calls.rx.gz"
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def replay_rx(data: bytes) -> list[object]:
+    """Everything the core makes of bytes from a server."""
+    conn = amiproto.Connection()
+    conn.receive_data(data)
+    conn.receive_data(b"")
+    items: list[object] = []
+    while True:
+        item = conn.next_event()
+        if item is amiproto.NEED_DATA or isinstance(item, amiproto.ConnectionClosed):
+            return items
+        items.append(item)
+
+
+def jsonl_chunks(path: Path, direction: str) -> bytes:
+    with gzip.open(path, "rt", encoding="ascii") as lines:
+        return b"".join(
+            bytes.fromhex(record["hex"]) for record in map(json.loads, lines) if record["dir"] == direction
+        )
+
+
+def recorded_streams() -> Iterator[tuple[str, bytes]]:
+    for path in sorted(DATA.glob("*.jsonl.gz")):
+        yield path.name, jsonl_chunks(path, "rx")
+    yield LOAD_RX.name, gzip.decompress(LOAD_RX.read_bytes())
+    if RECORDINGS.exists():
+        for path in sorted(RECORDINGS.glob("*.rx")):
+            yield path.name, path.read_bytes()
+
+
+def check_attribute(event: TypedEvent, name: str) -> None:
+    """An attribute agrees with the raw header it reads, whatever its type."""
+    field = type(event).fields[name]
+    raw = event.headers.get(field.header)
+    value = getattr(event, name)
+    if raw is None:
+        assert value is None, (event, name)
+    elif field.kind == "str":
+        assert value == raw
+    elif field.kind == "int":
+        number = to_int(raw)
+        assert value == (raw if number is None else number)
+        assert type(value) is (str if number is None else int)
+    elif field.kind == "bool":
+        truth = to_bool(raw)
+        assert value == (raw if truth is None else truth)
+        assert type(value) is (str if truth is None else bool)
+    else:
+        assert value == raw  # a str-valued enumeration member equals its text
+        assert isinstance(value, (enum.Enum, str))
+
+
+def parse_actions(data: bytes) -> list[list[tuple[str, str]]]:
+    blocks = data.decode("utf-8").split("\r\n\r\n")
+    return [[tuple(line.split(": ", 1)) for line in block.split("\r\n")] for block in blocks if block]  # type: ignore[misc]
+
+
+def grouped(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Headers by name, order kept within a name: what Asterisk actually reads."""
+    by_name: dict[str, list[str]] = {}
+    for name, value in headers:
+        by_name.setdefault(name.lower(), []).append(value)
+    return by_name
+
+
+# -- names and conversions -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "snake"),
+    [
+        ("CallerIDNum", "caller_id_num"),
+        ("ChannelStateDesc", "channel_state_desc"),
+        ("Uniqueid", "uniqueid"),
+        ("ActionID", "action_id"),
+        ("Cause-txt", "cause_txt"),
+        ("CID-CallingPres", "cid_calling_pres"),
+        ("ServicelevelPerf2", "servicelevel_perf2"),
+        ("MD5SecretExist", "md5_secret_exist"),
+        ("AOC-D", "aoc_d"),
+        ("RTCPSent", "rtcp_sent"),
+        ("IPaddress", "i_paddress"),
+    ],
+)
+def test_snake_case_rule(name: str, snake: str) -> None:
+    assert snake_case(name) == snake
+
+
+def test_python_names_avoid_keywords_reserved_names_and_leading_digits() -> None:
+    assert python_name("Async") == "async_"
+    assert python_name("100rel") == "h_100rel"
+    assert python_name("Name", reserved={"name"}) == "name_"
+    assert actions.Originate(channel="x", async_=True).get("Async") == "true"
+
+
+def test_class_names_follow_event_names() -> None:
+    assert events.AOC_D.event_name == "AOC-D"
+    assert _registry.EVENT_CLASSES["AOC-D"] is events.AOC_D
+    # The docs say NewExten; Asterisk sends Newexten: both reach the class.
+    assert _registry.EVENT_CLASSES["Newexten"] is events.NewExten
+    assert _registry.EVENT_CLASSES["NewExten"] is events.NewExten
+
+
+# -- events --------------------------------------------------------------------
+
+
+def test_typed_attributes_cost_nothing_at_construction() -> None:
+    raw = b"Event: Newchannel\r\nChannel: PJSIP/a-1\r\nChannelState: 4\r\nChannelStateDesc: Ring\r\n\r\n"
+    event = events.Newchannel(raw, name="Newchannel")
+    assert getattr(event, "_headers", None) is None  # nothing parsed yet
+    assert not hasattr(event, "__dict__")
+    assert event.channel_state == 4
+    assert event.channel_state_desc is events.ChannelStateDesc.RING
+    assert event.channel == "PJSIP/a-1"
+    assert event.uniqueid is None
+    assert event.headers.get("ChannelState") == "4"
+
+
+def test_values_that_do_not_convert_stay_text() -> None:
+    raw = (
+        b"Event: QueueMember\r\nPaused: maybe\r\nPenalty: 1_0\r\nStatus: -1\r\n\r\n"
+        b"Event: Newchannel\r\nChannelState: four\r\nChannelStateDesc: Sideways\r\n\r\n"
+    )
+    member, channel = replay_rx(raw)
+    assert isinstance(member, events.QueueMember) and isinstance(channel, events.Newchannel)
+    assert member.paused == "maybe"
+    assert member.penalty == "1_0"
+    assert member.status == -1
+    assert channel.channel_state == "four"
+    assert channel.channel_state_desc == "Sideways"
+    assert not isinstance(channel.channel_state_desc, enum.Enum)
+
+
+def test_unknown_events_stay_plain_and_the_registry_is_the_only_link() -> None:
+    (item,) = replay_rx(b"Event: SomethingNew\r\nA: 1\r\n\r\n")
+    assert type(item) is amiproto.Event
+    assert all(issubclass(cls, amiproto.Event) for cls in _registry.EVENT_CLASSES.values())
+    assert events.EVENT_CLASSES_BY_NAME.items() <= _registry.EVENT_CLASSES.items()
+
+
+def test_every_recorded_event_is_typed_and_agrees_with_its_headers() -> None:
+    names: set[str] = set()
+    checked = 0
+    for stream, data in recorded_streams():
+        for item in replay_rx(data):
+            if not isinstance(item, amiproto.Event):
+                continue
+            assert isinstance(item, TypedEvent), (stream, item.name)
+            assert item.name in (item.event_name, "Newexten")
+            names.add(item.name)
+            for name in type(item).fields:
+                check_attribute(item, name)
+                checked += 1
+    assert {"Newchannel", "QueueMember", "DBGetResponse", "VarSet", "Newexten"} <= names
+    assert checked > 100_000
+
+
+def test_recorded_values_by_hand() -> None:
+    items = replay_rx(jsonl_chunks(DATA / "mixed_session.jsonl.gz", "rx"))
+    first = next(item for item in items if isinstance(item, events.Newchannel))
+    assert first.channel == "Local/wait@default-000000cd;1"
+    assert first.channel_state == 0
+    assert first.channel_state_desc is events.ChannelStateDesc.DOWN
+    assert first.uniqueid == first.linkedid == "1795676014.410"
+    assert first.caller_id_num == "<unknown>"
+    member = next(item for item in items if isinstance(item, events.QueueMember))
+    assert (member.queue, member.name_, member.calls_taken, member.paused) == (
+        "support",
+        "Local/wait@default",
+        18,
+        False,
+    )
+    assert member.name == "QueueMember"  # the event's name, not the Name header
+    hangup = next(item for item in items if isinstance(item, events.Hangup) and item.cause == 16)
+    assert hangup.cause_txt == "Normal Clearing"
+    dial = next(item for item in items if isinstance(item, events.DialEnd))
+    assert dial.dial_status is events.DialEndDialStatus.ANSWER
+    summary = next(item for item in items if isinstance(item, events.ShowDialPlanComplete))
+    assert (summary.list_items, summary.list_contexts) == (14, 1)
+    # The recording's DBPut sent "Value:", which Asterisk ignores: the builder refuses it.
+    stored = next(item for item in items if isinstance(item, events.DBGetResponse))
+    assert stored.val == ""
+
+
+# -- actions -------------------------------------------------------------------
+
+
+def test_the_issue_example() -> None:
+    act = actions.Originate(
+        channel="Local/100@default",
+        context="default",
+        exten="100",
+        priority=1,
+        variable={"A": "1", "B": "2"},
+        async_=True,
+    )
+    assert isinstance(act, amiproto.Action) and isinstance(act, actions.Originate)
+    assert act.serialize() == (
+        b"Action: Originate\r\nChannel: Local/100@default\r\nExten: 100\r\nContext: default\r\n"
+        b"Priority: 1\r\nVariable: A=1\r\nVariable: B=2\r\nAsync: true\r\n\r\n"
+    )
+    conn = amiproto.Connection(action_id_prefix="t")
+    assert conn.send(act).startswith(b"Action: Originate\r\nActionID: t-1\r\nChannel: ")
+
+
+def test_builders_match_what_was_sent_to_asterisk() -> None:
+    sent = {
+        dict(block)["ActionID"]: block
+        for block in parse_actions(jsonl_chunks(DATA / "mixed_session.jsonl.gz", "tx"))
+    }
+    built = {
+        "m-3": actions.Ping(action_id="m-3"),
+        "m-4": actions.CoreSettings(action_id="m-4"),
+        "m-6": actions.Command(command="core show uptime", action_id="m-6"),
+        "m-9": actions.Setvar(variable="GLOBALX", value="v0:with: colons", action_id="m-9"),
+        "m-10": actions.Getvar(variable="GLOBALX", action_id="m-10"),
+        "m-12": actions.DBGet(family="cap", key="k", action_id="m-12"),
+        "m-14": actions.UserEvent(
+            user_event="Capture", headers={"Header1": ["a: b", "dup"]}, action_id="m-14"
+        ),
+        "m-15": actions.Originate(
+            channel="Local/wait@default",
+            application="Wait",
+            data=3,
+            async_=True,
+            caller_id="Zoë <100>",
+            variable={"A": 1, "B": 2},
+            action_id="m-15",
+        ),
+        "m-16": actions.Originate(
+            channel="Local/dial@default",
+            context="default",
+            exten="echo",
+            priority=1,
+            async_=True,
+            action_id="m-16",
+        ),
+        "m-18": actions.Status(action_id="m-18"),
+        "m-20": actions.QueueStatus(action_id="m-20"),
+        "m-23": actions.ListCategories(filename="extensions.conf", action_id="m-23"),
+        "m-24": actions.GetConfig(filename="manager.conf", action_id="m-24"),
+        "m-25": actions.ShowDialPlan(context="default", action_id="m-25"),
+        "m-27": actions.Hangup(channel="/^Local/.*/", action_id="m-27"),
+        "m-29": actions.Events(event_mask="on", action_id="m-29"),
+        "m-30": actions.Logoff(action_id="m-30"),
+    }
+    for action_id, action in built.items():
+        (wire,) = parse_actions(action.serialize())
+        assert grouped(wire) == grouped(sent[action_id]), action_id
+    # Where the documented order is the order the recording used, the bytes are equal.
+    for action_id in ("m-9", "m-12", "m-14", "m-24", "m-27"):
+        assert (
+            built[action_id].serialize()
+            == b"\r\n".join(f"{name}: {value}".encode() for name, value in sent[action_id]) + b"\r\n\r\n"
+        )
+
+
+def test_missing_and_unknown_parameters_are_refused() -> None:
+    with pytest.raises(amiproto.LocalProtocolError, match=r"does not take 'value' \(did you mean 'val'\?\)"):
+        actions.DBPut(family="cap", key="k", value="plain value")  # type: ignore[call-arg]
+    with pytest.raises(amiproto.LocalProtocolError, match="requires 'channel'"):
+        actions.Originate(application="Wait")  # type: ignore[call-arg]
+    with pytest.raises(amiproto.LocalProtocolError, match="keyword arguments only"):
+        actions.Ping("x")  # type: ignore[call-arg]
+    with pytest.raises(amiproto.LocalProtocolError, match="list or a dict"):
+        actions.UpdateConfig(src_filename="a", dst_filename="b", action="NewCat")
+    with pytest.raises(amiproto.LocalProtocolError, match="contains"):
+        actions.Originate(channel="x", variable={"A": "1\r\nAction: Hangup"})
+    assert actions.DBPut(family="cap", key="k", val="v").get("Val") == "v"
+
+
+def test_numbered_and_free_headers() -> None:
+    update = actions.UpdateConfig(
+        src_filename="a.conf",
+        dst_filename="a.conf",
+        action=["NewCat", "Append"],
+        cat=["x", "x"],
+        var={1: "k"},
+        value=[None, "v"],
+    )
+    assert update.headers[2:] == (
+        ("Action-000000", "NewCat"),
+        ("Action-000001", "Append"),
+        ("Cat-000000", "x"),
+        ("Cat-000001", "x"),
+        ("Var-000001", "k"),
+        ("Value-000001", "v"),
+    )
+    aoc = actions.AOCMessage(channel="c", msg_type="D", unit_amount=[10, 20])
+    assert aoc.get("UnitAmount(1)") == "20"
+    assert (
+        actions.PJSIPNotify(endpoint="e", variable=["Event=check-sync"]).get("Variable") == "Event=check-sync"
+    )
+
+
+def test_legacy_lists_complete_through_the_builders_event() -> None:
+    # An old server that neither sends EventList nor says "will follow".
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/1.1\r\n")
+    conn.next_event()
+    conn.send(actions.Status(action_id="s"))
+    conn.receive_data(
+        b"Response: Success\r\nActionID: s\r\nMessage: OK\r\n\r\n"
+        b"Event: Status\r\nActionID: s\r\nChannel: SIP/1-1\r\n\r\n"
+        b"Event: StatusComplete\r\nActionID: s\r\nItems: 1\r\n\r\n"
+    )
+    items = []
+    while (item := conn.next_event()) is not amiproto.NEED_DATA:
+        items.append(item)
+    done = [item for item in items if isinstance(item, amiproto.ActionCompleted)]
+    assert len(done) == 1 and done[0].is_list and done[0].complete
+    assert [type(event) for event in done[0].events] == [events.Status, events.StatusComplete]
+
+
+@needs_shared(SAMPLES)
+@pytest.mark.parametrize(
+    ("sample", "builder", "count"),
+    [
+        ("008_", actions.QueueStatus(action_id="action/transaction_uid/1/1"), 8),
+        ("074_", actions.Status(action_id="2"), 1),
+        ("075_", actions.Agents(action_id="3"), 1),
+        ("076_", actions.QueueStatus(action_id="4"), 7),
+    ],
+)
+def test_legacy_samples_complete(sample: str, builder: amiproto.Action, count: int) -> None:
+    (path,) = SAMPLES.glob(f"{sample}*.ami")
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/1.1\r\n")
+    conn.next_event()
+    conn.send(builder)
+    conn.receive_data(path.read_bytes())
+    done = []
+    while (item := conn.next_event()) is not amiproto.NEED_DATA:
+        if isinstance(item, amiproto.ActionCompleted):
+            done.append(item)
+    assert len(done) == 1
+    assert done[0].complete and done[0].is_list
+    assert len(done[0].events) == count
+    assert done[0].events[-1].name == builder.list_complete_event
+    assert all(isinstance(event, TypedEvent) for event in done[0].events)
+
+
+# -- the catalogue against the docs --------------------------------------------
+
+
+@needs_shared(DOCS)
+def test_every_documented_event_and_action_has_its_class() -> None:
+    root = ET.parse(DOCS).getroot()
+    event_names = {element.get("name") or "" for element in root.iter("managerEvent")}
+    assert len(event_names) == 181
+    for name in event_names:
+        cls = _registry.EVENT_CLASSES[name]
+        assert issubclass(cls, TypedEvent) and cls.documented and cls.event_name == name
+    assert sum(cls.documented for cls in set(events.EVENT_CLASSES_BY_NAME.values())) == 181
+
+    documented: dict[str, dict[str, bool]] = {}
+    for element in root.iter("manager"):
+        params = documented.setdefault(element.get("name") or "", {})
+        syntax = element.find("syntax")
+        for param in syntax.findall("parameter") if syntax is not None else ():
+            header = param.get("name") or ""
+            if header != "ActionID" and not re.fullmatch(r"Header[1N]", header):
+                params.setdefault(header, param.get("required") == "true")
+    assert len(documented) == 154 == len(actions.ACTION_BUILDERS)
+    for name, params in documented.items():
+        builder = actions.ACTION_BUILDERS[name]
+        assert builder.action_name == name
+        patterns = {
+            header.replace("-{:06d}", "-000000").replace("({})", "(0)") for _, header in builder.parameters
+        }
+        assert patterns == set(params), name
+        required = {dict(builder.parameters)[keyword] for keyword in builder.required}
+        assert required == {header for header, needed in params.items() if needed}, name
+
+
+@needs_shared(DOCS)
+def test_regenerating_gives_the_committed_modules(tmp_path: Path) -> None:
+    if shutil.which("ruff") is None and importlib.util.find_spec("ruff") is None:
+        pytest.skip("ruff is not installed")
+    spec = importlib.util.spec_from_file_location("generate_catalog", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_catalog"] = module
+    try:
+        spec.loader.exec_module(module)
+        assert module.main(["--docs", str(DOCS), "--out", str(tmp_path)]) == 0
+    finally:
+        del sys.modules["generate_catalog"]
+    for name in ("actions.py", "events.py"):
+        committed = (ROOT / "src" / "amiproto" / name).read_text(encoding="utf-8")
+        assert (tmp_path / name).read_text(encoding="utf-8") == committed, name
