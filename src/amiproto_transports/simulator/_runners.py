@@ -1,0 +1,272 @@
+"""Running the sans-IO sessions on real sockets: one thread, an asyncio task, or a trio task.
+
+Each runner does the same few things: accept a connection and make a
+``Session``; feed it what the socket reads; write what ``data_to_send`` gives,
+in large batches, as fast as the socket takes it; advance the shared ``World``
+at its deadlines; close a session's socket once it is ``closing`` and flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._session import Session
+from ._world import World
+
+__all__ = ["IDLE_WAKE", "READ_SIZE", "AsyncioServer", "ThreadServer", "addr", "timeout_for"]
+
+READ_SIZE = 65536
+IDLE_WAKE = 0.05  # the longest a runner sleeps without looking at the world's timers
+
+Log = Callable[[str], None]
+
+
+def timeout_for(world: World, now: float) -> float:
+    deadline = world.next_deadline()
+    if deadline is None:
+        return IDLE_WAKE
+    return min(max(deadline - now, 0.0), IDLE_WAKE)
+
+
+def addr(address: Any) -> tuple[str, int]:
+    return (str(address[0]), int(address[1])) if isinstance(address, tuple) else ("127.0.0.1", 0)
+
+
+class _SocketConn:
+    __slots__ = ("out", "session", "sock")
+
+    def __init__(self, sock: socket.socket, session: Session) -> None:
+        self.sock = sock
+        self.session = session
+        self.out = b""
+
+
+class ThreadServer:
+    """All connections of one simulator served by one background thread with ``selectors``."""
+
+    def __init__(self, world: World, host: str, port: int, log: Log | None = None) -> None:
+        self.world = world
+        self.log = log
+        self.listener = socket.create_server((host, port), reuse_port=False)
+        self.listener.setblocking(False)
+        self.address = addr(self.listener.getsockname())
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._selector.register(self.listener, selectors.EVENT_READ, None)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._conns: dict[socket.socket, _SocketConn] = {}
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"ami-simulator:{self.address[1]}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close every connection, and join the thread; idempotent."""
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                now = time.monotonic()
+                for key, _ in self._selector.select(timeout_for(self.world, now)):
+                    sock = key.fileobj
+                    if sock is self.listener:
+                        self._accept()
+                    elif sock is self._wake_r:
+                        with contextlib.suppress(OSError):
+                            self._wake_r.recv(4096)
+                    else:
+                        assert isinstance(sock, socket.socket)
+                        self._read(self._conns[sock])
+                now = time.monotonic()
+                self.world.advance(now)
+                for conn in list(self._conns.values()):
+                    self._write(conn, now)
+        finally:
+            for conn in list(self._conns.values()):
+                self._close(conn)
+            self._selector.close()
+            self.listener.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _accept(self) -> None:
+        try:
+            sock, remote = self.listener.accept()
+        except OSError:
+            return
+        sock.setblocking(False)
+        session = Session(self.world, time.monotonic(), local=self.address, remote=addr(remote))
+        conn = _SocketConn(sock, session)
+        self._conns[sock] = conn
+        self._selector.register(sock, selectors.EVENT_READ, None)
+        if self.log is not None:
+            self.log(f"connection from {remote[0]}:{remote[1]}")
+
+    def _read(self, conn: _SocketConn) -> None:
+        try:
+            data = conn.sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        conn.session.receive_data(data, time.monotonic())
+        if not data:
+            # The client is gone; nothing more can be delivered.
+            self._close(conn)
+
+    def _write(self, conn: _SocketConn, now: float) -> None:
+        session = conn.session
+        if conn.sock not in self._conns:
+            return
+        while True:
+            if not conn.out:
+                conn.out = session.data_to_send(now)
+            if not conn.out:
+                break
+            try:
+                sent = conn.sock.send(conn.out)
+            except BlockingIOError:
+                break
+            except OSError:
+                self._close(conn)
+                return
+            conn.out = conn.out[sent:]
+            if conn.out:
+                break
+        if not conn.out and session.closing:
+            self._close(conn)
+            return
+        wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.out else 0)
+        if self._selector.get_key(conn.sock).events != wanted:
+            self._selector.modify(conn.sock, wanted)
+
+    def _close(self, conn: _SocketConn) -> None:
+        if self._conns.pop(conn.sock, None) is None:
+            return
+        conn.session.connection_lost()
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(conn.sock)
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.sock.close()
+
+
+class _AsyncioProtocol(asyncio.Protocol):
+    def __init__(self, server: AsyncioServer) -> None:
+        self.server = server
+        self.session: Session | None = None
+        self.transport: asyncio.Transport | None = None
+        self.paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        remote = addr(transport.get_extra_info("peername"))
+        self.session = Session(self.server.world, time.monotonic(), local=self.server.address, remote=remote)
+        self.server.protocols.add(self)
+        if self.server.log is not None:
+            self.server.log(f"connection from {remote[0]}:{remote[1]}")
+        self.flush()
+
+    def data_received(self, data: bytes) -> None:
+        assert self.session is not None
+        self.session.receive_data(data, time.monotonic())
+        self.server.flush_all()
+
+    def eof_received(self) -> bool:
+        if self.session is not None:
+            self.session.receive_data(b"", time.monotonic())
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.protocols.discard(self)
+        if self.session is not None:
+            self.session.connection_lost()
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self.flush()
+
+    def flush(self) -> None:
+        transport, session = self.transport, self.session
+        if transport is None or session is None or transport.is_closing():
+            return
+        now = time.monotonic()
+        while not self.paused:
+            data = session.data_to_send(now)
+            if not data:
+                break
+            transport.write(data)
+        if session.closing and not session.wants_write(now):
+            transport.close()
+        elif not self.paused and session.wants_write(now):
+            # Let other connections and the reader run between big batches.
+            asyncio.get_running_loop().call_soon(self.flush)
+
+
+class AsyncioServer:
+    """The simulator as asyncio tasks: a listening server and a timer task."""
+
+    def __init__(self, world: World, log: Log | None = None) -> None:
+        self.world = world
+        self.log = log
+        self.protocols: set[_AsyncioProtocol] = set()
+        self.address = ("127.0.0.1", 0)
+        self._server: asyncio.Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    def flush_all(self) -> None:
+        self.world.dispatch()
+        for protocol in list(self.protocols):
+            protocol.flush()
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _AsyncioProtocol(self), host, port)
+        self.address = addr(self._server.sockets[0].getsockname())
+        self._ticker = asyncio.create_task(self._tick())
+        return self.address
+
+    async def _tick(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.world.advance(now)
+            self.flush_all()
+            await asyncio.sleep(timeout_for(self.world, time.monotonic()))
+
+    def close(self) -> None:
+        """Stop listening and drop every connection; safe to call twice."""
+        if self._server is not None:
+            self._server.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for protocol in list(self.protocols):
+            if protocol.transport is not None:
+                protocol.transport.abort()
+
+    async def aclose(self) -> None:
+        self.close()
+        if self._ticker is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        if self._server is not None:
+            await self._server.wait_closed()

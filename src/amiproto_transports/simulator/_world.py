@@ -1,0 +1,97 @@
+"""What every connection of one simulator shares: users, the PBX, the database, faults."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._calls import Pbx
+from ._config import User
+from ._events import OutEvent
+from ._replay import Recording
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = ["FAULT_KINDS", "Fault", "World"]
+
+FAULT_KINDS = frozenset({"close_mid_list", "stall", "garbage", "oversized", "bare_lf", "cut_at_eof"})
+ONE_SHOT_FAULTS = frozenset({"close_mid_list", "oversized", "cut_at_eof"})
+
+
+class Fault:
+    """One requested misbehaviour. One-shot kinds fire once per connection."""
+
+    __slots__ = ("kind", "options")
+
+    def __init__(self, kind: str, options: Mapping[str, Any]) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
+        if kind == "oversized" and not isinstance(options.get("size"), int):
+            raise ValueError("the oversized fault needs size=<bytes>")
+        self.kind = kind
+        self.options = dict(options)
+
+    @property
+    def one_shot(self) -> bool:
+        return self.kind in ONE_SHOT_FAULTS
+
+    def __repr__(self) -> str:
+        return f"Fault({self.kind!r}, {self.options!r})"
+
+
+class World:
+    """Shared state of one simulator; sessions and runners call into it, all on one thread."""
+
+    def __init__(
+        self,
+        users: dict[str, User],
+        *,
+        start: float,
+        wall_offset: float,
+        replay: Recording | None = None,
+        replay_rate: float | None = None,
+    ) -> None:
+        self.users = users
+        self.start = start
+        self.wall_offset = wall_offset
+        self.pbx = Pbx(self.emit, self.wall)
+        self.db: dict[tuple[str, str], str] = {}
+        self.sessions: set[Session] = set()
+        self.fault: Fault | None = None
+        self.replay = replay
+        self.replay_rate = replay_rate
+        self._pending: list[OutEvent] = []
+        self._session_ids = itertools.count(0x7F4768000000, 0x1A0)
+
+    def wall(self, now: float) -> float:
+        """Epoch seconds for a monotonic ``now``."""
+        return now + self.wall_offset
+
+    def new_session_id(self) -> str:
+        return hex(next(self._session_ids))
+
+    def emit(self, event: OutEvent) -> None:
+        """Queue an event for every session; ``dispatch()`` delivers it."""
+        self._pending.append(event)
+
+    def dispatch(self) -> None:
+        """Deliver queued events, in order, to every session."""
+        while self._pending:
+            pending, self._pending = self._pending, []
+            sessions = list(self.sessions)
+            for event in pending:
+                for session in sessions:
+                    session.deliver(event)
+
+    def advance(self, now: float) -> None:
+        """Run timed call steps due at ``now`` and deliver what they emitted."""
+        self.pbx.advance(now)
+        self.dispatch()
+
+    def next_deadline(self) -> float | None:
+        deadlines = [self.pbx.next_deadline()]
+        deadlines += [session.next_deadline() for session in self.sessions]
+        known = [deadline for deadline in deadlines if deadline is not None]
+        return min(known) if known else None
