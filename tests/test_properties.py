@@ -55,3 +55,18 @@ def test_actions_serialise_in_order(pairs: list[tuple[str, str]]) -> None:
     received = server.next_action()
     assert isinstance(received, amiproto.ReceivedAction)
     assert list(received.headers) == [("Action", "UserEvent"), *pairs]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["ActionID", "actionid", "ActionId", "ACTIONID", "X", "Action"]), VALUES),
+        max_size=6,
+    )
+)
+def test_fast_action_id_agrees_with_the_header_parse(pairs: list[tuple[str, str]]) -> None:
+    raw = amiproto.format_message([("Event", "X"), *pairs])
+    conn = amiproto.Connection()
+    conn.receive_data(raw)
+    event = conn.next_event()
+    assert isinstance(event, amiproto.Event)
+    assert event.action_id == event.headers.get("ActionID")

@@ -139,25 +139,30 @@ class Framer:
             # Nothing complete yet: the next look starts where this one ended.
             self._plain_checked = max(0, len(buf) - 3)
             return None
-        blocks = bytes(buf[: last + 4]).split(b"\r\n\r\n")
+        with memoryview(buf) as view:
+            region = bytes(view[: last + 4])
+        blocks = region.split(b"\r\n\r\n")
         blocks.pop()
-        limit = self.max_message_size - 4
+        oversized = len(region) > self.max_message_size
         taken = 0
-        size = 0
+        # Stop at the first message the general path would frame differently:
+        # one with a bare LF (which may end it earlier), a glued second Event
+        # line, a Follows body or a glued Response, anything not starting with
+        # Event or Response (such as separators), or one over the size limit.
         for block in blocks:
-            # What the general path would frame differently: a bare LF (it may end
-            # a message earlier), a glued second Event line, a Follows body,
-            # separators before a message, an oversized message.
-            if (
-                block.count(b"\n") != block.count(b"\r\n")
-                or len(block) > limit
-                or not (block.startswith(b"Event:") or block.startswith(b"Response:"))
-                or b"\nEvent:" in block
-                or (block.startswith(b"Response:") and _glued_or_follows(block))
+            if block.startswith(b"Event:"):
+                if b"\nEvent:" in block or block.count(b"\n") != block.count(b"\r\n"):
+                    break
+            elif (
+                not block.startswith(b"Response:")
+                or _glued_or_follows(block)
+                or block.count(b"\n") != block.count(b"\r\n")
             ):
                 break
+            if oversized and len(block) + 4 > self.max_message_size:
+                break
             taken += 1
-            size += len(block) + 4
+        size = len(region) if taken == len(blocks) else sum(map(len, blocks[:taken])) + 4 * taken
         self._plain_checked = 0
         if taken < len(blocks):
             # Leave the next message to the general path, then come back.

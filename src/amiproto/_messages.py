@@ -10,6 +10,7 @@ message is safe to share between threads once the core has returned it.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -43,6 +44,10 @@ NEED_DATA: Literal[_Sentinel.NEED_DATA] = _Sentinel.NEED_DATA
 """Returned by ``next_event()`` when the bytes so far hold no complete item."""
 
 NeedData = Literal[_Sentinel.NEED_DATA]
+
+# The ActionID header line, as the header parser would read it: a name that is
+# "actionid" in any case, a colon, one optional space, the value to the line end.
+_ACTION_ID_LINE = re.compile(rb"\n(?i:actionid): ?([^\n]*)")
 
 
 class Greeting:
@@ -124,21 +129,13 @@ class Message:
 
     @property
     def action_id(self) -> str | None:
-        """The first ``ActionID`` header, or None."""
-        raw = self.raw
-        # Fast path for the spelling Asterisk uses; other cases go to the parser.
-        start = raw.find(b"\nActionID:")
-        if start < 0:
-            if b"\nactionid" in raw.lower():
-                return self.headers.get("ActionID")
+        """The first ``ActionID`` header (any case), or None; read without a full parse."""
+        found = _ACTION_ID_LINE.search(self.raw)
+        if found is None:
             return None
-        start += 10
-        end = raw.find(b"\n", start)
-        value = raw[start:] if end < 0 else raw[start:end]
+        value = found.group(1)
         if value[-1:] == b"\r":
             value = value[:-1]
-        if value[:1] == b" ":
-            value = value[1:]
         return value.decode(self.encoding, DECODE_ERRORS)
 
     def get(self, name: str, default: str | None = None) -> str | None:
