@@ -340,3 +340,19 @@ def test_response_cut_by_end_of_file_is_not_complete() -> None:
     assert isinstance(response, amiproto.Response) and response.truncated
     assert isinstance(done, amiproto.ActionCompleted) and not done.complete and not done.success
     assert isinstance(closed, amiproto.ConnectionClosed) and closed.pending == ()
+
+
+def test_deadlines_follow_completions() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping"), timeout=5, now=0.0)
+    conn.send(amiproto.Action("Ping"), timeout=9, now=0.0)
+    assert conn.next_deadline() == 5.0
+    reply(conn, "Response: Success\nActionID: t-1\n\n")
+    assert conn.next_deadline() == 9.0
+    conn.handle_timer(9.0)
+    (done,) = drain(conn)
+    assert isinstance(done, amiproto.ActionCompleted) and done.action_id == "t-2" and done.timed_out
+    assert conn.next_deadline() is None
+    # A reused ActionID gets its own deadline, not the old one's.
+    conn.send(amiproto.Action("Ping", ActionID="t-1"), timeout=20, now=10.0)
+    assert conn.next_deadline() == 30.0

@@ -13,6 +13,7 @@ calls that take it, ask ``next_deadline()`` when to call ``handle_timer(now)``.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import secrets
 from collections import deque
@@ -92,6 +93,9 @@ class Connection:
         self._outbox = bytearray()
         self._pending: dict[str, _Pending] = {}
         self._open_lists = 0
+        # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
+        self._deadlines: list[tuple[float, int, str, _Pending]] = []
+        self._deadline_order = itertools.count()
         # A random prefix keeps our ActionIDs apart from other clients' on the same server.
         self._id_prefix = action_id_prefix if action_id_prefix is not None else secrets.token_hex(4)
         check_header("ActionID", self._id_prefix)
@@ -427,7 +431,9 @@ class Connection:
             action = action.with_action_id(action_id)
         elif action_id in self._pending:
             raise LocalProtocolError(f"ActionID {action_id!r} is already waiting for an answer")
-        self._pending[action_id] = _Pending(action, deadline, role, credentials)
+        pending = self._pending[action_id] = _Pending(action, deadline, role, credentials)
+        if deadline is not None:
+            heapq.heappush(self._deadlines, (deadline, next(self._deadline_order), action_id, pending))
         return action.serialize(self.encoding)
 
     def data_to_send(self) -> bytes:
@@ -442,7 +448,10 @@ class Connection:
         """When ``handle_timer()`` should next be called, in the caller's clock; None: never."""
         if self._state in (State.CLOSED, State.ERROR):
             return None
-        deadlines = [p.deadline for p in self._pending.values() if p.deadline is not None]
+        deadlines = []
+        action_deadline = self._earliest_action_deadline()
+        if action_deadline is not None:
+            deadlines.append(action_deadline)
         if self.keepalive_interval is not None:
             if self._ping_deadline is not None:
                 deadlines.append(self._ping_deadline)
@@ -450,13 +459,23 @@ class Connection:
                 deadlines.append(self._idle_since + self.keepalive_interval)
         return min(deadlines) if deadlines else None
 
+    def _earliest_action_deadline(self) -> float | None:
+        # The heap keeps entries of actions that completed since; drop them
+        # lazily here, so that each entry costs O(log n) once.
+        heap = self._deadlines
+        while heap and self._pending.get(heap[0][2]) is not heap[0][3]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
     def handle_timer(self, now: float) -> None:
         """Act on every deadline at or before ``now``: time out actions, ping, or declare the peer dead."""
         self._clock(now)
         if self._state in (State.CLOSED, State.ERROR):
             return
-        for action_id, pending in list(self._pending.items()):
-            if pending.deadline is not None and pending.deadline <= now:
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            _, _, action_id, pending = heapq.heappop(heap)
+            if self._pending.get(action_id) is pending:
                 self._complete(action_id, pending, complete=False, timed_out=True)
         if self.keepalive_interval is None or self._state == State.CLOSING:
             return
