@@ -1,0 +1,491 @@
+"""An asyncio AMI client over the amiproto core.
+
+Tasks: a reader (reads the stream, feeds the core, resolves futures, and
+reconnects when asked to) and a dispatcher (runs callbacks in arrival order,
+awaiting those that return awaitables). The core's deadlines (keepalive, action
+timeouts) are served by one ``loop.call_at`` handle re-armed after every
+change, so nothing polls. Bytes are queued in the same step as the core made
+them and written once per loop iteration (many actions sent at once share one
+write), so they go out whole and in order, and cancelling a ``send_action``
+can never cut one in half: it only forgets its waiter, and the connection
+stays usable.
+
+The reader-to-dispatcher queue is bounded (``queue_size``); on overflow the
+oldest queued messages are dropped and counted in ``client.dropped_events``.
+"""
+
+from __future__ import annotations
+
+import asyncio as _asyncio
+import contextlib
+import inspect
+import logging
+import ssl as _ssl
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import amiproto
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+
+from ._client_common import (
+    AsyncClient,
+    Backoff,
+    Batch,
+    Callback,
+    CallbackKey,
+    CallbackRegistry,
+    Disconnected,
+    DropOldest,
+    Options,
+    Reconnected,
+    Session,
+    Unregister,
+    connect_error,
+    login_outcome,
+    outcome,
+)
+
+__all__ = ["Client", "connect"]
+
+log = logging.getLogger("amiproto.asyncio")
+
+_RECV_SIZE = 256 * 1024
+_HIGH_WATER = 256 * 1024  # await drain() only when this much is buffered for the socket
+_Waiter = _asyncio.Future
+
+
+class _Events:
+    """The async iterator ``events()`` returns; it buffers from the moment it is made."""
+
+    def __init__(self, client: Client, timeout: float | None) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.queue: DropOldest[Event] = DropOldest(client.options.queue_size)
+        self.ready = _asyncio.Event()
+        self._taken: list[Event] = []
+        if not client._session.open and not client.options.reconnect:
+            self.queue.closed = True
+        client._subscriptions = [*client._subscriptions, self]
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> Event:
+        if not self._taken:
+            if not self.queue and not self.queue.closed:
+                self.ready.clear()
+                with contextlib.suppress(_asyncio.TimeoutError):
+                    await _asyncio.wait_for(self.ready.wait(), self.timeout)
+            self._taken = self.queue.take()
+            self._taken.reverse()
+            if not self._taken:
+                await self.aclose()
+                raise StopAsyncIteration
+        return self._taken.pop()
+
+    async def aclose(self) -> None:
+        """Stop receiving events; the iterator ends."""
+        client = self.client
+        client._subscriptions = [s for s in client._subscriptions if s is not self]
+
+
+class Client:
+    """An asyncio AMI client. Make one with ``connect()``; see the module docstring."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._loop = _asyncio.get_running_loop()
+        self._session: Session[_Waiter[Any]] = Session(options)
+        self._callbacks = CallbackRegistry()
+        self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        self._queue_ready = _asyncio.Event()
+        self._subscriptions: list[_Events] = []
+        self._sub_dropped = 0
+        self._reader: _asyncio.StreamReader | None = None
+        self._writer: _asyncio.StreamWriter | None = None
+        self._timer: _asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._ready = False
+        self._closing = False
+        self._give_up = False
+        self._reconnect_attempts = 0
+        self._tasks: list[_asyncio.Task[None]] = []
+        self._outgoing = bytearray()
+        self._flush_scheduled = False
+
+    # -- public API --
+
+    @property
+    def dropped_events(self) -> int:
+        """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
+        return self._queue.dropped + self._sub_dropped
+
+    def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
+        """Call ``callback(message)`` from the dispatcher task, awaiting it if it returns an
+        awaitable. ``key``: an event name, a Message class, ``""`` (every event) or None
+        (orphan responses). Returns a function that removes the registration."""
+        return self._callbacks.register(key, callback)
+
+    def is_connected(self) -> bool:
+        return self._ready and not self._closing
+
+    async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+        """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
+        timeout = self.options.timeout if timeout is None else timeout
+        future: _Waiter[ActionCompleted] = self._loop.create_future()
+        action_id, data = self._produce(lambda now: self._session.send(action, timeout, now, future), timeout)
+        await self._write(data)
+        try:
+            return outcome(await future)
+        finally:
+            if not future.done():  # cancelled: forget the waiter, the answer will be ignored
+                self._session.waiters.pop(action_id, None)
+
+    async def login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        auth: str = "md5",
+        events: bool | str | None = True,
+        timeout: float | None = None,
+    ) -> LoginResult:
+        """Log in; raises ``AuthenticationError`` when refused. A reconnect reuses these credentials."""
+        timeout = self.options.timeout if timeout is None else timeout
+        future: _Waiter[LoginResult] = self._loop.create_future()
+        log.info("logging in as %s (%s)", username, auth)
+        _, data = self._produce(
+            lambda now: (
+                "",
+                self._session.login(
+                    username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
+                ),
+            )
+        )
+        await self._write(data)
+        try:
+            return login_outcome(await future)
+        finally:
+            if not future.done():
+                self._session.login_waiter = None
+
+    def events(self, timeout: float | None = None) -> _Events:
+        """Events from now on (``async for``); ends after ``timeout`` s without one, or when
+        the connection ends. Its buffer drops the oldest like the callbacks' queue."""
+        return _Events(self, timeout)
+
+    async def close(self) -> None:
+        """Log off when possible, close the connection, stop the tasks. Idempotent."""
+        if self._closing:
+            return
+        if self.is_connected() and self._session.conn.authenticated:
+            with contextlib.suppress(amiproto.AMIError, OSError):
+                await self.send_action(Action("Logoff"), timeout=min(2.0, self.options.timeout or 2.0))
+        self._closing = True
+        self._abort()
+        current = _asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        for task in self._tasks:
+            if task is not current:
+                with contextlib.suppress(_asyncio.CancelledError, Exception):
+                    await task
+        self._fail_waiters("closed by the program")
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- opening --
+
+    async def _open_stream(self) -> tuple[_asyncio.StreamReader, _asyncio.StreamWriter]:
+        options = self.options
+        try:
+            return await _asyncio.wait_for(
+                _asyncio.open_connection(
+                    options.host,
+                    options.port,
+                    ssl=options.ssl,
+                    server_hostname=(options.server_hostname or options.host) if options.ssl else None,
+                    limit=_RECV_SIZE,
+                ),
+                options.timeout,
+            )
+        except (OSError, _asyncio.TimeoutError) as error:
+            raise connect_error(options, error) from error
+
+    async def _start(self) -> None:
+        self._reader, self._writer = await self._open_stream()
+        self._ready = True
+        log.info("connected to %s:%s", self.options.host, self.options.port)
+        self._tasks = [
+            self._loop.create_task(self._read_loop(), name="amiproto-reader"),
+            self._loop.create_task(self._dispatch_loop(), name="amiproto-dispatch"),
+        ]
+
+    # -- writing --
+
+    def _produce(self, produce: Any, timeout: float | None = None) -> tuple[str, bytes]:
+        if not self._ready or self._closing:
+            raise amiproto.ConnectionLost("not connected")
+        now = self._loop.time()
+        result: tuple[str, bytes] = produce(now)
+        if timeout is not None:
+            # Only this new deadline can be earlier than the armed one; asking the core
+            # (next_deadline) would cost O(pending) per send.
+            self._arm_before(now + timeout)
+        return result
+
+    def _queue_bytes(self, data: bytes) -> None:
+        """Queue bytes in core order; one write per loop iteration sends them all."""
+        if data:
+            self._outgoing += data
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outgoing and self._writer is not None and self._session.open:
+            self._writer.write(bytes(self._outgoing))
+        self._outgoing.clear()
+
+    async def _write(self, data: bytes) -> None:
+        self._queue_bytes(data)
+        writer = self._writer
+        if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
+            with contextlib.suppress(OSError):
+                await writer.drain()
+
+    def _abort(self) -> None:
+        writer = self._writer
+        if writer is not None:
+            writer.transport.abort()
+
+    # -- timers --
+
+    def _arm(self) -> None:
+        """Point the one timer handle at the core's next deadline."""
+        deadline = self._session.deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self._loop.call_at(deadline, self._on_timer)
+
+    def _arm_before(self, deadline: float) -> None:
+        if self._timer_at is None or deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        batch = self._session.timer(self._loop.time())
+        self._apply(batch)
+        if batch.closed is not None:
+            self._abort()  # the reader sees the end and fails the waiters
+
+    # -- reading --
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                reason = await self._read_until_lost()
+                self._on_lost(reason)
+                if self._closing or self._give_up or not self.options.reconnect:
+                    break
+                self._deliver([Disconnected.make(Reason=reason)])
+                if not await self._reconnect():
+                    break
+        except _asyncio.CancelledError:
+            self._on_lost("closed by the program")
+            raise
+        except Exception:
+            log.exception("reader failed")
+            self._on_lost("reader failed")
+        finally:
+            self._ready = False
+            self._end_consumers()
+
+    async def _read_until_lost(self) -> str:
+        reader = self._reader
+        assert reader is not None
+        session = self._session
+        while True:
+            try:
+                data = await reader.read(_RECV_SIZE)
+            except OSError as error:
+                batch = session.lose(f"read failed: {error}")
+            else:
+                batch = session.receive(data, self._loop.time())
+            self._apply(batch)
+            if batch.closed is not None:
+                return batch.closed
+
+    def _apply(self, batch: Batch[_Waiter[Any]]) -> None:
+        if batch.closed is not None:
+            self._ready = False  # before any waiter learns of the loss
+        self._queue_bytes(self._session.outgoing())
+        for waiter, completed in batch.completed:
+            if not waiter.done():
+                waiter.set_result(completed)
+        for login_waiter, result in batch.logins:
+            if login_waiter is not None:
+                if not login_waiter.done():
+                    login_waiter.set_result(result)
+            else:
+                self._relogged(result)
+        if batch.deliver:
+            self._deliver(batch.deliver, batch.events)
+        self._arm()
+
+    def _deliver(self, messages: list[Message], events: list[Event] | None = None) -> None:
+        self._queue.extend(messages)
+        self._queue_ready.set()
+        if self._subscriptions:
+            if events is None:
+                events = [m for m in messages if isinstance(m, Event)]
+            for subscription in self._subscriptions:
+                queue = subscription.queue
+                before = queue.dropped
+                queue.extend(events)
+                self._sub_dropped += queue.dropped - before
+                subscription.ready.set()
+
+    def _on_lost(self, reason: str) -> None:
+        self._ready = False
+        self._session.lose(reason)
+        self._fail_waiters(reason)
+        self._abort()
+        self._arm()
+
+    def _fail_waiters(self, reason: str) -> None:
+        waiters = self._session.fail_all()
+        if waiters:
+            log.warning("connection lost (%s): failing %d waiting action(s)", reason, len(waiters))
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(amiproto.ConnectionLost(reason))
+
+    # -- reconnecting --
+
+    async def _reconnect(self) -> bool:
+        for attempt, delay in enumerate(self.options.backoff.delays(), 1):
+            await _asyncio.sleep(delay)
+            try:
+                self._reader, self._writer = await self._open_stream()
+            except amiproto.ConnectionLost as error:
+                log.info("reconnect attempt %d failed: %s", attempt, error)
+                continue
+            self._session.reset()
+            self._reconnect_attempts = attempt
+            self._outgoing.clear()
+            self._queue_bytes(self._session.start_relogin(self._loop.time()))
+            self._arm()
+            log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
+            if self._session.credentials is None:
+                self._ready = True
+                self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
+            return True
+        log.error("giving up reconnecting")
+        return False
+
+    def _relogged(self, result: LoginResult) -> None:
+        self._session.relogin = False
+        if not result.success:
+            log.error("login after reconnect refused: %s", result.message)
+            self._give_up = True
+            self._abort()
+            return
+        self._queue_bytes(self._session.reapply_bytes(self._loop.time()))
+        self._ready = True
+        count = len(self._session.reapply)
+        self._deliver([Reconnected.make(Attempts=str(self._reconnect_attempts), Reapplied=str(count))])
+
+    # -- dispatching --
+
+    async def _dispatch_loop(self) -> None:
+        queue = self._queue
+        ready = self._queue_ready
+        matching = self._callbacks.matching
+        while True:
+            if not queue:
+                if queue.closed:
+                    return
+                ready.clear()
+                await ready.wait()
+            for message in queue.take():
+                for callback in matching(message):
+                    try:
+                        result = callback(message)
+                        if result is not None and inspect.isawaitable(result):
+                            await result
+                    except Exception:
+                        log.exception("callback %r failed on %r", callback, message)
+
+    def _end_consumers(self) -> None:
+        self._queue.closed = True
+        self._queue_ready.set()
+        for subscription in self._subscriptions:
+            subscription.queue.closed = True
+            subscription.ready.set()
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    host: str,
+    port: int = 5038,
+    *,
+    username: str | None = None,
+    secret: str | None = None,
+    auth: str = "md5",
+    events: bool | str | None = True,
+    timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    keepalive: float | None = None,
+    keepalive_timeout: float | None = None,
+    reconnect: bool = False,
+    backoff: Backoff | None = None,
+    trace: bool = False,
+    queue_size: int = 10_000,
+) -> AsyncIterator[Client]:
+    """``async with connect(...) as client``: connect, log in when ``username`` is given,
+    and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""
+    options = Options(
+        host=host,
+        port=port,
+        username=username,
+        secret=secret,
+        auth=auth,
+        events=events,
+        timeout=timeout,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        keepalive=keepalive,
+        keepalive_timeout=keepalive_timeout,
+        reconnect=reconnect,
+        backoff=backoff or Backoff(),
+        trace=trace,
+        queue_size=queue_size,
+    )
+    client = Client(options)
+    await client._start()
+    try:
+        if username is not None:
+            await client.login(username, secret or "", auth=auth, events=events, timeout=timeout)
+        yield client
+    finally:
+        await client.close()
+
+
+if TYPE_CHECKING:
+
+    def _check(client: Client) -> AsyncClient:
+        return client

@@ -1,0 +1,578 @@
+"""A blocking, thread-safe AMI client on ``socket``, over the amiproto core.
+
+Threads: the caller's, one reader and one dispatcher.
+
+- The reader owns the socket's receiving side. It waits in ``select`` for data,
+  for a wake-up byte, or until the core's next deadline (keepalive, action
+  timeouts): it never polls. It feeds the core, wakes waiting ``send_action``
+  calls directly, and hands events to the dispatcher. With ``reconnect=True``
+  it also reconnects.
+- The dispatcher runs callbacks in arrival order. Between the two sits a
+  bounded queue (``queue_size`` messages); when it is full the *oldest* queued
+  messages are dropped and counted in ``client.dropped_events``, so a slow
+  callback never stalls the reader nor the answers other threads wait for.
+  Because answers are delivered by the reader, a callback may call
+  ``send_action`` itself without deadlock.
+- Writes: bytes join one buffer under the core lock, in the order the core
+  made them, and one thread at a time sends the buffer whole (see ``_flush``),
+  so the wire order is the core's order, every action goes out whole, and
+  actions sent at once from many threads share writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import ssl as _ssl
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as _FutureTimeout
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import amiproto
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+
+from ._client_common import (
+    Backoff,
+    Batch,
+    Callback,
+    CallbackKey,
+    CallbackRegistry,
+    Disconnected,
+    DropOldest,
+    Options,
+    Reconnected,
+    Session,
+    SyncClient,
+    Unregister,
+    connect_error,
+    login_outcome,
+    outcome,
+)
+
+__all__ = ["Client", "connect"]
+
+log = logging.getLogger("amiproto.sync")
+
+_RECV_SIZE = 256 * 1024
+# Extra wait beyond an action's own timeout before the caller gives up on the reader
+# (the core's timer normally fires first; this only guards against a stuck reader).
+_GRACE = 2.0
+_Waiter = Future  # Future[ActionCompleted] or Future[LoginResult]
+
+
+class _Subscription:
+    """The buffer behind one ``events()`` iterator."""
+
+    def __init__(self, client: Client, maxsize: int, timeout: float | None) -> None:
+        self.client = client
+        self.queue: DropOldest[Event] = DropOldest(maxsize)
+        self.cond = threading.Condition(threading.Lock())
+        self.timeout = timeout
+        self._ready: list[Event] = []
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        if not self._ready:
+            with self.cond:
+                if not self.queue and not self.queue.closed:
+                    self.cond.wait(self.timeout)
+                self._ready = self.queue.take()
+                self._ready.reverse()
+            if not self._ready:
+                self.close()
+                raise StopIteration
+        return self._ready.pop()
+
+    def close(self) -> None:
+        """Stop receiving events; the iterator ends."""
+        self.client._unsubscribe(self)
+
+
+class Client:
+    """A blocking AMI client. Make one with ``connect()``; see the module docstring."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._session: Session[_Waiter[Any]] = Session(options)
+        self._callbacks = CallbackRegistry()
+        self._core_lock = threading.Lock()
+        self._outbuf = bytearray()  # bytes in core order, not yet on the socket
+        self._flushing = False  # a thread is sending _outbuf; guarded by _core_lock
+        self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        self._queue_cond = threading.Condition(threading.Lock())
+        self._subscriptions: list[_Subscription] = []
+        self._sub_dropped = 0
+        self._sock: socket.socket | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        self._planned: float | None = None  # the deadline the reader sleeps until
+        self._ready = False
+        self._closing = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._give_up = False  # set when a reconnect's login is refused
+        self._reconnect_attempts = 0
+        self._dispatcher: threading.Thread | None = None
+
+    # -- public API --
+
+    @property
+    def dropped_events(self) -> int:
+        """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
+        return self._queue.dropped + self._sub_dropped
+
+    def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
+        """Call ``callback(message)`` on the dispatcher thread for each matching message.
+
+        ``key``: an event name (any case), an ``amiproto.Message`` subclass (isinstance),
+        ``""`` for every event, or None for orphan responses. Returns a function that
+        removes this registration. Exceptions from a callback are logged and ignored.
+        """
+        return self._callbacks.register(key, callback)
+
+    def is_connected(self) -> bool:
+        """True while the socket is up (and, when credentials were given, logged in)."""
+        return self._ready and not self._closing.is_set()
+
+    def submit(self, action: Action, timeout: float | None = None) -> Future[ActionCompleted]:
+        """Send ``action`` without waiting; the Future resolves as ``send_action`` would return or raise."""
+        future: Future[ActionCompleted] = Future()
+        timeout = self.options.timeout if timeout is None else timeout
+        self._write(lambda now: self._session.send(action, timeout, now, future)[1], timeout)
+        return future
+
+    def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+        """Send ``action`` and wait for everything that belongs to it.
+
+        ``timeout`` defaults to the client's ``timeout``. Returns the core's
+        ``ActionCompleted`` (an error response is a result with ``success`` False);
+        raises ``ActionTimeout``, ``ConnectionLost``, or ``AuthenticationError`` for a
+        refused ``Login``.
+        """
+        timeout = self.options.timeout if timeout is None else timeout
+        future = self.submit(action, timeout)
+        try:
+            return outcome(future.result(None if timeout is None else timeout + _GRACE))
+        except _FutureTimeout:
+            raise amiproto.ActionTimeout(f"{action.name} got no answer in time") from None
+
+    def login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        auth: str = "md5",
+        events: bool | str | None = True,
+        timeout: float | None = None,
+    ) -> LoginResult:
+        """Log in (MD5 challenge or plain); raises ``AuthenticationError`` when refused.
+
+        These credentials are the ones a reconnect logs in with again.
+        """
+        timeout = self.options.timeout if timeout is None else timeout
+        future: Future[LoginResult] = Future()
+        log.info("logging in as %s (%s)", username, auth)
+        self._write(
+            lambda now: self._session.login(
+                username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
+            ),
+            timeout,
+        )
+        try:
+            return login_outcome(future.result(None if timeout is None else timeout + _GRACE))
+        except _FutureTimeout:
+            raise amiproto.ActionTimeout("login got no answer in time") from None
+
+    def events(self, timeout: float | None = None) -> _Subscription:
+        """An iterator over events from now on; it ends after ``timeout`` seconds without
+        one, or when the connection ends. Its buffer drops the oldest like the callbacks'."""
+        subscription = _Subscription(self, self.options.queue_size, timeout)
+        with self._core_lock:
+            if not self._session.open and not self.options.reconnect:
+                subscription.queue.closed = True
+            self._subscriptions = [*self._subscriptions, subscription]
+        return subscription
+
+    def close(self) -> None:
+        """Log off when possible, close the socket, stop the threads. Idempotent."""
+        if self._closing.is_set():
+            return
+        if self.is_connected() and self._session.conn.authenticated:
+            with contextlib.suppress(amiproto.AMIError, OSError):
+                self.send_action(Action("Logoff"), timeout=min(2.0, self.options.timeout or 2.0))
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._closing.set()
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._wake()
+        current = threading.current_thread()
+        for thread in (self._reader, self._dispatcher):
+            if thread is not None and thread is not current:
+                thread.join(5.0)
+        if sock is not None:
+            sock.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- opening --
+
+    def _open_socket(self) -> socket.socket:
+        options = self.options
+        try:
+            sock = socket.create_connection((options.host, options.port), timeout=options.timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if options.ssl is not None:
+                context: _ssl.SSLContext = options.ssl
+                sock = context.wrap_socket(sock, server_hostname=options.server_hostname or options.host)
+            sock.settimeout(None)
+        except OSError as error:
+            raise connect_error(options, error) from error
+        return sock
+
+    def _start(self) -> None:
+        self._sock = self._open_socket()
+        self._ready = True
+        log.info("connected to %s:%s", self.options.host, self.options.port)
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="amiproto-dispatch", daemon=True)
+        self._reader = threading.Thread(target=self._read_loop, name="amiproto-reader", daemon=True)
+        self._dispatcher.start()
+        self._reader.start()
+
+    # -- writing --
+
+    def _write(self, produce: Any, timeout: float | None) -> None:
+        """Let the core produce bytes (registering a waiter) and send them."""
+        if not self._ready or self._closing.is_set():
+            raise amiproto.ConnectionLost("not connected")
+        now = time.monotonic()
+        with self._core_lock:
+            self._outbuf += produce(now)
+        self._flush()
+        # The reader sleeps until the deadline it knew; wake it if ours is sooner. (Our
+        # deadline is now + timeout: asking the core would cost O(pending) per send.)
+        if timeout is not None:
+            planned = self._planned
+            if planned is None or now + timeout < planned:
+                self._wake()
+
+    def _flush(self) -> None:
+        """Send what is queued, unless another thread is already doing so.
+
+        Bytes join ``_outbuf`` under the core lock, in the order the core made them,
+        and one thread at a time sends the whole buffer; so writes go out whole and
+        in order, and actions sent at once from many threads leave in few writes.
+        """
+        with self._core_lock:
+            if self._flushing or not self._outbuf:
+                return
+            self._flushing = True
+        while True:
+            with self._core_lock:
+                chunk = bytes(self._outbuf)
+                self._outbuf.clear()
+                if not chunk:
+                    self._flushing = False
+                    return
+            sock = self._sock
+            try:
+                assert sock is not None
+                sock.sendall(chunk)
+            except OSError as error:
+                with self._core_lock:
+                    self._outbuf.clear()
+                    self._flushing = False
+                self._broken(f"write failed: {error}")
+                return
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    def _broken(self, reason: str) -> None:
+        """A write failed: shut the socket so the reader ends the session and fails waiters."""
+        log.warning("%s", reason)
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    # -- reading --
+
+    def _read_loop(self) -> None:
+        attempts = 0
+        try:
+            while True:
+                reason = self._read_until_lost()
+                self._on_lost(reason)
+                if self._closing.is_set() or self._give_up or not self.options.reconnect:
+                    break
+                self._deliver([Disconnected.make(Reason=reason)])
+                attempts = self._reconnect()
+                if attempts == 0:
+                    break
+        except Exception:  # a bug here must not leave waiters hanging
+            log.exception("reader failed")
+            self._on_lost("reader failed")
+        finally:
+            self._ready = False
+            self._end_consumers()
+
+    def _read_until_lost(self) -> str:
+        sock = self._sock
+        assert sock is not None
+        session = self._session
+        selector = selectors.DefaultSelector()
+        selector.register(sock, selectors.EVENT_READ, "sock")
+        selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
+        try:
+            while True:
+                with self._core_lock:
+                    deadline = session.deadline()
+                self._planned = deadline
+                now = time.monotonic()
+                wait = None if deadline is None else max(0.0, deadline - now)
+                readable = False
+                for key, _ in selector.select(wait):
+                    if key.data == "wake":
+                        with contextlib.suppress(OSError):
+                            self._wake_r.recv(4096)
+                    else:
+                        readable = True
+                if self._closing.is_set() and not readable:
+                    return "closed by the program"
+                if readable:
+                    try:
+                        data = sock.recv(_RECV_SIZE)
+                        while data and pending is not None and pending():
+                            data += sock.recv(_RECV_SIZE)
+                    except OSError as error:
+                        with self._core_lock:
+                            batch = session.lose(f"read failed: {error}")
+                        self._apply(batch)
+                        return batch.closed or "read failed"
+                    now = time.monotonic()
+                    with self._core_lock:
+                        batch = session.receive(data, now)
+                    self._apply(batch)
+                    if batch.closed is not None:
+                        return batch.closed
+                if deadline is not None and time.monotonic() >= deadline:
+                    with self._core_lock:
+                        batch = session.timer(time.monotonic())
+                    self._apply(batch)
+                    if batch.closed is not None:
+                        return batch.closed
+        finally:
+            selector.close()
+
+    def _apply(self, batch: Batch[_Waiter[Any]]) -> None:
+        """Act on what the core said: write its own bytes, wake waiters, queue events."""
+        if batch.closed is not None:
+            self._ready = False  # before any waiter learns of the loss
+
+        with self._core_lock:
+            self._outbuf += self._session.outgoing()
+        self._flush()
+        for waiter, completed in batch.completed:
+            waiter.set_result(completed)
+        for login_waiter, result in batch.logins:
+            if login_waiter is not None:
+                login_waiter.set_result(result)
+            else:
+                self._relogged(result)
+        if batch.deliver:
+            self._deliver(batch.deliver, batch.events)
+
+    def _deliver(self, messages: list[Message], events: list[Event] | None = None) -> None:
+        with self._queue_cond:
+            self._queue.extend(messages)
+            self._queue_cond.notify()
+        subscriptions = self._subscriptions
+        if subscriptions:
+            if events is None:
+                events = [m for m in messages if isinstance(m, Event)]
+            for subscription in subscriptions:
+                with subscription.cond:
+                    before = subscription.queue.dropped
+                    subscription.queue.extend(events)
+                    self._sub_dropped += subscription.queue.dropped - before
+                    subscription.cond.notify()
+
+    def _on_lost(self, reason: str) -> None:
+        """Fail every waiter at once: nobody may hang on a dead connection."""
+        self._ready = False
+        with self._core_lock:
+            self._session.lose(reason)
+            waiters = self._session.fail_all()
+        if waiters:
+            log.warning("connection lost (%s): failing %d waiting action(s)", reason, len(waiters))
+        else:
+            log.info("connection ended: %s", reason)
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(amiproto.ConnectionLost(reason))
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    # -- reconnecting --
+
+    def _reconnect(self) -> int:
+        """Connect again with backoff; returns the attempts it took, 0 when giving up."""
+        for attempt, delay in enumerate(self.options.backoff.delays(), 1):
+            if self._closing.wait(delay):
+                return 0
+            try:
+                sock = self._open_socket()
+            except amiproto.ConnectionLost as error:
+                log.info("reconnect attempt %d failed: %s", attempt, error)
+                continue
+            with self._core_lock:
+                self._session.reset()
+                self._sock = sock
+                self._outbuf[:] = self._session.start_relogin(time.monotonic())
+                self._reconnect_attempts = attempt
+            self._flush()
+            log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
+            if self._session.credentials is None:
+                self._ready = True
+                self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
+            return attempt
+        log.error("giving up reconnecting")
+        return 0
+
+    def _relogged(self, result: LoginResult) -> None:
+        """The login a reconnect started has its answer: re-apply state and tell the program."""
+        self._session.relogin = False
+        if not result.success:
+            log.error("login after reconnect refused: %s", result.message)
+            self._give_up = True
+            self._broken("login refused after reconnect")
+            return
+        with self._core_lock:
+            self._outbuf += self._session.reapply_bytes(time.monotonic())
+            count = len(self._session.reapply)
+        self._flush()
+        self._ready = True
+        self._deliver([Reconnected.make(Attempts=str(self._reconnect_attempts), Reapplied=str(count))])
+
+    # -- dispatching --
+
+    def _dispatch_loop(self) -> None:
+        queue = self._queue
+        cond = self._queue_cond
+        matching = self._callbacks.matching
+        while True:
+            with cond:
+                while not queue and not queue.closed:
+                    cond.wait()
+                messages = queue.take()
+                if not messages and queue.closed:
+                    return
+            for message in messages:
+                for callback in matching(message):
+                    try:
+                        callback(message)
+                    except Exception:
+                        log.exception("callback %r failed on %r", callback, message)
+
+    def _end_consumers(self) -> None:
+        with self._queue_cond:
+            self._queue.closed = True
+            self._queue_cond.notify()
+        for subscription in self._subscriptions:
+            with subscription.cond:
+                subscription.queue.closed = True
+                subscription.cond.notify()
+
+    def _unsubscribe(self, subscription: _Subscription) -> None:
+        with self._core_lock:
+            self._subscriptions = [s for s in self._subscriptions if s is not subscription]
+
+
+def connect(
+    host: str,
+    port: int = 5038,
+    *,
+    username: str | None = None,
+    secret: str | None = None,
+    auth: str = "md5",
+    events: bool | str | None = True,
+    timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    keepalive: float | None = None,
+    keepalive_timeout: float | None = None,
+    reconnect: bool = False,
+    backoff: Backoff | None = None,
+    trace: bool = False,
+    queue_size: int = 10_000,
+) -> Client:
+    """Connect (and log in when ``username`` is given); the client is a context manager.
+
+    ``timeout``: connect timeout and default action timeout (None: wait for ever).
+    ``keepalive``: seconds of silence before a Ping; no answer within
+    ``keepalive_timeout`` (default: the same) ends the connection.
+    ``reconnect``: on loss, reconnect with ``backoff``, log in again, re-send the
+    last ``Events`` and every ``Filter`` action, then deliver a synthetic
+    ``Reconnected`` event to callbacks (a ``Disconnected`` one when the loss is seen).
+    ``trace``: log both directions at DEBUG on ``amiproto.wire``, Secret/Key redacted.
+    Raises ``ConnectionLost`` when the connection cannot be made and
+    ``AuthenticationError`` when the login is refused.
+    """
+    options = Options(
+        host=host,
+        port=port,
+        username=username,
+        secret=secret,
+        auth=auth,
+        events=events,
+        timeout=timeout,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        keepalive=keepalive,
+        keepalive_timeout=keepalive_timeout,
+        reconnect=reconnect,
+        backoff=backoff or Backoff(),
+        trace=trace,
+        queue_size=queue_size,
+    )
+    client = Client(options)
+    client._start()
+    if username is not None:
+        try:
+            client.login(username, secret or "", auth=auth, events=events, timeout=timeout)
+        except BaseException:
+            client._shutdown()
+            raise
+    return client
+
+
+if TYPE_CHECKING:
+
+    def _check(client: Client) -> SyncClient:
+        return client

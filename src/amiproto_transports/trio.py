@@ -1,0 +1,546 @@
+"""A trio AMI client over the amiproto core.
+
+``async with connect(...) as client`` starts four tasks in a nursery of the
+client's own: a reader (feeds the core, wakes waiters, reconnects when asked
+to), a writer (the only task that writes to the stream, so a cancelled caller
+can never leave half an action on the wire), a timer (sleeps in a cancel scope
+whose deadline is moved to the core's next deadline after every change) and a
+dispatcher (runs callbacks in arrival order, awaiting async ones).
+
+Bytes are queued for the writer in the order the core produced them. The
+reader-to-dispatcher queue is bounded (``queue_size``); on overflow the oldest
+queued messages are dropped and counted in ``client.dropped_events``. Times
+are on trio's clock (``trio.current_time()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import math
+import ssl as _ssl
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import trio as _trio
+
+import amiproto
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+
+from ._client_common import (
+    AsyncClient,
+    Backoff,
+    Batch,
+    Callback,
+    CallbackKey,
+    CallbackRegistry,
+    Disconnected,
+    DropOldest,
+    Options,
+    Reconnected,
+    Session,
+    Unregister,
+    connect_error,
+    login_outcome,
+    outcome,
+)
+
+__all__ = ["Client", "connect"]
+
+log = logging.getLogger("amiproto.trio")
+
+_RECV_SIZE = 256 * 1024
+_STREAM_ERRORS = (_trio.BrokenResourceError, _trio.ClosedResourceError, OSError)
+
+T = TypeVar("T")
+
+
+class _Waiter(Generic[T]):
+    """One caller waiting for a result or an exception (trio has no Future)."""
+
+    __slots__ = ("_error", "_value", "event")
+
+    def __init__(self) -> None:
+        self.event = _trio.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+    def done(self) -> bool:
+        return self.event.is_set()
+
+    def set_result(self, value: T) -> None:
+        if not self.event.is_set():
+            self._value = value
+            self.event.set()
+
+    def set_exception(self, error: BaseException) -> None:
+        if not self.event.is_set():
+            self._error = error
+            self.event.set()
+
+    def result(self) -> T:
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+class _Events:
+    """The async iterator ``events()`` returns; it buffers from the moment it is made."""
+
+    def __init__(self, client: Client, timeout: float | None) -> None:
+        self.client = client
+        self.timeout = math.inf if timeout is None else timeout
+        self.queue: DropOldest[Event] = DropOldest(client.options.queue_size)
+        self.ready = _trio.Event()
+        self._taken: list[Event] = []
+        if not client._session.open and not client.options.reconnect:
+            self.queue.closed = True
+        client._subscriptions = [*client._subscriptions, self]
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> Event:
+        if not self._taken:
+            if not self.queue and not self.queue.closed:
+                self.ready = _trio.Event()
+                with _trio.move_on_after(self.timeout):
+                    await self.ready.wait()
+            self._taken = self.queue.take()
+            self._taken.reverse()
+            if not self._taken:
+                await self.aclose()
+                raise StopAsyncIteration
+        return self._taken.pop()
+
+    async def aclose(self) -> None:
+        """Stop receiving events; the iterator ends."""
+        client = self.client
+        client._subscriptions = [s for s in client._subscriptions if s is not self]
+
+
+class Client:
+    """A trio AMI client. Make one with ``connect()``; see the module docstring."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._session: Session[_Waiter[Any]] = Session(options)
+        self._callbacks = CallbackRegistry()
+        self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        self._queue_ready = _trio.Event()
+        self._subscriptions: list[_Events] = []
+        self._sub_dropped = 0
+        self._stream: _trio.abc.Stream | None = None
+        self._outgoing = bytearray()
+        self._write_wanted = _trio.Event()
+        self._read_scope: _trio.CancelScope | None = None
+        self._timer_scope: _trio.CancelScope | None = None
+        self._scope = _trio.CancelScope()
+        self._ready = False
+        self._closing = False
+        self._give_up = False
+        self._reconnect_attempts = 0
+        self._finished = _trio.Event()
+
+    # -- public API --
+
+    @property
+    def dropped_events(self) -> int:
+        """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
+        return self._queue.dropped + self._sub_dropped
+
+    def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
+        """Call ``callback(message)`` from the dispatcher task, awaiting it if it returns an
+        awaitable. ``key``: an event name, a Message class, ``""`` (every event) or None
+        (orphan responses). Returns a function that removes the registration."""
+        return self._callbacks.register(key, callback)
+
+    def is_connected(self) -> bool:
+        return self._ready and not self._closing
+
+    async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+        """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
+        timeout = self.options.timeout if timeout is None else timeout
+        waiter: _Waiter[ActionCompleted] = _Waiter()
+        action_id, data = self._produce(lambda now: self._session.send(action, timeout, now, waiter), timeout)
+        self._write(data)
+        try:
+            await waiter.event.wait()
+        finally:
+            if not waiter.done():  # cancelled: forget the waiter, the answer will be ignored
+                self._session.waiters.pop(action_id, None)
+        return outcome(waiter.result())
+
+    async def login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        auth: str = "md5",
+        events: bool | str | None = True,
+        timeout: float | None = None,
+    ) -> LoginResult:
+        """Log in; raises ``AuthenticationError`` when refused. A reconnect reuses these credentials."""
+        timeout = self.options.timeout if timeout is None else timeout
+        waiter: _Waiter[LoginResult] = _Waiter()
+        log.info("logging in as %s (%s)", username, auth)
+        _, data = self._produce(
+            lambda now: (
+                "",
+                self._session.login(
+                    username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=waiter
+                ),
+            )
+        )
+        self._write(data)
+        try:
+            await waiter.event.wait()
+        finally:
+            if not waiter.done():
+                self._session.login_waiter = None
+        return login_outcome(waiter.result())
+
+    def events(self, timeout: float | None = None) -> _Events:
+        """Events from now on (``async for``); ends after ``timeout`` s without one, or when
+        the connection ends. Its buffer drops the oldest like the callbacks' queue."""
+        return _Events(self, timeout)
+
+    async def close(self) -> None:
+        """Log off when possible, close the stream, stop the tasks. Idempotent."""
+        if self._closing:
+            return
+        if self.is_connected() and self._session.conn.authenticated:
+            with contextlib.suppress(amiproto.AMIError, *_STREAM_ERRORS):
+                await self.send_action(Action("Logoff"), timeout=min(2.0, self.options.timeout or 2.0))
+        self._closing = True
+        self._on_lost("closed by the program")
+        self._scope.cancel()
+        self._end_consumers()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- opening --
+
+    async def _open_stream(self) -> _trio.abc.Stream:
+        options = self.options
+        try:
+            with _trio.fail_after(math.inf if options.timeout is None else options.timeout):
+                tcp = await _trio.open_tcp_stream(options.host, options.port)
+                if options.ssl is None:
+                    return tcp
+                tls = _trio.SSLStream(
+                    tcp, options.ssl, server_hostname=options.server_hostname or options.host
+                )
+                await tls.do_handshake()
+                return tls
+        except (*_STREAM_ERRORS, _trio.TooSlowError) as error:
+            raise connect_error(options, error) from error
+
+    async def _run(self, *, task_status: Any = _trio.TASK_STATUS_IGNORED) -> None:
+        """The client's own tasks, in a scope that ``close()`` cancels without touching the caller's."""
+        self._stream = await self._open_stream()
+        self._ready = True
+        log.info("connected to %s:%s", self.options.host, self.options.port)
+        try:
+            with self._scope:
+                async with _trio.open_nursery() as nursery:
+                    nursery.start_soon(self._read_loop)
+                    nursery.start_soon(self._write_loop)
+                    nursery.start_soon(self._timer_loop)
+                    nursery.start_soon(self._dispatch_loop)
+                    task_status.started()
+        finally:
+            self._ready = False
+            self._fail_waiters("closed")
+            self._end_consumers()
+            if self._stream is not None:
+                await _trio.aclose_forcefully(self._stream)
+            self._finished.set()
+
+    # -- writing --
+
+    def _produce(self, produce: Any, timeout: float | None = None) -> tuple[str, bytes]:
+        if not self._ready or self._closing:
+            raise amiproto.ConnectionLost("not connected")
+        now = _trio.current_time()
+        result: tuple[str, bytes] = produce(now)
+        if timeout is not None:
+            # Only this new deadline can be earlier than the armed one; asking the core
+            # (next_deadline) would cost O(pending) per send.
+            self._arm_before(now + timeout)
+        return result
+
+    def _write(self, data: bytes) -> None:
+        if data:
+            self._outgoing += data
+            self._write_wanted.set()
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._outgoing:
+                self._write_wanted = _trio.Event()
+                await self._write_wanted.wait()
+                continue
+            data = bytes(self._outgoing)
+            self._outgoing.clear()
+            stream = self._stream
+            assert stream is not None
+            try:
+                await stream.send_all(data)
+            except _STREAM_ERRORS as error:
+                if stream is self._stream:
+                    self._abort(f"write failed: {error}")
+
+    def _abort(self, reason: str) -> None:
+        """End the current stream: the reader notices and fails the waiters."""
+        if self._session.open:
+            log.warning("%s", reason)
+            self._apply(self._session.lose(reason))
+        if self._read_scope is not None:
+            self._read_scope.cancel()
+
+    # -- timers --
+
+    def _arm(self) -> None:
+        scope = self._timer_scope
+        if scope is not None:
+            deadline = self._session.deadline()
+            scope.deadline = math.inf if deadline is None else deadline
+
+    def _arm_before(self, deadline: float) -> None:
+        scope = self._timer_scope
+        if scope is not None and deadline < scope.deadline:
+            scope.deadline = deadline
+
+    async def _timer_loop(self) -> None:
+        session = self._session
+        while True:
+            deadline = session.deadline()
+            with _trio.CancelScope(deadline=math.inf if deadline is None else deadline) as scope:
+                self._timer_scope = scope
+                await _trio.sleep_forever()
+            self._timer_scope = None
+            now = _trio.current_time()
+            deadline = session.deadline()
+            if deadline is not None and now >= deadline:
+                batch = session.timer(now)
+                self._apply(batch)
+                if batch.closed is not None and self._read_scope is not None:
+                    self._read_scope.cancel()
+
+    # -- reading --
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                reason = await self._read_until_lost()
+                self._on_lost(reason)
+                if self._stream is not None:
+                    await _trio.aclose_forcefully(self._stream)
+                if self._closing or self._give_up or not self.options.reconnect:
+                    break
+                self._deliver([Disconnected.make(Reason=reason)])
+                if not await self._reconnect():
+                    break
+        except Exception:
+            log.exception("reader failed")
+            self._on_lost("reader failed")
+        finally:
+            self._ready = False
+            self._end_consumers()
+
+    async def _read_until_lost(self) -> str:
+        stream = self._stream
+        assert stream is not None
+        session = self._session
+        with _trio.CancelScope() as scope:
+            self._read_scope = scope
+            while True:
+                try:
+                    data = await stream.receive_some(_RECV_SIZE)
+                except _STREAM_ERRORS as error:
+                    batch = session.lose(f"read failed: {error}")
+                else:
+                    batch = session.receive(bytes(data), _trio.current_time())
+                self._apply(batch)
+                if batch.closed is not None:
+                    return batch.closed
+        self._read_scope = None
+        return session.closed_reason or "aborted"
+
+    def _apply(self, batch: Batch[_Waiter[Any]]) -> None:
+        if batch.closed is not None:
+            self._ready = False  # before any waiter learns of the loss
+        self._write(self._session.outgoing())
+        for waiter, completed in batch.completed:
+            waiter.set_result(completed)
+        for login_waiter, result in batch.logins:
+            if login_waiter is not None:
+                login_waiter.set_result(result)
+            else:
+                self._relogged(result)
+        if batch.deliver:
+            self._deliver(batch.deliver, batch.events)
+        self._arm()
+
+    def _deliver(self, messages: list[Message], events: list[Event] | None = None) -> None:
+        self._queue.extend(messages)
+        self._queue_ready.set()
+        if self._subscriptions:
+            if events is None:
+                events = [m for m in messages if isinstance(m, Event)]
+            for subscription in self._subscriptions:
+                queue = subscription.queue
+                before = queue.dropped
+                queue.extend(events)
+                self._sub_dropped += queue.dropped - before
+                subscription.ready.set()
+
+    def _on_lost(self, reason: str) -> None:
+        self._ready = False
+        self._session.lose(reason)
+        self._outgoing.clear()
+        self._fail_waiters(reason)
+        if self._read_scope is not None:
+            self._read_scope.cancel()
+        self._arm()
+
+    def _fail_waiters(self, reason: str) -> None:
+        waiters = self._session.fail_all()
+        if waiters:
+            log.warning("connection lost (%s): failing %d waiting action(s)", reason, len(waiters))
+        for waiter in waiters:
+            waiter.set_exception(amiproto.ConnectionLost(reason))
+
+    # -- reconnecting --
+
+    async def _reconnect(self) -> bool:
+        for attempt, delay in enumerate(self.options.backoff.delays(), 1):
+            await _trio.sleep(delay)
+            try:
+                self._stream = await self._open_stream()
+            except amiproto.ConnectionLost as error:
+                log.info("reconnect attempt %d failed: %s", attempt, error)
+                continue
+            self._session.reset()
+            self._outgoing.clear()
+            self._reconnect_attempts = attempt
+            self._write(self._session.start_relogin(_trio.current_time()))
+            self._arm()
+            log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
+            if self._session.credentials is None:
+                self._ready = True
+                self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
+            return True
+        log.error("giving up reconnecting")
+        return False
+
+    def _relogged(self, result: LoginResult) -> None:
+        self._session.relogin = False
+        if not result.success:
+            log.error("login after reconnect refused: %s", result.message)
+            self._give_up = True
+            self._abort("login refused after reconnect")
+            return
+        self._write(self._session.reapply_bytes(_trio.current_time()))
+        self._ready = True
+        count = len(self._session.reapply)
+        self._deliver([Reconnected.make(Attempts=str(self._reconnect_attempts), Reapplied=str(count))])
+
+    # -- dispatching --
+
+    async def _dispatch_loop(self) -> None:
+        queue = self._queue
+        matching = self._callbacks.matching
+        while True:
+            if not queue:
+                if queue.closed:
+                    return
+                self._queue_ready = _trio.Event()
+                await self._queue_ready.wait()
+            for message in queue.take():
+                for callback in matching(message):
+                    try:
+                        result = callback(message)
+                        if result is not None and inspect.isawaitable(result):
+                            await result
+                    except Exception:
+                        log.exception("callback %r failed on %r", callback, message)
+
+    def _end_consumers(self) -> None:
+        self._queue.closed = True
+        self._queue_ready.set()
+        for subscription in self._subscriptions:
+            subscription.queue.closed = True
+            subscription.ready.set()
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    host: str,
+    port: int = 5038,
+    *,
+    username: str | None = None,
+    secret: str | None = None,
+    auth: str = "md5",
+    events: bool | str | None = True,
+    timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    keepalive: float | None = None,
+    keepalive_timeout: float | None = None,
+    reconnect: bool = False,
+    backoff: Backoff | None = None,
+    trace: bool = False,
+    queue_size: int = 10_000,
+) -> AsyncIterator[Client]:
+    """``async with connect(...) as client``: connect, log in when ``username`` is given,
+    and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""
+    options = Options(
+        host=host,
+        port=port,
+        username=username,
+        secret=secret,
+        auth=auth,
+        events=events,
+        timeout=timeout,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        keepalive=keepalive,
+        keepalive_timeout=keepalive_timeout,
+        reconnect=reconnect,
+        backoff=backoff or Backoff(),
+        trace=trace,
+        queue_size=queue_size,
+    )
+    client = Client(options)
+    # The body's exception is carried out of the nursery and raised as itself: our
+    # tasks never raise, so wrapping it in an exception group would only hide it.
+    error: BaseException | None = None
+    async with _trio.open_nursery() as nursery:
+        try:
+            await nursery.start(client._run)
+            if username is not None:
+                await client.login(username, secret or "", auth=auth, events=events, timeout=timeout)
+            yield client
+        except _trio.Cancelled:
+            raise
+        except BaseException as caught:
+            error = caught
+        finally:
+            with _trio.CancelScope(shield=True):
+                await client.close()
+    if error is not None:
+        raise error
+
+
+if TYPE_CHECKING:
+
+    def _check(client: Client) -> AsyncClient:
+        return client

@@ -1,0 +1,179 @@
+"""One async face over the three clients, and a TLS-terminating proxy for the simulator."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+import amiproto
+from amiproto import Action, ActionCompleted, Event, LoginResult
+from amiproto_transports import asyncio as aio_client
+from amiproto_transports import sync as sync_client
+from amiproto_transports import trio as trio_client
+from amiproto_transports._client_common import AsyncClient, Callback, CallbackKey, SyncClient, Unregister
+
+# Enough worker threads that 200 blocking send_action calls really run at once.
+_LIMITER = anyio.CapacityLimiter(256)
+
+
+class Face:
+    """The async surface the tests use; ``native`` is the client under test."""
+
+    def __init__(self, kind: str, native: SyncClient | AsyncClient) -> None:
+        self.kind = kind
+        self.native = native
+
+    def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
+        return self.native.register_callback(key, callback)
+
+    def is_connected(self) -> bool:
+        return self.native.is_connected()
+
+    @property
+    def dropped_events(self) -> int:
+        return self.native.dropped_events
+
+    async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            return await anyio.to_thread.run_sync(
+                partial(native.send_action, action, timeout), limiter=_LIMITER
+            )
+        assert isinstance(native, AsyncClient)
+        return await native.send_action(action, timeout)
+
+    async def login(self, username: str, secret: str, auth: str = "md5") -> LoginResult:
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            return await anyio.to_thread.run_sync(partial(native.login, username, secret, auth=auth))
+        assert isinstance(native, AsyncClient)
+        return await native.login(username, secret, auth=auth)
+
+    async def collect_events(self, count: int, timeout: float, start: Callable[[], Any]) -> list[Event]:
+        """Open an events() iterator, call ``start`` (it may return an awaitable), and read
+        ``count`` events or until ``timeout`` seconds pass without one."""
+        native = self.native
+        got: list[Event] = []
+        if isinstance(native, sync_client.Client):
+            iterator = native.events(timeout=timeout)
+
+            def read() -> None:
+                for event in iterator:
+                    got.append(event)
+                    if len(got) >= count:
+                        iterator.close()
+                        return
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(anyio.to_thread.run_sync, read))
+                started = start()
+                if started is not None:
+                    await started
+            return got
+        assert isinstance(native, (aio_client.Client, trio_client.Client))
+        events = native.events(timeout=timeout)
+        started = start()
+        if started is not None:
+            await started
+        async for event in events:
+            got.append(event)
+            if len(got) >= count:
+                break
+        await events.aclose()
+        return got
+
+
+@contextlib.asynccontextmanager
+async def open_client(kind: str, host: str, port: int, **options: Any) -> AsyncIterator[Face]:
+    """Connect the client of ``kind``; closes it on exit."""
+    options.setdefault("timeout", 5.0)
+    if kind == "sync":
+        client = await anyio.to_thread.run_sync(partial(sync_client.connect, host, port, **options))
+        try:
+            yield Face(kind, client)
+        finally:
+            await anyio.to_thread.run_sync(client.close)
+    elif kind == "asyncio":
+        async with aio_client.connect(host, port, **options) as aio:
+            yield Face(kind, aio)
+    else:
+        async with trio_client.connect(host, port, **options) as trio_native:
+            yield Face(kind, trio_native)
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Poll ``predicate`` until true; fail the test after ``timeout`` seconds."""
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.005)
+
+
+async def expect_error(error: type[BaseException], coroutine: Any) -> BaseException:
+    try:
+        await coroutine
+    except error as caught:
+        return caught
+    raise AssertionError(f"{error.__name__} was not raised")
+
+
+@contextlib.contextmanager
+def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tuple[str, int]]:
+    """Accept TLS on loopback and relay the plain bytes to ``target`` (the simulator has no TLS)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            raw.settimeout(5.0)
+            try:
+                tls = context.wrap_socket(raw, server_side=True)
+            except (OSError, ssl.SSLError):
+                raw.close()
+                continue
+            tls.settimeout(None)
+            upstream = socket.create_connection(target, timeout=5.0)
+            upstream.settimeout(None)
+            for source, sink in ((tls, upstream), (upstream, tls)):
+                thread = threading.Thread(target=pump, args=(source, sink), daemon=True)
+                thread.start()
+                threads.append(thread)
+
+    acceptor = threading.Thread(target=serve, daemon=True)
+    acceptor.start()
+    try:
+        yield listener.getsockname()[:2]
+    finally:
+        stop.set()
+        acceptor.join(2.0)
+        listener.close()
+        deadline = time.monotonic() + 2.0
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+__all__ = ["Face", "amiproto", "expect_error", "open_client", "tls_proxy", "wait_until"]

@@ -1,0 +1,307 @@
+"""One conformance suite for the sync, asyncio and trio clients, against the real simulator.
+
+Every test runs three times (the ``kind`` fixture); the sync client is driven
+from worker threads so the same test text serves all three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import ssl
+import threading
+import time
+from typing import Any
+
+import anyio
+import pytest
+import trustme
+
+import amiproto
+from amiproto import Action
+from amiproto_transports._client_common import Backoff, Disconnected, Reconnected
+from amiproto_transports.simulator import Simulator
+
+from .harness import Face, expect_error, open_client, tls_proxy, wait_until
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
+
+Address = tuple[str, int]
+ADMIN: dict[str, Any] = {"username": "admin", "secret": "wordpass"}
+
+
+def slow_originate() -> Action:
+    # A synchronous Originate: the simulator answers only once the call is up (~10 ms).
+    return Action("Originate", Channel="Local/echo@default", Application="Wait", Data="1")
+
+
+@pytest.mark.parametrize("auth", ["md5", "plain"])
+async def test_login_and_ping(kind: str, server: Address, auth: str) -> None:
+    async with open_client(kind, *server, auth=auth, **ADMIN) as client:
+        assert client.is_connected()
+        result = await client.send_action(Action("Ping"))
+        assert result.success
+        assert result.response is not None and result.response.get("Ping") == "Pong"
+
+
+async def test_bad_secret(kind: str, server: Address) -> None:
+    error = await expect_error(
+        amiproto.AuthenticationError, open_client(kind, *server, username="admin", secret="nope").__aenter__()
+    )
+    assert "nope" not in str(error)
+
+
+async def test_refused_connection(kind: str) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nobody listens there now
+    await expect_error(amiproto.ConnectionLost, open_client(kind, "127.0.0.1", port).__aenter__())
+
+
+async def test_login_later_and_by_hand(kind: str, server: Address) -> None:
+    async with open_client(kind, *server) as client:
+        denied = await client.send_action(Action("Ping"))
+        assert not denied.success  # not logged in yet: an error response is a result
+        result = await client.login("admin", "wordpass", auth="plain")
+        assert result.success
+        assert (await client.send_action(Action("Ping"))).success
+    async with open_client(kind, *server) as client:
+        # The pystrix flow: Challenge, then Login with the MD5 key, by hand.
+        challenge = await client.send_action(Action("Challenge", AuthType="MD5"))
+        token = challenge.response.get("Challenge") if challenge.response else None
+        assert token
+        key = hashlib.md5((token + "wordpass").encode()).hexdigest()
+        login = await client.send_action(Action("Login", AuthType="MD5", Username="admin", Key=key))
+        assert login.success
+        bad = Action("Login", AuthType="MD5", Username="admin", Key="0" * 32)
+    async with open_client(kind, *server) as client:
+        await expect_error(amiproto.AuthenticationError, client.send_action(bad))
+
+
+async def test_list_and_command(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        await client.send_action(
+            Action("Originate", Channel="Local/echo@default", Application="Wait", Data="5", Async="true")
+        )
+        channels = await client.send_action(Action("CoreShowChannels"))
+        assert channels.success and channels.is_list and channels.complete
+        assert channels.events[-1].name == "CoreShowChannelsComplete"
+        assert all(event.action_id == channels.action_id for event in channels.events)
+        command = await client.send_action(Action("Command", Command="core show uptime"))
+        assert command.success
+        assert any("uptime" in line for line in command.response.output) if command.response else False
+        error = await client.send_action(Action("NoSuchAction"))
+        assert not error.success and error.complete
+
+
+async def test_callbacks_of_all_four_kinds(kind: str, server: Address) -> None:
+    seen: list[tuple[str, str]] = []
+    async with open_client(kind, *server) as client:
+        client.register_callback("fullybooted", lambda e: seen.append(("name", e.name)))
+        client.register_callback(amiproto.Event, lambda e: seen.append(("class", e.name)))
+        client.register_callback("", lambda e: seen.append(("all", e.name)))
+        client.register_callback(None, lambda r: seen.append(("orphan", r.action_id or "")))
+        unregister = client.register_callback("UserEvent", lambda e: seen.append(("removed", e.name)))
+        unregister()
+        await client.login("admin", "wordpass")
+        await client.send_action(Action("UserEvent", UserEvent="Hello"))
+        # Its answer comes after its timeout: an orphan.
+        late = await expect_error(amiproto.ActionTimeout, client.send_action(slow_originate(), timeout=0.001))
+        assert "Originate" in str(late)
+        await wait_until(lambda: any(k == "orphan" for k, _ in seen))
+        await wait_until(lambda: ("all", "UserEvent") in seen)
+    booted = [k for k, name in seen if name == "FullyBooted"]
+    assert booted == ["name", "class", "all"]  # registration order
+    assert ("class", "UserEvent") in seen
+    assert not any(k == "removed" for k, _ in seen)
+
+
+async def test_callback_errors_and_send_from_callback(kind: str, server: Address) -> None:
+    results: list[bool] = []
+    async with open_client(kind, *server, **ADMIN) as client:
+
+        def broken(event: amiproto.Event) -> None:
+            raise RuntimeError("callback bug")
+
+        client.register_callback("UserEvent", broken)
+        native: Any = client.native
+        if kind == "sync":
+            client.register_callback(
+                "UserEvent", lambda e: results.append(native.send_action(Action("Ping")).success)
+            )
+        else:
+
+            async def pinger(event: amiproto.Event) -> None:
+                results.append((await native.send_action(Action("Ping"))).success)
+
+            client.register_callback("UserEvent", pinger)
+        await client.send_action(Action("UserEvent", UserEvent="One"))
+        await client.send_action(Action("UserEvent", UserEvent="Two"))
+        await wait_until(lambda: len(results) == 2)
+        assert results == [True, True]
+        assert (await client.send_action(Action("Ping"))).success
+
+
+async def test_slow_callback_drops_oldest_and_never_delays_answers(kind: str, server: Address) -> None:
+    release = threading.Event()
+    async with open_client(kind, *server, queue_size=5, **ADMIN) as client:
+        if kind == "sync":
+            client.register_callback("UserEvent", lambda e: release.wait(5))
+        else:
+
+            async def stuck(event: amiproto.Event) -> None:
+                with anyio.move_on_after(5):
+                    while not release.is_set():
+                        await anyio.sleep(0.01)
+
+            client.register_callback("UserEvent", stuck)
+        for n in range(30):
+            assert (await client.send_action(Action("UserEvent", UserEvent=f"E{n}"), timeout=2)).success
+        await wait_until(lambda: client.dropped_events > 0)
+        release.set()
+
+
+async def test_events_iterator(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+
+        async def fire() -> None:
+            for n in range(3):
+                await client.send_action(Action("UserEvent", UserEvent=f"It{n}"))
+
+        events = await client.collect_events(3, 2.0, fire)
+        assert [e.get("UserEvent") for e in events] == ["It0", "It1", "It2"]
+
+
+async def test_200_concurrent_actions(kind: str, server: Address) -> None:
+    results: list[amiproto.ActionCompleted] = []
+    async with open_client(kind, *server, **ADMIN) as client:
+
+        async def one(n: int) -> None:
+            results.append(await client.send_action(Action("Ping", Marker=str(n))))
+
+        async with anyio.create_task_group() as group:
+            for n in range(200):
+                group.start_soon(one, n)
+    assert len(results) == 200
+    assert all(r.success for r in results)
+    assert len({r.action_id for r in results}) == 200
+    assert sorted(int(r.action.get("Marker") or -1) for r in results) == list(range(200))
+
+
+async def test_timeout_and_cancellation_leave_connection_usable(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        await expect_error(amiproto.ActionTimeout, client.send_action(slow_originate(), timeout=0.001))
+        assert (await client.send_action(Action("Ping"))).success
+        if kind != "sync":
+            with anyio.move_on_after(0.002) as scope:
+                await client.send_action(slow_originate(), timeout=5)
+            assert scope.cancelled_caught
+            assert (await client.send_action(Action("Ping"))).success
+            native: Any = client.native
+            assert not native._session.waiters  # the cancelled waiter is gone
+
+
+async def test_fault_close_mid_list(kind: str, simulator: Simulator, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        await client.send_action(
+            Action("Originate", Channel="Local/echo@default", Application="Wait", Data="5", Async="true")
+        )
+        simulator.set_fault("close_mid_list")
+        started = time.monotonic()
+        await expect_error(amiproto.ConnectionLost, client.send_action(Action("CoreShowChannels"), timeout=5))
+        assert time.monotonic() - started < 2  # failed at once, not at its timeout
+        await wait_until(lambda: not client.is_connected())
+        await expect_error(amiproto.ConnectionLost, client.send_action(Action("Ping")))
+
+
+async def test_fault_stall_times_out(kind: str, simulator: Simulator, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        simulator.set_fault("stall")
+        await expect_error(amiproto.ActionTimeout, client.send_action(Action("Ping"), timeout=0.2))
+        assert client.is_connected()
+
+
+async def test_fault_garbage(kind: str, simulator: Simulator, server: Address) -> None:
+    unknown: list[bytes] = []
+    async with open_client(kind, *server, **ADMIN) as client:
+        client.register_callback(amiproto.UnknownMessage, lambda m: unknown.append(m.raw))
+        simulator.set_fault("garbage")
+        assert (await client.send_action(Action("Ping"))).success
+        await wait_until(lambda: bool(unknown))
+        assert b"garbage" in unknown[0]
+
+
+async def test_keepalive_detects_stall(kind: str, simulator: Simulator, server: Address) -> None:
+    async with open_client(kind, *server, keepalive=0.15, **ADMIN) as client:
+        assert (await client.send_action(Action("Ping"))).success
+        await anyio.sleep(0.4)  # idle pings answered: still connected
+        assert client.is_connected()
+        simulator.set_fault("stall")
+        started = time.monotonic()
+        waiting = expect_error(amiproto.ConnectionLost, client.send_action(Action("Ping"), timeout=10))
+        await waiting
+        assert time.monotonic() - started < 2
+        assert not client.is_connected()
+
+
+async def test_reconnect(kind: str, simulator: Simulator, server: Address) -> None:
+    notices: list[amiproto.Event] = []
+    users: list[str] = []
+    backoff = Backoff(initial=0.02, maximum=0.1)
+    async with open_client(kind, *server, reconnect=True, backoff=backoff, **ADMIN) as client:
+        client.register_callback(Reconnected, notices.append)
+        client.register_callback(Disconnected, notices.append)
+        client.register_callback("UserEvent", lambda e: users.append(e.get("UserEvent") or ""))
+        assert (
+            await client.send_action(Action("Filter", Operation="Add", Filter="!UserEvent: Blocked"))
+        ).success
+        simulator.set_fault("cut_at_eof")
+        await expect_error(amiproto.ConnectionLost, client.send_action(Action("Ping")))
+        simulator.set_fault(None)
+        await wait_until(lambda: any(isinstance(n, Reconnected) for n in notices))
+        await wait_until(client.is_connected)
+        reconnected = next(n for n in notices if isinstance(n, Reconnected))
+        assert reconnected.get("Reapplied") == "1"
+        assert isinstance(notices[0], Disconnected)
+        for name in ("Blocked", "Allowed"):
+            assert (await client.send_action(Action("UserEvent", UserEvent=name))).success
+        await wait_until(lambda: "Allowed" in users)
+        assert "Blocked" not in users  # the filter was re-applied
+
+
+async def test_tls(kind: str, server: Address) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with tls_proxy(server, server_context) as tls_address:
+        async with open_client(kind, *tls_address, ssl=client_context, **ADMIN) as client:
+            assert (await client.send_action(Action("Ping"))).success
+            command = await client.send_action(Action("Command", Command="core show uptime"))
+            assert command.success
+        # A client that does not trust the CA must not connect.
+        await expect_error(
+            amiproto.ConnectionLost,
+            open_client(kind, *tls_address, ssl=ssl.create_default_context(), **ADMIN).__aenter__(),
+        )
+
+
+async def test_close_is_idempotent_and_fails_later_sends(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        face: Face = client
+    assert not face.is_connected()
+    await expect_error(amiproto.ConnectionLost, face.send_action(Action("Ping")))
+
+
+async def test_wire_trace_hides_secrets(kind: str, server: Address, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="amiproto.wire"):
+        async with open_client(kind, *server, auth="plain", trace=True, **ADMIN) as client:
+            assert (await client.send_action(Action("Ping"))).success
+    wire = [r.getMessage() for r in caplog.records if r.name == "amiproto.wire"]
+    assert any(m.startswith("-> Action: Ping") for m in wire)
+    assert any(m.startswith("<- ") and "Pong" in m for m in wire)
+    assert any("Secret: <redacted>" in m for m in wire)
+    assert "wordpass" not in caplog.text
