@@ -53,7 +53,7 @@ def core_full(chunks: list[bytes]) -> int:
     consume = deque[tuple[str, str]](maxlen=0).extend
     for chunk in chunks:
         conn.receive_data(chunk)
-        while (item := conn.next_event()) is not amiproto.NEED_DATA:
+        for item in conn.next_events():
             if isinstance(item, message_type):
                 # Materialise every (name, value) pair once, at C speed.
                 consume(item.headers)
@@ -68,7 +68,7 @@ def core_routing(chunks: list[bytes]) -> int:
     event_type = amiproto.Event
     for chunk in chunks:
         conn.receive_data(chunk)
-        while (item := conn.next_event()) is not amiproto.NEED_DATA:
+        for item in conn.next_events():
             if isinstance(item, event_type):
                 _ = item.name, item.action_id
                 count += 1

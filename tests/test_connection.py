@@ -356,3 +356,25 @@ def test_deadlines_follow_completions() -> None:
     # A reused ActionID gets its own deadline, not the old one's.
     conn.send(amiproto.Action("Ping", ActionID="t-1"), timeout=20, now=10.0)
     assert conn.next_deadline() == 30.0
+
+
+def test_next_events_gives_what_next_event_gives() -> None:
+    stream = GREETING + b"Event: A\r\n\r\nResponse: Success\r\nActionID: x\r\n\r\nEvent: B\n\nEvent: C"
+    one = amiproto.Connection(action_id_prefix="t")
+    batch = amiproto.Connection(action_id_prefix="t")
+    for conn in (one, batch):
+        conn.receive_data(stream)
+        conn.receive_data(b"")
+    singles = drain(one)
+    assert batch.next_events() == singles
+    assert batch.next_events() == []
+
+
+def test_next_events_hands_out_items_before_an_error() -> None:
+    conn = amiproto.Connection(max_message_size=64, max_buffer_size=1024)
+    conn.receive_data(b"Event: A\r\n\r\nEvent: Big\r\nData: " + b"x" * 100)
+    items = conn.next_events()
+    assert [i.name for i in items if isinstance(i, amiproto.Event)] == ["A"]
+    with pytest.raises(amiproto.RemoteProtocolError):
+        conn.next_events()
+    assert conn.state is amiproto.State.ERROR
