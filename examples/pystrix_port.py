@@ -18,14 +18,8 @@ import sys
 import time
 
 import amiproto
+from amiproto.events import FullyBooted
 from amiproto_transports.sync import Client, connect
-
-try:  # the typed event catalogue, when this amiproto has it
-    from amiproto import events as typed_events
-
-    FULLY_BOOTED: type[amiproto.Event] = getattr(typed_events, "FullyBooted", amiproto.Event)
-except ImportError:
-    FULLY_BOOTED = amiproto.Event
 
 
 class Error(Exception):
@@ -76,7 +70,7 @@ class AMICore:
         client = self._client
         # The same event by name and by class: both run, in the order registered.
         client.register_callback("FullyBooted", self._handle_string_event)
-        client.register_callback(FULLY_BOOTED, self._handle_class_event)
+        client.register_callback(FullyBooted, self._handle_class_event)
         # Every event ("") and every response nobody waits for (None).
         client.register_callback("", self._handle_event)
         client.register_callback(None, self._handle_orphan)
