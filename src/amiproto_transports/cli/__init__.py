@@ -1,0 +1,74 @@
+"""The ``amiproto`` command: demo, events, action, simulate, record, replay, bench.
+
+Exit status: 0 success; 1 the action was answered with ``Response: Error``;
+2 a user error (bad arguments, connection refused, timeout, bad credentials,
+unknown action, malformed ``Key=Value``), reported as one line on stderr
+without a traceback; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+import amiproto
+
+from . import _action, _bench, _demo, _events, _record, _replay, _simulate
+from ._common import UsageError
+
+__all__ = ["main"]
+
+_COMMANDS = (_demo, _events, _action, _simulate, _record, _replay, _bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amiproto",
+        description="Talk to the Asterisk Manager Interface, or to amiproto's embedded simulator.",
+        epilog="Start with 'amiproto demo'. Each command has --help.",
+    )
+    parser.add_argument("--version", action="version", version=f"amiproto {amiproto.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _COMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``amiproto`` command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse reports usage errors itself (status 2) and --help (0)
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        status: int = args.run(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except UsageError as error:
+        return _fail(str(error))
+    except amiproto.AuthenticationError as error:
+        return _fail(f"bad credentials: {error}")
+    except amiproto.ActionTimeout as error:
+        return _fail(f"timed out: {error}")
+    except amiproto.ConnectionLost as error:
+        return _fail(str(error))
+    except amiproto.LocalProtocolError as error:
+        return _fail(str(error))
+    except BrokenPipeError:
+        # The reader of our stdout went away (``| head``): nothing left to say, and
+        # the interpreter's final flush must not complain about it either.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return status
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"amiproto: error: {message}\n")
+    sys.stderr.flush()
+    return 2

@@ -1,0 +1,173 @@
+"""What the subcommands share: connection options, the embedded fallback, user errors.
+
+The rule for where a command connects: to ``--host``/``--port`` when either is
+given (``--port`` alone means 127.0.0.1), otherwise to an embedded simulator
+started on a free loopback port for the command's lifetime. Nothing else is
+ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from amiproto import Action, ActionTimeout, AuthenticationError, ConnectionLost, Event, LocalProtocolError
+
+from ..simulator import DEFAULT_USERS, Simulator
+from ..sync import Client, connect
+
+__all__ = [
+    "DEFAULT_PORT",
+    "Target",
+    "UsageError",
+    "add_connection_options",
+    "add_output_options",
+    "open_client",
+    "parse_pairs",
+    "target",
+]
+
+DEFAULT_PORT = 5038
+DEFAULT_USER = "admin"
+SECRET_ENV = "AMI_SECRET"
+# What the core says when a login got no response at all (timeout or end of file).
+_NO_ANSWER = "no answer to the login"
+
+
+class UsageError(Exception):
+    """A mistake the user can fix: printed as one line on stderr, exit status 2."""
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "connection", "without --host and --port, an embedded simulator on loopback is used"
+    )
+    group.add_argument("--host", help="Asterisk host to connect to")
+    group.add_argument("--port", type=int, help=f"AMI port (default {DEFAULT_PORT})")
+    group.add_argument("--user", help=f"AMI username (default {DEFAULT_USER})")
+    group.add_argument("--secret", help=f"AMI secret (default: ${SECRET_ENV}, else a prompt on a terminal)")
+    group.add_argument("--auth", choices=("md5", "plain"), default="md5", help="login method (default md5)")
+    group.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait to connect and for answers (default 10)"
+    )
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, json_help: str | None = None) -> None:
+    parser.add_argument("--plain", action="store_true", help="no colours (also: NO_COLOR=1 or a pipe)")
+    if json_help is not None:
+        parser.add_argument("--json", action="store_true", help=json_help)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect and as whom; ``simulator`` is set when it is the embedded one."""
+
+    host: str
+    port: int
+    user: str
+    secret: str = field(repr=False)
+    auth: str
+    timeout: float | None
+    simulator: Simulator | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@contextlib.contextmanager
+def target(
+    args: argparse.Namespace,
+    *,
+    calls_per_second: float | None = None,
+    note: bool = True,
+) -> Iterator[Target]:
+    """The server named on the command line, or an embedded simulator while the block runs."""
+    timeout = args.timeout if args.timeout is None or args.timeout > 0 else None
+    user = args.user or DEFAULT_USER
+    if args.host is not None or args.port is not None:
+        port = DEFAULT_PORT if args.port is None else args.port
+        if not 0 < port < 65536:
+            raise UsageError(f"--port {port} is not a TCP port")
+        yield Target(args.host or "127.0.0.1", port, user, _secret(args), args.auth, timeout)
+        return
+    simulator = Simulator(calls_per_second=calls_per_second)
+    # AMI_SECRET is meant for real servers: only an explicit --secret applies here.
+    secret = args.secret if args.secret is not None else DEFAULT_USERS[DEFAULT_USER][0]
+    with simulator.running("127.0.0.1", 0) as (host, port):
+        if note:
+            traffic = f", {calls_per_second:g} calls/s" if calls_per_second else ""
+            sys.stderr.write(f"no --host given: using an embedded simulator on {host}:{port}{traffic}\n")
+            sys.stderr.flush()
+        yield Target(host, port, user, secret, args.auth, timeout, simulator)
+
+
+def _secret(args: argparse.Namespace) -> str:
+    if args.secret is not None:
+        return str(args.secret)
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env is not None:
+        return from_env
+    if sys.stdin.isatty():
+        try:
+            return getpass.getpass(f"AMI secret for {args.user or DEFAULT_USER}: ")
+        except EOFError:
+            pass
+    raise UsageError(f"no secret given: use --secret or set {SECRET_ENV}")
+
+
+def open_client(
+    where: Target,
+    *,
+    events: bool | str = True,
+    callbacks: Sequence[tuple[str, Callable[[Event], object]]] = (),
+) -> Client:
+    """Connect and log in with the sync client (errors propagate as ``amiproto`` errors).
+
+    ``callbacks`` are registered before the login, so that no event sent right
+    after it (``FullyBooted``, a replayed stream) is missed.
+    """
+    client = connect(where.host, where.port, timeout=where.timeout)
+    try:
+        for key, callback in callbacks:
+            client.register_callback(key, callback)
+        start = time.monotonic()
+        try:
+            client.login(where.user, where.secret, auth=where.auth, events=events, timeout=where.timeout)
+        except AuthenticationError as error:
+            # The client reports a login that got no answer as refused; the core's
+            # LoginResult has no response then. Tell the user what really happened.
+            if _NO_ANSWER not in str(error):
+                raise
+            if where.timeout is not None and time.monotonic() - start >= where.timeout:
+                raise ActionTimeout(
+                    f"no answer to the login from {where.label} in {where.timeout:g} s"
+                ) from None
+            raise ConnectionLost(f"{where.label} closed the connection before answering the login") from None
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def parse_pairs(words: list[str]) -> list[tuple[str, str]]:
+    """``Key=Value`` words as header pairs, in order, duplicates kept; the value may hold ``=``."""
+    pairs = []
+    for word in words:
+        name, equals, value = word.partition("=")
+        if not equals or not name:
+            raise UsageError(f"malformed argument {word!r}: expected Key=Value")
+        if any(char.isspace() for char in name):
+            raise UsageError(f"malformed argument {word!r}: a header name has no spaces")
+        try:
+            Action("Check", [(name, value)])
+        except LocalProtocolError as error:
+            raise UsageError(f"malformed argument {word!r}: {error}") from None
+        pairs.append((name, value))
+    return pairs

@@ -1,0 +1,57 @@
+"""``amiproto simulate``: a foreground server that clients can use, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import amiproto
+from amiproto_transports.sync import connect
+
+from .conftest import Runner, assert_one_line_error, subprocess_env
+
+
+def test_serves_until_interrupted() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amiproto_transports", "simulate", "--port", "0", "--calls-per-second", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+) \(user admin, secret wordpass\)", first)
+        assert found, first
+        with connect(
+            "127.0.0.1", int(found.group(1)), username="admin", secret="wordpass", timeout=5
+        ) as client:
+            assert client.send_action(amiproto.Action("Ping"), timeout=5).success
+            event = next(iter(client.events(timeout=5)))
+            assert event.name
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+
+def test_port_in_use(cli: Runner) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = cli("simulate", "--port", str(port))
+    assert result.code == 2
+    assert_one_line_error(result.err, "cannot listen", str(port))
+
+
+def test_bad_options(cli: Runner) -> None:
+    assert_one_line_error(cli("simulate", "--replay", "/nonexistent/x.rx").err, "/nonexistent/x.rx")
+    assert cli("simulate", "--calls-per-second", "-1").code == 2
+    assert cli("simulate", "--port", "99999").code == 2

@@ -1,0 +1,73 @@
+"""Every snippet in README.md runs: Python blocks against the simulator, shell lines as commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from amiproto_transports.simulator import Simulator
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+SHELL = [line for lang, code in BLOCKS if lang == "sh" for line in code.splitlines() if line.strip()]
+CI_SCRIPT = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+# Commands CI itself runs (checked below to be in .ci/run), and one that is the
+# thorough, by-hand run of tests this suite already runs with the quick profile.
+RUN_BY_CI = {"pip install -e '.[dev]'", "python -m pytest", "ruff check . && ruff format --check . && mypy"}
+BY_HAND = {"HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_properties.py"}
+# Smaller workloads for the long-running commands; the command itself is what is tested.
+QUICKER = {
+    "python benchmarks/bench_core.py": ["--repeat", "1"],
+    "python benchmarks/bench_clients.py": ["--runs", "1", "--pings", "400"],
+    "python fuzz/fuzz_connection.py --iterations 20000": ["--iterations", "300"],
+}
+
+
+def run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, check=False
+    )
+
+
+def test_readme_has_the_expected_snippets() -> None:
+    assert len(PYTHON) >= 5
+    assert SHELL[:3] == ["pip install -e '.[dev]'", "amiproto demo", "python -m pytest"]
+
+
+@pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
+def test_python_snippet_runs(code: str) -> None:
+    with Simulator().running(port=0) as (_, port):
+        done = run([sys.executable, "-c", code.replace("5038", str(port))], timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("line", SHELL, ids=[f"sh-{i}" for i in range(len(SHELL))])
+def test_shell_snippet_runs(line: str) -> None:
+    if line in RUN_BY_CI:
+        for command in line.split(" && "):
+            assert command.replace("pip install", "python -m pip install --quiet") in CI_SCRIPT
+        return
+    if line in BY_HAND:
+        pytest.skip("the thorough hypothesis profile is for runs by hand")
+    argv = shlex.split(line)
+    if argv[0] == "amiproto":
+        script = shutil.which("amiproto")
+        argv = [script, *argv[1:]] if script else [sys.executable, "-m", "amiproto_transports", *argv[1:]]
+    elif argv[0] == "python":
+        argv = [sys.executable, *argv[1:], *QUICKER.get(line, [])]
+    with Simulator(calls_per_second=20).running(port=0) as (_, port):
+        argv = [arg.replace("5038", str(port)) for arg in argv]
+        done = run(argv)
+    assert done.returncode == 0, f"{line}: {done.stderr}"
+    assert done.stdout.strip()
