@@ -378,3 +378,21 @@ def test_next_events_hands_out_items_before_an_error() -> None:
     with pytest.raises(amiproto.RemoteProtocolError):
         conn.next_events()
     assert conn.state is amiproto.State.ERROR
+
+
+def test_login_without_an_answer_is_not_a_refusal() -> None:
+    conn = connected()
+    conn.login("admin", "wordpass", timeout=5, now=0.0)
+    reply(conn, "Response: Success\nActionID: t-1\nChallenge: 42\n\n")
+    assert conn.data_to_send().startswith(b"Action: Login\r\n")
+    assert conn.next_deadline() == 5.0  # the Login step has its own timeout
+    conn.handle_timer(5.0)
+    result = drain(conn)[-1]
+    assert isinstance(result, amiproto.LoginResult)
+    assert not result.success and not result.answered and result.timed_out
+    closing = connected()
+    closing.login("admin", "wordpass", auth="plain")
+    closing.receive_data(b"")
+    items = drain(closing)
+    lost = next(i for i in items if isinstance(i, amiproto.LoginResult))
+    assert not lost.answered and not lost.timed_out and "ended" in (lost.message or "")

@@ -55,6 +55,7 @@ class _Credentials:
     username: str
     secret: str = field(repr=False)
     events: str | None
+    timeout: float | None
 
 
 @dataclass
@@ -350,7 +351,7 @@ class Connection:
         if pending.role == _KEEPALIVE:
             self._ping_id = None
         elif pending.role in (_CHALLENGE_STEP, _LOGIN_STEP):
-            self._advance_login(pending, complete and not timed_out)
+            self._advance_login(pending, complete=complete, timed_out=timed_out)
         elif pending.action.name.lower() == "login" and pending.response is not None:
             self._record_login(pending.response.success, pending.action.get("Username"))
 
@@ -380,7 +381,7 @@ class Connection:
             events_value: str | None = "on" if events else "off"
         else:
             events_value = events
-        credentials = _Credentials(username, secret, events_value)
+        credentials = _Credentials(username, secret, events_value, timeout)
         if auth == "md5":
             action = Action("Challenge", AuthType="MD5")
             return self._send(action, timeout, now, _CHALLENGE_STEP, credentials)
@@ -389,10 +390,11 @@ class Connection:
             pairs.append(("Events", events_value))
         return self._send(Action("Login", pairs), timeout, now, _LOGIN_STEP, credentials)
 
-    def _advance_login(self, pending: _Pending, answered: bool) -> None:
+    def _advance_login(self, pending: _Pending, *, complete: bool, timed_out: bool) -> None:
         credentials = pending.credentials
         assert credentials is not None
         response = pending.response
+        answered = complete and not timed_out and response is not None
         if pending.role == _CHALLENGE_STEP and answered and response is not None and response.success:
             challenge = response.get("Challenge")
             if challenge is not None:
@@ -400,12 +402,21 @@ class Connection:
                 pairs = [("AuthType", "MD5"), ("Username", credentials.username), ("Key", key)]
                 if credentials.events is not None:
                     pairs.append(("Events", credentials.events))
-                self._outbox += self._send(Action("Login", pairs), None, None, _LOGIN_STEP, credentials)
+                login = Action("Login", pairs)
+                # The Login step gets the same timeout, counted from the latest ``now`` given.
+                self._outbox += self._send(login, credentials.timeout, None, _LOGIN_STEP, credentials)
                 return
         success = pending.role == _LOGIN_STEP and answered and response is not None and response.success
         self._record_login(success, credentials.username)
-        message = response.message if response is not None else "no answer to the login"
-        self._items.append(LoginResult(success, credentials.username, response, message))
+        if answered and response is not None:
+            message = response.message
+        else:
+            message = "no answer to the login: " + ("timed out" if timed_out else "the connection ended")
+        self._items.append(
+            LoginResult(
+                success, credentials.username, response, message, answered=answered, timed_out=timed_out
+            )
+        )
 
     def _record_login(self, success: bool, username: str | None) -> None:
         if success:

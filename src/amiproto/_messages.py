@@ -316,12 +316,18 @@ class ActionCompleted:
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:
-    """The end of a login started with ``Connection.login()``."""
+    """The end of a login started with ``Connection.login()``.
+
+    ``answered`` is false when no answer came: then ``timed_out`` tells a login
+    timeout from a connection that ended first, and the login was not refused.
+    """
 
     success: bool
     username: str
     response: Response | None
     message: str | None = None
+    answered: bool = True
+    timed_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
