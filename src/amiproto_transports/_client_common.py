@@ -4,7 +4,8 @@ The core (``amiproto.Connection``) makes every protocol decision. This module
 holds the glue that is the same in every I/O world and that would otherwise be
 written three times:
 
-- ``SyncClient`` / ``AsyncClient``: the typing Protocols each client is checked against;
+- ``AMIClient``: the typing Protocol every client is checked against (``SyncClient`` and
+  ``AsyncClient`` are its two parametrisations);
 - ``CallbackRegistry``: which callbacks a message goes to, and in what order;
 - ``DropOldest``: the bounded queue between reader and dispatcher, and its overflow policy;
 - ``Session``: the core plus the adapter's ``dict[action_id, waiter]``, credentials and
@@ -25,15 +26,16 @@ import random
 import re
 import secrets as _secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "AMIClient",
     "AsyncClient",
     "Backoff",
     "Batch",
@@ -73,16 +75,23 @@ Unregister = Callable[[], None]
 # -- the shape every client has --------------------------------------------------
 
 
-@runtime_checkable
-class SyncClient(Protocol):
-    """The blocking client's surface (``amiproto_transports.sync.Client``)."""
+SendT_co = TypeVar("SendT_co", covariant=True)
+LoginT_co = TypeVar("LoginT_co", covariant=True)
+EventsT_co = TypeVar("EventsT_co", covariant=True)
+CloseT_co = TypeVar("CloseT_co", covariant=True)
+
+
+class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co]):
+    """The one shape of every client. The type parameters are what the blocking
+    methods return: the results themselves for the sync client, awaitables of
+    them for asyncio and trio (an ``async def`` method returns a coroutine)."""
 
     @property
     def dropped_events(self) -> int: ...
 
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister: ...
 
-    def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted: ...
+    def send_action(self, action: Action, timeout: float | None = None) -> SendT_co: ...
 
     def login(
         self,
@@ -92,41 +101,22 @@ class SyncClient(Protocol):
         auth: str = "md5",
         events: bool | str | None = True,
         timeout: float | None = None,
-    ) -> LoginResult: ...
+    ) -> LoginT_co: ...
 
-    def events(self, timeout: float | None = None) -> Iterator[Event]: ...
-
-    def is_connected(self) -> bool: ...
-
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class AsyncClient(Protocol):
-    """The asyncio and trio clients' surface: the same names, awaited."""
-
-    @property
-    def dropped_events(self) -> int: ...
-
-    def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister: ...
-
-    async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted: ...
-
-    async def login(
-        self,
-        username: str,
-        secret: str,
-        *,
-        auth: str = "md5",
-        events: bool | str | None = True,
-        timeout: float | None = None,
-    ) -> LoginResult: ...
-
-    def events(self, timeout: float | None = None) -> AsyncIterator[Event]: ...
+    def events(self, timeout: float | None = None) -> EventsT_co: ...
 
     def is_connected(self) -> bool: ...
 
-    async def close(self) -> None: ...
+    def close(self) -> CloseT_co: ...
+
+
+SyncClient = AMIClient[ActionCompleted, LoginResult, Iterator[Event], None]
+"""The blocking client's surface (``amiproto_transports.sync.Client``)."""
+
+AsyncClient = AMIClient[
+    Awaitable[ActionCompleted], Awaitable[LoginResult], AsyncIterator[Event], Awaitable[None]
+]
+"""The asyncio and trio clients' surface: the same names, awaited."""
 
 
 # -- options -----------------------------------------------------------------------
@@ -332,6 +322,8 @@ class Batch(Generic[W]):
     logins: list[tuple[W | None, LoginResult]] = field(default_factory=list)
     deliver: list[Message] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    outgoing: bytes = b""
+    """Bytes the core queued by itself meanwhile (MD5 second step, keepalive Ping), to write."""
     closed: str | None = None
 
 
@@ -360,6 +352,7 @@ class Session(Generic[W]):
         self.reapply: list[Action] = []
         self._id_prefix = _secrets.token_hex(4)
         self._next_id = 0
+        self._trace = options.trace
 
     def _new_conn(self) -> amiproto.Connection:
         return amiproto.Connection(
@@ -392,10 +385,17 @@ class Session(Generic[W]):
             self._next_id += 1
             action_id = f"{self._id_prefix}-{self._next_id}"
             action = action.with_action_id(action_id)
-        data = self.conn.data_to_send() + self.conn.send(action, timeout=timeout, now=now)
+        conn = self.conn
+        data = conn.send(action, timeout=timeout, now=now)
+        # Anything the core queued by itself was made earlier, so it goes first.
+        queued = conn.data_to_send()
+        if queued:
+            data = queued + data
         self.waiters[action_id] = waiter
-        self._remember(action)
-        trace(self.options, "->", data)
+        if action.name.lower() in _REAPPLIED:
+            self._remember(action)
+        if self._trace:
+            trace(self.options, "->", data)
         return action_id, data
 
     def _remember(self, action: Action) -> None:
@@ -462,7 +462,7 @@ class Session(Generic[W]):
     def outgoing(self) -> bytes:
         """Bytes the core queued by itself (MD5 second step, keepalive Ping)."""
         data = self.conn.data_to_send()
-        if data:
+        if data and self._trace:
             trace(self.options, "->", data)
         return data
 
@@ -476,7 +476,8 @@ class Session(Generic[W]):
         if self.closed_reason is not None:
             batch.closed = self.closed_reason
             return batch
-        trace(self.options, "<-", data)
+        if self._trace:
+            trace(self.options, "<-", data)
         try:
             self.conn.receive_data(data, now)
         except amiproto.RemoteProtocolError as error:
@@ -507,39 +508,47 @@ class Session(Generic[W]):
         self.closed_reason = batch.closed = reason
 
     def _drain(self, batch: Batch[W]) -> None:
-        next_event = self.conn.next_event
-        need_data = amiproto.NEED_DATA
+        self._route(batch)
+        batch.outgoing = self.outgoing()
+
+    def _route(self, batch: Batch[W]) -> None:
+        next_events = self.conn.next_events
         waiters = self.waiters
+        completed = batch.completed
         deliver = batch.deliver
         events = batch.events
         while True:
             try:
-                item = next_event()
+                # Items that came before a protocol error are handed out first; the
+                # error itself is raised by the next call.
+                items = next_events()
             except amiproto.RemoteProtocolError as error:
                 self._lost(batch, f"protocol error: {error}")
                 return
-            if item is need_data:
+            if not items:
                 return
-            if isinstance(item, Event):
-                deliver.append(item)
-                events.append(item)
-            elif isinstance(item, ActionCompleted):
-                waiter = waiters.pop(item.action_id, None)
-                if waiter is not None:
-                    batch.completed.append((waiter, item))
-                elif item.timed_out or not item.success:
-                    logging.getLogger("amiproto.client").debug("unclaimed %r", item)
-            elif isinstance(item, Response):
-                if item.orphan:
+            for item in items:
+                # Answers to actions first: they are the hot path.
+                if isinstance(item, ActionCompleted):
+                    waiter = waiters.pop(item.action_id, None)
+                    if waiter is not None:
+                        completed.append((waiter, item))
+                    elif item.timed_out or not item.success:
+                        logging.getLogger("amiproto.client").debug("unclaimed %r", item)
+                elif isinstance(item, Response):
+                    if item.orphan:
+                        deliver.append(item)
+                elif isinstance(item, Event):
                     deliver.append(item)
-            elif isinstance(item, LoginResult):
-                batch.logins.append((self.login_waiter, item))
-                self.login_waiter = None
-            elif isinstance(item, amiproto.ConnectionClosed):
-                self._lost(batch, item.reason)
-                return
-            elif isinstance(item, amiproto.UnknownMessage):
-                deliver.append(item)
+                    events.append(item)
+                elif isinstance(item, LoginResult):
+                    batch.logins.append((self.login_waiter, item))
+                    self.login_waiter = None
+                elif isinstance(item, amiproto.ConnectionClosed):
+                    self._lost(batch, item.reason)
+                    return
+                elif isinstance(item, amiproto.UnknownMessage):
+                    deliver.append(item)
 
     def fail_all(self) -> list[W]:
         """Every waiter still registered, removed; the adapter fails them with ConnectionLost."""
@@ -573,11 +582,15 @@ def outcome(completed: ActionCompleted) -> ActionCompleted:
 
 
 def login_outcome(result: LoginResult) -> LoginResult:
-    if not result.success:
-        raise amiproto.AuthenticationError(
-            f"login as {result.username!r} refused: {result.message or 'no reason given'}"
-        )
-    return result
+    """The result of a successful login; otherwise the exception that says why not."""
+    if result.success:
+        return result
+    if not result.answered:
+        lost = amiproto.ActionTimeout if result.timed_out else amiproto.ConnectionLost
+        raise lost(f"login as {result.username!r}: {result.message}")
+    raise amiproto.AuthenticationError(
+        f"login as {result.username!r} refused: {result.message or 'no reason given'}"
+    )
 
 
 def connect_error(options: Options, error: BaseException) -> amiproto.ConnectionLost:

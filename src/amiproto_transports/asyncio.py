@@ -131,15 +131,40 @@ class Client:
 
     async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
         """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
-        timeout = self.options.timeout if timeout is None else timeout
-        future: _Waiter[ActionCompleted] = self._loop.create_future()
-        action_id, data = self._produce(lambda now: self._session.send(action, timeout, now, future), timeout)
-        await self._write(data)
+        action_id, future = self._submit(action, timeout)
+        writer = self._writer
+        if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
+            with contextlib.suppress(OSError):
+                await writer.drain()
         try:
-            return outcome(await future)
+            return await future
         finally:
-            if not future.done():  # cancelled: forget the waiter, the answer will be ignored
+            if future.cancelled() or not future.done():
+                # Cancelled: forget the waiter; the answer will be ignored.
                 self._session.waiters.pop(action_id, None)
+                future.cancel()
+
+    def submit(self, action: Action, timeout: float | None = None) -> _asyncio.Future[ActionCompleted]:
+        """Send ``action`` now, without a task; the Future resolves as ``send_action`` would
+        return or raise. Many ``submit`` calls in a row pipeline actions cheaply.
+
+        A cancelled Future's answer is ignored when it comes (or its timeout passes).
+        """
+        return self._submit(action, timeout)[1]
+
+    def _submit(self, action: Action, timeout: float | None) -> tuple[str, _Waiter[ActionCompleted]]:
+        if timeout is None:
+            timeout = self.options.timeout
+        if not self._ready or self._closing:
+            raise amiproto.ConnectionLost("not connected")
+        loop = self._loop
+        future: _Waiter[ActionCompleted] = loop.create_future()
+        now = loop.time()
+        action_id, data = self._session.send(action, timeout, now, future)
+        if timeout is not None:
+            self._arm_before(now + timeout)
+        self._queue_bytes(data)
+        return action_id, future
 
     async def login(
         self,
@@ -331,10 +356,14 @@ class Client:
     def _apply(self, batch: Batch[_Waiter[Any]]) -> None:
         if batch.closed is not None:
             self._ready = False  # before any waiter learns of the loss
-        self._queue_bytes(self._session.outgoing())
+        self._queue_bytes(batch.outgoing)
         for waiter, completed in batch.completed:
             if not waiter.done():
-                waiter.set_result(completed)
+                # Mapped here, so that a submit() Future raises as send_action would.
+                try:
+                    waiter.set_result(outcome(completed))
+                except amiproto.AMIError as error:
+                    waiter.set_exception(error)
         for login_waiter, result in batch.logins:
             if login_waiter is not None:
                 if not login_waiter.done():

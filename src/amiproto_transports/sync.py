@@ -1,6 +1,6 @@
 """A blocking, thread-safe AMI client on ``socket``, over the amiproto core.
 
-Threads: the caller's, one reader and one dispatcher.
+Threads: the caller's, one reader, one writer and one dispatcher.
 
 - The reader owns the socket's receiving side. It waits in ``select`` for data,
   for a wake-up byte, or until the core's next deadline (keepalive, action
@@ -14,9 +14,13 @@ Threads: the caller's, one reader and one dispatcher.
   Because answers are delivered by the reader, a callback may call
   ``send_action`` itself without deadlock.
 - Writes: bytes join one buffer under the core lock, in the order the core
-  made them, and one thread at a time sends the buffer whole (see ``_flush``),
-  so the wire order is the core's order, every action goes out whole, and
-  actions sent at once from many threads share writes.
+  made them, and only the writer thread sends it, whole; so the wire order is
+  the core's order and every action goes out whole. A caller never makes a
+  system call per action: actions sent in a burst, from one thread or many,
+  leave in a few large writes, and the caller keeps the GIL meanwhile (handing
+  it to and fro with the reader on every write is what made one thread's burst
+  of ``submit`` slow). A caller waits only when more than ``_HIGH_WATER`` bytes
+  are queued, which bounds the buffer when the server reads slowly.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ __all__ = ["Client", "connect"]
 log = logging.getLogger("amiproto.sync")
 
 _RECV_SIZE = 256 * 1024
+_HIGH_WATER = 1024 * 1024  # queued bytes beyond which callers wait for the writer
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
 _GRACE = 2.0
@@ -105,7 +110,9 @@ class Client:
         self._callbacks = CallbackRegistry()
         self._core_lock = threading.Lock()
         self._outbuf = bytearray()  # bytes in core order, not yet on the socket
-        self._flushing = False  # a thread is sending _outbuf; guarded by _core_lock
+        # The writer waits on it for bytes; callers wait on it when the buffer is full.
+        self._write_cond = threading.Condition(self._core_lock)
+        self._writer_idle = False  # guarded by _core_lock
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
         self._queue_cond = threading.Condition(threading.Lock())
         self._subscriptions: list[_Subscription] = []
@@ -120,6 +127,7 @@ class Client:
         self._give_up = False  # set when a reconnect's login is refused
         self._reconnect_attempts = 0
         self._dispatcher: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
 
     # -- public API --
 
@@ -142,10 +150,20 @@ class Client:
         return self._ready and not self._closing.is_set()
 
     def submit(self, action: Action, timeout: float | None = None) -> Future[ActionCompleted]:
-        """Send ``action`` without waiting; the Future resolves as ``send_action`` would return or raise."""
+        """Send ``action`` without waiting; the Future resolves as ``send_action`` would return or raise.
+
+        Many ``submit`` calls in a row pipeline actions from one thread.
+        """
         future: Future[ActionCompleted] = Future()
-        timeout = self.options.timeout if timeout is None else timeout
-        self._write(lambda now: self._session.send(action, timeout, now, future)[1], timeout)
+        if timeout is None:
+            timeout = self.options.timeout
+        if not self._ready or self._closing.is_set():
+            raise amiproto.ConnectionLost("not connected")
+        now = time.monotonic()
+        with self._core_lock:
+            self._queue_locked(self._session.send(action, timeout, now, future)[1])
+        if timeout is not None:
+            self._wake_if_sooner(now + timeout)
         return future
 
     def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
@@ -159,7 +177,7 @@ class Client:
         timeout = self.options.timeout if timeout is None else timeout
         future = self.submit(action, timeout)
         try:
-            return outcome(future.result(None if timeout is None else timeout + _GRACE))
+            return future.result(None if timeout is None else timeout + _GRACE)
         except _FutureTimeout:
             raise amiproto.ActionTimeout(f"{action.name} got no answer in time") from None
 
@@ -216,8 +234,10 @@ class Client:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self._wake()
+        with self._write_cond:
+            self._write_cond.notify_all()
         current = threading.current_thread()
-        for thread in (self._reader, self._dispatcher):
+        for thread in (self._reader, self._writer, self._dispatcher):
             if thread is not None and thread is not current:
                 thread.join(5.0)
         if sock is not None:
@@ -257,54 +277,75 @@ class Client:
         log.info("connected to %s:%s", self.options.host, self.options.port)
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="amiproto-dispatch", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name="amiproto-reader", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="amiproto-writer", daemon=True)
         self._dispatcher.start()
+        self._writer.start()
         self._reader.start()
 
     # -- writing --
 
     def _write(self, produce: Any, timeout: float | None) -> None:
-        """Let the core produce bytes (registering a waiter) and send them."""
+        """Let the core produce bytes (registering a waiter) and queue them for the writer."""
         if not self._ready or self._closing.is_set():
             raise amiproto.ConnectionLost("not connected")
         now = time.monotonic()
         with self._core_lock:
-            self._outbuf += produce(now)
-        self._flush()
-        # The reader sleeps until the deadline it knew; wake it if ours is sooner. (Our
-        # deadline is now + timeout: asking the core would cost O(pending) per send.)
+            self._queue_locked(produce(now))
         if timeout is not None:
-            planned = self._planned
-            if planned is None or now + timeout < planned:
-                self._wake()
+            self._wake_if_sooner(now + timeout)
 
-    def _flush(self) -> None:
-        """Send what is queued, unless another thread is already doing so.
+    def _wake_if_sooner(self, deadline: float) -> None:
+        # The reader sleeps until the deadline it last asked the core for; wake it
+        # only when this new one is sooner (the usual case asks nothing of anyone).
+        planned = self._planned
+        if planned is None or deadline < planned:
+            # Marked as planned at once, so that a burst of sends wakes the reader once
+            # (the byte makes the reader ask the core again, whatever it had planned).
+            self._planned = deadline
+            self._wake()
 
-        Bytes join ``_outbuf`` under the core lock, in the order the core made them,
-        and one thread at a time sends the whole buffer; so writes go out whole and
-        in order, and actions sent at once from many threads leave in few writes.
+    def _queue_locked(self, data: bytes, *, may_wait: bool = True) -> None:
+        """Under the core lock: append bytes in core order and wake the writer if it sleeps.
+
+        A caller with ``may_wait`` waits while too much is queued; the reader never
+        does (the writer may be stuck until the server reads, and the server until we do).
         """
+        outbuf = self._outbuf
+        outbuf += data
+        if self._writer_idle and outbuf:
+            self._writer_idle = False
+            self._write_cond.notify()
+        while may_wait and len(outbuf) > _HIGH_WATER and not self._closing.is_set():
+            self._write_cond.wait(1.0)
+
+    def _send_queued(self, data: bytes) -> None:
+        """From the reader: queue ``data`` (b"": only wake the writer for what is queued)."""
         with self._core_lock:
-            if self._flushing or not self._outbuf:
-                return
-            self._flushing = True
+            self._queue_locked(data, may_wait=False)
+
+    def _write_loop(self) -> None:
+        """The only thread that writes to the socket: whole buffers, in core order."""
+        cond = self._write_cond
+        outbuf = self._outbuf
         while True:
-            with self._core_lock:
-                chunk = bytes(self._outbuf)
-                self._outbuf.clear()
-                if not chunk:
-                    self._flushing = False
-                    return
-            sock = self._sock
+            with cond:
+                while not outbuf and not self._closing.is_set():
+                    self._writer_idle = True
+                    cond.wait()
+                self._writer_idle = False
+                if not outbuf:
+                    return  # closing, and nothing left to send
+                chunk = bytes(outbuf)
+                outbuf.clear()
+                sock = self._sock
+                if len(chunk) > _HIGH_WATER:
+                    cond.notify_all()  # callers waiting for room
             try:
                 assert sock is not None
                 sock.sendall(chunk)
             except OSError as error:
-                with self._core_lock:
-                    self._outbuf.clear()
-                    self._flushing = False
-                self._broken(f"write failed: {error}")
-                return
+                if sock is self._sock:  # not a socket a reconnect has replaced already
+                    self._broken(f"write failed: {error}")
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -376,12 +417,15 @@ class Client:
                     now = time.monotonic()
                     with self._core_lock:
                         batch = session.receive(data, now)
+                        # Joined under the same lock, so no action overtakes them.
+                        self._outbuf += batch.outgoing
                     self._apply(batch)
                     if batch.closed is not None:
                         return batch.closed
                 if deadline is not None and time.monotonic() >= deadline:
                     with self._core_lock:
                         batch = session.timer(time.monotonic())
+                        self._outbuf += batch.outgoing
                     self._apply(batch)
                     if batch.closed is not None:
                         return batch.closed
@@ -393,11 +437,13 @@ class Client:
         if batch.closed is not None:
             self._ready = False  # before any waiter learns of the loss
 
-        with self._core_lock:
-            self._outbuf += self._session.outgoing()
-        self._flush()
+        self._send_queued(b"")  # what the core queued by itself, joined in core order above
         for waiter, completed in batch.completed:
-            waiter.set_result(completed)
+            # Mapped here, so that a submit() Future raises as send_action would.
+            try:
+                waiter.set_result(outcome(completed))
+            except amiproto.AMIError as error:
+                waiter.set_exception(error)
         for login_waiter, result in batch.logins:
             if login_waiter is not None:
                 login_waiter.set_result(result)
@@ -456,7 +502,7 @@ class Client:
                 self._sock = sock
                 self._outbuf[:] = self._session.start_relogin(time.monotonic())
                 self._reconnect_attempts = attempt
-            self._flush()
+            self._send_queued(b"")
             log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
@@ -476,7 +522,7 @@ class Client:
         with self._core_lock:
             self._outbuf += self._session.reapply_bytes(time.monotonic())
             count = len(self._session.reapply)
-        self._flush()
+        self._send_queued(b"")
         self._ready = True
         self._deliver([Reconnected.make(Attempts=str(self._reconnect_attempts), Reapplied=str(count))])
 

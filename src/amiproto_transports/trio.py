@@ -46,7 +46,7 @@ from ._client_common import (
     outcome,
 )
 
-__all__ = ["Client", "connect"]
+__all__ = ["Client", "Pending", "connect"]
 
 log = logging.getLogger("amiproto.trio")
 
@@ -56,34 +56,70 @@ _STREAM_ERRORS = (_trio.BrokenResourceError, _trio.ClosedResourceError, OSError)
 T = TypeVar("T")
 
 
-class _Waiter(Generic[T]):
-    """One caller waiting for a result or an exception (trio has no Future)."""
+class Pending(Generic[T]):
+    """An answer to come (trio has no Future): what ``Client.submit`` returns.
 
-    __slots__ = ("_error", "_value", "event")
+    ``await pending.get()`` returns the result or raises, as ``send_action``
+    would; one task at a time may wait on it. Built on trio's low-level
+    park/reschedule rather than a ``trio.Event``: one per action in flight makes
+    this the hot path, and a parked task costs nothing until the answer wakes it.
+    """
+
+    __slots__ = ("_done", "_error", "_task", "_value")
 
     def __init__(self) -> None:
-        self.event = _trio.Event()
+        self._task: _trio.lowlevel.Task | None = None
+        self._done = False
         self._value: T | None = None
         self._error: BaseException | None = None
 
     def done(self) -> bool:
-        return self.event.is_set()
+        return self._done
 
     def set_result(self, value: T) -> None:
-        if not self.event.is_set():
+        if not self._done:
             self._value = value
-            self.event.set()
+            self._finish()
 
     def set_exception(self, error: BaseException) -> None:
-        if not self.event.is_set():
+        if not self._done:
             self._error = error
-            self.event.set()
+            self._finish()
+
+    def _finish(self) -> None:
+        self._done = True
+        task = self._task
+        if task is not None:
+            self._task = None
+            _trio.lowlevel.reschedule(task)
+
+    async def wait(self) -> None:
+        """Until a result or an exception is set; a cancellation leaves the waiter unset."""
+        if self._done:
+            await _trio.lowlevel.checkpoint()
+            return
+        self._task = _trio.lowlevel.current_task()
+
+        def abort(_: object) -> _trio.lowlevel.Abort:
+            self._task = None
+            return _trio.lowlevel.Abort.SUCCEEDED
+
+        await _trio.lowlevel.wait_task_rescheduled(abort)
 
     def result(self) -> T:
+        """The result now; raises its exception. Only once ``done()``."""
         if self._error is not None:
             raise self._error
         assert self._value is not None
         return self._value
+
+    async def get(self) -> T:
+        """Wait for the result and return it, or raise. Cancelling this wait leaves it pending."""
+        await self.wait()
+        return self.result()
+
+
+_Waiter = Pending
 
 
 class _Events:
@@ -162,16 +198,34 @@ class Client:
 
     async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
         """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
-        timeout = self.options.timeout if timeout is None else timeout
-        waiter: _Waiter[ActionCompleted] = _Waiter()
-        action_id, data = self._produce(lambda now: self._session.send(action, timeout, now, waiter), timeout)
-        self._write(data)
+        action_id, waiter = self._submit(action, timeout)
         try:
-            await waiter.event.wait()
+            await waiter.wait()
         finally:
             if not waiter.done():  # cancelled: forget the waiter, the answer will be ignored
                 self._session.waiters.pop(action_id, None)
-        return outcome(waiter.result())
+        return waiter.result()
+
+    def submit(self, action: Action, timeout: float | None = None) -> Pending[ActionCompleted]:
+        """Send ``action`` now, without a task; ``await pending.get()`` returns or raises as
+        ``send_action`` would. Many ``submit`` calls in a row pipeline actions cheaply.
+
+        An answer nobody waits for any more is dropped when it comes (or its timeout passes).
+        """
+        return self._submit(action, timeout)[1]
+
+    def _submit(self, action: Action, timeout: float | None) -> tuple[str, Pending[ActionCompleted]]:
+        if timeout is None:
+            timeout = self.options.timeout
+        if not self._ready or self._closing:
+            raise amiproto.ConnectionLost("not connected")
+        waiter: Pending[ActionCompleted] = Pending()
+        now = _trio.current_time()
+        action_id, data = self._session.send(action, timeout, now, waiter)
+        if timeout is not None:
+            self._arm_before(now + timeout)
+        self._write(data)
+        return action_id, waiter
 
     async def login(
         self,
@@ -196,7 +250,7 @@ class Client:
         )
         self._write(data)
         try:
-            await waiter.event.wait()
+            await waiter.wait()
         finally:
             if not waiter.done():
                 self._session.login_waiter = None
@@ -377,9 +431,13 @@ class Client:
     def _apply(self, batch: Batch[_Waiter[Any]]) -> None:
         if batch.closed is not None:
             self._ready = False  # before any waiter learns of the loss
-        self._write(self._session.outgoing())
+        self._write(batch.outgoing)
         for waiter, completed in batch.completed:
-            waiter.set_result(completed)
+            # Mapped here, so that a submit() answer raises as send_action would.
+            try:
+                waiter.set_result(outcome(completed))
+            except amiproto.AMIError as error:
+                waiter.set_exception(error)
         for login_waiter, result in batch.logins:
             if login_waiter is not None:
                 login_waiter.set_result(result)

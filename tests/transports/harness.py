@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
@@ -48,15 +49,51 @@ class Face:
             return await anyio.to_thread.run_sync(
                 partial(native.send_action, action, timeout), limiter=_LIMITER
             )
-        assert isinstance(native, AsyncClient)
+        assert isinstance(native, (aio_client.Client, trio_client.Client))
         return await native.send_action(action, timeout)
 
-    async def login(self, username: str, secret: str, auth: str = "md5") -> LoginResult:
+    async def submit_all(
+        self, actions: list[Action], timeout: float | None = None
+    ) -> list[ActionCompleted | amiproto.AMIError]:
+        """``submit()`` every action in one burst from one thread or task, then collect
+        each result or the AMIError it raised, in order."""
+        native = self.native
+        results: list[ActionCompleted | amiproto.AMIError] = []
+        if isinstance(native, sync_client.Client):
+
+            def run() -> None:
+                futures = [native.submit(action, timeout) for action in actions]
+                for future in futures:
+                    try:
+                        results.append(future.result(5.0))
+                    except amiproto.AMIError as error:
+                        results.append(error)
+
+            await anyio.to_thread.run_sync(run)
+        elif isinstance(native, aio_client.Client):
+            futures = [native.submit(action, timeout) for action in actions]
+            for outcome in await asyncio.gather(*futures, return_exceptions=True):
+                assert isinstance(outcome, (ActionCompleted, amiproto.AMIError)), outcome
+                results.append(outcome)
+        else:
+            assert isinstance(native, trio_client.Client)
+            pending = [native.submit(action, timeout) for action in actions]
+            for answer in pending:
+                try:
+                    results.append(await answer.get())
+                except amiproto.AMIError as error:
+                    results.append(error)
+        return results
+
+    async def login(
+        self, username: str, secret: str, auth: str = "md5", timeout: float | None = None
+    ) -> LoginResult:
         native = self.native
         if isinstance(native, sync_client.Client):
-            return await anyio.to_thread.run_sync(partial(native.login, username, secret, auth=auth))
-        assert isinstance(native, AsyncClient)
-        return await native.login(username, secret, auth=auth)
+            login = partial(native.login, username, secret, auth=auth, timeout=timeout)
+            return await anyio.to_thread.run_sync(login)
+        assert isinstance(native, (aio_client.Client, trio_client.Client))
+        return await native.login(username, secret, auth=auth, timeout=timeout)
 
     async def collect_events(self, count: int, timeout: float, start: Callable[[], Any]) -> list[Event]:
         """Open an events() iterator, call ``start`` (it may return an awaitable), and read

@@ -190,6 +190,25 @@ async def test_200_concurrent_actions(kind: str, server: Address) -> None:
     assert sorted(int(r.action.get("Marker") or -1) for r in results) == list(range(200))
 
 
+async def test_submit_pipelines_in_order_and_raises_like_send_action(
+    kind: str, simulator: Simulator, server: Address
+) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        burst = [Action("Ping", Marker=str(n)) for n in range(100)]
+        results = await client.submit_all(burst)
+        assert all(isinstance(r, amiproto.ActionCompleted) and r.success for r in results)
+        markers = [r.action.get("Marker") for r in results if isinstance(r, amiproto.ActionCompleted)]
+        assert markers == [str(n) for n in range(100)]
+        denied = await client.submit_all([Action("NoSuchAction")])
+        assert isinstance(denied[0], amiproto.ActionCompleted) and not denied[0].success
+        simulator.set_fault("stall")
+        stalled = await client.submit_all([Action("Ping"), Action("Ping")], timeout=0.2)
+        assert all(isinstance(r, amiproto.ActionTimeout) for r in stalled)
+        assert client.is_connected()
+        native: Any = client.native
+        assert not native._session.waiters
+
+
 async def test_timeout_and_cancellation_leave_connection_usable(kind: str, server: Address) -> None:
     async with open_client(kind, *server, **ADMIN) as client:
         await expect_error(amiproto.ActionTimeout, client.send_action(slow_originate(), timeout=0.001))
@@ -221,6 +240,15 @@ async def test_fault_stall_times_out(kind: str, simulator: Simulator, server: Ad
         simulator.set_fault("stall")
         await expect_error(amiproto.ActionTimeout, client.send_action(Action("Ping"), timeout=0.2))
         assert client.is_connected()
+
+
+async def test_unanswered_login_is_a_timeout_not_a_refusal(
+    kind: str, simulator: Simulator, server: Address
+) -> None:
+    async with open_client(kind, *server) as client:
+        simulator.set_fault("stall")
+        login = client.login("admin", "wordpass", auth="plain", timeout=0.2)
+        await expect_error(amiproto.ActionTimeout, login)
 
 
 async def test_fault_garbage(kind: str, simulator: Simulator, server: Address) -> None:
