@@ -42,6 +42,9 @@ def test_given_action_id_is_kept_and_duplicates_refused() -> None:
     conn = connected()
     data = conn.send(amiproto.Action("Ping", ActionID="mine"))
     assert data == b"Action: Ping\r\nActionID: mine\r\n\r\n"
+    assert conn.last_action_id == "mine"
+    conn.send(amiproto.Action("Ping"))
+    assert conn.last_action_id == "t-1"
     with pytest.raises(amiproto.LocalProtocolError, match="already waiting"):
         conn.send(amiproto.Action("Ping", ActionID="mine"))
 

@@ -104,6 +104,8 @@ class Connection:
         self._closed_emitted = False
         self._error: RemoteProtocolError | None = None
         self.greeting: Greeting | None = None
+        self.last_action_id: str | None = None
+        """The ActionID of the latest action sent, generated or given."""
         self.authenticated = False
         self.username: str | None = None
         # Keepalive bookkeeping, in the caller's clock.
@@ -465,6 +467,7 @@ class Connection:
             action = action.with_action_id(action_id)
         elif action_id in self._pending:
             raise LocalProtocolError(f"ActionID {action_id!r} is already waiting for an answer")
+        self.last_action_id = action_id
         pending = self._pending[action_id] = _Pending(action, deadline, role, credentials)
         if deadline is not None:
             heapq.heappush(self._deadlines, (deadline, next(self._deadline_order), action_id, pending))

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import secrets as _secrets
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -350,8 +349,6 @@ class Session(Generic[W]):
         self.closed_reason: str | None = None
         self.credentials: _Credentials | None = None
         self.reapply: list[Action] = []
-        self._id_prefix = _secrets.token_hex(4)
-        self._next_id = 0
         self._trace = options.trace
 
     def _new_conn(self) -> amiproto.Connection:
@@ -379,14 +376,10 @@ class Session(Generic[W]):
             raise amiproto.LocalProtocolError(f"send_action takes an amiproto.Action, not {action!r}")
         if self.closed_reason is not None:
             raise amiproto.ConnectionLost(f"not connected: {self.closed_reason}")
-        action_id = action.action_id
-        if action_id is None:
-            # Our own counter, so the waiter can be filed under the id before the bytes leave.
-            self._next_id += 1
-            action_id = f"{self._id_prefix}-{self._next_id}"
-            action = action.with_action_id(action_id)
         conn = self.conn
         data = conn.send(action, timeout=timeout, now=now)
+        action_id = conn.last_action_id
+        assert action_id is not None
         # Anything the core queued by itself was made earlier, so it goes first.
         queued = conn.data_to_send()
         if queued:
