@@ -66,8 +66,9 @@ def feed_all(
     conn = conn or amiproto.Connection(action_id_prefix="t")
     items: list[amiproto.Item] = []
     for chunk in chunks:
-        conn.receive_data(chunk)
-        items.extend(drain(conn))
+        if chunk:  # b"" would mean end of file
+            conn.receive_data(chunk)
+            items.extend(drain(conn))
     if eof:
         conn.receive_data(b"")
         items.extend(drain(conn))

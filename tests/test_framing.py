@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import amiproto
 from amiproto._framing import Framer
 
-from .helpers import feed_all
+from .helpers import chunked, feed_all, summary
 
 
 def frames(data: bytes, *, greeting: bool = False) -> list[tuple[bytes, bool, int | None]]:
@@ -146,3 +148,67 @@ def test_scanning_is_linear_in_the_number_of_chunks(body: bytes) -> None:
         framer.feed(message[i : i + 1448])
         assert framer.next_frame() is None or i + 1448 >= len(message)
     assert CountingBuffer.scanned < 4 * len(message)
+
+
+def frame_all(stream: bytes, *, use_fast_path: bool) -> list[bytes]:
+    """Every frame's raw bytes (and ``<error>`` where framing failed), by one path."""
+    framer = Framer(expect_greeting=False, max_message_size=64, max_buffer_size=4096)
+    if stream:
+        framer.feed(stream)
+    framer.feed(b"")
+    out: list[bytes] = []
+    try:
+        while True:
+            blocks = framer.take_plain_run() if use_fast_path else None
+            if blocks is not None:
+                out.extend(block + b"\n\r\n" for block in blocks)
+                continue
+            frame = framer.next_frame()
+            if frame is None:
+                return out
+            out.append(frame.raw)
+    except amiproto.RemoteProtocolError:
+        return [*out, b"<error>"]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"Event: A\r\nX: 1\r\n\r\nEvent: B\r\nY: 2\r\nEvent: C\r\n\r\nEvent: D\r\n\r\n",
+        b"Event: A\r\n\r\nResponse: Success\r\nEvent: odd\r\n\r\nEvent: B\r\n\r\n",
+        b"Event: A\r\nM: x\n\r\n\r\nEvent: B\r\n\r\n",
+        b"Event: A\r\n\r\n\r\nEvent: B\r\nC: x\ny\r\n\r\nEvent: C\n\nEvent: D\r\n\r\n",
+        b"Response: Follows\r\nActionID: 1\r\nbody\n--END COMMAND--\r\n\r\nEvent: E\r\n\r\n",
+        b"Event: " + b"x" * 80 + b"\r\n\r\nEvent: small\r\n\r\n",
+    ],
+)
+def test_fast_and_general_paths_frame_alike(stream: bytes) -> None:
+    """The plain-run fast path gives exactly the general path's frames (and errors)."""
+    assert frame_all(stream, use_fast_path=True) == frame_all(stream, use_fast_path=False)
+
+
+PIECES = [
+    b"Event: A",
+    b"Event: B",
+    b"Response: Success",
+    b"Response: Follows",
+    b"X: y",
+    b"body",
+    b"--END COMMAND--",
+]
+ENDINGS = [b"\r\n", b"\r\n", b"\r\n\r\n", b"\r\n\r\n", b"\n", b"\n\r\n", b"\n\n", b"\r"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(ENDINGS)), max_size=30))
+def test_fast_path_agrees_on_generated_streams(parts: list[tuple[bytes, bytes]]) -> None:
+    stream = b"".join(piece + ending for piece, ending in parts)
+    assert frame_all(stream, use_fast_path=True) == frame_all(stream, use_fast_path=False)
+
+
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(ENDINGS)), max_size=30), st.data())
+def test_generated_streams_frame_alike_however_chunked(
+    parts: list[tuple[bytes, bytes]], data: st.DataObject
+) -> None:
+    stream = b"".join(piece + ending for piece, ending in parts)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=10))
+    assert summary(feed_all(chunked(stream, cuts))) == summary(feed_all([stream]))

@@ -24,7 +24,7 @@ CI_SCRIPT = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 # Commands CI itself runs (checked below to be in .ci/run), and one that is the
 # thorough, by-hand run of tests this suite already runs with the quick profile.
 RUN_BY_CI = {"pip install -e '.[dev]'", "python -m pytest", "ruff check . && ruff format --check . && mypy"}
-BY_HAND = {"HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_properties.py"}
+BY_HAND = {line for line in SHELL if line.startswith("HYPOTHESIS_PROFILE=thorough ")}
 # Smaller workloads for the long-running commands; the command itself is what is tested.
 QUICKER = {
     "python benchmarks/bench_core.py": ["--repeat", "1"],

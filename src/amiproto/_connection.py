@@ -207,14 +207,14 @@ class Connection:
         self._error = error
 
     def _on_blocks(self, blocks: list[bytes]) -> None:
-        """Plain CRLF messages from the framer's fast path: events built inline."""
+        """Messages from the framer's fast path, each without its closing LF CRLF."""
         encoding = self.encoding
         classes = EVENT_CLASSES
         append = self._items.append
         for block in blocks:
-            raw = block + b"\r\n\r\n"
+            raw = block + b"\n\r\n"
             if block.startswith(b"Event:"):
-                line_end = block.find(b"\r\n")
+                line_end = block.find(b"\n")
                 name = (
                     (block[6:] if line_end < 0 else block[6:line_end]).strip().decode(encoding, DECODE_ERRORS)
                 )
