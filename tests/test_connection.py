@@ -399,3 +399,15 @@ def test_login_without_an_answer_is_not_a_refusal() -> None:
     items = drain(closing)
     lost = next(i for i in items if isinstance(i, amiproto.LoginResult))
     assert not lost.answered and not lost.timed_out and "ended" in (lost.message or "")
+
+
+def test_event_names_are_learned_once_and_the_cache_is_bounded() -> None:
+    from amiproto import _connection, events
+
+    conn = connected()
+    names = [f"Custom{i}" for i in range(_connection._EVENT_NAME_CACHE_SIZE + 10)]
+    conn.receive_data(b"".join(f"Event: {name}\r\n\r\n".encode() for name in [*names, "Newchannel"]))
+    items = conn.next_events()
+    assert [i.name for i in items if isinstance(i, amiproto.Event)] == [*names, "Newchannel"]
+    assert type(items[-1]) is events.Newchannel
+    assert len(conn._event_names) == _connection._EVENT_NAME_CACHE_SIZE

@@ -34,7 +34,6 @@ from ._messages import (
     Response,
     UnknownMessage,
     event_name_of,
-    new_event,
 )
 from ._registry import EVENT_CLASSES
 from ._state import Input, State, transition
@@ -44,6 +43,7 @@ __all__ = ["Connection", "Item"]
 Item = Greeting | Response | Event | UnknownMessage | ActionCompleted | LoginResult | ConnectionClosed
 
 _LIST_END_VALUES = ("complete", "cancelled")
+_EVENT_NAME_CACHE_SIZE = 4096
 _LOGIN_NAMES = ("login", "challenge")
 
 # What a pending action is, beyond an ordinary request.
@@ -94,6 +94,9 @@ class Connection:
         self._outbox = bytearray()
         self._pending: dict[str, _Pending] = {}
         self._open_lists = 0
+        # Raw "Event:" line tails seen on the fast path -> (name, class).
+        self._event_names: dict[bytes, tuple[str, type[Event]]] = {}
+        self._encoding_is_default = encoding == "utf-8"
         # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
         self._deadlines: list[tuple[float, int, str, _Pending]] = []
         self._deadline_order = itertools.count()
@@ -207,27 +210,44 @@ class Connection:
         self._error = error
 
     def _on_blocks(self, blocks: list[bytes]) -> None:
-        """Messages from the framer's fast path, each without its closing LF CRLF."""
-        encoding = self.encoding
-        classes = EVENT_CLASSES
+        """Messages from the framer's fast path, each without its closing LF CRLF.
+
+        This is the hot loop of the whole core: events are built inline, and the
+        name and class of each distinct ``Event:`` line are looked up once.
+        """
+        if self._state is State.AWAITING_GREETING:
+            self._move(Input.MESSAGE)
+        names = self._event_names
+        new = Event.__new__
         append = self._items.append
         for block in blocks:
             raw = block + b"\n\r\n"
             if block.startswith(b"Event:"):
                 line_end = block.find(b"\n")
-                name = (
-                    (block[6:] if line_end < 0 else block[6:line_end]).strip().decode(encoding, DECODE_ERRORS)
-                )
-                event = new_event(classes.get(name, Event), raw, name)
-                if encoding != "utf-8":
-                    event._encoding = encoding
-                if self._state is State.AWAITING_GREETING:
-                    self._move(Input.MESSAGE)
+                key = block[6:line_end] if line_end >= 0 else block[6:]
+                known = names.get(key)
+                if known is None:
+                    known = self._learn_event_name(key)
+                name, cls = known
+                event = new(cls)
+                event.raw = raw
+                event._headers = None
+                event._name = name
+                if self._encoding_is_default is False:
+                    event._encoding = self.encoding
                 append(event)
                 if self._open_lists:
                     self._correlate(event)
             else:
                 self._on_frame(Frame(raw))
+
+    def _learn_event_name(self, key: bytes) -> tuple[str, type[Event]]:
+        name = key.strip().decode(self.encoding, DECODE_ERRORS)
+        known = (name, EVENT_CLASSES.get(name, Event))
+        # Bounded, so that a server sending ever new names cannot grow it for ever.
+        if len(self._event_names) < _EVENT_NAME_CACHE_SIZE:
+            self._event_names[key] = known
+        return known
 
     def _on_frame(self, frame: Frame) -> None:
         raw = frame.raw

@@ -271,15 +271,6 @@ class UnknownMessage(Message):
         return self.headers.get("ActionID")
 
 
-def new_event(cls: type[Event], raw: bytes, name: str) -> Event:
-    """Build an event on the hot path: the same object ``cls(raw, name=name)`` gives, cheaper."""
-    event = cls.__new__(cls)
-    event.raw = raw
-    event._headers = None
-    event._name = name
-    return event
-
-
 def event_name_of(raw: bytes, encoding: str = "utf-8") -> str | None:
     """The name of an event whose first line is ``Event: NAME``, read without a full parse."""
     if not raw.startswith(b"Event:"):
