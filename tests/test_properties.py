@@ -70,3 +70,19 @@ def test_fast_action_id_agrees_with_the_header_parse(pairs: list[tuple[str, str]
     event = conn.next_event()
     assert isinstance(event, amiproto.Event)
     assert event.action_id == event.headers.get("ActionID")
+
+
+LINES = st.one_of(
+    st.tuples(NAMES, VALUES).map(lambda pair: f"{pair[0]}: {pair[1]}"),
+    st.tuples(NAMES, VALUES).map(lambda pair: f"{pair[0]}:{pair[1]}"),
+    VALUES,  # often no colon at all
+    st.sampled_from([":x", "a :b", "Named Callgroup: 1", " lead: x", "x\r"]),
+)
+
+
+@given(st.lists(LINES, min_size=1, max_size=10))
+def test_regex_header_split_agrees_with_the_line_loop(lines: list[str]) -> None:
+    from amiproto._headers import split_lines, split_lines_general
+
+    text = "\r\n".join(lines) + "\r\n\r\n"
+    assert split_lines(text) == split_lines_general(text)

@@ -14,21 +14,18 @@ everything else is the value, verbatim. A line without a colon is kept apart
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
-from operator import itemgetter
 from typing import overload
 
 __all__ = ["DECODE_ERRORS", "Headers", "parse_header_lines"]
 
 DECODE_ERRORS = "surrogateescape"
 
-# A parsed line is kept as the 3-tuple str.partition() makes, (name, sep, value),
-# because building a second tuple per header costs more than all the rest of
-# the parse; the (name, value) pairs are made at C speed when asked for.
-Part = tuple[str, str, str]
-_NAME = itemgetter(0)
-_SEP = itemgetter(1)
-_PAIR = itemgetter(0, 2)
+# Headers keep two parallel lists, names and values: one C-level regex split
+# makes both, and the (name, value) pairs are built at C speed when asked for,
+# because building a tuple per header costs more than the rest of the parse.
+_PLAIN_HEADER = re.compile(r"\r\n([^:\r\n]+): ?")
 
 
 class Headers:
@@ -38,27 +35,29 @@ class Headers:
     ``get_all()`` compare names without regard to case.
     """
 
-    __slots__ = ("_first", "_parts")
+    __slots__ = ("_first", "_names", "_values")
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
-        self._parts: list[Part] = [(name, ":", value) for name, value in pairs]
+        listed = list(pairs)
+        self._names = [name for name, _ in listed]
+        self._values = [value for _, value in listed]
         self._first: dict[str, str] | None = None
 
     @classmethod
-    def _from_parts(cls, parts: list[Part]) -> Headers:
+    def _from_lists(cls, names: list[str], values: list[str]) -> Headers:
         headers = cls.__new__(cls)
-        headers._parts = parts
+        headers._names = names
+        headers._values = values
         headers._first = None
         return headers
 
     def _index(self) -> dict[str, str]:
         first = self._first
         if first is None:
-            first = {}
             # Reversed so that the first occurrence of a name wins.
-            for name, _, value in reversed(self._parts):
-                first[name.lower()] = value
-            self._first = first
+            first = self._first = dict(
+                zip(map(str.lower, reversed(self._names)), reversed(self._values), strict=True)
+            )
         return first
 
     def get(self, name: str, default: str | None = None) -> str | None:
@@ -68,7 +67,7 @@ class Headers:
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` (any case), in order."""
         lowered = name.lower()
-        return [value for key, _, value in self._parts if key.lower() == lowered]
+        return [value for key, value in zip(self._names, self._values, strict=True) if key.lower() == lowered]
 
     def __contains__(self, name: object) -> bool:
         if isinstance(name, str):
@@ -81,19 +80,18 @@ class Headers:
     def __getitem__(self, index: slice) -> list[tuple[str, str]]: ...
     def __getitem__(self, index: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
         if isinstance(index, slice):
-            return list(map(_PAIR, self._parts[index]))
-        name, _, value = self._parts[index]
-        return name, value
+            return list(zip(self._names[index], self._values[index], strict=True))
+        return self._names[index], self._values[index]
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return map(_PAIR, self._parts)
+        return zip(self._names, self._values, strict=True)
 
     def __len__(self) -> int:
-        return len(self._parts)
+        return len(self._names)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
-            return list(self) == list(other)
+            return self._names == other._names and self._values == other._values
         if isinstance(other, (list, tuple)):
             return list(self) == list(other)
         return NotImplemented
@@ -107,28 +105,35 @@ class Headers:
 
 def parse_header_lines(text: str) -> tuple[list[tuple[str, str]], list[str]]:
     """Split decoded message text into ``(name, value)`` pairs and lines without a colon."""
-    parts, unparsed = split_lines(text)
-    return list(map(_PAIR, parts)), unparsed
+    names, values, unparsed = split_lines(text)
+    return list(zip(names, values, strict=True)), unparsed
 
 
-def split_lines(text: str) -> tuple[list[Part], list[str]]:
-    """The parse behind ``Headers``: partition 3-tuples, and lines without a colon."""
-    body = text[:-4] if text.endswith("\r\n\r\n") else text
-    lines = body.split("\r\n")
-    if len(lines) - 1 == body.count("\n"):
-        # Every line ends in CRLF. Partitioning on ": " is right for a line
-        # exactly when it found the separator and the name holds no colon.
-        parts = [line.partition(": ") for line in lines]
-        if all(map(_SEP, parts)) and ":" not in "".join(map(_NAME, parts)):
-            return parts, []
-    parts = []
+def split_lines(text: str) -> tuple[list[str], list[str], list[str]]:
+    """The parse behind ``Headers``: names, values, and lines without a colon."""
+    if text.endswith("\r\n\r\n"):
+        # Every line "name: value" and ended by CRLF: one regex split does it all.
+        # It leaves a line it cannot read inside the value before it, so the count
+        # of names must match the count of line ends, or the general loop decides.
+        body = "\r\n" + text[:-4]
+        parts = _PLAIN_HEADER.split(body)
+        if not parts[0] and len(parts) // 2 == body.count("\n"):
+            return parts[1::2], parts[2::2], []
+    return split_lines_general(text)
+
+
+def split_lines_general(text: str) -> tuple[list[str], list[str], list[str]]:
+    """``split_lines`` one line at a time: any line ending, lines without a colon."""
+    names: list[str] = []
+    values: list[str] = []
     unparsed: list[str] = []
     for line in text.replace("\r\n", "\n").split("\n"):
         if not line:
             continue
         name, colon, value = line.partition(":")
         if colon:
-            parts.append((name, colon, value[1:] if value[:1] == " " else value))
+            names.append(name)
+            values.append(value[1:] if value[:1] == " " else value)
         else:
             unparsed.append(line)
-    return parts, unparsed
+    return names, values, unparsed

@@ -110,9 +110,9 @@ class Message:
 
     def _parse(self) -> Headers:
         text = self._header_bytes().decode(self.encoding, DECODE_ERRORS)
-        parts, unparsed = split_lines(text)
+        names, values, unparsed = split_lines(text)
         self._unparsed = tuple(unparsed)
-        headers = self._headers = Headers._from_parts(parts)
+        headers = self._headers = Headers._from_lists(names, values)
         return headers
 
     @property
