@@ -411,3 +411,49 @@ def test_event_names_are_learned_once_and_the_cache_is_bounded() -> None:
     assert [i.name for i in items if isinstance(i, amiproto.Event)] == [*names, "Newchannel"]
     assert type(items[-1]) is events.Newchannel
     assert len(conn._event_names) == _connection._EVENT_NAME_CACHE_SIZE
+
+
+def test_action_id_as_the_first_header_still_correlates() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping", ActionID="p1"))
+    conn.send(amiproto.Action("Status", ActionID="s1"))
+    items = reply(
+        conn,
+        "ActionID: p1\nResponse: Success\n\n"
+        "ActionID: s1\nResponse: Success\nEventList: start\n\n"
+        "ActionID: s1\nEvent: Status\n\n"
+        "Event: StatusComplete\nActionID: s1\nEventList: Complete\nListItems: 1\n\n",
+    )
+    done = [i for i in items if isinstance(i, amiproto.ActionCompleted)]
+    assert [d.action_id for d in done] == ["p1", "s1"]
+    assert [e.name for e in done[1].events] == ["Status", "StatusComplete"]
+    assert not done[1].warnings
+
+
+def test_keepalive_answer_counts_even_without_now_on_receive() -> None:
+    conn = amiproto.Connection(action_id_prefix="t", keepalive_interval=10)
+    conn.receive_data(GREETING, now=0.0)
+    conn.handle_timer(10.0)
+    ping_id = conn.data_to_send().split(b"ActionID: ")[1].split(b"\r\n")[0].decode()
+    conn.receive_data(f"Response: Success\r\nActionID: {ping_id}\r\nPing: Pong\r\n\r\n".encode())
+    drain(conn)
+    conn.handle_timer(20.5)
+    assert not any(isinstance(i, amiproto.ConnectionClosed) for i in drain(conn))
+    assert conn.state is amiproto.State.READY
+
+
+def test_orphans_are_built_as_orphans() -> None:
+    conn = connected()
+    (orphan,) = reply(conn, "Response: Follows\nActionID: x\nline\n--END COMMAND--\n\n")
+    assert isinstance(orphan, amiproto.Response) and orphan.orphan and orphan.output == ["line"]
+
+
+def test_headers_with_empty_names_and_shapes() -> None:
+    conn = connected()
+    items = reply(conn, ":only\n\nEvent: X\nA: 1\n\nEvent: X\nA: 2\nB: 3\n\n")
+    assert list(items[0].headers) == [("", "only")]  # type: ignore[union-attr]
+    assert [list(i.headers) for i in items[1:]] == [  # type: ignore[union-attr]
+        [("Event", "X"), ("A", "1")],
+        [("Event", "X"), ("A", "2"), ("B", "3")],
+    ]
+    assert amiproto.Headers([]) == [] and len(amiproto.Headers([("", "")])) == 1

@@ -60,16 +60,19 @@ def test_actions_serialise_in_order(pairs: list[tuple[str, str]]) -> None:
 @given(
     st.lists(
         st.tuples(st.sampled_from(["ActionID", "actionid", "ActionId", "ACTIONID", "X", "Action"]), VALUES),
+        min_size=1,
         max_size=6,
-    )
+    ),
+    st.sampled_from([[("Event", "X")], [("Response", "Success")], []]),
 )
-def test_fast_action_id_agrees_with_the_header_parse(pairs: list[tuple[str, str]]) -> None:
-    raw = amiproto.format_message([("Event", "X"), *pairs])
+def test_fast_action_id_agrees_with_the_header_parse(
+    pairs: list[tuple[str, str]], first: list[tuple[str, str]]
+) -> None:
     conn = amiproto.Connection()
-    conn.receive_data(raw)
-    event = conn.next_event()
-    assert isinstance(event, amiproto.Event)
-    assert event.action_id == event.headers.get("ActionID")
+    conn.receive_data(amiproto.format_message([*first, *pairs]))
+    message = conn.next_event()
+    assert isinstance(message, amiproto.Message)
+    assert message.action_id == message.headers.get("ActionID")
 
 
 LINES = st.one_of(

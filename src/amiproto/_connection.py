@@ -115,7 +115,6 @@ class Connection:
         self._now: float | None = None
         self._idle_since: float | None = None
         self._ping_deadline: float | None = None
-        self._ping_id: str | None = None
 
     # -- state ---------------------------------------------------------------
 
@@ -289,8 +288,7 @@ class Connection:
         action_id = response.action_id
         pending = self._pending.get(action_id) if action_id is not None else None
         if pending is None or pending.response is not None:
-            response.orphan = True
-            self._items.append(response)
+            self._items.append(response.as_orphan())
             return
         pending.response = response
         self._items.append(response)
@@ -371,7 +369,10 @@ class Connection:
             )
         )
         if pending.role == _KEEPALIVE:
-            self._ping_id = None
+            # Answered (or lost): the peer is alive as of the latest time we were given.
+            self._ping_deadline = None
+            if self._now is not None:
+                self._idle_since = self._now
         elif pending.role in (_CHALLENGE_STEP, _LOGIN_STEP):
             self._advance_login(pending, complete=complete, timed_out=timed_out)
         elif pending.action.name.lower() == "login" and pending.response is not None:
@@ -545,7 +546,6 @@ class Connection:
         elif self._idle_since is not None and now >= self._idle_since + self.keepalive_interval:
             ping_id = f"{self._id_prefix}-keepalive-{next(self._ids)}"
             self._outbox += self._send(Action("Ping", ActionID=ping_id), None, now, _KEEPALIVE, None)
-            self._ping_id = ping_id
             self._ping_deadline = now + (self.keepalive_timeout or 0.0)
 
     def _close(self, reason: str, event: Input) -> None:

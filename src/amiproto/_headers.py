@@ -22,10 +22,43 @@ __all__ = ["DECODE_ERRORS", "Headers", "parse_header_lines"]
 
 DECODE_ERRORS = "surrogateescape"
 
-# Headers keep two parallel lists, names and values: one C-level regex split
-# makes both, and the (name, value) pairs are built at C speed when asked for,
-# because building a tuple per header costs more than the rest of the parse.
+# Headers keep the values in a list and the names in a shared "shape": one
+# C-level regex split makes both lists, the (name, value) pairs are built at C
+# speed when asked for (a tuple per header costs more than the rest of the
+# parse), and messages with the same header names in the same order, which is
+# most of them, share one tuple of names and one case-insensitive index.
 _PLAIN_HEADER = re.compile(r"\r\n([^:\r\n]+): ?")
+_SHAPES_LIMIT = 4096
+
+
+class _Shape:
+    __slots__ = ("index", "names")
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = tuple(names)
+        index: dict[str, int] = {}
+        for position, name in enumerate(names):
+            index.setdefault(name.lower(), position)
+        self.index = index
+
+
+# Shapes by their names joined with LF (no name holds one). Bounded, so that a
+# server inventing header names cannot grow it for ever; a race between threads
+# at worst builds one shape twice.
+_SHAPES: dict[str, _Shape] = {}
+_NO_NAMES = _Shape([])
+
+
+def _shape_of(names: list[str]) -> _Shape:
+    if not names:
+        return _NO_NAMES  # its key, "", is also that of [""]
+    key = "\n".join(names)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _Shape(names)
+        if len(_SHAPES) < _SHAPES_LIMIT:
+            _SHAPES[key] = shape
+    return shape
 
 
 class Headers:
@@ -35,43 +68,37 @@ class Headers:
     ``get_all()`` compare names without regard to case.
     """
 
-    __slots__ = ("_first", "_names", "_values")
+    __slots__ = ("_shape", "_values")
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         listed = list(pairs)
-        self._names = [name for name, _ in listed]
+        self._shape = _shape_of([name for name, _ in listed])
         self._values = [value for _, value in listed]
-        self._first: dict[str, str] | None = None
 
     @classmethod
     def _from_lists(cls, names: list[str], values: list[str]) -> Headers:
         headers = cls.__new__(cls)
-        headers._names = names
+        headers._shape = _shape_of(names)
         headers._values = values
-        headers._first = None
         return headers
-
-    def _index(self) -> dict[str, str]:
-        first = self._first
-        if first is None:
-            # Reversed so that the first occurrence of a name wins.
-            first = self._first = dict(
-                zip(map(str.lower, reversed(self._names)), reversed(self._values), strict=True)
-            )
-        return first
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name`` (any case), or ``default``."""
-        return self._index().get(name.lower(), default)
+        position = self._shape.index.get(name.lower())
+        return default if position is None else self._values[position]
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` (any case), in order."""
         lowered = name.lower()
-        return [value for key, value in zip(self._names, self._values, strict=True) if key.lower() == lowered]
+        return [
+            value
+            for key, value in zip(self._shape.names, self._values, strict=True)
+            if key.lower() == lowered
+        ]
 
     def __contains__(self, name: object) -> bool:
         if isinstance(name, str):
-            return name.lower() in self._index()
+            return name.lower() in self._shape.index
         return name in list(self)
 
     @overload
@@ -80,18 +107,18 @@ class Headers:
     def __getitem__(self, index: slice) -> list[tuple[str, str]]: ...
     def __getitem__(self, index: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
         if isinstance(index, slice):
-            return list(zip(self._names[index], self._values[index], strict=True))
-        return self._names[index], self._values[index]
+            return list(zip(self._shape.names[index], self._values[index], strict=True))
+        return self._shape.names[index], self._values[index]
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return zip(self._names, self._values, strict=True)
+        return zip(self._shape.names, self._values, strict=True)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._values)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
-            return self._names == other._names and self._values == other._values
+            return self._shape.names == other._shape.names and self._values == other._values
         if isinstance(other, (list, tuple)):
             return list(self) == list(other)
         return NotImplemented

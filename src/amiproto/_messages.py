@@ -48,6 +48,9 @@ NeedData = Literal[_Sentinel.NEED_DATA]
 # The ActionID header line, as the header parser would read it: a name that is
 # "actionid" in any case, a colon, one optional space, the value to the line end.
 _ACTION_ID_LINE = re.compile(rb"\n(?i:actionid): ?([^\n]*)")
+# The same as the first line; apart, because an alternation with ``\A`` would cost
+# the search above its fast scan for a literal LF.
+_ACTION_ID_FIRST_LINE = re.compile(rb"(?i:actionid): ?([^\n]*)")
 
 
 class Greeting:
@@ -130,7 +133,8 @@ class Message:
     @property
     def action_id(self) -> str | None:
         """The first ``ActionID`` header (any case), or None; read without a full parse."""
-        found = _ACTION_ID_LINE.search(self.raw)
+        raw = self.raw
+        found = _ACTION_ID_FIRST_LINE.match(raw) or _ACTION_ID_LINE.search(raw)
         if found is None:
             return None
         value = found.group(1)
@@ -166,11 +170,27 @@ class Response(Message):
         encoding: str = "utf-8",
         truncated: bool = False,
         body_start: int | None = None,
+        orphan: bool = False,
     ) -> None:
         super().__init__(raw, encoding=encoding, truncated=truncated)
-        self.orphan = False
+        self.orphan = orphan
+        """True when no action sent on this connection was waiting for this response."""
         # Where the text of an old ``Response: Follows`` body begins in ``raw``.
         self._body = body_start
+
+    def as_orphan(self) -> Response:
+        """The same response, marked as one nobody was waiting for."""
+        orphan = Response(
+            self.raw,
+            encoding=self.encoding,
+            truncated=self.truncated,
+            body_start=self._body,
+            orphan=True,
+        )
+        orphan._headers = self._headers
+        if self._headers is not None:
+            orphan._unparsed = self._unparsed
+        return orphan
 
     def _header_bytes(self) -> bytes:
         return self.raw if self._body is None else self.raw[: self._body]
@@ -265,10 +285,6 @@ class UnknownMessage(Message):
     __slots__ = ()
 
     kind: ClassVar[str] = "unknown"
-
-    @property
-    def action_id(self) -> str | None:
-        return self.headers.get("ActionID")
 
 
 def event_name_of(raw: bytes, encoding: str = "utf-8") -> str | None:
