@@ -1,55 +1,50 @@
-"""``amiproto bench``: the table, JSON, and both sources of workloads."""
+"""``amiproto bench``: the table, JSON, progress, and the shared workloads."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 
-import pytest
-
-from amiproto_transports.cli._bench import DATA_FILE, find_bench_core, measure, workloads
+from amiproto_transports import benchmark
 from amiproto_transports.cli._output import Progress
 
-from ..conftest import ROOT
 from .conftest import Runner
 
-HAS_BENCHMARKS = (ROOT / "benchmarks" / "bench_core.py").is_file()
 
-
-def test_builtin_workloads_json(cli: Runner) -> None:
-    result = cli("bench", "--repeat", "1", "--builtin", "--json")
+def test_json_rows(cli: Runner) -> None:
+    result = cli("bench", "--repeat", "1", "--json")
     assert result.code == 0, result.err
     rows = [json.loads(line) for line in result.out.splitlines()]
-    assert rows[0]["run"] == "naive baseline (split/partition)"
-    assert len(rows) == 5
-    assert {row["source"] for row in rows} == {"in-package workloads"}
+    assert [row["run"] for row in rows] == list(benchmark.workloads(b"").keys())
     assert rows[0]["vs_baseline"] == 1.0
     # Every message of the recording is seen: the baseline and the core agree.
     assert rows[0]["messages"] == rows[1]["messages"] == rows[2]["messages"] > 8000
     assert all(row["messages_per_second"] > 0 for row in rows)
 
 
-@pytest.mark.skipif(not HAS_BENCHMARKS, reason="benchmarks/ is absent")
-def test_in_a_checkout_the_project_benchmark_is_used(cli: Runner) -> None:
-    module = find_bench_core()
-    assert module is not None
-    plain = gzip.decompress(DATA_FILE.read_bytes())
-    ours, theirs = workloads(plain, None), workloads(plain, module)
-    # Same runs, same counts, whichever source.
-    assert {label: run() for label, run in ours.items()} == {label: run() for label, run in theirs.items()}
+def test_table(cli: Runner) -> None:
     result = cli("bench", "--quick")
     assert result.code == 0
-    assert "best of 1; benchmarks/bench_core.py" in result.out.splitlines()[0]
-    header = result.out.splitlines()[1].split()
-    assert header == ["run", "msg/s", "MB/s", "x", "baseline"]
+    assert "best of 1" in result.out.splitlines()[0]
+    assert result.out.splitlines()[1].split() == ["run", "msg/s", "MB/s", "x", "baseline"]
+
+
+def test_routing_counts_only_events_and_full_counts_every_message() -> None:
+    data = benchmark.load()
+    chunks = benchmark.chunks_of(data, 65536)
+    events = benchmark.core_routing(chunks)
+    messages = benchmark.core_full(chunks)
+    # The naive split reads the banner and the first message as one block; the core
+    # gives the banner as a Greeting: the counts agree.
+    assert messages == benchmark.naive(data)
+    assert 0 < events < messages
 
 
 def test_progress_is_shown_for_long_runs() -> None:
     stream = io.StringIO()
-    runs = {"naive baseline (split/partition)": lambda: 1, "other": lambda: 2}
+    runs = {benchmark.BASELINE: lambda: 1, "other": lambda: 2}
     with Progress("bench", stream, delay=0) as progress:
-        best = measure(runs, 2, progress)
+        best = benchmark.interleaved_best(2, runs, progress.update)
     assert best["other"][1] == 2
     assert "bench [" in stream.getvalue()
 
