@@ -45,11 +45,21 @@ def test_readme_has_the_expected_snippets() -> None:
     assert SHELL[:3] == ["pip install -e '.[dev]'", "amiproto demo", "python -m pytest"]
 
 
+# A comment after a print() in a snippet shows what it prints.
+PROMISED_OUTPUT = re.compile(r"^\s*print\(.*\)\s+#\s*(.+)$", flags=re.M)
+
+
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
 def test_python_snippet_runs(code: str) -> None:
     with Simulator().running(port=0) as (_, port):
         done = run([sys.executable, "-c", code.replace("5038", str(port))], timeout=60)
     assert done.returncode == 0, done.stderr
+    for promised in PROMISED_OUTPUT.findall(code):
+        assert promised in done.stdout, f"README says {promised!r}; the snippet printed {done.stdout!r}"
+
+
+def test_most_snippets_promise_their_output() -> None:
+    assert sum(bool(PROMISED_OUTPUT.search(code)) for code in PYTHON) >= len(PYTHON) - 1
 
 
 @pytest.mark.parametrize("line", SHELL, ids=[f"sh-{i}" for i in range(len(SHELL))])
