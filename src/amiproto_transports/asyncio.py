@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
-from ._client_common import (
+from ._common import (
     AsyncClient,
     Backoff,
     Batch,
@@ -72,16 +72,30 @@ class _Events:
 
     async def __anext__(self) -> Event:
         if not self._taken:
-            if not self.queue and not self.queue.closed:
-                self.ready.clear()
-                with contextlib.suppress(_asyncio.TimeoutError):
-                    await _asyncio.wait_for(self.ready.wait(), self.timeout)
+            await self._wait()
             self._taken = self.queue.take()
             self._taken.reverse()
             if not self._taken:
                 await self.aclose()
                 raise StopAsyncIteration
         return self._taken.pop()
+
+    async def _wait(self) -> None:
+        """Until an event is queued, the connection ends, or ``timeout`` seconds pass."""
+        queue = self.queue
+        loop = self.client._loop
+        deadline = None if self.timeout is None else loop.time() + self.timeout
+        # A wake-up is only a hint: re-check, and keep the one deadline across wake-ups.
+        while not queue and not queue.closed:
+            self.ready.clear()
+            if deadline is None:
+                await self.ready.wait()
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(_asyncio.TimeoutError):
+                await _asyncio.wait_for(self.ready.wait(), remaining)
 
     async def aclose(self) -> None:
         """Stop receiving events; the iterator ends."""
@@ -132,16 +146,15 @@ class Client:
     async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
         """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
         action_id, future = self._submit(action, timeout)
-        writer = self._writer
-        if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
-            with contextlib.suppress(OSError):
-                await writer.drain()
+        # The cleanup covers the drain too: a cancellation there must not leave the waiter.
         try:
+            await self._drain()
             return await future
         finally:
-            if future.cancelled() or not future.done():
+            if not future.done() or future.cancelled():
                 # Cancelled: forget the waiter; the answer will be ignored.
-                self._session.waiters.pop(action_id, None)
+                if self._session.waiters.get(action_id) is future:
+                    del self._session.waiters[action_id]
                 future.cancel()
 
     def submit(self, action: Action, timeout: float | None = None) -> _asyncio.Future[ActionCompleted]:
@@ -179,19 +192,20 @@ class Client:
         timeout = self.options.timeout if timeout is None else timeout
         future: _Waiter[LoginResult] = self._loop.create_future()
         log.info("logging in as %s (%s)", username, auth)
-        _, data = self._produce(
-            lambda now: (
-                "",
-                self._session.login(
-                    username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
-                ),
-            )
+        if not self._ready or self._closing:
+            raise amiproto.ConnectionLost("not connected")
+        now = self._loop.time()
+        data = self._session.login(
+            username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
         )
-        await self._write(data)
         try:
+            if timeout is not None:
+                self._arm_before(now + timeout)
+            self._queue_bytes(data)
+            await self._drain()
             return login_outcome(await future)
         finally:
-            if not future.done():
+            if not future.done() and self._session.login_waiter is future:
                 self._session.login_waiter = None
 
     def events(self, timeout: float | None = None) -> _Events:
@@ -253,17 +267,6 @@ class Client:
 
     # -- writing --
 
-    def _produce(self, produce: Any, timeout: float | None = None) -> tuple[str, bytes]:
-        if not self._ready or self._closing:
-            raise amiproto.ConnectionLost("not connected")
-        now = self._loop.time()
-        result: tuple[str, bytes] = produce(now)
-        if timeout is not None:
-            # Only this new deadline can be earlier than the armed one; asking the core
-            # (next_deadline) would cost O(pending) per send.
-            self._arm_before(now + timeout)
-        return result
-
     def _queue_bytes(self, data: bytes) -> None:
         """Queue bytes in core order; one write per loop iteration sends them all."""
         if data:
@@ -278,8 +281,8 @@ class Client:
             self._writer.write(bytes(self._outgoing))
         self._outgoing.clear()
 
-    async def _write(self, data: bytes) -> None:
-        self._queue_bytes(data)
+    async def _drain(self) -> None:
+        """Wait for the socket only when a lot is buffered for it already."""
         writer = self._writer
         if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
             with contextlib.suppress(OSError):
@@ -380,6 +383,8 @@ class Client:
         if self._subscriptions:
             if events is None:
                 events = [m for m in messages if isinstance(m, Event)]
+            if not events:
+                return  # orphan responses and unknown messages are not for iterators
             for subscription in self._subscriptions:
                 queue = subscription.queue
                 before = queue.dropped

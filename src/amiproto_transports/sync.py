@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
-from ._client_common import (
+from ._common import (
     Backoff,
     Batch,
     Callback,
@@ -87,9 +87,11 @@ class _Subscription:
     def __next__(self) -> Event:
         if not self._ready:
             with self.cond:
-                if not self.queue and not self.queue.closed:
-                    self.cond.wait(self.timeout)
-                self._ready = self.queue.take()
+                queue = self.queue
+                # wait_for re-checks after every wake-up and keeps one deadline: only
+                # an event, the end of the connection or the timeout ends the wait.
+                self.cond.wait_for(lambda: bool(queue) or queue.closed, self.timeout)
+                self._ready = queue.take()
                 self._ready.reverse()
             if not self._ready:
                 self.close()
@@ -154,6 +156,9 @@ class Client:
 
         Many ``submit`` calls in a row pipeline actions from one thread.
         """
+        return self._submit(action, timeout)[1]
+
+    def _submit(self, action: Action, timeout: float | None) -> tuple[str, Future[ActionCompleted]]:
         future: Future[ActionCompleted] = Future()
         if timeout is None:
             timeout = self.options.timeout
@@ -161,10 +166,15 @@ class Client:
             raise amiproto.ConnectionLost("not connected")
         now = time.monotonic()
         with self._core_lock:
-            self._queue_locked(self._session.send(action, timeout, now, future)[1])
+            action_id, data = self._session.send(action, timeout, now, future)
+            try:
+                self._queue_locked(data)  # may wait for room
+            except BaseException:
+                self._session.waiters.pop(action_id, None)
+                raise
         if timeout is not None:
             self._wake_if_sooner(now + timeout)
-        return future
+        return action_id, future
 
     def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
         """Send ``action`` and wait for everything that belongs to it.
@@ -175,11 +185,14 @@ class Client:
         refused ``Login``.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        future = self.submit(action, timeout)
+        action_id, future = self._submit(action, timeout)
         try:
             return future.result(None if timeout is None else timeout + _GRACE)
         except _FutureTimeout:
             raise amiproto.ActionTimeout(f"{action.name} got no answer in time") from None
+        finally:
+            if not future.done():  # given up on (or interrupted): the answer will be ignored
+                self._forget(action_id, future)
 
     def login(
         self,
@@ -197,16 +210,25 @@ class Client:
         timeout = self.options.timeout if timeout is None else timeout
         future: Future[LoginResult] = Future()
         log.info("logging in as %s (%s)", username, auth)
-        self._write(
-            lambda now: self._session.login(
-                username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
-            ),
-            timeout,
-        )
+        if not self._ready or self._closing.is_set():
+            raise amiproto.ConnectionLost("not connected")
+        now = time.monotonic()
         try:
+            with self._core_lock:
+                data = self._session.login(
+                    username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
+                )
+                self._queue_locked(data)  # may wait for room
+            if timeout is not None:
+                self._wake_if_sooner(now + timeout)
             return login_outcome(future.result(None if timeout is None else timeout + _GRACE))
         except _FutureTimeout:
             raise amiproto.ActionTimeout("login got no answer in time") from None
+        finally:
+            if not future.done():  # given up on: a later login must not find it in progress
+                with self._core_lock:
+                    if self._session.login_waiter is future:
+                        self._session.login_waiter = None
 
     def events(self, timeout: float | None = None) -> _Subscription:
         """An iterator over events from now on; it ends after ``timeout`` seconds without
@@ -284,15 +306,10 @@ class Client:
 
     # -- writing --
 
-    def _write(self, produce: Any, timeout: float | None) -> None:
-        """Let the core produce bytes (registering a waiter) and queue them for the writer."""
-        if not self._ready or self._closing.is_set():
-            raise amiproto.ConnectionLost("not connected")
-        now = time.monotonic()
+    def _forget(self, action_id: str, waiter: _Waiter[Any]) -> None:
         with self._core_lock:
-            self._queue_locked(produce(now))
-        if timeout is not None:
-            self._wake_if_sooner(now + timeout)
+            if self._session.waiters.get(action_id) is waiter:
+                del self._session.waiters[action_id]
 
     def _wake_if_sooner(self, deadline: float) -> None:
         # The reader sleeps until the deadline it last asked the core for; wake it
@@ -460,6 +477,8 @@ class Client:
         if subscriptions:
             if events is None:
                 events = [m for m in messages if isinstance(m, Event)]
+            if not events:
+                return  # orphan responses and unknown messages are not for iterators
             for subscription in subscriptions:
                 with subscription.cond:
                     before = subscription.queue.dropped

@@ -28,7 +28,7 @@ import trio as _trio
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
-from ._client_common import (
+from ._common import (
     AsyncClient,
     Backoff,
     Batch,
@@ -140,11 +140,14 @@ class _Events:
 
     async def __anext__(self) -> Event:
         if not self._taken:
-            if not self.queue and not self.queue.closed:
-                self.ready = _trio.Event()
-                with _trio.move_on_after(self.timeout):
+            queue = self.queue
+            # One deadline for the whole wait; a wake-up is only a hint, so re-check:
+            # only an event, the end of the connection or the timeout ends it.
+            with _trio.move_on_after(self.timeout):
+                while not queue and not queue.closed:
+                    self.ready = _trio.Event()
                     await self.ready.wait()
-            self._taken = self.queue.take()
+            self._taken = queue.take()
             self._taken.reverse()
             if not self._taken:
                 await self.aclose()
@@ -202,8 +205,9 @@ class Client:
         try:
             await waiter.wait()
         finally:
-            if not waiter.done():  # cancelled: forget the waiter, the answer will be ignored
-                self._session.waiters.pop(action_id, None)
+            # Cancelled: forget the waiter (and only it); the answer will be ignored.
+            if not waiter.done() and self._session.waiters.get(action_id) is waiter:
+                del self._session.waiters[action_id]
         return waiter.result()
 
     def submit(self, action: Action, timeout: float | None = None) -> Pending[ActionCompleted]:
@@ -240,19 +244,19 @@ class Client:
         timeout = self.options.timeout if timeout is None else timeout
         waiter: _Waiter[LoginResult] = _Waiter()
         log.info("logging in as %s (%s)", username, auth)
-        _, data = self._produce(
-            lambda now: (
-                "",
-                self._session.login(
-                    username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=waiter
-                ),
-            )
+        if not self._ready or self._closing:
+            raise amiproto.ConnectionLost("not connected")
+        now = _trio.current_time()
+        data = self._session.login(
+            username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=waiter
         )
-        self._write(data)
         try:
+            if timeout is not None:
+                self._arm_before(now + timeout)
+            self._write(data)
             await waiter.wait()
         finally:
-            if not waiter.done():
+            if not waiter.done() and self._session.login_waiter is waiter:
                 self._session.login_waiter = None
         return login_outcome(waiter.result())
 
@@ -318,17 +322,6 @@ class Client:
             self._finished.set()
 
     # -- writing --
-
-    def _produce(self, produce: Any, timeout: float | None = None) -> tuple[str, bytes]:
-        if not self._ready or self._closing:
-            raise amiproto.ConnectionLost("not connected")
-        now = _trio.current_time()
-        result: tuple[str, bytes] = produce(now)
-        if timeout is not None:
-            # Only this new deadline can be earlier than the armed one; asking the core
-            # (next_deadline) would cost O(pending) per send.
-            self._arm_before(now + timeout)
-        return result
 
     def _write(self, data: bytes) -> None:
         if data:
@@ -453,6 +446,8 @@ class Client:
         if self._subscriptions:
             if events is None:
                 events = [m for m in messages if isinstance(m, Event)]
+            if not events:
+                return  # orphan responses and unknown messages are not for iterators
             for subscription in self._subscriptions:
                 queue = subscription.queue
                 before = queue.dropped

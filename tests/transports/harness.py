@@ -20,7 +20,7 @@ from amiproto import Action, ActionCompleted, Event, LoginResult
 from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
-from amiproto_transports._client_common import AsyncClient, Callback, CallbackKey, SyncClient, Unregister
+from amiproto_transports._common import AsyncClient, Callback, CallbackKey, SyncClient, Unregister
 
 # Enough worker threads that 200 blocking send_action calls really run at once.
 _LIMITER = anyio.CapacityLimiter(256)
@@ -118,15 +118,30 @@ class Face:
             return got
         assert isinstance(native, (aio_client.Client, trio_client.Client))
         events = native.events(timeout=timeout)
-        started = start()
-        if started is not None:
-            await started
-        async for event in events:
-            got.append(event)
-            if len(got) >= count:
-                break
-        await events.aclose()
+
+        async def read_async() -> None:
+            async for event in events:
+                got.append(event)
+                if len(got) >= count:
+                    break
+            await events.aclose()
+
+        # Read while ``start`` runs, as the sync client's thread does: an iterator that
+        # ends too early must be seen to end, not be handed everything at once later.
+        async with anyio.create_task_group() as group:
+            group.start_soon(read_async)
+            started = start()
+            if started is not None:
+                await started
         return got
+
+    async def close(self) -> None:
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            await anyio.to_thread.run_sync(native.close)
+        else:
+            assert isinstance(native, (aio_client.Client, trio_client.Client))
+            await native.close()
 
 
 @contextlib.asynccontextmanager
@@ -160,6 +175,61 @@ async def expect_error(error: type[BaseException], coroutine: Any) -> BaseExcept
     except error as caught:
         return caught
     raise AssertionError(f"{error.__name__} was not raised")
+
+
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def read_action(sock: socket.socket) -> dict[str, str]:
+    """Read one action from ``sock`` (blocking); its headers, names lowered."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("the client went away")
+        data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode()
+    return {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in head.split("\r\n"))
+    }
+
+
+@contextlib.contextmanager
+def scripted_server(
+    script: Callable[[socket.socket], None], *, receive_buffer: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """A one-connection AMI server on loopback: it greets, runs ``script`` on the socket,
+    then holds the connection open until the block ends. ``receive_buffer`` shrinks
+    the socket's receive buffer (set before listen, so that the window stays small)."""
+    listener = socket.socket()
+    if receive_buffer is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(5.0)
+    stop = threading.Event()
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5.0)
+            with contextlib.suppress(OSError):
+                conn.sendall(GREETING)
+                script(conn)
+            stop.wait(10.0)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[:2]
+    finally:
+        stop.set()
+        thread.join(5.0)
+        listener.close()
 
 
 @contextlib.contextmanager
@@ -213,4 +283,14 @@ def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tupl
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
-__all__ = ["Face", "amiproto", "expect_error", "open_client", "tls_proxy", "wait_until"]
+__all__ = [
+    "GREETING",
+    "Face",
+    "amiproto",
+    "expect_error",
+    "open_client",
+    "read_action",
+    "scripted_server",
+    "tls_proxy",
+    "wait_until",
+]

@@ -20,10 +20,10 @@ import trustme
 
 import amiproto
 from amiproto import Action
-from amiproto_transports._client_common import Backoff, Disconnected, Reconnected
+from amiproto_transports._common import Backoff, Disconnected, Reconnected
 from amiproto_transports.simulator import Simulator
 
-from .harness import Face, expect_error, open_client, tls_proxy, wait_until
+from .harness import Face, expect_error, open_client, read_action, scripted_server, tls_proxy, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
@@ -174,6 +174,71 @@ async def test_events_iterator(kind: str, server: Address) -> None:
         assert [e.get("UserEvent") for e in events] == ["It0", "It1", "It2"]
 
 
+def orphan_then_event(sock: socket.socket) -> None:
+    """Answer the first action, then send an orphan Response (no ActionID) and, later, an event."""
+    action_id = read_action(sock)["actionid"]
+    sock.sendall(f"Response: Success\r\nActionID: {action_id}\r\nPing: Pong\r\n\r\n".encode())
+    time.sleep(0.3)
+    sock.sendall(b"Response: Success\r\nMessage: nobody asked\r\n\r\n")
+    time.sleep(0.3)
+    sock.sendall(b"Event: UserEvent\r\nUserEvent: After\r\n\r\n")
+
+
+async def test_events_iterator_waits_past_an_orphan_response(kind: str) -> None:
+    with scripted_server(orphan_then_event) as address:
+        async with open_client(kind, *address) as client:
+            orphans: list[amiproto.Response] = []
+            client.register_callback(None, orphans.append)
+
+            async def ping() -> None:
+                assert (await client.send_action(Action("Ping"))).success
+
+            started = time.monotonic()
+            events = await client.collect_events(1, 2.0, ping)
+            assert [e.get("UserEvent") for e in events] == ["After"]
+            assert time.monotonic() - started >= 0.5  # the event really came after the orphan
+            assert len(orphans) == 1 and orphans[0].action_id is None
+
+
+@pytest.mark.parametrize("noise", ["garbage", "late_answer"])
+async def test_events_iterator_outlives_messages_that_are_not_events(
+    kind: str, simulator: Simulator, server: Address, noise: str
+) -> None:
+    # Only UserEvents are sent to this client: the noise is all the iterator could see.
+    async with open_client(kind, *server, events="user", **ADMIN) as client:
+        noticed: list[amiproto.Message] = []
+        client.register_callback(amiproto.UnknownMessage, noticed.append)
+        client.register_callback(None, noticed.append)
+
+        async def noise_then_event() -> None:
+            if noise == "garbage":
+                simulator.set_fault("garbage")
+                assert (await client.send_action(Action("Ping"))).success
+                simulator.set_fault(None)
+            else:
+                # Answered after its waiter timed out: an orphan with an ActionID of ours.
+                late = Action(
+                    "Originate", Channel="Local/wait@default", Application="Wait", Data="1", ActionID="late-1"
+                )
+                await expect_error(amiproto.ActionTimeout, client.send_action(late, timeout=0.001))
+            await wait_until(lambda: bool(noticed))
+            await anyio.sleep(0.1)  # time for an iterator that wrongly ends to do so
+            assert (await client.send_action(Action("UserEvent", UserEvent="After"))).success
+
+        events = await client.collect_events(1, 2.0, noise_then_event)
+        assert [e.get("UserEvent") for e in events] == ["After"]
+        if noise == "late_answer":
+            assert isinstance(noticed[0], amiproto.Response) and noticed[0].action_id == "late-1"
+
+
+async def test_events_iterator_ends_at_its_timeout(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, events="user", **ADMIN) as client:
+        started = time.monotonic()
+        events = await client.collect_events(1, 0.3, lambda: None)
+        assert events == []
+        assert time.monotonic() - started >= 0.3
+
+
 async def test_200_concurrent_actions(kind: str, server: Address) -> None:
     results: list[amiproto.ActionCompleted] = []
     async with open_client(kind, *server, **ADMIN) as client:
@@ -220,6 +285,28 @@ async def test_timeout_and_cancellation_leave_connection_usable(kind: str, serve
             assert (await client.send_action(Action("Ping"))).success
             native: Any = client.native
             assert not native._session.waiters  # the cancelled waiter is gone
+
+
+def never_read(sock: socket.socket) -> None:
+    """The server stops reading after its greeting; the client's writes back up."""
+
+
+async def test_send_action_cancelled_while_the_write_blocks_leaves_no_waiter(kind: str) -> None:
+    if kind == "sync":
+        pytest.skip("a blocking call cannot be cancelled")
+    with scripted_server(never_read, receive_buffer=4096) as address:
+        async with open_client(kind, *address) as client:
+            native: Any = client.native
+            if kind == "asyncio":
+                native._writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            big = native.submit(Action("UserEvent", UserEvent="Big", Data="x" * 2_000_000), timeout=5)
+            if kind == "asyncio":
+                big.add_done_callback(lambda f: f.cancelled() or f.exception())
+                await wait_until(lambda: native._writer.transport.get_write_buffer_size() > 1_000_000)
+            with anyio.move_on_after(0.2) as scope:
+                await client.send_action(Action("Ping", ActionID="blocked"), timeout=5)
+            assert scope.cancelled_caught
+            assert "blocked" not in native._session.waiters
 
 
 async def test_fault_close_mid_list(kind: str, simulator: Simulator, server: Address) -> None:
@@ -270,7 +357,8 @@ async def test_keepalive_detects_stall(kind: str, simulator: Simulator, server: 
         started = time.monotonic()
         waiting = expect_error(amiproto.ConnectionLost, client.send_action(Action("Ping"), timeout=10))
         await waiting
-        assert time.monotonic() - started < 2
+        # The issue asks for about two intervals (0.3 s); the slack is for a loaded machine.
+        assert time.monotonic() - started < 1.0
         assert not client.is_connected()
 
 
@@ -320,6 +408,13 @@ async def test_tls(kind: str, server: Address) -> None:
 async def test_close_is_idempotent_and_fails_later_sends(kind: str, server: Address) -> None:
     async with open_client(kind, *server, **ADMIN) as client:
         face: Face = client
+        assert (await client.send_action(Action("Ping"))).success
+        with anyio.fail_after(5):
+            await client.close()
+            assert not client.is_connected()
+            await client.close()  # again: returns at once, raises nothing
+        await expect_error(amiproto.ConnectionLost, client.send_action(Action("Ping")))
+    # and a third time, by the context manager on the way out
     assert not face.is_connected()
     await expect_error(amiproto.ConnectionLost, face.send_action(Action("Ping")))
 

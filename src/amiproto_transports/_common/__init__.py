@@ -1,0 +1,50 @@
+"""What the sync, asyncio and trio clients share, written once, one concern per module.
+
+The core (``amiproto.Connection``) makes every protocol decision; these modules hold
+the glue that is the same in every I/O world. None of them touches a socket, a
+thread, a task or a clock.
+
+- ``_protocol``: ``AMIClient``, the typing Protocol every client is checked against;
+- ``_callbacks``: ``CallbackRegistry``, which callbacks a message goes to and in what order;
+- ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy;
+- ``_options``: ``Options``, what ``connect()`` takes;
+- ``_backoff``: ``Backoff``, the jittered delays between reconnect attempts;
+- ``_notices``: the synthetic ``Disconnected`` and ``Reconnected`` events;
+- ``_session``: ``Session``, the core plus the adapter's waiters, turned into ``Batch``es;
+- ``_outcome``: the one place where core results become exceptions;
+- ``_trace``: the redacted wire trace.
+"""
+
+from ._backoff import Backoff
+from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister
+from ._notices import Disconnected, Reconnected
+from ._options import DEFAULT_QUEUE_SIZE, Options
+from ._outcome import connect_error, login_outcome, outcome
+from ._protocol import AMIClient, AsyncClient, SyncClient
+from ._queue import DropOldest
+from ._session import Batch, Session
+from ._trace import WIRE_LOGGER, redact, trace
+
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "WIRE_LOGGER",
+    "AMIClient",
+    "AsyncClient",
+    "Backoff",
+    "Batch",
+    "Callback",
+    "CallbackKey",
+    "CallbackRegistry",
+    "Disconnected",
+    "DropOldest",
+    "Options",
+    "Reconnected",
+    "Session",
+    "SyncClient",
+    "Unregister",
+    "connect_error",
+    "login_outcome",
+    "outcome",
+    "redact",
+    "trace",
+]

@@ -1,0 +1,34 @@
+"""Everything a client's ``connect()`` takes, in one value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._backoff import Backoff
+
+__all__ = ["DEFAULT_QUEUE_SIZE", "Options"]
+
+DEFAULT_QUEUE_SIZE = 10_000
+"""Messages the reader may queue for the dispatcher before the oldest are dropped."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything ``connect()`` takes, in one place for the three clients."""
+
+    host: str
+    port: int = 5038
+    username: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    auth: str = "md5"
+    events: bool | str | None = True
+    timeout: float | None = 10.0
+    ssl: Any = None  # an ssl.SSLContext; Any because trio and asyncio type it differently
+    server_hostname: str | None = None
+    keepalive: float | None = None
+    keepalive_timeout: float | None = None
+    reconnect: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+    trace: bool = False
+    queue_size: int = DEFAULT_QUEUE_SIZE

@@ -1,0 +1,45 @@
+"""The one boundary where core results and transport failures become exceptions."""
+
+from __future__ import annotations
+
+import amiproto
+from amiproto import ActionCompleted, LoginResult
+
+from ._options import Options
+
+__all__ = ["connect_error", "login_outcome", "outcome"]
+
+
+def outcome(completed: ActionCompleted) -> ActionCompleted:
+    """The one place where a core result becomes an exception, or passes through.
+
+    A ``Response: Error`` is a result, not an exception, except for a ``Login``
+    sent by hand, which raises ``AuthenticationError`` like ``login()`` does.
+    """
+    if completed.timed_out:
+        raise amiproto.ActionTimeout(f"{completed.action.name} ({completed.action_id}) got no answer in time")
+    if not completed.complete:
+        raise amiproto.ConnectionLost(
+            f"the connection ended before {completed.action.name} ({completed.action_id}) was answered"
+        )
+    response = completed.response
+    if completed.action.name.lower() == "login" and response is not None and not response.success:
+        raise amiproto.AuthenticationError(response.message or "login refused")
+    return completed
+
+
+def login_outcome(result: LoginResult) -> LoginResult:
+    """The result of a successful login; otherwise the exception that says why not."""
+    if result.success:
+        return result
+    if not result.answered:
+        lost = amiproto.ActionTimeout if result.timed_out else amiproto.ConnectionLost
+        raise lost(f"login as {result.username!r}: {result.message}")
+    raise amiproto.AuthenticationError(
+        f"login as {result.username!r} refused: {result.message or 'no reason given'}"
+    )
+
+
+def connect_error(options: Options, error: BaseException) -> amiproto.ConnectionLost:
+    """A failed connect, in the package's exception family."""
+    return amiproto.ConnectionLost(f"cannot connect to {options.host}:{options.port}: {error}")

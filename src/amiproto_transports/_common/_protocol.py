@@ -1,0 +1,55 @@
+"""The one shape every client has, as a typing Protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Protocol, TypeVar
+
+from amiproto import Action, ActionCompleted, Event, LoginResult
+
+from ._callbacks import Callback, CallbackKey, Unregister
+
+__all__ = ["AMIClient", "AsyncClient", "SyncClient"]
+
+SendT_co = TypeVar("SendT_co", covariant=True)
+LoginT_co = TypeVar("LoginT_co", covariant=True)
+EventsT_co = TypeVar("EventsT_co", covariant=True)
+CloseT_co = TypeVar("CloseT_co", covariant=True)
+
+
+class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co]):
+    """The one shape of every client. The type parameters are what the blocking
+    methods return: the results themselves for the sync client, awaitables of
+    them for asyncio and trio (an ``async def`` method returns a coroutine)."""
+
+    @property
+    def dropped_events(self) -> int: ...
+
+    def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister: ...
+
+    def send_action(self, action: Action, timeout: float | None = None) -> SendT_co: ...
+
+    def login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        auth: str = "md5",
+        events: bool | str | None = True,
+        timeout: float | None = None,
+    ) -> LoginT_co: ...
+
+    def events(self, timeout: float | None = None) -> EventsT_co: ...
+
+    def is_connected(self) -> bool: ...
+
+    def close(self) -> CloseT_co: ...
+
+
+SyncClient = AMIClient[ActionCompleted, LoginResult, Iterator[Event], None]
+"""The blocking client's surface (``amiproto_transports.sync.Client``)."""
+
+AsyncClient = AMIClient[
+    Awaitable[ActionCompleted], Awaitable[LoginResult], AsyncIterator[Event], Awaitable[None]
+]
+"""The asyncio and trio clients' surface: the same names, awaited."""

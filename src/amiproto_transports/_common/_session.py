@@ -1,0 +1,274 @@
+"""One client's protocol state: the core plus the adapter's ``dict[action_id, waiter]``.
+
+``Session`` turns bytes and timer ticks into a ``Batch`` that says which waiters
+to wake, which messages to dispatch, what to write, and whether the connection
+ended; it also keeps the credentials and the actions to re-apply after a reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import amiproto
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
+
+from ._options import Options
+from ._trace import trace
+
+__all__ = ["Batch", "Session"]
+
+W = TypeVar("W")
+
+# Actions whose effect on the server lasts for the session and must be re-applied
+# after a reconnect, and whether only the latest one counts.
+_REAPPLIED = {"filter": False, "events": True}
+
+
+@dataclass(slots=True)
+class Batch(Generic[W]):
+    """What one ``receive``/``timer`` call produced, for the adapter to act on."""
+
+    completed: list[tuple[W, ActionCompleted]] = field(default_factory=list)
+    logins: list[tuple[W | None, LoginResult]] = field(default_factory=list)
+    deliver: list[Message] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    outgoing: bytes = b""
+    """Bytes the core queued by itself meanwhile (MD5 second step, keepalive Ping), to write."""
+    closed: str | None = None
+
+
+@dataclass
+class _Credentials:
+    username: str
+    secret: str = field(repr=False)
+    auth: str
+    events: bool | str | None
+
+
+class Session(Generic[W]):
+    """One client's protocol state across reconnects; the adapter supplies waiters ``W``.
+
+    Not thread-safe: the sync client calls it under its core lock.
+    """
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.conn = self._new_conn()
+        self.waiters: dict[str, W] = {}
+        self.login_waiter: W | None = None
+        self.relogin = False
+        self.closed_reason: str | None = None
+        self.credentials: _Credentials | None = None
+        self.reapply: list[Action] = []
+        self._trace = options.trace
+
+    def _new_conn(self) -> amiproto.Connection:
+        return amiproto.Connection(
+            keepalive_interval=self.options.keepalive,
+            keepalive_timeout=self.options.keepalive_timeout,
+        )
+
+    def reset(self) -> None:
+        """A fresh core for a new socket; waiters must have been failed already."""
+        assert not self.waiters and self.login_waiter is None
+        self.conn = self._new_conn()
+        self.closed_reason = None
+        self.relogin = False
+
+    @property
+    def open(self) -> bool:
+        """True until the connection ends (or the transport reports a failure)."""
+        return self.closed_reason is None
+
+    # -- outgoing --
+
+    def send(self, action: Action, timeout: float | None, now: float, waiter: W) -> tuple[str, bytes]:
+        """Register ``waiter`` for ``action``; returns its ActionID and the bytes to write."""
+        if not isinstance(action, Action):
+            raise amiproto.LocalProtocolError(f"send_action takes an amiproto.Action, not {action!r}")
+        if self.closed_reason is not None:
+            raise amiproto.ConnectionLost(f"not connected: {self.closed_reason}")
+        conn = self.conn
+        # The core may refuse the action (a duplicate ActionID, a bad state); what it
+        # queued by itself must then stay queued, so it is taken only after send().
+        data = self._with_queued(conn.send(action, timeout=timeout, now=now))
+        action_id = conn.last_action_id
+        assert action_id is not None
+        self.waiters[action_id] = waiter
+        if action.name.lower() in _REAPPLIED:
+            self._remember(action)
+        if self._trace:
+            trace(True, "->", data)
+        return action_id, data
+
+    def _with_queued(self, data: bytes) -> bytes:
+        # What the core queued by itself was made before ``data``, so it goes first.
+        queued = self.conn.data_to_send()
+        return queued + data if queued else data
+
+    def _remember(self, action: Action) -> None:
+        name = action.name.lower()
+        latest_only = _REAPPLIED.get(name)
+        if latest_only is None:
+            return
+        if latest_only:
+            self.reapply = [old for old in self.reapply if old.name.lower() != name]
+        # Without its ActionID, so that a re-send gets a fresh one.
+        self.reapply.append(
+            Action(action.name, [(k, v) for k, v in action.headers if k.lower() != "actionid"])
+        )
+
+    def login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        auth: str,
+        events: bool | str | None,
+        timeout: float | None,
+        now: float,
+        waiter: W | None,
+    ) -> bytes:
+        """Start a login that will wake ``waiter``; returns the bytes to write."""
+        if self.closed_reason is not None:
+            raise amiproto.ConnectionLost(f"not connected: {self.closed_reason}")
+        if self.login_waiter is not None:
+            raise amiproto.LocalProtocolError("a login is already in progress")
+        data = self._with_queued(
+            self.conn.login(username, secret, auth=auth, events=events, timeout=timeout, now=now)
+        )
+        self.credentials = _Credentials(username, secret, auth, events)
+        self.login_waiter = waiter
+        trace(self._trace, "->", data)
+        return data
+
+    def start_relogin(self, now: float) -> bytes:
+        """After a reconnect: log in again with the last credentials (if any)."""
+        credentials = self.credentials
+        if credentials is None:
+            return b""
+        self.relogin = True
+        timeout = self.options.timeout
+        data = self.conn.login(
+            credentials.username,
+            credentials.secret,
+            auth=credentials.auth,
+            events=credentials.events,
+            timeout=timeout,
+            now=now,
+        )
+        trace(self._trace, "->", data)
+        return data
+
+    def reapply_bytes(self, now: float) -> bytes:
+        """Re-send the filters and event mask; their answers go to no waiter."""
+        out = bytearray()
+        for action in self.reapply:
+            out += self.conn.send(action, timeout=self.options.timeout, now=now)
+        trace(self._trace, "->", bytes(out))
+        return bytes(out)
+
+    def outgoing(self) -> bytes:
+        """Bytes the core queued by itself (MD5 second step, keepalive Ping)."""
+        data = self.conn.data_to_send()
+        if data and self._trace:
+            trace(True, "->", data)
+        return data
+
+    def deadline(self) -> float | None:
+        """When ``timer()`` should next run; None while closed or when nothing is due."""
+        return None if self.closed_reason is not None else self.conn.next_deadline()
+
+    # -- incoming --
+
+    def receive(self, data: bytes, now: float) -> Batch[W]:
+        """Feed bytes from the socket (``b""``: end of file); what they produced."""
+        batch: Batch[W] = Batch()
+        if self.closed_reason is not None:
+            batch.closed = self.closed_reason
+            return batch
+        if self._trace:
+            trace(True, "<-", data)
+        try:
+            self.conn.receive_data(data, now)
+        except amiproto.RemoteProtocolError as error:
+            self._drain(batch)
+            self._lost(batch, f"protocol error: {error}")
+            return batch
+        self._drain(batch)
+        return batch
+
+    def timer(self, now: float) -> Batch[W]:
+        """Let the core act on its deadlines (timeouts, keepalive); what that produced."""
+        batch: Batch[W] = Batch()
+        if self.closed_reason is not None:
+            batch.closed = self.closed_reason
+            return batch
+        self.conn.handle_timer(now)
+        self._drain(batch)
+        return batch
+
+    def lose(self, reason: str) -> Batch[W]:
+        """The transport failed (socket error, write failure): end the session."""
+        batch: Batch[W] = Batch()
+        if self.closed_reason is None:
+            self._lost(batch, reason)
+        batch.closed = self.closed_reason
+        return batch
+
+    def _lost(self, batch: Batch[W], reason: str) -> None:
+        self.closed_reason = batch.closed = reason
+
+    def _drain(self, batch: Batch[W]) -> None:
+        self._route(batch)
+        batch.outgoing = self.outgoing()
+
+    def _route(self, batch: Batch[W]) -> None:
+        next_events = self.conn.next_events
+        waiters = self.waiters
+        completed = batch.completed
+        deliver = batch.deliver
+        events = batch.events
+        while True:
+            try:
+                # Items that came before a protocol error are handed out first; the
+                # error itself is raised by the next call.
+                items = next_events()
+            except amiproto.RemoteProtocolError as error:
+                self._lost(batch, f"protocol error: {error}")
+                return
+            if not items:
+                return
+            for item in items:
+                # Answers to actions first: they are the hot path.
+                if isinstance(item, ActionCompleted):
+                    waiter = waiters.pop(item.action_id, None)
+                    if waiter is not None:
+                        completed.append((waiter, item))
+                    elif item.timed_out or not item.success:
+                        logging.getLogger("amiproto.client").debug("unclaimed %r", item)
+                elif isinstance(item, Response):
+                    if item.orphan:
+                        deliver.append(item)
+                elif isinstance(item, Event):
+                    deliver.append(item)
+                    events.append(item)
+                elif isinstance(item, LoginResult):
+                    batch.logins.append((self.login_waiter, item))
+                    self.login_waiter = None
+                elif isinstance(item, amiproto.ConnectionClosed):
+                    self._lost(batch, item.reason)
+                    return
+                elif isinstance(item, amiproto.UnknownMessage):
+                    deliver.append(item)
+
+    def fail_all(self) -> list[W]:
+        """Every waiter still registered, removed; the adapter fails them with ConnectionLost."""
+        failed = list(self.waiters.values())
+        self.waiters.clear()
+        if self.login_waiter is not None:
+            failed.append(self.login_waiter)
+            self.login_waiter = None
+        return failed

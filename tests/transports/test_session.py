@@ -1,0 +1,104 @@
+"""Session: the core plus the adapter's waiters, without sockets; and the error mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+import amiproto
+from amiproto import Action
+from amiproto_transports._common import Options, Session, outcome
+
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def feed(session: Session[str], text: str) -> object:
+    return session.receive(text.encode(), now=1.0)
+
+
+def test_session_routes_items_and_maps_errors() -> None:
+    session: Session[str] = Session(Options("h", timeout=None))
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    action_id, data = session.send(Action("Ping"), None, 1.0, "ping-waiter")
+    assert data.startswith(b"Action: Ping\r\nActionID: ")
+    batch = session.receive(
+        f"Response: Success\r\nActionID: {action_id}\r\nPing: Pong\r\n\r\n"
+        "Response: Success\r\nActionID: stray\r\n\r\nEvent: FullyBooted\r\n\r\n".encode(),
+        now=1.0,
+    )
+    assert [waiter for waiter, _ in batch.completed] == ["ping-waiter"]
+    assert outcome(batch.completed[0][1]).success
+    assert [m.kind for m in batch.deliver] == ["response", "event"]
+    assert [e.name for e in batch.events] == ["FullyBooted"]
+
+    login_id, _ = session.send(Action("Login", Username="u", Secret="s"), None, 1.0, "login")
+    filter_id, _ = session.send(Action("Filter", Operation="Add", Filter="x"), None, 1.0, "f")
+    timed_id, _ = session.send(Action("Ping"), 0.5, 1.0, "timed")
+    batch = session.receive(
+        f"Response: Error\r\nActionID: {login_id}\r\nMessage: Authentication failed\r\n\r\n".encode(), 1.0
+    )
+    with pytest.raises(amiproto.AuthenticationError):
+        outcome(batch.completed[0][1])
+    timer = session.timer(2.0)
+    assert [w for w, _ in timer.completed] == ["timed"]
+    with pytest.raises(amiproto.ActionTimeout):
+        outcome(timer.completed[0][1])
+    end = session.receive(b"", 2.0)
+    assert end.closed == "end of file"
+    assert [w for w, _ in end.completed] == ["f"]
+    with pytest.raises(amiproto.ConnectionLost):
+        outcome(end.completed[0][1])
+    assert [a.name for a in session.reapply] == ["Filter"]
+    assert session.reapply[0].action_id is None
+    with pytest.raises(amiproto.ConnectionLost):
+        session.send(Action("Ping"), None, 3.0, "late")
+    assert filter_id != timed_id
+
+
+def test_session_protocol_error_and_fail_all() -> None:
+    session: Session[str] = Session(Options("h"))
+    session.conn = amiproto.Connection(max_message_size=64, max_buffer_size=128)
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    session.send(Action("Ping"), None, 1.0, "w1")
+    batch = session.receive(b"Event: X\r\nData: " + b"y" * 500, 1.0)
+    assert batch.closed is not None and batch.closed.startswith("protocol error")
+    assert session.fail_all() == ["w1"]
+    assert session.receive(b"more", 1.0).closed == batch.closed
+
+
+def session_with_queued_ping() -> Session[str]:
+    """A session whose core has queued a keepalive Ping that nobody has taken yet."""
+    session: Session[str] = Session(Options("h", timeout=None, keepalive=1.0))
+    session.receive(GREETING, now=0.0)
+    session.conn.handle_timer(5.0)  # not session.timer(), which would take the bytes
+    return session
+
+
+def test_refused_send_keeps_what_the_core_queued_and_the_next_send_puts_it_first() -> None:
+    session = session_with_queued_ping()
+    session.conn.send(Action("Ping", ActionID="taken"))  # so that the next one is a duplicate
+    with pytest.raises(amiproto.LocalProtocolError):
+        session.send(Action("Ping", ActionID="taken"), None, 5.0, "refused")
+    assert "taken" not in session.waiters
+    _, data = session.send(Action("Ping", ActionID="next"), None, 5.0, "next")
+    # the core's order: its own Ping was made first, so it goes first on the wire
+    assert b"keepalive" in data
+    assert data.index(b"keepalive") < data.index(b"ActionID: next\r\n")
+    assert data.endswith(b"ActionID: next\r\n\r\n")
+    assert session.outgoing() == b""
+
+
+def test_refused_login_keeps_what_the_core_queued() -> None:
+    session = session_with_queued_ping()
+    with pytest.raises(amiproto.LocalProtocolError):
+        session.login("u", "s", auth="sha1", events=None, timeout=None, now=5.0, waiter="w")
+    assert session.login_waiter is None
+    queued = session.outgoing()
+    assert queued.startswith(b"Action: Ping\r\n") and b"keepalive" in queued
+
+
+def test_login_puts_what_the_core_queued_first() -> None:
+    session = session_with_queued_ping()
+    data = session.login("u", "s", auth="md5", events=None, timeout=None, now=5.0, waiter="w")
+    assert data.startswith(b"Action: Ping\r\n")
+    assert data.index(b"keepalive") < data.index(b"Action: Challenge\r\n")
+    assert session.outgoing() == b""
