@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import amiproto
 from amiproto_transports.sync import connect
@@ -55,3 +56,20 @@ def test_bad_options(cli: Runner) -> None:
     assert_one_line_error(cli("simulate", "--replay", "/nonexistent/x.rx").err, "/nonexistent/x.rx")
     assert cli("simulate", "--calls-per-second", "-1").code == 2
     assert cli("simulate", "--port", "99999").code == 2
+
+
+def test_unreadable_or_malformed_files_are_one_line(cli: Runner, tmp_path: Path) -> None:
+    missing = cli("simulate", "--manager-conf", "/nonexistent/manager.conf")
+    assert missing.code == 2
+    assert_one_line_error(missing.err, "cannot read /nonexistent/manager.conf: No such file or directory")
+    conf = tmp_path / "manager.conf"
+    conf.write_text("[general]\nenabled = yes\n[bad\nsecret = x\n")
+    malformed = cli("simulate", "--manager-conf", str(conf))
+    assert malformed.code == 2
+    assert_one_line_error(malformed.err, f"{conf} line 3", "'[bad'")
+    not_gzip = tmp_path / "x.rx.gz"
+    not_gzip.write_bytes(b"not gzip")
+    replay = cli("simulate", "--replay", str(not_gzip))
+    assert replay.code == 2
+    assert_one_line_error(replay.err, f"cannot read {not_gzip}")
+    assert "None" not in replay.err

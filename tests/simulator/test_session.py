@@ -311,3 +311,53 @@ def test_per_session_fault_overrides_the_world() -> None:
 def test_unknown_fault_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         Fault("explode", {})
+
+
+def test_core_show_channels_ends_with_calls_processed_and_core_status_counts_them() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    before = h.action("Command", Command="core show channels").response.output
+    assert before[-3:] == ["0 active channels", "0 active calls", "0 calls processed"]
+    assert h.action("CoreStatus").response.get("CoreProcessedCalls") == "0"
+    for _ in range(2):
+        h.action("Originate", Channel="Local/wait@default", Application="Wait", Data="30", Async="true")
+    h.advance(0.2)
+    during = h.action("Command", Command="core show channels").response.output
+    assert len(during) == 1 + 4 + 3  # header, four Local channels, three counts
+    assert during[-3:] == ["4 active channels", "2 active calls", "2 calls processed"]
+    status = h.action("CoreStatus").response
+    assert (status.get("CoreCurrentCalls"), status.get("CoreProcessedCalls")) == ("2", "2")
+    h.action("Hangup", Channel="/^Local/")
+    # Processed calls are a running total: hanging up does not lower it.
+    assert h.action("CoreStatus").response.get("CoreProcessedCalls") == "2"
+    after = h.action("Command", Command="core show channels").response.output
+    assert after[-3:] == ["0 active channels", "0 active calls", "2 calls processed"]
+
+
+def test_calls_processed_counts_every_channel_that_runs_the_dialplan() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    # ;2 runs "wait", and once answered ;1 runs "wait" too: two dialplan runs.
+    h.action("Originate", Channel="Local/wait@default", Context="default", Exten="wait", Async="true")
+    h.advance(0.2)
+    status = h.action("CoreStatus").response
+    assert (status.get("CoreCurrentCalls"), status.get("CoreProcessedCalls")) == ("2", "2")
+    # "dial" runs on ;2 and dials Local/echo, whose ;2 runs "echo".
+    h.action("Originate", Channel="Local/dial@default", Application="Wait", Data="10", Async="true")
+    h.advance(0.2)
+    assert h.action("CoreStatus").response.get("CoreProcessedCalls") == "4"
+    # An extension that does not exist never runs.
+    h.action("Originate", Channel="Local/nope@default", Application="Wait", Data="1", Async="true")
+    h.advance(0.2)
+    assert h.action("CoreStatus").response.get("CoreProcessedCalls") == "4"
+
+
+def test_core_show_uptime_in_words_and_in_seconds() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    h.advance(61, step=1)
+    words = h.action("Command", Command="core show uptime").response
+    assert words.output == ["System uptime: 1 minute, 1 second", "Last reload: 1 minute, 1 second"]
+    seconds = h.action("Command", Command="core show uptime seconds").response
+    assert seconds.status == "success"
+    assert seconds.output == ["System uptime: 61", "Last reload: 61"]

@@ -16,7 +16,7 @@ import sys
 import amiproto
 
 from . import _action, _bench, _demo, _events, _record, _replay, _simulate
-from ._common import UsageError
+from ._common import OneLineParser, UsageError
 
 __all__ = ["main"]
 
@@ -24,7 +24,7 @@ _COMMANDS = (_demo, _events, _action, _simulate, _record, _replay, _bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="amiproto",
         description="Talk to the Asterisk Manager Interface, or to amiproto's embedded simulator.",
         epilog="Start with 'amiproto demo'. Each command has --help.",
@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``amiproto`` command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            # argparse would blame the top-level parser; the words follow a subcommand.
+            _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exit_:  # argparse reports usage errors itself (status 2) and --help (0)
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
@@ -66,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(devnull, sys.stdout.fileno())
         return 0
     return status
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
+    return parser
 
 
 def _fail(message: str) -> int:

@@ -116,7 +116,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "events. Exit 1 on 'Response: Error'.",
     )
     parser.add_argument("name", metavar="NAME", help="the action, e.g. Ping, CoreShowChannels, Command")
-    parser.add_argument("pairs", metavar="Key=Value", nargs="*", help="headers, sent as given")
+    # default=[]: without it argparse counts an optional "*" positional as required.
+    parser.add_argument("pairs", metavar="Key=Value", nargs="*", default=[], help="headers, sent as given")
     parser.add_argument(
         "--force", action="store_true", help="send a NAME that is neither documented nor a legacy action"
     )

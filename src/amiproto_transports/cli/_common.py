@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from amiproto import Action, ActionTimeout, ConnectionLost, Event, LocalProtocolError
 
@@ -23,12 +25,14 @@ from ..sync import Client, connect
 
 __all__ = [
     "DEFAULT_PORT",
+    "OneLineParser",
     "Target",
     "UsageError",
     "add_connection_options",
     "add_output_options",
     "open_client",
     "parse_pairs",
+    "positive_seconds",
     "target",
 ]
 
@@ -41,6 +45,32 @@ class UsageError(Exception):
     """A mistake the user can fix: printed as one line on stderr, exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr (exit status 2).
+
+    argparse prints the whole usage block first; that buries the one line that
+    matters, and our contract for user errors is a single line. Subcommand
+    parsers inherit this class through ``add_subparsers``.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        # self.prog is "amiproto" or "amiproto action": name the --help that fits.
+        sys.stderr.write(f"amiproto: error: {message} (see '{self.prog} --help')\n")
+        sys.stderr.flush()
+        raise SystemExit(2)
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type for a duration: a finite number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "connection", "without --host and --port, an embedded simulator on loopback is used"
@@ -51,7 +81,10 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--secret", help=f"AMI secret (default: ${SECRET_ENV}, else a prompt on a terminal)")
     group.add_argument("--auth", choices=("md5", "plain"), default="md5", help="login method (default md5)")
     group.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait to connect and for answers (default 10)"
+        "--timeout",
+        type=positive_seconds,
+        default=10.0,
+        help="seconds (> 0) to wait to connect and for answers (default 10)",
     )
 
 
@@ -70,7 +103,7 @@ class Target:
     user: str
     secret: str = field(repr=False)
     auth: str
-    timeout: float | None
+    timeout: float
     simulator: Simulator | None = None
 
     @property
@@ -86,7 +119,7 @@ def target(
     note: bool = True,
 ) -> Iterator[Target]:
     """The server named on the command line, or an embedded simulator while the block runs."""
-    timeout = args.timeout if args.timeout is None or args.timeout > 0 else None
+    timeout: float = args.timeout
     user = args.user or DEFAULT_USER
     if args.host is not None or args.port is not None:
         port = DEFAULT_PORT if args.port is None else args.port

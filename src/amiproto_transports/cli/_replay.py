@@ -26,7 +26,7 @@ from pathlib import Path
 import amiproto
 
 from ..simulator import Simulator
-from ._common import DEFAULT_PORT, UsageError
+from ._common import DEFAULT_PORT, UsageError, positive_seconds
 from ._output import Terminal
 from ._recording import read_session
 
@@ -138,7 +138,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--once", action="store_true", help="exit after one client's session")
     parser.add_argument("--rate", type=float, metavar="R", help=".rx only: events per second")
     parser.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for a client's next action (default 60)"
+        "--timeout",
+        type=positive_seconds,
+        default=60.0,
+        help="seconds (> 0) to wait for a client's next action (default 60)",
     )
     parser.add_argument("--plain", action="store_true", help="no colours")
     parser.set_defaults(run=run)
@@ -176,7 +179,7 @@ def _replay_session(term: Terminal, args: argparse.Namespace, path: Path) -> int
     listener = _listen(args.host, args.port)
     host, port = listener.getsockname()[:2]
     term.line(f"replaying {path.name} ({script.actions} client actions) on {host}:{port}; Ctrl-C stops")
-    timeout = args.timeout if args.timeout > 0 else None
+    timeout: float = args.timeout
     try:
         with listener:
             while True:

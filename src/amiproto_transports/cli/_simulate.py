@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from amiproto import RemoteProtocolError
+
 from ..simulator import DEFAULT_USERS, Simulator
 from ._common import DEFAULT_PORT, UsageError
 
@@ -49,8 +51,13 @@ def run(args: argparse.Namespace) -> int:
             replay_rate=args.replay_rate,
             log=log if args.verbose else None,
         )
-    except OSError as error:
-        raise UsageError(f"cannot read {error.filename}: {error.strerror}") from None
+    except OSError as error:  # also a .gz file that is not gzip
+        where = error.filename or args.replay
+        raise UsageError(f"cannot read {where}: {error.strerror or error}") from None
+    except RemoteProtocolError as error:
+        raise UsageError(f"{args.replay} is not an AMI recording: {error}") from None
+    except ValueError as error:  # a malformed manager.conf (ManagerConfError names the line)
+        raise UsageError(str(error)) from None
 
     def ready(host: str, port: int) -> None:
         users = "" if args.manager_conf else f" (user admin, secret {DEFAULT_USERS['admin'][0]})"

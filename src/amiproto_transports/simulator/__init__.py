@@ -6,7 +6,7 @@ generate call load, replay a recording, or misbehave on request. Its default
 user is ``admin``/``wordpass`` with all rights.
 """
 
-from ._config import DEFAULT_USERS
+from ._config import DEFAULT_USERS, ManagerConfError
 from ._simulator import Simulator
 
-__all__ = ["DEFAULT_USERS", "Simulator"]
+__all__ = ["DEFAULT_USERS", "ManagerConfError", "Simulator"]

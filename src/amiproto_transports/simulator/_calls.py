@@ -132,11 +132,18 @@ class Pbx:
         self.bridges: dict[str, list[Channel]] = {}
         self.globals: dict[str, str] = {}
         self.processed_calls = 0
+        """Asterisk's running total: one per channel that started running the dialplan."""
         self._timers: list[tuple[float, int, Script]] = []
         self._seq = itertools.count()
         self._unique = itertools.count(1)
         self._local = itertools.count(1)
         self.now = 0.0
+
+    @property
+    def active_calls(self) -> int:
+        """Channels running the dialplan now: each live ``;2``, and a ``;1`` sent to an extension."""
+        calls = {id(chan.call): chan.call for chan in self.channels.values() if chan.call is not None}
+        return sum(1 + (call.exten_target is not None and call.answered) for call in calls.values())
 
     # -- scheduling ---------------------------------------------------------
 
@@ -220,7 +227,8 @@ class Pbx:
         one.call = two.call = call
         self.channels[one.name] = one
         self.channels[two.name] = two
-        self.processed_calls += 1
+        if DIALPLAN.get(context, {}).get(exten) is not None:
+            self.processed_calls += 1  # ;2 starts running the dialplan
         return call
 
     def originate(
@@ -361,6 +369,7 @@ class Pbx:
         if call.exten_target is not None:
             context, exten, priority = call.exten_target
             steps = DIALPLAN.get(context, {}).get(exten, [])
+            self.processed_calls += 1
             one.context, one.exten = context, exten
             yield from self._dialplan(call, one, steps[priority - 1 :])
             return

@@ -9,6 +9,7 @@ from pathlib import Path
 __all__ = [
     "ALL_CLASSES",
     "DEFAULT_USERS",
+    "ManagerConfError",
     "User",
     "load_manager_conf",
     "parse_classes",
@@ -64,6 +65,10 @@ class User:
     write: frozenset[str]
 
 
+class ManagerConfError(ValueError):
+    """A ``manager.conf`` that Asterisk itself would refuse to load; the message names the line."""
+
+
 def users_from_mapping(users: Mapping[str, tuple[str, str, str]]) -> dict[str, User]:
     """``{"admin": ("secret", "read classes", "write classes")}`` -> ``User`` objects."""
     return {
@@ -72,15 +77,21 @@ def users_from_mapping(users: Mapping[str, tuple[str, str, str]]) -> dict[str, U
     }
 
 
-def parse_manager_conf(text: str) -> dict[str, User]:
-    """The users of a ``manager.conf``: every section but ``[general]`` that has a secret."""
+def parse_manager_conf(text: str, source: str = "manager.conf") -> dict[str, User]:
+    """The users of a ``manager.conf``: every section but ``[general]`` that has a secret.
+
+    Raises ``ManagerConfError`` (naming ``source`` and the line number) for a
+    section header without its closing ``]``, as Asterisk refuses such a file.
+    """
     sections: dict[str, dict[str, str]] = {}
     current: dict[str, str] | None = None
-    for raw_line in text.splitlines():
+    for number, raw_line in enumerate(text.splitlines(), 1):
         line = raw_line.split(";", 1)[0].strip()
         if not line:
             continue
-        if line.startswith("[") and "]" in line:
+        if line.startswith("["):
+            if "]" not in line:
+                raise ManagerConfError(f"{source} line {number}: no closing ']' in section header {line!r}")
             name = line[1 : line.index("]")].strip()
             current = sections.setdefault(name, {})
             continue
@@ -104,5 +115,5 @@ def parse_manager_conf(text: str) -> dict[str, User]:
 
 
 def load_manager_conf(path: str | Path) -> dict[str, User]:
-    """Read and parse a ``manager.conf`` file."""
-    return parse_manager_conf(Path(path).read_text(encoding="utf-8"))
+    """Read and parse a ``manager.conf`` file (``OSError`` if unreadable, else see ``parse_manager_conf``)."""
+    return parse_manager_conf(Path(path).read_text(encoding="utf-8"), str(path))

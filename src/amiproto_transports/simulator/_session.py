@@ -401,9 +401,11 @@ class Session:
 
     def _do_command(self, action: ReceivedAction) -> None:
         command = " ".join((action.get("Command") or "").split())
-        uptime = _duration_words(self._now - self.world.start)
+        seconds = self._now - self.world.start
         pbx = self.world.pbx
-        if command == "core show uptime":
+        if command in ("core show uptime", "core show uptime seconds"):
+            # Asterisk loads once here, so the last reload is the start.
+            uptime = str(int(max(seconds, 0))) if command.endswith("seconds") else _duration_words(seconds)
             lines = [f"System uptime: {uptime}", f"Last reload: {uptime}"]
         elif command == "core show version":
             lines = ["Asterisk UNKNOWN__and_probably_unsupported built by amiproto-simulator"]
@@ -413,10 +415,10 @@ class Session:
                 location = f"{chan.exten}@{chan.context}:{chan.priority}"
                 app = f"{chan.application}({chan.app_data})"
                 lines.append(f"{chan.name:<64} {location:<32} {_state(chan):<7} {app:<30}")
-            count = len(pbx.channels)
+            count, calls = len(pbx.channels), pbx.active_calls
             lines += [
                 f"{count} active channel{'' if count == 1 else 's'}",
-                f"{count // 2} active call{'' if count // 2 == 1 else 's'}",
+                f"{calls} active call{'' if calls == 1 else 's'}",
                 f"{pbx.processed_calls} call{'' if pbx.processed_calls == 1 else 's'} processed",
             ]
         else:
@@ -463,7 +465,7 @@ class Session:
                 ("CoreStartupTime", clock),
                 ("CoreReloadDate", date),
                 ("CoreReloadTime", clock),
-                ("CoreCurrentCalls", str(len(pbx.channels))),
+                ("CoreCurrentCalls", str(pbx.active_calls)),
                 ("CoreProcessedCalls", str(pbx.processed_calls)),
             ],
         )

@@ -21,7 +21,8 @@ class Simulator:
     """An AMI server that behaves like the Asterisk 22 of the recordings, on loopback.
 
     ``users`` maps a name to ``(secret, read classes, write classes)``;
-    ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it.
+    ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it; an
+    unreadable file raises ``OSError``, a malformed one ``ManagerConfError``.
     Without either, the one user is ``admin``/``wordpass`` with all rights.
     ``calls_per_second`` makes it originate ``Local/echo@default`` calls at that
     rate for as long as it runs. ``replay`` (an ``.rx`` or ``.rx.gz`` file)

@@ -1,0 +1,76 @@
+"""``python -m amiproto_transports.simulator``: user errors are one line and exit status 2."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amiproto_transports.simulator.__main__ import main
+
+PREFIX = "python -m amiproto_transports.simulator: error: "
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Traceback" not in captured.err
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(PREFIX), captured.err
+    return lines[0][len(PREFIX) :]
+
+
+def test_missing_manager_conf(capsys: pytest.CaptureFixture[str]) -> None:
+    message = one_line_error(capsys, ["--manager-conf", "/nonexistent/manager.conf", "--port", "0"])
+    assert message == "cannot read /nonexistent/manager.conf: No such file or directory"
+
+
+def test_malformed_manager_conf(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    conf = tmp_path / "manager.conf"
+    conf.write_text("[general]\n[bad\nsecret = x\n")
+    assert one_line_error(capsys, ["--manager-conf", str(conf), "--port", "0"]).startswith(f"{conf} line 2:")
+
+
+def test_bad_replay_file_rate_and_port(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    not_gzip = tmp_path / "x.rx.gz"
+    not_gzip.write_bytes(b"plain text")
+    assert one_line_error(capsys, ["--replay", str(not_gzip), "--port", "0"]).startswith(
+        f"cannot read {not_gzip}"
+    )
+    assert one_line_error(capsys, ["--calls-per-second", "0"]) == "--calls-per-second must be positive"
+    assert one_line_error(capsys, ["--replay-rate", "-1"]) == "--replay-rate must be positive"
+    assert one_line_error(capsys, ["--port", "70000"]) == "--port 70000 is not a TCP port"
+
+
+def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert one_line_error(capsys, ["--port", str(port)]).startswith(f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_as_a_module_in_a_subprocess() -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "amiproto_transports.simulator", "--manager-conf", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert process.returncode == 2
+    assert process.stderr == PREFIX + "cannot read /nonexistent: No such file or directory\n"
+
+
+def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--port", "x"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == PREFIX
+        + "argument --port: invalid int value: 'x' (see 'python -m amiproto_transports.simulator --help')\n"
+    )
