@@ -44,3 +44,8 @@ def test_the_error_names_the_file_and_reaches_the_simulator(tmp_path: Path) -> N
     with pytest.raises(ManagerConfError, match=rf"^{conf} line 3: .*'\[bad'"):
         Simulator(manager_conf=conf)
     assert isinstance(ManagerConfError("x"), ValueError)
+
+
+def test_a_setting_before_any_section_is_an_error_naming_the_line() -> None:
+    with pytest.raises(ManagerConfError, match=r"^manager\.conf line 2: no category for 'secret = x'"):
+        parse_manager_conf("; users\nsecret = x\n[admin]\nsecret = y\n")

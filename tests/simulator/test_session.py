@@ -361,3 +361,116 @@ def test_core_show_uptime_in_words_and_in_seconds() -> None:
     seconds = h.action("Command", Command="core show uptime seconds").response
     assert seconds.status == "success"
     assert seconds.output == ["System uptime: 61", "Last reload: 61"]
+
+
+def _raw_action(h: Harness, name: str, action_id: str, **headers: str) -> bytes:
+    lines = [f"Action: {name}", f"ActionID: {action_id}", *(f"{k}: {v}" for k, v in headers.items())]
+    return h.send_raw(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+
+def test_list_categories_in_file_order() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    out = _raw_action(h, "ListCategories", "c1", Filename="extensions.conf")
+    assert out == (
+        b"Response: Success\r\nActionID: c1\r\nCategory-000000: general\r\nCategory-000001: default\r\n\r\n"
+    )
+    users = _raw_action(h, "ListCategories", "c2", Filename="/etc/asterisk/manager.conf")
+    assert b"Category-000001: admin\r\nCategory-000002: readonly\r\n\r\n" in users
+    # Match keeps the categories with a variable matching every name_regex=value_regex.
+    out = _raw_action(h, "ListCategories", "c3", Filename="manager.conf", Match="write=^all$")
+    assert out == b"Response: Success\r\nActionID: c3\r\nCategory-000000: admin\r\n\r\n"
+    out = _raw_action(h, "ListCategories", "c4", Filename="queues.conf", Match="strategy=linear")
+    assert out == b"Response: Success\r\nActionID: c4\r\nError: no categories found\r\n\r\n"
+
+
+def test_get_config_lines_as_asterisk_writes_them() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    out = _raw_action(h, "GetConfig", "g1", Filename="queues.conf")
+    assert out == (
+        b"Response: Success\r\nActionID: g1\r\nCategory-000000: support\r\n"
+        b"Line-000000-000000: strategy=ringall\r\nLine-000000-000001: member=Local/wait@default\r\n\r\n"
+    )
+    done = h.action("GetConfig", Filename="extensions.conf")
+    headers = list(done.response.headers)
+    assert headers[2:5] == [
+        ("Category-000000", "general"),
+        ("Line-000000-000000", "static=yes"),
+        ("Category-000001", "default"),
+    ]
+    assert ("Line-000001-000000", "exten=echo,1,Answer()") in headers
+    assert ("Line-000001-000002", "same=n,Set(CALLERID(name)=\u0132sbrand M\u00fcller)") in headers
+    assert headers[-1] == ("Line-000001-000013", "same=n,Hangup()")
+    # The served manager.conf is written for the users; an empty write class stays an empty value.
+    manager = h.action("GetConfig", Filename="manager.conf", Category="READONLY").response
+    assert list(manager.headers)[2:] == [
+        ("Category-000000", "readonly"),
+        ("Line-000000-000000", "secret=readpass"),
+        ("Line-000000-000001", "deny=0.0.0.0/0.0.0.0"),
+        ("Line-000000-000002", "permit=127.0.0.1/255.255.255.255"),
+        ("Line-000000-000003", "read=" + USERS["readonly"][1]),
+        ("Line-000000-000004", "write="),
+        ("Line-000000-000005", "writetimeout=5000"),
+    ]
+
+
+def test_get_config_category_not_there_and_file_not_found() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    out = _raw_action(h, "GetConfig", "g1", Filename="queues.conf", Category="sales")
+    assert out == b"Response: Success\r\nActionID: g1\r\nNo categories found\r\n\r\n"
+    for action in ("GetConfig", "ListCategories"):
+        for filename in ("sip.conf", "../manager.conf", "/tmp/queues.conf"):
+            out = _raw_action(h, action, "x", Filename=filename)
+            assert out == b"Response: Error\r\nActionID: x\r\nMessage: Config file not found\r\n\r\n"
+        out = _raw_action(h, action, "y")
+        assert out == b"Response: Error\r\nActionID: y\r\nMessage: Filename not specified\r\n\r\n"
+
+
+def test_a_manager_conf_given_is_served_as_it_is() -> None:
+    text = "[general]\nenabled = yes ; on\n\n[bob]\nsecret = s\nread = call\nwrite = config\n"
+    users = {"bob": ("s", "call", "config")}
+    h = Harness(World(users_from_mapping(users), start=100.0, wall_offset=1.7e9, manager_conf=text))
+    h.login("bob", "s", auth="plain")
+    out = _raw_action(h, "GetConfig", "g", Filename="manager.conf")
+    assert out == (
+        b"Response: Success\r\nActionID: g\r\nCategory-000000: general\r\nLine-000000-000000: enabled=yes\r\n"
+        b"Category-000001: bob\r\nLine-000001-000000: secret=s\r\nLine-000001-000001: read=call\r\n"
+        b"Line-000001-000002: write=config\r\n\r\n"
+    )
+    broken = World(users_from_mapping(users), start=100.0, wall_offset=1.7e9, manager_conf="[bob\n")
+    h = Harness(broken)
+    h.login("bob", "s", auth="plain")
+    out = _raw_action(h, "ListCategories", "l", Filename="manager.conf")
+    assert out == b"Response: Error\r\nActionID: l\r\nMessage: Config file has invalid format\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("write", "allowed"),
+    [
+        ("all", {"GetConfig", "ListCategories"}),
+        ("config", {"GetConfig", "ListCategories"}),
+        ("system", {"GetConfig"}),
+        ("call,originate", set()),
+    ],
+)
+def test_config_actions_need_the_config_write_class(write: str, allowed: set[str]) -> None:
+    users = {"u": ("pw", "all", write)}
+    h = Harness(World(users_from_mapping(users), start=100.0, wall_offset=1.7e9))
+    h.login("u", "pw", auth="plain")
+    for name in ("GetConfig", "ListCategories"):
+        response = h.action(name, Filename="queues.conf").response
+        if name in allowed:
+            assert response.success and response.get("Category-000000") == "support", name
+        else:
+            assert (response.status, response.message) == ("error", "Permission denied"), name
+    listed = h.action("ListCommands").response
+    assert listed.get("GetConfig") == "Retrieve configuration.  (Priv: system,config,all)"
+    assert listed.get("ListCategories") == "List categories in configuration file.  (Priv: config,all)"
+
+
+def test_config_actions_before_login_are_refused() -> None:
+    h = Harness()
+    out = _raw_action(h, "GetConfig", "early", Filename="manager.conf")
+    assert out == b"Response: Error\r\nActionID: early\r\nMessage: Permission denied\r\n\r\n"

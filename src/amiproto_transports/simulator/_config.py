@@ -6,42 +6,45 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._confparse import ConfigSyntaxError, parse_config
+
 __all__ = [
     "ALL_CLASSES",
+    "CLASS_ORDER",
     "DEFAULT_USERS",
     "ManagerConfError",
     "User",
     "load_manager_conf",
+    "manager_conf_text",
     "parse_classes",
     "parse_manager_conf",
     "users_from_mapping",
 ]
 
-# The permission classes Asterisk 22 knows; "all" in a user's read or write
-# line stands for every one of them.
-ALL_CLASSES = frozenset(
-    [
-        "system",
-        "call",
-        "log",
-        "verbose",
-        "command",
-        "agent",
-        "user",
-        "config",
-        "dtmf",
-        "reporting",
-        "cdr",
-        "dialplan",
-        "originate",
-        "agi",
-        "cc",
-        "aoc",
-        "test",
-        "security",
-        "message",
-    ]
+# The permission classes Asterisk 22 knows, in the order it lists them; "all"
+# in a user's read or write line stands for every one of them.
+CLASS_ORDER = (
+    "system",
+    "call",
+    "log",
+    "verbose",
+    "command",
+    "agent",
+    "user",
+    "config",
+    "dtmf",
+    "reporting",
+    "cdr",
+    "dialplan",
+    "originate",
+    "agi",
+    "cc",
+    "aoc",
+    "test",
+    "security",
+    "message",
 )
+ALL_CLASSES = frozenset(CLASS_ORDER)
 
 DEFAULT_USERS: dict[str, tuple[str, str, str]] = {"admin": ("wordpass", "all", "all")}
 """Without users or a manager.conf the simulator accepts ``admin``/``wordpass`` with all rights."""
@@ -81,27 +84,18 @@ def parse_manager_conf(text: str, source: str = "manager.conf") -> dict[str, Use
     """The users of a ``manager.conf``: every section but ``[general]`` that has a secret.
 
     Raises ``ManagerConfError`` (naming ``source`` and the line number) for a
-    section header without its closing ``]``, as Asterisk refuses such a file.
+    file Asterisk itself refuses: a section header without its closing ``]``, or
+    a setting before the first section.
     """
+    try:
+        categories = parse_config(text)
+    except ConfigSyntaxError as error:
+        raise ManagerConfError(f"{source} {error}") from None
     sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    for number, raw_line in enumerate(text.splitlines(), 1):
-        line = raw_line.split(";", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("["):
-            if "]" not in line:
-                raise ManagerConfError(f"{source} line {number}: no closing ']' in section header {line!r}")
-            name = line[1 : line.index("]")].strip()
-            current = sections.setdefault(name, {})
-            continue
-        if current is None:
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        # "key => value" is the same as "key = value" in Asterisk configs.
-        current[key.strip().lower()] = value.lstrip(">").strip()
+    for category in categories:
+        options = sections.setdefault(category.name, {})
+        for key, value in category.variables:
+            options[key.lower()] = value
     return {
         name: User(
             name,
@@ -112,6 +106,40 @@ def parse_manager_conf(text: str, source: str = "manager.conf") -> dict[str, Use
         for name, options in sections.items()
         if name.lower() != "general" and "secret" in options
     }
+
+
+def _classes_text(classes: frozenset[str]) -> str:
+    if "all" in classes:
+        return "all"
+    return ",".join(name for name in CLASS_ORDER if name in classes)
+
+
+def manager_conf_text(users: Mapping[str, User]) -> str:
+    """A ``manager.conf`` for ``users``, laid out like the recorded server's.
+
+    Its ``[general]`` section is the recorded one; each user gets the settings
+    the recorded ``admin`` has, so the default user's text is the recorded one.
+    """
+    lines = [
+        "[general]",
+        "enabled = yes",
+        "port = 5038",
+        "bindaddr = 127.0.0.1",
+        "displayconnects = yes",
+        "timestampevents = no",
+    ]
+    for user in users.values():
+        lines += [
+            "",
+            f"[{user.name}]",
+            f"secret = {user.secret}",
+            "deny = 0.0.0.0/0.0.0.0",
+            "permit = 127.0.0.1/255.255.255.255",
+            f"read = {_classes_text(user.read)}",
+            f"write = {_classes_text(user.write)}",
+            "writetimeout = 5000",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def load_manager_conf(path: str | Path) -> dict[str, User]:

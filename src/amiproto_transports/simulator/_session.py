@@ -17,7 +17,9 @@ from collections.abc import Callable
 from amiproto import ConnectionClosed, ReceivedAction, RemoteProtocolError, ServerConnection, format_message
 
 from ._calls import DIALPLAN, QUEUE_MEMBER, Channel, bridge_headers, channel_headers
+from ._conffiles import lookup
 from ._config import User, parse_classes
+from ._confparse import Category, ConfigSyntaxError, parse_config, select_categories
 from ._events import OutEvent, make_event
 from ._world import Fault, World
 
@@ -41,8 +43,10 @@ ACTIONS: dict[str, tuple[str | None, str]] = {
     "DBPut": ("system", "Put DB entry."),
     "Events": (None, "Control Event Flow."),
     "Filter": ("system", "Dynamically add filters for the current manager session."),
+    "GetConfig": ("system,config", "Retrieve configuration."),
     "Getvar": ("call,reporting", "Gets a channel variable or function value."),
     "Hangup": ("system,call", "Hangup channel."),
+    "ListCategories": ("config", "List categories in configuration file."),
     "ListCommands": (None, "List available manager commands."),
     "Login": (None, "Login Manager."),
     "Logoff": (None, "Logoff Manager."),
@@ -715,6 +719,51 @@ class Session:
             ("ListContexts", str(len(contexts))),
         ]
         self._send_list(action, "DialPlan list will follow", items, "ShowDialPlanComplete", extra)
+
+    def _config_file(self, action: ReceivedAction) -> list[Category] | None:
+        """The categories of the ``Filename`` asked for, or None after answering the error."""
+        filename = action.get("Filename") or ""
+        if not filename:
+            self._error(action, "Filename not specified")
+            return None
+        text = lookup(self.world.config_files, filename)
+        if text is None:
+            self._error(action, "Config file not found")
+            return None
+        try:
+            return parse_config(text)
+        except ConfigSyntaxError:
+            self._error(action, "Config file has invalid format")
+            return None
+
+    def _do_listcategories(self, action: ReceivedAction) -> None:
+        categories = self._config_file(action)
+        if categories is None:
+            return
+        selected = select_categories(categories, filter_text=action.get("Match") or "")
+        pairs = [(f"Category-{index:06d}", cat.name) for index, cat in enumerate(selected)]
+        if not selected:
+            pairs = [("Error", "no categories found")]
+        self._reply(action, "Success", pairs)
+
+    def _do_getconfig(self, action: ReceivedAction) -> None:
+        categories = self._config_file(action)
+        if categories is None:
+            return
+        wanted = action.get("Category") or ""
+        selected = select_categories(categories, wanted, action.get("Filter") or "")
+        pairs: Pairs = []
+        for index, cat in enumerate(selected):
+            pairs.append((f"Category-{index:06d}", cat.name))
+            pairs += [
+                (f"Line-{index:06d}-{line:06d}", f"{name}={value}")
+                for line, (name, value) in enumerate(cat.variables)
+            ]
+        message = _response(action, "Success", pairs)
+        if wanted and not selected:
+            # Asterisk writes this as a bare line, not a "name: value" header.
+            message = message[:-2] + b"No categories found\r\n\r\n"
+        self._answer([message])
 
     def _queue_callers(self) -> int:
         return sum(1 for chan in self.world.pbx.channels.values() if chan.application == "Queue")

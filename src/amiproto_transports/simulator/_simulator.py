@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._config import DEFAULT_USERS, User, load_manager_conf, users_from_mapping
+from ._config import DEFAULT_USERS, User, parse_manager_conf, users_from_mapping
 from ._replay import Recording, load_recording
 from ._runners import AsyncioServer, ThreadServer
 from ._world import Fault, World
@@ -24,6 +24,8 @@ class Simulator:
     ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it; an
     unreadable file raises ``OSError``, a malformed one ``ManagerConfError``.
     Without either, the one user is ``admin``/``wordpass`` with all rights.
+    GetConfig and ListCategories serve that manager.conf (or one written for
+    ``users``) and the recorded server's extensions.conf and queues.conf.
     ``calls_per_second`` makes it originate ``Local/echo@default`` calls at that
     rate for as long as it runs. ``replay`` (an ``.rx`` or ``.rx.gz`` file)
     streams that recording's events to every client once it has logged in, at
@@ -45,8 +47,10 @@ class Simulator:
         replay_rate: float | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        self._manager_conf: str | None = None
         if manager_conf is not None:
-            self.users: dict[str, User] = load_manager_conf(manager_conf)
+            self._manager_conf = Path(manager_conf).read_text(encoding="utf-8")
+            self.users: dict[str, User] = parse_manager_conf(self._manager_conf, str(manager_conf))
         else:
             self.users = users_from_mapping(DEFAULT_USERS if users is None else users)
         if calls_per_second is not None and calls_per_second <= 0:
@@ -72,6 +76,7 @@ class Simulator:
             wall_offset=time.time() - now,
             replay=self._recording,
             replay_rate=self.replay_rate,
+            manager_conf=self._manager_conf,
         )
         world.fault = self._fault
         if self.calls_per_second is not None:

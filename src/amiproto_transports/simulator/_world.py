@@ -1,4 +1,4 @@
-"""What every connection of one simulator shares: users, the PBX, the database, faults."""
+"""What every connection of one simulator shares: users, config files, the PBX, the database, faults."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._calls import Pbx
+from ._conffiles import served_files
 from ._config import User
 from ._events import OutEvent
 from ._replay import Recording
@@ -52,8 +53,11 @@ class World:
         wall_offset: float,
         replay: Recording | None = None,
         replay_rate: float | None = None,
+        manager_conf: str | None = None,
     ) -> None:
         self.users = users
+        self.config_files = served_files(users, manager_conf)
+        """What GetConfig and ListCategories read: file name -> text."""
         self.start = start
         self.wall_offset = wall_offset
         self.pbx = Pbx(self.emit, self.wall)
