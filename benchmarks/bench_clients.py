@@ -149,22 +149,32 @@ def simulator(replay: bool) -> Iterator[tuple[str, int]]:
 # -- the clients: events ---------------------------------------------------------------
 
 
-def sync_events(address: tuple[str, int], expected: int) -> float:
-    done = threading.Event()
+def counting(
+    expected: int, done: Callable[[], None]
+) -> tuple[Callable[[amiproto.Event], None], Callable[[], int]]:
+    """A callback that counts events and calls ``done`` once ``expected`` have come, and
+    what it has counted. A closure, as ``core_events``' callback is, so that both sides
+    pay the same per event."""
     count = 0
 
     def callback(event: amiproto.Event) -> None:
         nonlocal count
         count += 1
         if count >= expected:
-            done.set()
+            done()
 
+    return callback, lambda: count
+
+
+def sync_events(address: tuple[str, int], expected: int) -> float:
+    done = threading.Event()
+    callback, counted = counting(expected, done.set)
     client = sync_client.connect(*address, timeout=10)
     client.register_callback("", callback)
     started = time.perf_counter()
     client.login("admin", "wordpass")
     if not done.wait(60):
-        raise RuntimeError(f"sync: only {count} of {expected} events")
+        raise RuntimeError(f"sync: only {counted()} of {expected} events")
     elapsed = time.perf_counter() - started
     client.close()
     return elapsed
@@ -172,14 +182,7 @@ def sync_events(address: tuple[str, int], expected: int) -> float:
 
 async def asyncio_events(address: tuple[str, int], expected: int) -> float:
     done = asyncio.Event()
-    count = 0
-
-    def callback(event: amiproto.Event) -> None:
-        nonlocal count
-        count += 1
-        if count >= expected:
-            done.set()
-
+    callback, _ = counting(expected, done.set)
     async with aio_client.connect(*address, timeout=10) as client:
         client.register_callback("", callback)
         started = time.perf_counter()
@@ -190,14 +193,7 @@ async def asyncio_events(address: tuple[str, int], expected: int) -> float:
 
 async def trio_events(address: tuple[str, int], expected: int) -> float:
     done = trio.Event()
-    count = 0
-
-    def callback(event: amiproto.Event) -> None:
-        nonlocal count
-        count += 1
-        if count >= expected:
-            done.set()
-
+    callback, _ = counting(expected, done.set)
     async with trio_client.connect(*address, timeout=10) as client:
         client.register_callback("", callback)
         started = time.perf_counter()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio as _asyncio
 import contextlib
-import inspect
 import logging
 import ssl as _ssl
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
-from ._common import (
+from ._shared import (
     AsyncClient,
     Backoff,
     Batch,
@@ -43,6 +42,7 @@ from ._common import (
     connect_error,
     login_outcome,
     outcome,
+    run_callbacks,
 )
 
 __all__ = ["Client", "connect"]
@@ -447,21 +447,13 @@ class Client:
     async def _dispatch_loop(self) -> None:
         queue = self._queue
         ready = self._queue_ready
-        matching = self._callbacks.matching
         while True:
             if not queue:
                 if queue.closed:
                     return
                 ready.clear()
                 await ready.wait()
-            for message in queue.take():
-                for callback in matching(message):
-                    try:
-                        result = callback(message)
-                        if result is not None and inspect.isawaitable(result):
-                            await result
-                    except Exception:
-                        log.exception("callback %r failed on %r", callback, message)
+            await run_callbacks(self._callbacks, queue.take(), log)
 
     def _end_consumers(self) -> None:
         self._queue.closed = True
@@ -492,23 +484,7 @@ async def connect(
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""
-    options = Options(
-        host=host,
-        port=port,
-        username=username,
-        secret=secret,
-        auth=auth,
-        events=events,
-        timeout=timeout,
-        ssl=ssl,
-        server_hostname=server_hostname,
-        keepalive=keepalive,
-        keepalive_timeout=keepalive_timeout,
-        reconnect=reconnect,
-        backoff=backoff or Backoff(),
-        trace=trace,
-        queue_size=queue_size,
-    )
+    options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
     client = Client(options)
     await client._start()
     try:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
-from ._common import (
+from ._shared import (
     Backoff,
     Batch,
     Callback,
@@ -609,23 +609,7 @@ def connect(
     Raises ``ConnectionLost`` when the connection cannot be made and
     ``AuthenticationError`` when the login is refused.
     """
-    options = Options(
-        host=host,
-        port=port,
-        username=username,
-        secret=secret,
-        auth=auth,
-        events=events,
-        timeout=timeout,
-        ssl=ssl,
-        server_hostname=server_hostname,
-        keepalive=keepalive,
-        keepalive_timeout=keepalive_timeout,
-        reconnect=reconnect,
-        backoff=backoff or Backoff(),
-        trace=trace,
-        queue_size=queue_size,
-    )
+    options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
     client = Client(options)
     client._start()
     if username is not None:

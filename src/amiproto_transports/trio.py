@@ -16,7 +16,6 @@ are on trio's clock (``trio.current_time()``).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import math
 import ssl as _ssl
@@ -28,7 +27,7 @@ import trio as _trio
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
-from ._common import (
+from ._shared import (
     AsyncClient,
     Backoff,
     Batch,
@@ -44,6 +43,7 @@ from ._common import (
     connect_error,
     login_outcome,
     outcome,
+    run_callbacks,
 )
 
 __all__ = ["Client", "Pending", "connect"]
@@ -510,21 +510,13 @@ class Client:
 
     async def _dispatch_loop(self) -> None:
         queue = self._queue
-        matching = self._callbacks.matching
         while True:
             if not queue:
                 if queue.closed:
                     return
                 self._queue_ready = _trio.Event()
                 await self._queue_ready.wait()
-            for message in queue.take():
-                for callback in matching(message):
-                    try:
-                        result = callback(message)
-                        if result is not None and inspect.isawaitable(result):
-                            await result
-                    except Exception:
-                        log.exception("callback %r failed on %r", callback, message)
+            await run_callbacks(self._callbacks, queue.take(), log)
 
     def _end_consumers(self) -> None:
         self._queue.closed = True
@@ -555,23 +547,7 @@ async def connect(
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""
-    options = Options(
-        host=host,
-        port=port,
-        username=username,
-        secret=secret,
-        auth=auth,
-        events=events,
-        timeout=timeout,
-        ssl=ssl,
-        server_hostname=server_hostname,
-        keepalive=keepalive,
-        keepalive_timeout=keepalive_timeout,
-        reconnect=reconnect,
-        backoff=backoff or Backoff(),
-        trace=trace,
-        queue_size=queue_size,
-    )
+    options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
     client = Client(options)
     # The body's exception is carried out of the nursery and raised as itself: our
     # tasks never raise, so wrapping it in an exception group would only hide it.

@@ -20,7 +20,7 @@ from amiproto import Action, ActionCompleted, Event, LoginResult
 from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
-from amiproto_transports._common import AsyncClient, Callback, CallbackKey, SyncClient, Unregister
+from amiproto_transports._shared import AsyncClient, Callback, CallbackKey, SyncClient, Unregister
 
 # Enough worker threads that 200 blocking send_action calls really run at once.
 _LIMITER = anyio.CapacityLimiter(256)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from amiproto_transports._common import Backoff, Options
+from amiproto_transports._shared import Backoff, Options
 
 
 def test_backoff_grows_with_jitter_and_stops() -> None:

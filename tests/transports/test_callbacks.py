@@ -1,11 +1,14 @@
-"""CallbackRegistry: which callbacks a message goes to, and in what order."""
+"""CallbackRegistry: which callbacks a message goes to, and in what order; run_callbacks."""
 
 from __future__ import annotations
 
+import logging
+
+import anyio
 import pytest
 
 from amiproto import Event, Response
-from amiproto_transports._common import CallbackRegistry, Reconnected
+from amiproto_transports._shared import CallbackRegistry, Reconnected, run_callbacks
 
 
 def event(name: str) -> Event:
@@ -38,3 +41,58 @@ def test_registry_rules_and_order() -> None:
     assert len(registry.matching(notice)) == 2  # class Event and ""
     with pytest.raises(TypeError):
         registry.register(42, print)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(5)
+async def test_run_callbacks_awaits_results_and_logs_failures(caplog: pytest.LogCaptureFixture) -> None:
+    registry = CallbackRegistry()
+    calls: list[str] = []
+
+    async def later(message: Event) -> None:
+        await anyio.sleep(0)
+        calls.append(f"async {message.name}")
+
+    async def broken_async(message: Event) -> None:
+        raise ValueError("async boom")
+
+    def broken(message: Event) -> None:
+        raise RuntimeError("boom")
+
+    def answers(message: Event) -> int:
+        calls.append("after")
+        return 42  # a result that is not awaitable is ignored
+
+    registry.register("", lambda m: calls.append(f"sync {m.name}"))
+    registry.register("", later)
+    registry.register("", broken)
+    registry.register("", broken_async)
+    registry.register("", answers)
+    log = logging.getLogger("amiproto.test-callbacks")
+    with caplog.at_level(logging.ERROR, log.name):
+        await run_callbacks(registry, [event("A"), event("B")], log)
+    assert calls == ["sync A", "async A", "after", "sync B", "async B", "after"]
+    failures = [record for record in caplog.records if record.name == log.name]
+    assert [str(record.exc_info[1]) for record in failures if record.exc_info] == ["boom", "async boom"] * 2
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(5)
+async def test_run_callbacks_lets_cancellation_through() -> None:
+    registry = CallbackRegistry()
+    calls: list[str] = []
+
+    async def stuck(message: Event) -> None:
+        await anyio.sleep(10)
+
+    registry.register("", stuck)
+    registry.register("", lambda m: calls.append("next"))
+    with anyio.move_on_after(0.05) as scope:
+        await run_callbacks(registry, [event("A")], logging.getLogger("amiproto.test-callbacks"))
+    assert scope.cancelled_caught
+    assert calls == []

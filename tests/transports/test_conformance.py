@@ -20,7 +20,7 @@ import trustme
 
 import amiproto
 from amiproto import Action
-from amiproto_transports._common import Backoff, Disconnected, Reconnected
+from amiproto_transports._shared import Backoff, Disconnected, Reconnected
 from amiproto_transports.simulator import Simulator
 
 from .harness import Face, expect_error, open_client, read_action, scripted_server, tls_proxy, wait_until

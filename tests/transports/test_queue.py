@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amiproto_transports._common import DropOldest
+from amiproto_transports._shared import DropOldest
 
 
 def test_drop_oldest_counts() -> None:

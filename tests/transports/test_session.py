@@ -6,7 +6,7 @@ import pytest
 
 import amiproto
 from amiproto import Action
-from amiproto_transports._common import Options, Session, outcome
+from amiproto_transports._shared import Options, Session, outcome
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from amiproto_transports._common import redact, trace
+from amiproto_transports._shared import redact, trace
 
 
 def test_trace_redacts_secrets(caplog: pytest.LogCaptureFixture) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from amiproto import Event, Message, Response
 
-__all__ = ["Callback", "CallbackKey", "CallbackRegistry", "Unregister"]
+__all__ = ["Callback", "CallbackKey", "CallbackRegistry", "Unregister", "run_callbacks"]
 
 CallbackKey = str | type[Message] | None
 """An event name, a message class (matched with isinstance), ``""`` for every event,
@@ -84,3 +86,21 @@ class CallbackRegistry:
                     yield callback
             elif key is None and name is None:
                 yield callback
+
+
+async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
+    """Run each message's callbacks in order, awaiting what a callback returns when it is
+    awaitable; a callback's exception is logged on ``log`` and the next one runs.
+
+    It awaits nothing of its own, only what callbacks return, so one body serves asyncio
+    and trio alike; cancellation (a BaseException in both) passes through.
+    """
+    matching = registry.matching
+    for message in messages:
+        for callback in matching(message):
+            try:
+                result = callback(message)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("callback %r failed on %r", callback, message)

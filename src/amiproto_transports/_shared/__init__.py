@@ -5,7 +5,8 @@ the glue that is the same in every I/O world. None of them touches a socket, a
 thread, a task or a clock.
 
 - ``_protocol``: ``AMIClient``, the typing Protocol every client is checked against;
-- ``_callbacks``: ``CallbackRegistry``, which callbacks a message goes to and in what order;
+- ``_callbacks``: ``CallbackRegistry``, which callbacks a message goes to and in what order,
+  and ``run_callbacks``, the async clients' dispatch step;
 - ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy;
 - ``_options``: ``Options``, what ``connect()`` takes;
 - ``_backoff``: ``Backoff``, the jittered delays between reconnect attempts;
@@ -16,7 +17,7 @@ thread, a task or a clock.
 """
 
 from ._backoff import Backoff
-from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister
+from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks
 from ._notices import Disconnected, Reconnected
 from ._options import DEFAULT_QUEUE_SIZE, Options
 from ._outcome import connect_error, login_outcome, outcome
@@ -46,5 +47,6 @@ __all__ = [
     "login_outcome",
     "outcome",
     "redact",
+    "run_callbacks",
     "trace",
 ]

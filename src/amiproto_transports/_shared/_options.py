@@ -1,0 +1,55 @@
+"""Everything a client's ``connect()`` takes, in one value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ._backoff import Backoff
+
+__all__ = ["DEFAULT_QUEUE_SIZE", "Options"]
+
+DEFAULT_QUEUE_SIZE = 10_000
+"""Messages the reader may queue for the dispatcher before the oldest are dropped."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything ``connect()`` takes, in one place for the three clients."""
+
+    host: str
+    port: int = 5038
+    username: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    auth: str = "md5"
+    events: bool | str | None = True
+    timeout: float | None = 10.0
+    ssl: Any = None  # an ssl.SSLContext; Any because trio and asyncio type it differently
+    server_hostname: str | None = None
+    keepalive: float | None = None
+    keepalive_timeout: float | None = None
+    reconnect: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+    trace: bool = False
+    queue_size: int = DEFAULT_QUEUE_SIZE
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Options:
+        """The options of one ``connect()`` call, given its parameters by name.
+
+        Each client's ``connect()`` spells its signature out for its readers and
+        passes ``locals()`` here as its first statement, so the arguments are named
+        once. The names must be exactly the fields: a parameter one side lacks is a
+        TypeError on the first call, not a silently ignored option. ``backoff`` None
+        means the default ``Backoff()``.
+        """
+        names = {f.name for f in fields(cls)}
+        if arguments.keys() != names:
+            unknown = sorted(arguments.keys() - names)
+            missing = sorted(names - arguments.keys())
+            raise TypeError(f"connect() parameters differ from Options: unknown {unknown}, missing {missing}")
+        values = dict(arguments)
+        if values["backoff"] is None:
+            values["backoff"] = Backoff()
+        return cls(**values)

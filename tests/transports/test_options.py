@@ -1,0 +1,58 @@
+"""Options: what connect() takes, and the three connect() signatures that feed it."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from amiproto_transports import asyncio as aio_client
+from amiproto_transports import sync as sync_client
+from amiproto_transports import trio as trio_client
+from amiproto_transports._shared import Backoff, Options
+
+
+def arguments(**changes: Any) -> dict[str, Any]:
+    """Every connect() parameter at its default, as connect()'s locals() would be."""
+    values: dict[str, Any] = {"host": "127.0.0.1", "backoff": None}
+    for f in dataclasses.fields(Options):
+        if f.name not in values:
+            values[f.name] = f.default
+    values.update(changes)
+    return values
+
+
+def test_from_arguments_takes_every_field() -> None:
+    options = Options.from_arguments(arguments(port=1, username="u", secret="s", queue_size=7))
+    assert (options.host, options.port, options.username, options.secret) == ("127.0.0.1", 1, "u", "s")
+    assert options.queue_size == 7
+    assert options.backoff == Backoff()
+    mine = Backoff(initial=1.0, attempts=2)
+    assert Options.from_arguments(arguments(backoff=mine)).backoff is mine
+
+
+def test_from_arguments_refuses_names_that_are_not_fields() -> None:
+    with pytest.raises(TypeError, match=r"unknown \['colour'\]"):
+        Options.from_arguments(arguments(colour="blue"))
+    incomplete = arguments()
+    del incomplete["trace"]
+    with pytest.raises(TypeError, match=r"missing \['trace'\]"):
+        Options.from_arguments(incomplete)
+
+
+@pytest.mark.parametrize("connect", [sync_client.connect, aio_client.connect, trio_client.connect])
+def test_each_connect_signature_is_the_options(connect: Callable[..., Any]) -> None:
+    # connect() hands its locals() to Options.from_arguments: same names, same defaults.
+    parameters = inspect.signature(connect).parameters
+    assert list(parameters) == [f.name for f in dataclasses.fields(Options)]
+    for f in dataclasses.fields(Options):
+        default = parameters[f.name].default
+        if f.name == "backoff":
+            assert default is None
+        elif f.default is dataclasses.MISSING:
+            assert default is inspect.Parameter.empty
+        else:
+            assert default == f.default, f.name
