@@ -7,6 +7,7 @@ import logging
 import anyio
 import pytest
 
+import amiproto
 from amiproto import Event, Response
 from amiproto_transports._shared import CallbackRegistry, Reconnected, run_callbacks
 
@@ -96,3 +97,25 @@ async def test_run_callbacks_lets_cancellation_through() -> None:
         await run_callbacks(registry, [event("A")], logging.getLogger("amiproto.test-callbacks"))
     assert scope.cancelled_caught
     assert calls == []
+
+
+def test_the_match_cache_is_bounded() -> None:
+    from amiproto_transports._shared import _callbacks
+
+    registry = _callbacks.CallbackRegistry()
+    seen: list[object] = []
+    registry.register("", seen.append)
+    conn = amiproto.Connection()
+    names = [f"Invented{i}" for i in range(_callbacks._CACHE_LIMIT + 5)]
+    conn.receive_data(b"".join(f"Event: {name}\r\n\r\n".encode() for name in names))
+    for event in conn.next_events():
+        assert isinstance(event, amiproto.Event)
+        assert registry.matching(event) == (seen.append,)
+    assert len(registry._cache) == _callbacks._CACHE_LIMIT
+
+
+def test_notices_are_public() -> None:
+    import amiproto_transports
+
+    assert amiproto_transports.Reconnected.event_name == "Reconnected"
+    assert issubclass(amiproto_transports.Disconnected, amiproto.Event)

@@ -22,6 +22,9 @@ Unregister = Callable[[], None]
 """What ``register_callback`` returns: call it to remove that registration."""
 
 
+_CACHE_LIMIT = 4096
+
+
 class CallbackRegistry:
     """Callbacks by key; ``matching(message)`` lists those a message goes to.
 
@@ -67,7 +70,10 @@ class CallbackRegistry:
         found = cache.get(cache_key)
         if found is None:
             # Both read once: a concurrent register() replaces them, never mutates them.
-            found = cache[cache_key] = tuple(self._select(cache_key, self._entries))
+            found = tuple(self._select(cache_key, self._entries))
+            # Bounded, so that a server inventing event names cannot grow it for ever.
+            if len(cache) < _CACHE_LIMIT:
+                cache[cache_key] = found
         return found
 
     @staticmethod
