@@ -10,6 +10,9 @@ import amiproto
 
 from .helpers import drain, kind
 
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
+
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 
 

@@ -11,6 +11,9 @@ from amiproto._framing import Framer
 
 from .helpers import chunked, feed_all, summary
 
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
+
 
 def frames(data: bytes, *, greeting: bool = False) -> list[tuple[bytes, bool, int | None]]:
     framer = Framer(expect_greeting=greeting)
@@ -159,9 +162,10 @@ def frame_all(stream: bytes, *, use_fast_path: bool) -> list[bytes]:
     out: list[bytes] = []
     try:
         while True:
-            blocks = framer.take_plain_run() if use_fast_path else None
-            if blocks is not None:
-                out.extend(block + b"\n\r\n" for block in blocks)
+            run = framer.take_plain_run() if use_fast_path else None
+            if run is not None:
+                assert run[0], "the stream has ended: nothing can wait for more bytes"
+                out.extend(run[0])
                 continue
             frame = framer.next_frame()
             if frame is None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from fuzz.fuzz_connection import check, mutate, seed_corpus
 from hypothesis import given
 from hypothesis import strategies as st
+
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
 
 CORPUS = seed_corpus()
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import amiproto
 
 from .helpers import chunked, feed_all, kind, load_jsonl, recording_paths, summary
+
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
 
 RECORDED_RX = [b"".join(d for direction, d in load_jsonl(p) if direction == "rx") for p in recording_paths()]
 

@@ -12,6 +12,9 @@ import amiproto
 from .conftest import RECORDINGS
 from .helpers import drain, load_jsonl, recording_paths, split_actions
 
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
+
 PATHS = list(recording_paths())
 
 

@@ -13,6 +13,9 @@ import amiproto
 from .conftest import SAMPLES, needs_shared
 from .helpers import chunked, feed_all, kind, summary
 
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
+
 pytestmark = needs_shared(SAMPLES)
 
 SAMPLE_PATHS = sorted(SAMPLES.glob("*.ami")) if SAMPLES.exists() else []

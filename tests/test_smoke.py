@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import pytest
+
 import amiproto
+
+# Every test here runs with the C speedups and in pure Python.
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 def test_ping_round_trip() -> None:

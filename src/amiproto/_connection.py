@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ._actions import Action, check_header
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer
+from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Run
 from ._headers import DECODE_ERRORS, parse_header_lines
 from ._messages import (
     NEED_DATA,
@@ -185,9 +185,11 @@ class Connection:
             if self._closed_emitted:
                 break
             try:
-                blocks = framer.take_plain_run()
-                if blocks is not None:
-                    self._on_blocks(blocks)
+                run = framer.take_plain_run()
+                if run is not None:
+                    if not run[0]:
+                        break  # a plain message so far, waiting for the rest
+                    self._on_blocks(run)
                     continue
                 frame = framer.next_frame()
             except RemoteProtocolError as error:
@@ -208,8 +210,8 @@ class Connection:
             self._move(Input.REMOTE_ERROR)
         self._error = error
 
-    def _on_blocks(self, blocks: list[bytes]) -> None:
-        """Messages from the framer's fast path, each without its closing LF CRLF.
+    def _on_blocks(self, run: Run) -> None:
+        """Messages from the framer's fast path, with the name key of each event.
 
         This is the hot loop of the whole core: events are built inline, and the
         name and class of each distinct ``Event:`` line are looked up once.
@@ -219,26 +221,25 @@ class Connection:
         names = self._event_names
         new = Event.__new__
         append = self._items.append
-        for block in blocks:
-            raw = block + b"\n\r\n"
-            if block.startswith(b"Event:"):
-                line_end = block.find(b"\n")
-                key = block[6:line_end] if line_end >= 0 else block[6:]
-                known = names.get(key)
-                if known is None:
-                    known = self._learn_event_name(key)
-                name, cls = known
-                event = new(cls)
-                event.raw = raw
-                event._headers = None
-                event._name = name
-                if self._encoding_is_default is False:
-                    event._encoding = self.encoding
-                append(event)
-                if self._open_lists:
-                    self._correlate(event)
-            else:
+        default_encoding = self._encoding_is_default
+        raws, keys = run
+        for raw, key in zip(raws, keys, strict=True):
+            if key is None:
                 self._on_frame(Frame(raw))
+                continue
+            known = names.get(key)
+            if known is None:
+                known = self._learn_event_name(key)
+            name, cls = known
+            event = new(cls)
+            event.raw = raw
+            event._headers = None
+            event._name = name
+            if not default_encoding:
+                event._encoding = self.encoding
+            append(event)
+            if self._open_lists:
+                self._correlate(event)
 
     def _learn_event_name(self, key: bytes) -> tuple[str, type[Event]]:
         name = key.strip().decode(self.encoding, DECODE_ERRORS)

@@ -21,10 +21,12 @@ simulator reads the client's actions with the same code.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from . import _accel
 from ._errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", "Frame", "Framer"]
+__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", "Frame", "Framer", "Run"]
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024
@@ -34,6 +36,17 @@ END_COMMAND = b"--END COMMAND--"
 # A header line inside a Follows message: a token name, a colon, CRLF at the end.
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
+
+# The C twin of the fast path (see _accel); None means pure Python.
+_C_TAKE_RUN: (
+    Callable[[bytearray, int, int, int], tuple[list[bytes], list[bytes | None], int, int, int, int]] | None
+) = None if _accel.speedups is None else _accel.speedups.take_run
+
+_C_STOP_GENERAL = 1  # take_run stopped at a message for the general path
+
+# A run of plain messages: each message's exact bytes, and for an event the rest of
+# its first line (its name, unstripped), for a response None.
+Run = tuple[list[bytes], list["bytes | None"]]
 
 # Framer modes for the message being read.
 _START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
@@ -94,6 +107,10 @@ class Framer:
         self._body_start = 0  # Follows: where the CLI text begins
         self._plain_checked = 0  # fast path: bytes already known to hold no CRLF CRLF
         self._general_until = 0  # fast path: bytes left to the general path first
+        # C fast path: where the scan of an incomplete message resumes, and where its
+        # first line ends (-1: not seen yet).
+        self._fast_resume = 0
+        self._fast_first_lf = -1
 
     @property
     def eof(self) -> bool:
@@ -118,22 +135,52 @@ class Framer:
                 f"{self.max_buffer_size} (max_buffer_size)"
             )
 
-    def take_plain_run(self) -> list[bytes] | None:
-        """Fast path: every complete message at the front of the buffer, each as bytes
-        without the ``\\n\\r\\n`` that ends it (so a CRLF message keeps its last CR).
+    def take_plain_run(self) -> Run | None:
+        """Fast path: the complete plain messages at the front of the buffer, or None
+        when the general path (``next_frame()``) must take the next one. An empty run
+        means that the next message is plain so far and needs more bytes.
 
-        Splitting on ``\\n\\r\\n`` finds exactly the ends the general path finds,
-        except ``\\n\\n``: a region holding one goes to the general path whole.
-        The run also stops at the first message the general path would frame
-        differently: one that does not start with ``Event:`` or ``Response:``
-        (separators, odd messages), a Follows or a glued second Response, one with a
-        glued second ``Event:`` line, or one over the size limit; the general path
-        then frames those bytes one message at a time, with the same result. Real
-        Asterisk traffic is almost always plain, and this makes the per-byte work
-        a few C calls per chunk.
+        Plain means framed the same way by both paths: a message that starts with
+        ``Event:`` or with a ``Response:`` line that is not ``Follows``, ends at its
+        first LF CRLF with no bare LF LF before, has no second line starting with its
+        own first header (a glued message), and fits the size limit. Real Asterisk
+        traffic is almost always plain; this makes the work per byte a few C calls
+        per chunk instead of several per message.
         """
         if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
+        buf = self._buf
+        if _C_TAKE_RUN is not None:
+            run_raws, run_keys, size, stop, self._fast_resume, self._fast_first_lf = _C_TAKE_RUN(
+                buf, self.max_message_size, self._fast_resume, self._fast_first_lf
+            )
+            if run_raws:
+                del buf[:size]
+                return run_raws, run_keys
+            if stop == _C_STOP_GENERAL or self._eof:
+                return None
+            return run_raws, run_keys
+        blocks = self._take_plain_blocks()
+        if blocks is None:
+            return None
+        raws = [block + b"\n\r\n" for block in blocks]
+        keys: list[bytes | None] = []
+        for block in blocks:
+            if block.startswith(b"Event:"):
+                line_end = block.find(b"\n")
+                keys.append(block[6:line_end] if line_end >= 0 else block[6:])
+            else:
+                keys.append(None)
+        return raws, keys
+
+    def _take_plain_blocks(self) -> list[bytes] | None:
+        """The pure-Python fast path: plain messages without their closing LF CRLF.
+
+        Splitting on ``\\n\\r\\n`` finds exactly the ends the general path finds,
+        except ``\\n\\n``: a region holding one goes to the general path whole. The
+        run stops at the first message that is not plain, and the general path frames
+        the bytes up to its end before the fast path resumes.
+        """
         buf = self._buf
         if not buf or buf[0] in (10, 13):
             return None
@@ -296,6 +343,8 @@ class Framer:
         del buf[:end]
         self._general_until -= end
         self._plain_checked = 0
+        self._fast_resume = 0
+        self._fast_first_lf = -1
         self._mode = _START
         self._scan = 0
         return Frame(raw, is_greeting=is_greeting, body_start=body_start, truncated=truncated)

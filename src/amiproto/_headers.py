@@ -49,6 +49,20 @@ _SHAPES: dict[str, _Shape] = {}
 _NO_NAMES = _Shape([])
 
 
+# The same shapes by the raw bytes of their names joined with LF, as the C split
+# (_speedups.split_headers) gives them, so that a known shape costs no decoding.
+_SHAPES_BY_KEY: dict[bytes, _Shape] = {}
+
+
+def _shape_of_key(key: bytes) -> _Shape:
+    shape = _SHAPES_BY_KEY.get(key)
+    if shape is None:
+        shape = _shape_of(key.decode("utf-8", DECODE_ERRORS).split("\n"))
+        if len(_SHAPES_BY_KEY) < _SHAPES_LIMIT:
+            _SHAPES_BY_KEY[key] = shape
+    return shape
+
+
 def _shape_of(names: list[str]) -> _Shape:
     if not names:
         return _NO_NAMES  # its key, "", is also that of [""]
@@ -79,6 +93,15 @@ class Headers:
     def _from_lists(cls, names: list[str], values: list[str]) -> Headers:
         headers = cls.__new__(cls)
         headers._shape = _shape_of(names)
+        headers._values = values
+        return headers
+
+    @classmethod
+    def _from_key(cls, key: bytes, values: list[str]) -> Headers:
+        """Headers from the C split: the names' raw bytes joined with LF, and the values."""
+        headers = cls.__new__(cls)
+        # b"" is the key of no names and of one empty name alike; the values tell.
+        headers._shape = _shape_of_key(key) if values else _NO_NAMES
         headers._values = values
         return headers
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from . import _accel
 from ._headers import DECODE_ERRORS, Headers, split_lines
 
 if TYPE_CHECKING:
@@ -51,6 +53,15 @@ _ACTION_ID_LINE = re.compile(rb"\n(?i:actionid): ?([^\n]*)")
 # The same as the first line; apart, because an alternation with ``\A`` would cost
 # the search above its fast scan for a literal LF.
 _ACTION_ID_FIRST_LINE = re.compile(rb"(?i:actionid): ?([^\n]*)")
+
+
+# The C twins of the header split and the ActionID lookup (see _accel); None means pure Python.
+_C_SPLIT_HEADERS: Callable[[bytes, int], tuple[bytes, list[str], list[str]]] | None = (
+    None if _accel.speedups is None else _accel.speedups.split_headers
+)
+_C_FIND_ACTION_ID: Callable[[bytes], bytes | None] | None = (
+    None if _accel.speedups is None else _accel.speedups.find_action_id
+)
 
 
 class Greeting:
@@ -108,14 +119,23 @@ class Message:
         """True when end of file cut this message short."""
         return getattr(self, "_truncated", False)
 
-    def _header_bytes(self) -> bytes:
-        return self.raw
+    def _header_end(self) -> int:
+        """Where the header lines end in ``raw``; -1 for the end of ``raw``."""
+        return -1
 
     def _parse(self) -> Headers:
-        text = self._header_bytes().decode(self.encoding, DECODE_ERRORS)
-        names, values, unparsed = split_lines(text)
-        self._unparsed = tuple(unparsed)
-        headers = self._headers = Headers._from_lists(names, values)
+        encoding = self.encoding
+        split = _C_SPLIT_HEADERS
+        if split is not None and encoding == "utf-8":
+            key, values, unparsed = split(self.raw, self._header_end())
+            headers = Headers._from_key(key, values)
+        else:
+            end = self._header_end()
+            data = self.raw if end < 0 else self.raw[:end]
+            names, values, unparsed = split_lines(data.decode(encoding, DECODE_ERRORS))
+            headers = Headers._from_lists(names, values)
+        self._unparsed = tuple(unparsed) if unparsed else ()
+        self._headers = headers
         return headers
 
     @property
@@ -134,12 +154,18 @@ class Message:
     def action_id(self) -> str | None:
         """The first ``ActionID`` header (any case), or None; read without a full parse."""
         raw = self.raw
-        found = _ACTION_ID_FIRST_LINE.match(raw) or _ACTION_ID_LINE.search(raw)
-        if found is None:
-            return None
-        value = found.group(1)
-        if value[-1:] == b"\r":
-            value = value[:-1]
+        find = _C_FIND_ACTION_ID
+        if find is not None:
+            value = find(raw)
+            if value is None:
+                return None
+        else:
+            found = _ACTION_ID_FIRST_LINE.match(raw) or _ACTION_ID_LINE.search(raw)
+            if found is None:
+                return None
+            value = found.group(1)
+            if value[-1:] == b"\r":
+                value = value[:-1]
         return value.decode(self.encoding, DECODE_ERRORS)
 
     def get(self, name: str, default: str | None = None) -> str | None:
@@ -192,8 +218,8 @@ class Response(Message):
             orphan._unparsed = self._unparsed
         return orphan
 
-    def _header_bytes(self) -> bytes:
-        return self.raw if self._body is None else self.raw[: self._body]
+    def _header_end(self) -> int:
+        return -1 if self._body is None else self._body
 
     @property
     def action_id(self) -> str | None:
