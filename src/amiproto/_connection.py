@@ -96,7 +96,6 @@ class Connection:
         self._open_lists = 0
         # Raw "Event:" line tails seen on the fast path -> (name, class).
         self._event_names: dict[bytes, tuple[str, type[Event]]] = {}
-        self._encoding_is_default = encoding == "utf-8"
         # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
         self._deadlines: list[tuple[float, int, str, _Pending]] = []
         self._deadline_order = itertools.count()
@@ -221,7 +220,7 @@ class Connection:
         names = self._event_names
         new = Event.__new__
         append = self._items.append
-        default_encoding = self._encoding_is_default
+        encoding = self.encoding
         raws, keys = run
         for raw, key in zip(raws, keys, strict=True):
             if key is None:
@@ -235,8 +234,7 @@ class Connection:
             event.raw = raw
             event._headers = None
             event._name = name
-            if not default_encoding:
-                event._encoding = self.encoding
+            event._encoding = encoding
             append(event)
             if self._open_lists:
                 self._correlate(event)

@@ -111,6 +111,7 @@ class Framer:
         # first line ends (-1: not seen yet).
         self._fast_resume = 0
         self._fast_first_lf = -1
+        self._fast_waiting = False  # the C fast path needs more bytes than it has
 
     @property
     def eof(self) -> bool:
@@ -127,7 +128,9 @@ class Framer:
             raise LocalProtocolError("data received after end of file")
         if not data:
             self._eof = True
+            self._fast_waiting = False
             return
+        self._fast_waiting = False
         self._buf += data
         if len(self._buf) > self.max_buffer_size:
             raise RemoteProtocolError(
@@ -151,14 +154,19 @@ class Framer:
             return None
         buf = self._buf
         if _C_TAKE_RUN is not None:
+            if self._fast_waiting:
+                return [], []
             run_raws, run_keys, size, stop, self._fast_resume, self._fast_first_lf = _C_TAKE_RUN(
                 buf, self.max_message_size, self._fast_resume, self._fast_first_lf
             )
+            if stop == _C_STOP_GENERAL or self._eof:
+                if not run_raws:
+                    return None
+            else:
+                # Nothing more until more bytes come: spare the next call the scan.
+                self._fast_waiting = True
             if run_raws:
                 del buf[:size]
-                return run_raws, run_keys
-            if stop == _C_STOP_GENERAL or self._eof:
-                return None
             return run_raws, run_keys
         blocks = self._take_plain_blocks()
         if blocks is None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import overload
 
-__all__ = ["DECODE_ERRORS", "Headers", "parse_header_lines"]
+__all__ = ["DECODE_ERRORS", "Headers", "headers_from_split", "parse_header_lines"]
 
 DECODE_ERRORS = "surrogateescape"
 
@@ -96,15 +96,6 @@ class Headers:
         headers._values = values
         return headers
 
-    @classmethod
-    def _from_key(cls, key: bytes, values: list[str]) -> Headers:
-        """Headers from the C split: the names' raw bytes joined with LF, and the values."""
-        headers = cls.__new__(cls)
-        # b"" is the key of no names and of one empty name alike; the values tell.
-        headers._shape = _shape_of_key(key) if values else _NO_NAMES
-        headers._values = values
-        return headers
-
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name`` (any case), or ``default``."""
         position = self._shape.index.get(name.lower())
@@ -151,6 +142,21 @@ class Headers:
 
     def __repr__(self) -> str:
         return f"Headers({list(self)!r})"
+
+
+def headers_from_split(key: bytes, values: list[str]) -> Headers:
+    """Headers from the C split: the names' raw bytes joined with LF, and the values."""
+    headers = _new_headers(Headers)
+    if values:
+        shape = _SHAPES_BY_KEY.get(key)
+        headers._shape = _shape_of_key(key) if shape is None else shape
+    else:
+        headers._shape = _NO_NAMES  # b"" is also the key of one empty name
+    headers._values = values
+    return headers
+
+
+_new_headers = Headers.__new__
 
 
 def parse_header_lines(text: str) -> tuple[list[tuple[str, str]], list[str]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from . import _accel
-from ._headers import DECODE_ERRORS, Headers, split_lines
+from ._headers import DECODE_ERRORS, Headers, headers_from_split, split_lines
 
 if TYPE_CHECKING:
     from ._actions import Action
@@ -94,9 +94,9 @@ class Message:
     true for a message that end of file cut short.
     """
 
-    # Only ``raw`` and ``_headers`` (None until parsed) are set for every
-    # message; the other slots stay unset until needed (unset means: default
-    # encoding, not truncated), so that building a message stays cheap.
+    # ``raw``, ``_encoding`` and ``_headers`` (None until parsed) are set for
+    # every message; ``_truncated`` stays unset unless true, so that building a
+    # message stays cheap.
     __slots__ = ("_encoding", "_headers", "_truncated", "_unparsed", "raw")
 
     kind: ClassVar[str] = "message"
@@ -104,15 +104,14 @@ class Message:
     def __init__(self, raw: bytes, *, encoding: str = "utf-8", truncated: bool = False) -> None:
         self.raw = raw
         self._headers: Headers | None = None
-        if encoding != "utf-8":
-            self._encoding = encoding
+        self._encoding = encoding
         if truncated:
             self._truncated = True
 
     @property
     def encoding(self) -> str:
         """The encoding the message's bytes are decoded with."""
-        return getattr(self, "_encoding", "utf-8")
+        return self._encoding
 
     @property
     def truncated(self) -> bool:
@@ -124,11 +123,11 @@ class Message:
         return -1
 
     def _parse(self) -> Headers:
-        encoding = self.encoding
+        encoding = self._encoding
         split = _C_SPLIT_HEADERS
         if split is not None and encoding == "utf-8":
             key, values, unparsed = split(self.raw, self._header_end())
-            headers = Headers._from_key(key, values)
+            headers = headers_from_split(key, values)
         else:
             end = self._header_end()
             data = self.raw if end < 0 else self.raw[:end]
@@ -166,7 +165,7 @@ class Message:
             value = found.group(1)
             if value[-1:] == b"\r":
                 value = value[:-1]
-        return value.decode(self.encoding, DECODE_ERRORS)
+        return value.decode(self._encoding, DECODE_ERRORS)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Shortcut for ``headers.get``."""

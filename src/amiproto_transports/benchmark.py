@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import amiproto
+from amiproto import _accel
 
 __all__ = [
     "BASELINE",
@@ -27,6 +28,7 @@ __all__ = [
     "chunks_of",
     "core_full",
     "core_routing",
+    "in_pure_python",
     "interleaved_best",
     "large_message_chunks",
     "feed_large",
@@ -93,16 +95,34 @@ def core_routing(chunks: list[bytes]) -> int:
     return count
 
 
+def in_pure_python(run: Workload) -> Workload:
+    """``run`` with the core's C speedups switched off while it runs."""
+
+    def pure() -> int:
+        _accel.use_speedups(False)
+        try:
+            return run()
+        finally:
+            _accel.use_speedups(True)
+
+    return pure
+
+
 def workloads(data: bytes) -> dict[str, Workload]:
-    """The throughput runs, by label, the baseline first."""
+    """The throughput runs, by label, the baseline first; the core runs with its C
+    speedups when they are built, and in pure Python."""
     small, large = chunks_of(data, 4096), chunks_of(data, 65536)
-    return {
-        BASELINE: lambda: naive(data),
-        "core, all headers, 4 KiB chunks": lambda: core_full(small),
-        "core, all headers, 64 KiB chunks": lambda: core_full(large),
-        "core, name+action_id, 4 KiB": lambda: core_routing(small),
-        "core, name+action_id, 64 KiB": lambda: core_routing(large),
+    core_runs: dict[str, Workload] = {
+        "all headers, 4 KiB chunks": lambda: core_full(small),
+        "all headers, 64 KiB chunks": lambda: core_full(large),
+        "name+action_id, 4 KiB": lambda: core_routing(small),
+        "name+action_id, 64 KiB": lambda: core_routing(large),
     }
+    runs: dict[str, Workload] = {BASELINE: lambda: naive(data)}
+    if _accel.speedups is not None:
+        runs.update({f"core (C speedups), {label}": run for label, run in core_runs.items()})
+    runs.update({f"core (pure Python), {label}": in_pure_python(run) for label, run in core_runs.items()})
+    return runs
 
 
 def interleaved_best(
