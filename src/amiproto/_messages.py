@@ -13,6 +13,7 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from . import _accel
@@ -289,10 +290,16 @@ class Event(Message):
                 name = (self.headers.get("Event") or "").strip()
         self._name = name
 
-    @property
-    def name(self) -> str:
-        """The event's name, from its ``Event`` header."""
-        return self._name
+    if TYPE_CHECKING:
+
+        @property
+        def name(self) -> str:
+            """The event's name, from its ``Event`` header."""
+
+    else:
+        # A property whose getter is C code: routing reads every event's name, and
+        # a Python getter would cost more than the dictionary lookup that follows.
+        name = property(attrgetter("_name"), doc="The event's name, from its ``Event`` header.")
 
     @property
     def event_list(self) -> str | None:

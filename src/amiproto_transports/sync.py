@@ -467,16 +467,15 @@ class Client:
             else:
                 self._relogged(result)
         if batch.deliver:
-            self._deliver(batch.deliver, batch.events)
+            self._deliver(batch.deliver)
 
-    def _deliver(self, messages: list[Message], events: list[Event] | None = None) -> None:
+    def _deliver(self, messages: list[Message]) -> None:
         with self._queue_cond:
             self._queue.extend(messages)
             self._queue_cond.notify()
         subscriptions = self._subscriptions
         if subscriptions:
-            if events is None:
-                events = [m for m in messages if isinstance(m, Event)]
+            events = [m for m in messages if isinstance(m, Event)]
             if not events:
                 return  # orphan responses and unknown messages are not for iterators
             for subscription in subscriptions:

@@ -437,15 +437,14 @@ class Client:
             else:
                 self._relogged(result)
         if batch.deliver:
-            self._deliver(batch.deliver, batch.events)
+            self._deliver(batch.deliver)
         self._arm()
 
-    def _deliver(self, messages: list[Message], events: list[Event] | None = None) -> None:
+    def _deliver(self, messages: list[Message]) -> None:
         self._queue.extend(messages)
         self._queue_ready.set()
         if self._subscriptions:
-            if events is None:
-                events = [m for m in messages if isinstance(m, Event)]
+            events = [m for m in messages if isinstance(m, Event)]
             if not events:
                 return  # orphan responses and unknown messages are not for iterators
             for subscription in self._subscriptions:

@@ -28,7 +28,7 @@ def test_session_routes_items_and_maps_errors() -> None:
     assert [waiter for waiter, _ in batch.completed] == ["ping-waiter"]
     assert outcome(batch.completed[0][1]).success
     assert [m.kind for m in batch.deliver] == ["response", "event"]
-    assert [e.name for e in batch.events] == ["FullyBooted"]
+    assert [e.name for e in batch.deliver if isinstance(e, amiproto.Event)] == ["FullyBooted"]
 
     login_id, _ = session.send(Action("Login", Username="u", Secret="s"), None, 1.0, "login")
     filter_id, _ = session.send(Action("Filter", Operation="Add", Filter="x"), None, 1.0, "f")

@@ -39,6 +39,8 @@ class CallbackRegistry:
     def __init__(self) -> None:
         self._entries: tuple[tuple[object, CallbackKey, Callback], ...] = ()
         self._cache: dict[tuple[type, str | None], tuple[Callback, ...]] = {}
+        # The hot path: an event's exact name -> (its class, its callbacks).
+        self._by_name: dict[str, tuple[type, tuple[Callback, ...]]] = {}
 
     def register(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Add ``callback`` under ``key``; returns the function that removes it again."""
@@ -50,22 +52,36 @@ class CallbackRegistry:
         lowered = key.lower() if isinstance(key, str) else key
         self._entries = (*self._entries, (token, lowered, callback))
         self._cache = {}
+        self._by_name = {}
 
         def unregister() -> None:
             self._entries = tuple(entry for entry in self._entries if entry[0] is not token)
             self._cache = {}
+            self._by_name = {}
 
         return unregister
 
     def matching(self, message: Message) -> tuple[Callback, ...]:
         """The callbacks ``message`` goes to, in registration order."""
-        # Keyed on the exact name; case is folded only when the cache is filled.
+        # Keyed on the exact name; case is folded only when a cache is filled.
         if isinstance(message, Event):
-            cache_key: tuple[type, str | None] = (type(message), message.name)
-        elif isinstance(message, Response) and message.orphan:
-            cache_key = (type(message), None)
-        else:
-            cache_key = (type(message), "\0")
+            name = message.name
+            by_name = self._by_name
+            hit = by_name.get(name)
+            # A name nearly always comes with one class; the check keeps it exact.
+            if hit is not None and hit[0] is message.__class__:
+                return hit[1]
+            found = self._matching(message.__class__, name)
+            if len(by_name) < _CACHE_LIMIT:
+                by_name[name] = (message.__class__, found)
+            return found
+        if isinstance(message, Response) and message.orphan:
+            return self._matching(type(message), None)
+        return self._matching(type(message), "\0")
+
+    def _matching(self, cls: type, name: str | None) -> tuple[Callback, ...]:
+        """``matching`` by (class, name): the slower path, cached separately."""
+        cache_key = (cls, name)
         cache = self._cache
         found = cache.get(cache_key)
         if found is None:

@@ -33,7 +33,6 @@ class Batch(Generic[W]):
     completed: list[tuple[W, ActionCompleted]] = field(default_factory=list)
     logins: list[tuple[W | None, LoginResult]] = field(default_factory=list)
     deliver: list[Message] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
     outgoing: bytes = b""
     """Bytes the core queued by itself meanwhile (MD5 second step, keepalive Ping), to write."""
     closed: str | None = None
@@ -230,7 +229,7 @@ class Session(Generic[W]):
         waiters = self.waiters
         completed = batch.completed
         deliver = batch.deliver
-        events = batch.events
+        event_type = Event
         while True:
             try:
                 # Items that came before a protocol error are handed out first; the
@@ -242,8 +241,10 @@ class Session(Generic[W]):
             if not items:
                 return
             for item in items:
-                # Answers to actions first: they are the hot path.
-                if isinstance(item, ActionCompleted):
+                # Events first: a busy server sends many more of them than answers.
+                if isinstance(item, event_type):
+                    deliver.append(item)
+                elif isinstance(item, ActionCompleted):
                     waiter = waiters.pop(item.action_id, None)
                     if waiter is not None:
                         completed.append((waiter, item))
@@ -252,9 +253,6 @@ class Session(Generic[W]):
                 elif isinstance(item, Response):
                     if item.orphan:
                         deliver.append(item)
-                elif isinstance(item, Event):
-                    deliver.append(item)
-                    events.append(item)
                 elif isinstance(item, LoginResult):
                     batch.logins.append((self.login_waiter, item))
                     self.login_waiter = None
