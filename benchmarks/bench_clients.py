@@ -16,7 +16,9 @@ weigh little beside the stream.
   callback that counts it;
 - a client: the simulator replays those bytes over loopback as fast as the
   socket takes them once the client has logged in; a callback registered under
-  ``""`` counts them; timed from the login until the last event is counted.
+  ``""`` counts them.
+Both are timed from the first event's callback to the last's (``Counter``), so
+that neither the login nor the connection's start counts in a rate of events.
 
 Round trips. Both sides do the same thing in the same rhythm: send ``WINDOW``
 Pings (each with a 10 s timeout), wait until all of them are answered, repeat.
@@ -81,22 +83,18 @@ def replay_events() -> bytes:
 # -- core alone ------------------------------------------------------------------------
 
 
-def core_events(blob: bytes) -> tuple[int, float]:
-    count = 0
-
-    def callback(event: amiproto.Event) -> None:
-        nonlocal count
-        count += 1
-
-    started = time.perf_counter()
+def core_events(blob: bytes, expected: int | None = None) -> tuple[int, float]:
+    """The events in ``blob`` and the seconds from the first one's callback to the last's."""
+    counter = Counter(expected)
     conn = amiproto.Connection()
     conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    callback = counter.callback
     for start in range(0, len(blob), CHUNK):
         conn.receive_data(blob[start : start + CHUNK], now=0.0)
         for item in conn.next_events():
             if isinstance(item, amiproto.Event):
                 callback(item)
-    return count, time.perf_counter() - started
+    return counter.count, counter.elapsed()
 
 
 def core_round_trips(total: int) -> float:
@@ -159,58 +157,61 @@ def simulator(replay: bytes | None) -> Iterator[tuple[str, int]]:
 # -- the clients: events ---------------------------------------------------------------
 
 
-def counting(
-    expected: int, done: Callable[[], None]
-) -> tuple[Callable[[amiproto.Event], None], Callable[[], int]]:
-    """A callback that counts events and calls ``done`` once ``expected`` have come, and
-    what it has counted. A closure, as ``core_events``' callback is, so that both sides
-    pay the same per event."""
-    count = 0
+class Counter:
+    """The callback of every events run, core alone and clients alike, so that all pay
+    the same per event: it counts, notes when the first and the ``expected``-th event
+    came, and then calls ``done``. Timing from the first event leaves out the login
+    and the connection's start, which are not part of a rate of events."""
 
-    def callback(event: amiproto.Event) -> None:
-        nonlocal count
-        count += 1
-        if count >= expected:
-            done()
+    def __init__(self, expected: int | None, done: Callable[[], object] = lambda: None) -> None:
+        self.count = 0
+        self.expected = expected
+        self.first = self.last = 0.0
+        self._done = done
 
-    return callback, lambda: count
+    def callback(self, event: amiproto.Event) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.first = time.perf_counter()
+        if self.count == self.expected:
+            self.last = time.perf_counter()
+            self._done()
+
+    def elapsed(self) -> float:
+        """Seconds from the first event to the ``expected``-th (or to now)."""
+        return (self.last or time.perf_counter()) - self.first
 
 
 def sync_events(address: tuple[str, int], expected: int) -> float:
     done = threading.Event()
-    callback, counted = counting(expected, done.set)
-    client = sync_client.connect(*address, timeout=10)
-    client.register_callback("", callback)
-    started = time.perf_counter()
-    client.login("admin", "wordpass")
-    if not done.wait(60):
-        raise RuntimeError(f"sync: only {counted()} of {expected} events")
-    elapsed = time.perf_counter() - started
-    client.close()
-    return elapsed
+    counter = Counter(expected, done.set)
+    with sync_client.connect(*address, timeout=10) as client:
+        client.register_callback("", counter.callback)
+        client.login("admin", "wordpass")
+        if not done.wait(60):
+            raise RuntimeError(f"sync: only {counter.count} of {expected} events")
+    return counter.elapsed()
 
 
 async def asyncio_events(address: tuple[str, int], expected: int) -> float:
     done = asyncio.Event()
-    callback, _ = counting(expected, done.set)
+    counter = Counter(expected, done.set)
     async with aio_client.connect(*address, timeout=10) as client:
-        client.register_callback("", callback)
-        started = time.perf_counter()
+        client.register_callback("", counter.callback)
         await client.login("admin", "wordpass")
         await asyncio.wait_for(done.wait(), 60)
-        return time.perf_counter() - started
+    return counter.elapsed()
 
 
 async def trio_events(address: tuple[str, int], expected: int) -> float:
     done = trio.Event()
-    callback, _ = counting(expected, done.set)
+    counter = Counter(expected, done.set)
     async with trio_client.connect(*address, timeout=10) as client:
-        client.register_callback("", callback)
-        started = time.perf_counter()
+        client.register_callback("", counter.callback)
         await client.login("admin", "wordpass")
         with trio.fail_after(60):
             await done.wait()
-        return time.perf_counter() - started
+    return counter.elapsed()
 
 
 # -- the clients: round trips ------------------------------------------------------------
@@ -286,7 +287,7 @@ def main() -> None:
     with simulator(blob) as replay, simulator(None) as plain:
         rows["core alone (in memory)"] = (
             "Connection.send",
-            lambda: core_events(blob)[1],
+            lambda: core_events(blob, expected)[1],
             lambda: core_round_trips(pings),
         )
         rows["sync"] = ("submit()", lambda: sync_events(replay, expected), lambda: sync_submit(plain, pings))
@@ -314,14 +315,14 @@ def main() -> None:
     header = f"{'':24} {'events/s':>10} {'x core':>7}   {'round trips via':<24} {'per s':>8} {'x core':>7}"
     print(header)
     print("-" * len(header))
-    base_ev = expected / min(times[("core alone (in memory)", "ev")])
+    base_ev = (expected - 1) / min(times[("core alone (in memory)", "ev")])
     base_rt = pings / min(times[("core alone (in memory)", "rt")])
     for name, (how, events, _) in rows.items():
         rt = pings / min(times[(name, "rt")])
         if events is None:
             ev_text = f"{'':10} {'':7}"
         else:
-            ev = expected / min(times[(name, "ev")])
+            ev = (expected - 1) / min(times[(name, "ev")])
             ev_text = f"{ev:10.0f} {ev / base_ev:7.2f}"
         print(f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {rt / base_rt:7.2f}")
 

@@ -20,6 +20,7 @@ import asyncio as _asyncio
 import contextlib
 import logging
 import ssl as _ssl
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,103 @@ class _Events:
         client._subscriptions = [s for s in client._subscriptions if s is not self]
 
 
+class _Stream(_asyncio.Protocol):
+    """The socket's chunks as they come, for the reader task.
+
+    A ``StreamReader`` copies every chunk twice (into its buffer, then out again);
+    at AMI event rates that costs more than the rest of the read path, so the
+    reader takes the transport's own ``bytes`` from here. Reading pauses while
+    more than ``_RECV_SIZE`` bytes wait, and writing waits while the transport
+    asks it to (``drain``).
+    """
+
+    def __init__(self, loop: _asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.transport: _asyncio.Transport | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._eof = False
+        self._error: OSError | None = None
+        self._read_paused = False
+        self._data_waiter: _asyncio.Future[None] | None = None
+        self._write_waiter: _asyncio.Future[None] | None = None
+        self._write_paused = False
+
+    def connection_made(self, transport: _asyncio.BaseTransport) -> None:
+        assert isinstance(transport, _asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > _RECV_SIZE and not self._read_paused and self.transport is not None:
+            self._read_paused = True
+            self.transport.pause_reading()
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake_reader()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        if exc is not None:
+            self._error = exc if isinstance(exc, OSError) else ConnectionResetError(str(exc))
+        self._wake_reader()
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_writer()
+
+    def _wake_reader(self) -> None:
+        waiter = self._data_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_writer(self) -> None:
+        waiter = self._write_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def read(self) -> bytes:
+        """The next chunk; ``b""`` at end of file. Raises ``OSError`` on a failed connection."""
+        while not self._chunks:
+            if self._error is not None:
+                raise self._error
+            if self._eof:
+                return b""
+            self._data_waiter = self._loop.create_future()
+            try:
+                await self._data_waiter
+            finally:
+                self._data_waiter = None
+        data = self._chunks.popleft()
+        self._buffered -= len(data)
+        if self._read_paused and self._buffered <= _RECV_SIZE and self.transport is not None:
+            self._read_paused = False
+            self.transport.resume_reading()
+        return data
+
+    async def drain(self) -> None:
+        """Wait while the transport has asked writers to pause."""
+        while self._write_paused and self._error is None and not self.transport_closing():
+            self._write_waiter = self._loop.create_future()
+            try:
+                await self._write_waiter
+            finally:
+                self._write_waiter = None
+        if self._error is not None:
+            raise self._error
+
+    def transport_closing(self) -> bool:
+        return self.transport is None or self.transport.is_closing()
+
+
 class Client:
     """An asyncio AMI client. Make one with ``connect()``; see the module docstring."""
 
@@ -115,8 +213,7 @@ class Client:
         self._queue_ready = _asyncio.Event()
         self._subscriptions: list[_Events] = []
         self._sub_dropped = 0
-        self._reader: _asyncio.StreamReader | None = None
-        self._writer: _asyncio.StreamWriter | None = None
+        self._stream: _Stream | None = None
         self._timer: _asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._ready = False
@@ -240,24 +337,25 @@ class Client:
 
     # -- opening --
 
-    async def _open_stream(self) -> tuple[_asyncio.StreamReader, _asyncio.StreamWriter]:
+    async def _open_stream(self) -> _Stream:
         options = self.options
         try:
-            return await _asyncio.wait_for(
-                _asyncio.open_connection(
+            _, stream = await _asyncio.wait_for(
+                self._loop.create_connection(
+                    lambda: _Stream(self._loop),
                     options.host,
                     options.port,
                     ssl=options.ssl,
                     server_hostname=(options.server_hostname or options.host) if options.ssl else None,
-                    limit=_RECV_SIZE,
                 ),
                 options.timeout,
             )
         except (OSError, _asyncio.TimeoutError) as error:
             raise connect_error(options, error) from error
+        return stream
 
     async def _start(self) -> None:
-        self._reader, self._writer = await self._open_stream()
+        self._stream = await self._open_stream()
         self._ready = True
         log.info("connected to %s:%s", self.options.host, self.options.port)
         self._tasks = [
@@ -277,21 +375,23 @@ class Client:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._outgoing and self._writer is not None and self._session.open:
-            self._writer.write(bytes(self._outgoing))
+        stream = self._stream
+        if self._outgoing and stream is not None and stream.transport is not None and self._session.open:
+            stream.transport.write(bytes(self._outgoing))
         self._outgoing.clear()
 
     async def _drain(self) -> None:
         """Wait for the socket only when a lot is buffered for it already."""
-        writer = self._writer
-        if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
+        stream = self._stream
+        transport = None if stream is None else stream.transport
+        if stream is not None and transport is not None and transport.get_write_buffer_size() > _HIGH_WATER:
             with contextlib.suppress(OSError):
-                await writer.drain()
+                await stream.drain()
 
     def _abort(self) -> None:
-        writer = self._writer
-        if writer is not None:
-            writer.transport.abort()
+        stream = self._stream
+        if stream is not None and stream.transport is not None:
+            stream.transport.abort()
 
     # -- timers --
 
@@ -342,12 +442,12 @@ class Client:
             self._end_consumers()
 
     async def _read_until_lost(self) -> str:
-        reader = self._reader
-        assert reader is not None
+        stream = self._stream
+        assert stream is not None
         session = self._session
         while True:
             try:
-                data = await reader.read(_RECV_SIZE)
+                data = await stream.read()
             except OSError as error:
                 batch = session.lose(f"read failed: {error}")
             else:
@@ -412,7 +512,7 @@ class Client:
         for attempt, delay in enumerate(self.options.backoff.delays(), 1):
             await _asyncio.sleep(delay)
             try:
-                self._reader, self._writer = await self._open_stream()
+                self._stream = await self._open_stream()
             except amiproto.ConnectionLost as error:
                 log.info("reconnect attempt %d failed: %s", attempt, error)
                 continue

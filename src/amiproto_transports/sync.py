@@ -11,8 +11,11 @@ Threads: the caller's, one reader, one writer and one dispatcher.
   bounded queue (``queue_size`` messages); when it is full the *oldest* queued
   messages are dropped and counted in ``client.dropped_events``, so a slow
   callback never stalls the reader nor the answers other threads wait for.
-  Because answers are delivered by the reader, a callback may call
-  ``send_action`` itself without deadlock.
+  While the queue is more than half full, the reader sleeps ``_BACKLOG_PAUSE``
+  after each read: the dispatcher shares its GIL, and would otherwise get it
+  only every few milliseconds, while the reader fills the queue. Because answers
+  are delivered by the reader, a callback may call ``send_action`` itself
+  without deadlock.
 - Writes: bytes join one buffer under the core lock, in the order the core
   made them, and only the writer thread sends it, whole; so the wire order is
   the core's order and every action goes out whole. A caller never makes a
@@ -57,6 +60,7 @@ from ._shared import (
     connect_error,
     login_outcome,
     outcome,
+    run_callbacks_sync,
 )
 
 __all__ = ["Client", "connect"]
@@ -64,6 +68,7 @@ __all__ = ["Client", "connect"]
 log = logging.getLogger("amiproto.sync")
 
 _RECV_SIZE = 256 * 1024
+_BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the dispatcher falls behind
 _HIGH_WATER = 1024 * 1024  # queued bytes beyond which callers wait for the writer
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
@@ -471,8 +476,15 @@ class Client:
 
     def _deliver(self, messages: list[Message]) -> None:
         with self._queue_cond:
-            self._queue.extend(messages)
+            queue = self._queue
+            queue.extend(messages)
+            backlog = len(queue) > queue.maxsize // 2
             self._queue_cond.notify()
+        if backlog:
+            # The dispatcher shares the GIL with this thread, which would take it back
+            # at once after each read; a short sleep lets it catch up before the
+            # queue has to drop events. Waiting actions wait this long at most.
+            time.sleep(_BACKLOG_PAUSE)
         subscriptions = self._subscriptions
         if subscriptions:
             events = [m for m in messages if isinstance(m, Event)]
@@ -549,7 +561,6 @@ class Client:
     def _dispatch_loop(self) -> None:
         queue = self._queue
         cond = self._queue_cond
-        matching = self._callbacks.matching
         while True:
             with cond:
                 while not queue and not queue.closed:
@@ -557,12 +568,7 @@ class Client:
                 messages = queue.take()
                 if not messages and queue.closed:
                     return
-            for message in messages:
-                for callback in matching(message):
-                    try:
-                        callback(message)
-                    except Exception:
-                        log.exception("callback %r failed on %r", callback, message)
+            run_callbacks_sync(self._callbacks, messages, log)
 
     def _end_consumers(self) -> None:
         with self._queue_cond:

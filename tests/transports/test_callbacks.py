@@ -9,7 +9,7 @@ import pytest
 
 import amiproto
 from amiproto import Event, Response
-from amiproto_transports._shared import CallbackRegistry, Reconnected, run_callbacks
+from amiproto_transports._shared import CallbackRegistry, Reconnected, run_callbacks, run_callbacks_sync
 
 
 def event(name: str) -> Event:
@@ -112,6 +112,44 @@ def test_the_match_cache_is_bounded() -> None:
         assert isinstance(event, amiproto.Event)
         assert registry.matching(event) == (seen.append,)
     assert len(registry._cache) == _callbacks._CACHE_LIMIT
+    assert len(registry.by_name) == _callbacks._CACHE_LIMIT
+
+
+@pytest.mark.anyio
+async def test_dispatch_loops_follow_matching_for_every_kind_of_message() -> None:
+    """The loops' inlined lookup by event name gives what ``matching`` gives, also when
+    one name comes with two classes (a server's event named like a client notice)."""
+    registry = CallbackRegistry()
+    calls: list[tuple[str, int]] = []
+    registry.register("", lambda m: calls.append(("all", id(m))))
+    registry.register(Reconnected, lambda m: calls.append(("notice", id(m))))
+    registry.register(None, lambda m: calls.append(("orphan", id(m))))
+    registry.register(amiproto.UnknownMessage, lambda m: calls.append(("unknown", id(m))))
+    orphan = Response(b"Response: Success\r\nActionID: x\r\n\r\n", orphan=True)
+    unknown = amiproto.UnknownMessage(b"Foo: bar\r\n\r\n")
+    notice = Reconnected.make(Attempts="1", Reapplied="0")
+    messages = [event("Reconnected"), notice, event("Reconnected"), orphan, unknown, notice, event("A")]
+    for message in messages:
+        for callback in registry.matching(message):
+            callback(message)
+    expected = list(calls)
+    calls.clear()
+    run_callbacks_sync(registry, messages, logging.getLogger("amiproto.test-callbacks"))
+    assert calls == expected
+    calls.clear()
+    await run_callbacks(registry, messages, logging.getLogger("amiproto.test-callbacks"))
+    assert calls == expected
+    assert [tag for tag, _ in expected] == [
+        "all",
+        "all",
+        "notice",
+        "all",
+        "orphan",
+        "unknown",
+        "all",
+        "notice",
+        "all",
+    ]
 
 
 def test_notices_are_public() -> None:

@@ -298,11 +298,12 @@ async def test_send_action_cancelled_while_the_write_blocks_leaves_no_waiter(kin
         async with open_client(kind, *address) as client:
             native: Any = client.native
             if kind == "asyncio":
-                native._writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+                transport = native._stream.transport
+                transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             big = native.submit(Action("UserEvent", UserEvent="Big", Data="x" * 2_000_000), timeout=5)
             if kind == "asyncio":
                 big.add_done_callback(lambda f: f.cancelled() or f.exception())
-                await wait_until(lambda: native._writer.transport.get_write_buffer_size() > 1_000_000)
+                await wait_until(lambda: transport.get_write_buffer_size() > 1_000_000)
             with anyio.move_on_after(0.2) as scope:
                 await client.send_action(Action("Ping", ActionID="blocked"), timeout=5)
             assert scope.cancelled_caught

@@ -9,7 +9,7 @@ from typing import Any
 
 from amiproto import Event, Message, Response
 
-__all__ = ["Callback", "CallbackKey", "CallbackRegistry", "Unregister", "run_callbacks"]
+__all__ = ["Callback", "CallbackKey", "CallbackRegistry", "Unregister", "run_callbacks", "run_callbacks_sync"]
 
 CallbackKey = str | type[Message] | None
 """An event name, a message class (matched with isinstance), ``""`` for every event,
@@ -61,6 +61,13 @@ class CallbackRegistry:
 
         return unregister
 
+    @property
+    def by_name(self) -> dict[str, tuple[type, tuple[Callback, ...]]]:
+        """The cache behind ``matching`` for events: exact name -> (class, callbacks).
+
+        Read-only for callers; ``matching`` fills it, and a registration replaces it."""
+        return self._by_name
+
     def matching(self, message: Message) -> tuple[Callback, ...]:
         """The callbacks ``message`` goes to, in registration order."""
         # Keyed on the exact name; case is folded only when a cache is filled.
@@ -110,16 +117,47 @@ class CallbackRegistry:
                 yield callback
 
 
+def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
+    """Run each message's callbacks in order (the sync client's dispatcher); a callback's
+    exception is logged on ``log`` and the next one runs."""
+    by_name = registry.by_name
+    matching = registry.matching
+    for message in messages:
+        # ``matching`` inlined for events whose name is cached: this loop runs once
+        # per event, and a call per event would cost more than the lookup.
+        try:
+            cls, callbacks = by_name[message.name]  # type: ignore[attr-defined]
+        except (AttributeError, KeyError):
+            callbacks = matching(message)
+        else:
+            if cls is not message.__class__:
+                callbacks = matching(message)
+        for callback in callbacks:
+            try:
+                callback(message)
+            except Exception:
+                log.exception("callback %r failed on %r", callback, message)
+
+
 async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
     """Run each message's callbacks in order, awaiting what a callback returns when it is
     awaitable; a callback's exception is logged on ``log`` and the next one runs.
 
     It awaits nothing of its own, only what callbacks return, so one body serves asyncio
-    and trio alike; cancellation (a BaseException in both) passes through.
+    and trio alike; cancellation (a BaseException in both) passes through. The lookup
+    is ``run_callbacks_sync``'s.
     """
+    by_name = registry.by_name
     matching = registry.matching
     for message in messages:
-        for callback in matching(message):
+        try:
+            cls, callbacks = by_name[message.name]  # type: ignore[attr-defined]
+        except (AttributeError, KeyError):
+            callbacks = matching(message)
+        else:
+            if cls is not message.__class__:
+                callbacks = matching(message)
+        for callback in callbacks:
             try:
                 result = callback(message)
                 if result is not None and inspect.isawaitable(result):

@@ -18,11 +18,12 @@ class DropOldest(Generic[T]):
     Not locked: the sync client guards it with a Condition.
     """
 
-    __slots__ = ("closed", "dropped", "items")
+    __slots__ = ("closed", "dropped", "items", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
         if maxsize < 1:
             raise ValueError("queue size must be at least 1")
+        self.maxsize = maxsize
         self.items: deque[T] = deque(maxlen=maxsize)
         self.dropped = 0
         self.closed = False

@@ -1,0 +1,90 @@
+"""The asyncio client's protocol-level stream: chunks in order, flow control, end and failure."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from amiproto_transports import asyncio as aio_client
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = True
+        self.closing = False
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(asyncio.wait_for(body(), 5))
+
+
+def test_chunks_come_in_order_and_reading_pauses_while_too_much_waits() -> None:
+    async def body() -> None:
+        stream = aio_client._Stream(asyncio.get_running_loop())
+        transport = FakeTransport()
+        stream.connection_made(transport)
+        half = b"x" * (aio_client._RECV_SIZE // 2)
+        stream.data_received(half)
+        stream.data_received(half)
+        assert transport.reading  # exactly the limit waits: still reading
+        stream.data_received(b"more")
+        assert not transport.reading
+        assert await stream.read() == half
+        assert transport.reading  # back under the limit
+        assert await stream.read() == half
+        assert await stream.read() == b"more"
+        stream.eof_received()
+        assert await stream.read() == b""
+
+    run(body)
+
+
+def test_a_reader_waiting_is_woken_by_data_and_by_a_failure() -> None:
+    async def body() -> None:
+        stream = aio_client._Stream(asyncio.get_running_loop())
+        stream.connection_made(FakeTransport())
+        waiting = asyncio.ensure_future(stream.read())
+        await asyncio.sleep(0)
+        stream.data_received(b"Event: A\r\n\r\n")
+        assert await waiting == b"Event: A\r\n\r\n"
+        waiting = asyncio.ensure_future(stream.read())
+        await asyncio.sleep(0)
+        stream.connection_lost(RuntimeError("tls alert"))
+        with pytest.raises(OSError, match="tls alert"):
+            await waiting
+
+    run(body)
+
+
+def test_drain_waits_while_writing_is_paused() -> None:
+    async def body() -> None:
+        stream = aio_client._Stream(asyncio.get_running_loop())
+        stream.connection_made(FakeTransport())
+        await stream.drain()  # not paused: returns at once
+        stream.pause_writing()
+        draining = asyncio.ensure_future(stream.drain())
+        await asyncio.sleep(0.01)
+        assert not draining.done()
+        stream.resume_writing()
+        await draining
+        stream.pause_writing()
+        draining = asyncio.ensure_future(stream.drain())
+        await asyncio.sleep(0)
+        stream.connection_lost(ConnectionResetError("gone"))
+        with pytest.raises(ConnectionResetError):
+            await draining
+
+    run(body)
