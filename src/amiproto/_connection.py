@@ -224,7 +224,7 @@ class Connection:
         raws, keys = run
         for raw, key in zip(raws, keys, strict=True):
             if key is None:
-                self._on_frame(Frame(raw))
+                self._on_response(Response(raw, encoding=encoding))
                 continue
             known = names.get(key)
             if known is None:
@@ -235,6 +235,7 @@ class Connection:
             event._headers = None
             event._name = name
             event._encoding = encoding
+            event._truncated = False
             append(event)
             if self._open_lists:
                 self._correlate(event)

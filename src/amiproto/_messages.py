@@ -95,9 +95,9 @@ class Message:
     true for a message that end of file cut short.
     """
 
-    # ``raw``, ``_encoding`` and ``_headers`` (None until parsed) are set for
-    # every message; ``_truncated`` stays unset unless true, so that building a
-    # message stays cheap.
+    # Every slot but ``_unparsed`` is set when a message is built (``_headers``
+    # to None until parsed): reading a slot that is unset raises inside, which
+    # costs more than setting it.
     __slots__ = ("_encoding", "_headers", "_truncated", "_unparsed", "raw")
 
     kind: ClassVar[str] = "message"
@@ -106,8 +106,7 @@ class Message:
         self.raw = raw
         self._headers: Headers | None = None
         self._encoding = encoding
-        if truncated:
-            self._truncated = True
+        self._truncated = truncated
 
     @property
     def encoding(self) -> str:
@@ -117,7 +116,7 @@ class Message:
     @property
     def truncated(self) -> bool:
         """True when end of file cut this message short."""
-        return getattr(self, "_truncated", False)
+        return self._truncated
 
     def _header_end(self) -> int:
         """Where the header lines end in ``raw``; -1 for the end of ``raw``."""
