@@ -184,7 +184,7 @@ class Message:
 class Response(Message):
     """The server's answer to an action."""
 
-    __slots__ = ("_body", "orphan")
+    __slots__ = ("_body", "_status", "orphan")
 
     kind: ClassVar[str] = "response"
 
@@ -202,6 +202,7 @@ class Response(Message):
         """True when no action sent on this connection was waiting for this response."""
         # Where the text of an old ``Response: Follows`` body begins in ``raw``.
         self._body = body_start
+        self._status: str | None = None  # read once, when first asked for
 
     def as_orphan(self) -> Response:
         """The same response, marked as one nobody was waiting for."""
@@ -213,6 +214,7 @@ class Response(Message):
             orphan=True,
         )
         orphan._headers = self._headers
+        orphan._status = self._status
         if self._headers is not None:
             orphan._unparsed = self._unparsed
         return orphan
@@ -229,7 +231,10 @@ class Response(Message):
     @property
     def status(self) -> str:
         """``success``, ``error``, ``follows``, ``goodbye``, or whatever else came, lower-cased."""
-        return (self.headers.get("Response") or "").strip().lower()
+        status = self._status
+        if status is None:
+            status = self._status = (self.headers.get("Response") or "").strip().lower()
+        return status
 
     @property
     def success(self) -> bool:
