@@ -1,10 +1,11 @@
 """Header lists: ordered, duplicates kept, looked up without regard to case.
 
-Decoding policy: a message's bytes are decoded once, as a whole, with the
-connection's encoding (UTF-8 unless told otherwise) and the ``surrogateescape``
-error handler. Bytes that are not valid in that encoding become lone surrogates
-instead of raising or vanishing, so ``value.encode(encoding, "surrogateescape")``
-always gives back the exact bytes the server sent.
+Decoding policy: a message's bytes are decoded with the connection's encoding
+(UTF-8 unless told otherwise) and the ``surrogateescape`` error handler. Bytes
+that are not valid in that encoding become lone surrogates instead of raising
+or vanishing, so ``value.encode(encoding, "surrogateescape")`` always gives back
+the exact bytes the server sent. Python decodes the message as a whole; the C
+speedups (UTF-8 only) decode each piece, which gives the same text.
 
 Parsing rule: a line ends at LF, with one CR before it dropped. The separator
 is the first colon; exactly one space after it belongs to the separator,
