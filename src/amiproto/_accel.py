@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-__all__ = ["loaded", "speedups", "use_speedups"]
+__all__ = ["speedups", "use_speedups"]
 
 
 _built: ModuleType | None
@@ -23,13 +23,6 @@ except ImportError:
 
 speedups = None if os.environ.get("AMIPROTO_PURE_PYTHON") else _built
 """The C module, or None when it is not built or is switched off."""
-
-
-def loaded() -> bool:
-    """True when the C speedups are in use."""
-    from . import _framing  # noqa: PLC0415 (imported late: it imports this module)
-
-    return _framing._C_TAKE_RUN is not None
 
 
 def use_speedups(enabled: bool) -> None:

@@ -228,6 +228,8 @@ class Framer:
             del blocks[taken:]
         del buf[:size]
         self._general_until -= size
+        # The C path's resume point, should the implementation be switched, is void now.
+        self._fast_resume, self._fast_first_lf = 0, -1
         return blocks
 
     def next_frame(self) -> Frame | None:
