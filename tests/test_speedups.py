@@ -81,20 +81,21 @@ def test_find_action_id_agrees_with_the_regex(data: bytes) -> None:
     assert speedups.find_action_id(data) == python_action_id(data)
 
 
-def frame_all(stream: bytes, cuts: list[int], *, c: bool) -> list[bytes]:
-    """Every frame's bytes, fed in pieces, with one implementation's fast path."""
+def frame_all(stream: bytes, cuts: list[int], *, c: bool, fast: bool = True, limit: int = 120) -> list[bytes]:
+    """Every frame's bytes, fed in pieces, with one implementation's fast path (or,
+    ``fast=False``, the general path alone: the oracle both fast paths must match)."""
     _accel.use_speedups(c)
     try:
-        framer = Framer(expect_greeting=False, max_message_size=120, max_buffer_size=4096)
+        framer = Framer(expect_greeting=False, max_message_size=limit, max_buffer_size=4096)
         out: list[bytes] = []
         bounds = [0, *sorted(cuts), len(stream)]
         try:
             for start, stop in itertools.pairwise(bounds):
                 if start < stop:
                     framer.feed(stream[start:stop])
-                out += drain(framer)
+                out += drain(framer, fast)
             framer.feed(b"")
-            out += drain(framer)
+            out += drain(framer, fast)
         except Exception as error:
             out.append(f"<{type(error).__name__}>".encode())
         return out
@@ -102,10 +103,10 @@ def frame_all(stream: bytes, cuts: list[int], *, c: bool) -> list[bytes]:
         _accel.use_speedups(True)
 
 
-def drain(framer: Framer) -> list[bytes]:
+def drain(framer: Framer, fast: bool = True) -> list[bytes]:
     out: list[bytes] = []
     while True:
-        run = framer.take_plain_run()
+        run = framer.take_plain_run() if fast else None
         if run is not None:
             if not run[0]:
                 return out
@@ -120,6 +121,19 @@ def drain(framer: Framer) -> list[bytes]:
 @given(STREAMS, st.lists(st.integers(0, 400), max_size=8))
 def test_take_run_frames_like_the_python_fast_path(stream: bytes, cuts: list[int]) -> None:
     assert frame_all(stream, cuts, c=True) == frame_all(stream, cuts, c=False)
+
+
+@given(
+    STREAMS,
+    st.lists(st.integers(0, 400), max_size=8) | st.just(list(range(400))),
+    st.sampled_from([1, 5, 9, 12, 20, 50, 120, 1000]),
+)
+def test_take_run_frames_like_the_general_path(stream: bytes, cuts: list[int], limit: int) -> None:
+    """The C fast path against the general framer itself, at many size limits and with
+    one byte at a time, so that resumed scans and the limit's edges are covered."""
+    cuts = [cut for cut in cuts if cut <= len(stream)]
+    expected = frame_all(stream, cuts, c=False, fast=False, limit=limit)
+    assert frame_all(stream, cuts, c=True, limit=limit) == expected
 
 
 @given(st.sampled_from(RECORDED or [b""]), st.lists(st.integers(0, 1 << 20), max_size=30))

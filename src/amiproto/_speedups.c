@@ -78,7 +78,9 @@ enum { STOP_NEED_DATA = 0, STOP_GENERAL = 1 };
    and first_lf tell where the scan of that message stopped and where its first
    line ended (-1: not yet), counted from its start; passing them back on the
    next call continues the scan there, so a message that comes in many pieces
-   is scanned once. */
+   is scanned once. They must come from the previous call on the same message
+   (or be 0 and -1): a value out of range is ignored, but one in range is
+   trusted, and a stale one would make the scan skip bytes. */
 static PyObject *
 take_run(PyObject *module, PyObject *args)
 {
@@ -183,7 +185,7 @@ take_run(PyObject *module, PyObject *args)
                 first_lf = -1;
             }
             else {
-                resume = scan;
+                resume = scan < left ? scan : left;
             }
             break;
         }
@@ -387,13 +389,29 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The module holds no state: safe in subinterpreters and without the GIL (a
+   Framer is used by one thread at a time). */
+static PyModuleDef_Slot slots[] = {
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "amiproto._speedups", "Optional C versions of the core's hot loops.", -1,
-    methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "amiproto._speedups",
+    .m_doc = "Optional C versions of the core's hot loops.",
+    .m_size = 0,
+    .m_methods = methods,
+    .m_slots = slots,
 };
 
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    return PyModule_Create(&module_def);
+    return PyModuleDef_Init(&module_def);
 }
