@@ -9,7 +9,24 @@ import pytest
 
 import amiproto
 from amiproto import Event, Response
-from amiproto_transports._shared import CallbackRegistry, Reconnected, run_callbacks, run_callbacks_sync
+from amiproto_transports._shared import (
+    CallbackRegistry,
+    Reconnected,
+    _callbacks,
+    run_callbacks,
+    run_callbacks_sync,
+)
+
+C_DISPATCH = _callbacks._C_DISPATCH
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def dispatch_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the C dispatch loop and with the Python one."""
+    if request.param == "c" and C_DISPATCH is None:
+        pytest.skip("the C dispatch loop is not built")
+    monkeypatch.setattr(_callbacks, "_C_DISPATCH", C_DISPATCH if request.param == "c" else None)
+    return str(request.param)
 
 
 def event(name: str) -> Event:
@@ -157,3 +174,86 @@ def test_notices_are_public() -> None:
 
     assert amiproto_transports.Reconnected.event_name == "Reconnected"
     assert issubclass(amiproto_transports.Disconnected, amiproto.Event)
+
+
+class Stop(BaseException):
+    """Not an Exception: it must stop a dispatch loop, as cancellation does."""
+
+
+def callbacks_doing(kinds: list[str], calls: list[str]) -> list[object]:
+    """Callbacks that note their call, then return None, raise, or return a value."""
+
+    def make(position: int, kind: str) -> object:
+        def callback(message: Event) -> object:
+            calls.append(f"{position}:{message.name}")
+            if kind == "raise":
+                raise ValueError(f"boom {position}")
+            if kind == "stop" and message.name == "Stop":
+                raise Stop
+            if kind == "value":
+                return position
+            if kind == "async":
+
+                async def later() -> None:
+                    calls.append(f"{position}:{message.name}:awaited")
+
+                return later()
+            return None
+
+        return callback
+
+    return [make(position, kind) for position, kind in enumerate(kinds)]
+
+
+@pytest.mark.anyio
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited")
+@pytest.mark.parametrize(
+    "kinds",
+    [["none"], ["raise", "none"], ["value", "raise", "async"], ["async", "async"], ["none", "stop", "none"]],
+)
+async def test_dispatch_loops_agree_on_results_failures_and_stops(
+    kinds: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same calls, logged failures and stops, whichever loop runs (C or Python)."""
+    log = logging.getLogger("amiproto.test-callbacks")
+    messages: list[amiproto.Message] = [event("A"), event("B"), event("Stop"), event("C")]
+
+    async def run_both() -> list[tuple[str, list[str], list[str], bool]]:
+        outcomes = []
+        for name, loop in (("c", C_DISPATCH), ("python", None)):
+            if name == "c" and loop is None:
+                continue
+            _callbacks._C_DISPATCH = loop
+            for sync in (True, False):
+                registry = CallbackRegistry()
+                calls: list[str] = []
+                for callback in callbacks_doing(kinds, calls):
+                    registry.register("", callback)  # type: ignore[arg-type]
+                caplog.clear()
+                stopped = False
+                try:
+                    if sync:
+                        run_callbacks_sync(registry, messages, log)
+                    else:
+                        await run_callbacks(registry, messages, log)
+                except Stop:
+                    stopped = True
+                failures = [str(r.exc_info[1]) for r in caplog.records if r.exc_info and r.name == log.name]
+                if sync:
+                    # Nothing is awaited there: drop what the async callbacks made.
+                    calls = [c for c in calls if not c.endswith(":awaited")]
+                outcomes.append((f"{name} {'sync' if sync else 'async'}", calls, failures, stopped))
+        return outcomes
+
+    with caplog.at_level(logging.ERROR, log.name):
+        outcomes = await run_both()
+    by_kind: dict[bool, set[tuple[tuple[str, ...], tuple[str, ...], bool]]] = {}
+    for label, calls, failures, stopped in outcomes:
+        by_kind.setdefault(label.endswith("sync") and not label.endswith("async"), set()).add(
+            (tuple(calls), tuple(failures), stopped)
+        )
+    assert all(len(results) == 1 for results in by_kind.values()), outcomes
+    for _, calls, _, stopped in outcomes:
+        assert stopped == ("stop" in kinds)
+        # A stop ends the batch: no callback sees the message after "Stop".
+        assert not any(call.split(":")[1] == "C" for call in calls) or "stop" not in kinds

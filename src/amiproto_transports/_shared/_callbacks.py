@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -23,6 +25,32 @@ Unregister = Callable[[], None]
 
 
 _CACHE_LIMIT = 4096
+
+_DispatchState = tuple[int, tuple[Callback, ...], int, object]
+# The C twin of the dispatch loops below (_dispatch.c), or None: pure Python.
+_C_DISPATCH: (
+    Callable[
+        [
+            list[Message],
+            int,
+            tuple[Callback, ...] | None,
+            int,
+            dict[str, tuple[type, tuple[Callback, ...]]],
+            Callable[[Message], tuple[Callback, ...]],
+            Callable[[Callback, Message, BaseException], object],
+            str,
+        ],
+        _DispatchState | None,
+    ]
+    | None
+) = None
+if not os.environ.get("AMIPROTO_PURE_PYTHON"):
+    try:
+        from .. import _dispatch
+    except ImportError:
+        pass
+    else:
+        _C_DISPATCH = _dispatch.dispatch
 
 
 class CallbackRegistry:
@@ -117,9 +145,24 @@ class CallbackRegistry:
                 yield callback
 
 
+def _report(log: logging.Logger, callback: Callback, message: Message, error: BaseException) -> None:
+    log.error("callback %r failed on %r", callback, message, exc_info=error)
+
+
 def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
     """Run each message's callbacks in order (the sync client's dispatcher); a callback's
     exception is logged on ``log`` and the next one runs."""
+    dispatch = _C_DISPATCH
+    if dispatch is not None:
+        batch = messages if type(messages) is list else list(messages)
+        failed = functools.partial(_report, log)
+        paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "name")
+        while paused is not None:  # a callback returned a value: nothing to wait for here
+            index, callbacks, position, _ = paused
+            paused = dispatch(
+                batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "name"
+            )
+        return
     by_name = registry.by_name
     matching = registry.matching
     for message in messages:
@@ -135,8 +178,8 @@ def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], 
         for callback in callbacks:
             try:
                 callback(message)
-            except Exception:
-                log.exception("callback %r failed on %r", callback, message)
+            except Exception as error:
+                _report(log, callback, message, error)
 
 
 async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
@@ -147,6 +190,22 @@ async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message],
     and trio alike; cancellation (a BaseException in both) passes through. The lookup
     is ``run_callbacks_sync``'s.
     """
+    dispatch = _C_DISPATCH
+    if dispatch is not None:
+        batch = messages if type(messages) is list else list(messages)
+        failed = functools.partial(_report, log)
+        paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "name")
+        while paused is not None:
+            index, callbacks, position, result = paused
+            if inspect.isawaitable(result):
+                try:
+                    await result
+                except Exception as error:
+                    _report(log, callbacks[position], batch[index], error)
+            paused = dispatch(
+                batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "name"
+            )
+        return
     by_name = registry.by_name
     matching = registry.matching
     for message in messages:
@@ -162,5 +221,5 @@ async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message],
                 result = callback(message)
                 if result is not None and inspect.isawaitable(result):
                     await result
-            except Exception:
-                log.exception("callback %r failed on %r", callback, message)
+            except Exception as error:
+                _report(log, callback, message, error)

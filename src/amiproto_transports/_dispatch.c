@@ -1,0 +1,180 @@
+/* Optional C version of the clients' dispatch loop (_shared/_callbacks.py).
+
+   The loop runs once per event; in Python its bookkeeping costs a client more
+   than everything else it adds to the core's work. This does the same: for
+   each message, the callbacks cached under its event name (when the cached
+   class is the message's own) or else those matching() gives, each called in
+   order. A callback's Exception goes to failed(callback, message, error) and
+   the next one runs; any other BaseException stops the loop and propagates.
+   A callback that returns something other than None pauses the loop, so that
+   an async client can await it: the caller passes the returned position back
+   to go on. The module holds no state. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* The callbacks of one message: a new reference to a tuple, or NULL with an
+   exception set. */
+static PyObject *
+callbacks_of(PyObject *message, PyObject *by_name, PyObject *matching, PyObject *name_attr)
+{
+    PyObject *name = PyObject_GetAttr(message, name_attr);
+    if (name != NULL) {
+        PyObject *hit = PyDict_GetItemWithError(by_name, name); /* borrowed */
+        Py_DECREF(name);
+        if (hit != NULL) {
+            if (PyTuple_Check(hit) && PyTuple_GET_SIZE(hit) == 2 &&
+                PyTuple_GET_ITEM(hit, 0) == (PyObject *)Py_TYPE(message) &&
+                PyTuple_Check(PyTuple_GET_ITEM(hit, 1))) {
+                return Py_NewRef(PyTuple_GET_ITEM(hit, 1));
+            }
+        }
+        else if (PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    else if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear(); /* not an event: matching() decides */
+    }
+    else {
+        return NULL;
+    }
+    PyObject *found = PyObject_CallOneArg(matching, message);
+    if (found != NULL && !PyTuple_Check(found)) {
+        Py_DECREF(found);
+        PyErr_SetString(PyExc_TypeError, "matching() must return a tuple of callbacks");
+        return NULL;
+    }
+    return found;
+}
+
+/* Hand the current exception, an Exception, to failed(callback, message, error).
+   Returns -1 when failed itself raised. */
+static int
+report_failure(PyObject *failed, PyObject *callback, PyObject *message)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL && value != NULL) {
+        PyException_SetTraceback(value, traceback);
+    }
+    PyObject *done = PyObject_CallFunctionObjArgs(failed, callback, message, value ? value : Py_None, NULL);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+    if (done == NULL) {
+        return -1;
+    }
+    Py_DECREF(done);
+    return 0;
+}
+
+/* dispatch(messages, index, callbacks, position, by_name, matching, failed, name_attr)
+       -> None | (index, callbacks, position, result)
+
+   Runs the callbacks of messages[index:], starting, for messages[index], at
+   callbacks[position] when callbacks is a tuple (a paused loop going on), or
+   from its first callback when it is None. Returns None when done, or where
+   it paused and what the callback returned. */
+static PyObject *
+dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "dispatch() takes 8 arguments");
+        return NULL;
+    }
+    PyObject *messages = args[0];
+    PyObject *callbacks = args[2];
+    PyObject *by_name = args[4];
+    PyObject *matching = args[5];
+    PyObject *failed = args[6];
+    PyObject *name_attr = args[7];
+    if (!PyList_Check(messages) || !PyDict_Check(by_name) || !PyUnicode_Check(name_attr) ||
+        (callbacks != Py_None && !PyTuple_Check(callbacks))) {
+        PyErr_SetString(PyExc_TypeError, "dispatch(list, int, tuple | None, int, dict, f, f, str)");
+        return NULL;
+    }
+    Py_ssize_t index = PyLong_AsSsize_t(args[1]);
+    if (index == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t position = PyLong_AsSsize_t(args[3]);
+    if (position == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (index < 0 || position < 0) {
+        PyErr_SetString(PyExc_ValueError, "dispatch() positions must not be negative");
+        return NULL;
+    }
+    Py_INCREF(callbacks);
+    /* The size is read again each time: a callback may hold the list. */
+    for (; index < PyList_GET_SIZE(messages); index++) {
+        PyObject *message = Py_NewRef(PyList_GET_ITEM(messages, index));
+        if (callbacks == Py_None) {
+            Py_DECREF(callbacks);
+            callbacks = callbacks_of(message, by_name, matching, name_attr);
+            if (callbacks == NULL) {
+                Py_DECREF(message);
+                return NULL;
+            }
+            position = 0;
+        }
+        for (; position < PyTuple_GET_SIZE(callbacks); position++) {
+            PyObject *callback = PyTuple_GET_ITEM(callbacks, position);
+            PyObject *result = PyObject_CallOneArg(callback, message);
+            if (result == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_Exception) ||
+                    report_failure(failed, callback, message) < 0) {
+                    Py_DECREF(message);
+                    Py_DECREF(callbacks);
+                    return NULL;
+                }
+                continue;
+            }
+            if (result != Py_None) {
+                PyObject *paused = Py_BuildValue("(nOnN)", index, callbacks, position, result);
+                Py_DECREF(message);
+                Py_DECREF(callbacks);
+                return paused;
+            }
+            Py_DECREF(result);
+        }
+        Py_DECREF(message);
+        Py_DECREF(callbacks);
+        callbacks = Py_NewRef(Py_None);
+    }
+    Py_DECREF(callbacks);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"dispatch", (PyCFunction)(void (*)(void))dispatch, METH_FASTCALL,
+     "Run the callbacks of a batch of messages, pausing at a result that is not None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot slots[] = {
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "amiproto_transports._dispatch",
+    .m_doc = "Optional C version of the clients' dispatch loop.",
+    .m_size = 0,
+    .m_methods = methods,
+    .m_slots = slots,
+};
+
+PyMODINIT_FUNC
+PyInit__dispatch(void)
+{
+    return PyModuleDef_Init(&module_def);
+}

@@ -1,0 +1,16 @@
+# The optional C module built from _dispatch.c; see _shared/_callbacks.py.
+
+from collections.abc import Callable
+from typing import Any
+
+def dispatch(
+    messages: list[Any],
+    index: int,
+    callbacks: tuple[Callable[[Any], object], ...] | None,
+    position: int,
+    by_name: dict[str, tuple[type, tuple[Callable[[Any], object], ...]]],
+    matching: Callable[[Any], tuple[Callable[[Any], object], ...]],
+    failed: Callable[[Callable[[Any], object], Any, BaseException], object],
+    name_attr: str,
+    /,
+) -> tuple[int, tuple[Callable[[Any], object], ...], int, object] | None: ...
