@@ -26,24 +26,21 @@ Unregister = Callable[[], None]
 
 _CACHE_LIMIT = 4096
 
-_DispatchState = tuple[int, tuple[Callback, ...], int, object]
+_Dispatch = Callable[
+    [
+        list[Message],
+        int,
+        tuple[Callback, ...] | None,
+        int,
+        dict[str, tuple[type, tuple[Callback, ...]]],
+        Callable[[Message], tuple[Callback, ...]],
+        Callable[[Callback, Message, BaseException], object],
+        str,
+    ],
+    tuple[int, tuple[Callback, ...], int, object] | None,
+]
 # The C twin of the dispatch loops below (_dispatch.c), or None: pure Python.
-_C_DISPATCH: (
-    Callable[
-        [
-            list[Message],
-            int,
-            tuple[Callback, ...] | None,
-            int,
-            dict[str, tuple[type, tuple[Callback, ...]]],
-            Callable[[Message], tuple[Callback, ...]],
-            Callable[[Callback, Message, BaseException], object],
-            str,
-        ],
-        _DispatchState | None,
-    ]
-    | None
-) = None
+_C_DISPATCH: _Dispatch | None = None
 if not os.environ.get("AMIPROTO_PURE_PYTHON"):
     try:
         from .. import _dispatch
@@ -149,19 +146,28 @@ def _report(log: logging.Logger, callback: Callback, message: Message, error: Ba
     log.error("callback %r failed on %r", callback, message, exc_info=error)
 
 
+def _run_in_c(
+    dispatch: _Dispatch, registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger
+) -> Iterator[tuple[object, Callback, Message]]:
+    """The C loop over ``messages``: yields what a callback returned when it was not None
+    (with that callback and its message), then goes on after it."""
+    batch = messages if type(messages) is list else list(messages)
+    failed = functools.partial(_report, log)
+    paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "name")
+    while paused is not None:
+        index, callbacks, position, result = paused
+        yield result, callbacks[position], batch[index]
+        paused = dispatch(
+            batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "name"
+        )
+
+
 def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
     """Run each message's callbacks in order (the sync client's dispatcher); a callback's
     exception is logged on ``log`` and the next one runs."""
-    dispatch = _C_DISPATCH
-    if dispatch is not None:
-        batch = messages if type(messages) is list else list(messages)
-        failed = functools.partial(_report, log)
-        paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "name")
-        while paused is not None:  # a callback returned a value: nothing to wait for here
-            index, callbacks, position, _ = paused
-            paused = dispatch(
-                batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "name"
-            )
+    if _C_DISPATCH is not None:
+        for _ in _run_in_c(_C_DISPATCH, registry, messages, log):
+            pass  # a callback returned a value: nothing to wait for here
         return
     by_name = registry.by_name
     matching = registry.matching
@@ -190,21 +196,13 @@ async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message],
     and trio alike; cancellation (a BaseException in both) passes through. The lookup
     is ``run_callbacks_sync``'s.
     """
-    dispatch = _C_DISPATCH
-    if dispatch is not None:
-        batch = messages if type(messages) is list else list(messages)
-        failed = functools.partial(_report, log)
-        paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "name")
-        while paused is not None:
-            index, callbacks, position, result = paused
+    if _C_DISPATCH is not None:
+        for result, callback, message in _run_in_c(_C_DISPATCH, registry, messages, log):
             if inspect.isawaitable(result):
                 try:
                     await result
                 except Exception as error:
-                    _report(log, callbacks[position], batch[index], error)
-            paused = dispatch(
-                batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "name"
-            )
+                    _report(log, callback, message, error)
         return
     by_name = registry.by_name
     matching = registry.matching
