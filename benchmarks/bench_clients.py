@@ -3,9 +3,10 @@
     python benchmarks/bench_clients.py [--runs 5] [--pings 10000]
 
 The simulator runs in subprocesses (so it does not share the clients' GIL); the
-runs are interleaved (core, then each client, then again) and each figure is the
-best of ``--runs``, so that a noisy machine slows both sides alike. Compare the
-ratios, not the absolute numbers.
+runs are interleaved in rounds (core, then each client, then again). Rates are the
+best of ``--runs``; a ratio is the median over the rounds of the client's rate over
+the core alone's in the same round, so that a noisy machine's slow spells fall on
+both sides alike. Compare the ratios, not the absolute numbers.
 
 Events. Both sides get the same bytes: the events of
 src/amiproto_transports/data/load_120calls.rx.gz that carry no ActionID, eight
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -310,21 +312,31 @@ def main() -> None:
                 times.setdefault((name, "rt"), []).append(round_trips())
 
     print(f"{expected} replayed events ({len(blob) / 1e6:.1f} MB); {pings} Pings, {WINDOW} in flight;")
-    print(f"best of {args.runs} interleaved runs; x core = rate / core alone's rate")
+    print(f"rates: the best of {args.runs} interleaved rounds; x core: the median over the rounds of")
+    print("the client's rate over the core alone's in the same round")
     print()
     header = f"{'':24} {'events/s':>10} {'x core':>7}   {'round trips via':<24} {'per s':>8} {'x core':>7}"
     print(header)
     print("-" * len(header))
-    base_ev = (expected - 1) / min(times[("core alone (in memory)", "ev")])
-    base_rt = pings / min(times[("core alone (in memory)", "rt")])
+    core = "core alone (in memory)"
     for name, (how, events, _) in rows.items():
         rt = pings / min(times[(name, "rt")])
         if events is None:
             ev_text = f"{'':10} {'':7}"
         else:
             ev = (expected - 1) / min(times[(name, "ev")])
-            ev_text = f"{ev:10.0f} {ev / base_ev:7.2f}"
-        print(f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {rt / base_rt:7.2f}")
+            ev_text = f"{ev:10.0f} {paired_ratio(times[(core, 'ev')], times[(name, 'ev')]):7.2f}"
+        print(
+            f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {paired_ratio(times[(core, 'rt')], times[(name, 'rt')]):7.2f}"
+        )
+
+
+def paired_ratio(core_times: list[float], client_times: list[float]) -> float:
+    """The median over rounds of core time / client time (= client rate / core rate).
+
+    Pairing each client run with the core run of its own round, minutes apart at most,
+    keeps a slow spell of a shared machine from landing on one side only."""
+    return statistics.median(core / client for core, client in zip(core_times, client_times, strict=True))
 
 
 if __name__ == "__main__":
