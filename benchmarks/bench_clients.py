@@ -326,9 +326,8 @@ def main() -> None:
         else:
             ev = (expected - 1) / min(times[(name, "ev")])
             ev_text = f"{ev:10.0f} {paired_ratio(times[(core, 'ev')], times[(name, 'ev')]):7.2f}"
-        print(
-            f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {paired_ratio(times[(core, 'rt')], times[(name, 'rt')]):7.2f}"
-        )
+        rt_ratio = paired_ratio(times[(core, "rt")], times[(name, "rt")])
+        print(f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {rt_ratio:7.2f}")
 
 
 def paired_ratio(core_times: list[float], client_times: list[float]) -> float:
