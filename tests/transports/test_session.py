@@ -102,3 +102,16 @@ def test_login_puts_what_the_core_queued_first() -> None:
     assert data.startswith(b"Action: Ping\r\n")
     assert data.index(b"keepalive") < data.index(b"Action: Challenge\r\n")
     assert session.outgoing() == b""
+
+
+def test_a_read_of_only_events_and_a_mixed_read_deliver_alike() -> None:
+    events = "".join(f"Event: E{i}\r\nN: {i}\r\n\r\n" for i in range(5))
+    mixed = events + "Response: Success\r\nActionID: stray\r\n\r\n" + events
+    for text, kinds in ((events, ["event"] * 5), (mixed, ["event"] * 5 + ["response"] + ["event"] * 5)):
+        session: Session[str] = Session(Options("h", timeout=None))
+        feed(session, "Asterisk Call Manager/11.0.0\r\n")
+        batch = session.receive(text.encode(), now=1.0)
+        assert [m.kind for m in batch.deliver] == kinds
+        assert [m.get("N") for m in batch.deliver if isinstance(m, amiproto.Event)] == [
+            str(i) for i in range(5)
+        ] * (kinds.count("event") // 5)
