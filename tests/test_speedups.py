@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import re
+import tracemalloc
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import amiproto
 from amiproto import _accel
 from amiproto._framing import Framer
 from amiproto._headers import DECODE_ERRORS, split_lines
@@ -182,3 +185,55 @@ def test_the_follows_check_matches_the_framer_regex() -> None:
         stream = line + b"\nActionID: 1\r\n\r\n"
         taken = speedups.take_run(stream, 1000, 0, -1)[0] if speedups else []
         assert (taken == []) == bool(follows.match(line))
+
+
+def test_batches_of_events_are_hidden_from_the_cyclic_gc() -> None:
+    conn = amiproto.Connection()
+    conn.send(amiproto.Action("Ping", [("ActionID", "1")]))
+    conn.receive_data(
+        b"Asterisk Call Manager/11.0.0\r\n"
+        b"Event: Newchannel\r\nChannel: x\r\n\r\n"
+        b"Event: NoSuchEvent\r\nA: b\r\n\r\n"
+        b"Response: Success\r\nActionID: 1\r\n\r\n"
+    )
+    items = conn.next_events()
+    events = [item for item in items if isinstance(item, amiproto.Event)]
+    assert [type(event).__name__ for event in events] == ["Newchannel", "Event"]
+    assert not any(gc.is_tracked(event) for event in events)
+    # Greetings, responses and ActionCompleted (which holds a list) stay in its sight.
+    others = [item for item in items if not isinstance(item, amiproto.Event)]
+    assert {type(item).__name__ for item in others} == {"Greeting", "Response", "ActionCompleted"}
+    assert all(gc.is_tracked(item) for item in others)
+
+
+def test_untrack_leaves_instances_with_a_dict_alone() -> None:
+    class Annotated(amiproto.Event):
+        pass  # no __slots__: it has a __dict__, where anything may go
+
+    plain = amiproto.Event(b"Event: A\r\n\r\n")
+    annotated = Annotated(b"Event: A\r\n\r\n")
+    response = amiproto.Response(b"Response: Success\r\n\r\n")
+    assert speedups is not None
+    speedups.untrack([plain, annotated, response, "not a message"], amiproto.Event)
+    assert not gc.is_tracked(plain)
+    assert gc.is_tracked(annotated)
+    assert gc.is_tracked(response)
+
+
+def test_untracked_events_are_freed_with_their_last_reference() -> None:
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_events()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        conn.receive_data(b"Event: A\r\nB: c\r\n\r\n" * 10_000)
+        items = conn.next_events()
+        assert not any(gc.is_tracked(item) for item in items)
+        held, _ = tracemalloc.get_traced_memory()
+        del items
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held - before > 10_000 * 50  # the events were there
+    assert after - before < (held - before) / 10  # and went with the list, no collection run

@@ -19,6 +19,7 @@ import secrets
 from collections import deque
 from dataclasses import dataclass, field
 
+from . import _accel
 from ._actions import Action, check_header
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Run
@@ -45,6 +46,9 @@ Item = Greeting | Response | Event | UnknownMessage | ActionCompleted | LoginRes
 _LIST_END_VALUES = ("complete", "cancelled")
 _EVENT_NAME_CACHE_SIZE = 4096
 _LOGIN_NAMES = ("login", "challenge")
+
+# The C helper that hides events from the cyclic GC (see _speedups.c); None: pure Python.
+_C_UNTRACK = None if _accel.speedups is None else _accel.speedups.untrack
 
 # What a pending action is, beyond an ordinary request.
 _PLAIN, _CHALLENGE_STEP, _LOGIN_STEP, _KEEPALIVE = range(4)
@@ -170,6 +174,10 @@ class Connection:
         self._fill(one=False)
         items = list(self._items)
         self._items.clear()
+        if _C_UNTRACK is not None:
+            # Batches are what programs queue; untracked, queued events cost the
+            # garbage collector nothing (they cannot be part of a cycle).
+            _C_UNTRACK(items, Event)
         return items
 
     def _fill(self, *, one: bool) -> bool:
