@@ -315,3 +315,22 @@ def test_cli_starts_and_prints_where_it_listens(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(5)
+
+
+def test_the_thread_runner_answers_without_nagle_delays(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pipelining client would otherwise wait for its own delayed ACK (40 ms on
+    # Linux) before every answer after the first; asyncio and trio set it themselves.
+    from amiproto_transports.simulator import _runners
+
+    accepted: list[socket.socket] = []
+    original = _runners.ThreadServer._accept
+
+    def accept(self: _runners.ThreadServer) -> None:
+        original(self)
+        accepted.extend(self._conns)
+
+    monkeypatch.setattr(_runners.ThreadServer, "_accept", accept)
+    with Simulator().running() as address, AmiClient(address) as client:
+        assert client.login().success
+        assert accepted
+        assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in accepted)

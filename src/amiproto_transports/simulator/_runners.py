@@ -111,6 +111,10 @@ class ThreadServer:
         except OSError:
             return
         sock.setblocking(False)
+        # As the asyncio and trio runners (whose streams set it by default): answers
+        # leave at once, not held by Nagle until the client's delayed ACK.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         session = Session(self.world, time.monotonic(), local=self.address, remote=addr(remote))
         conn = _SocketConn(sock, session)
         self._conns[sock] = conn
