@@ -1,0 +1,89 @@
+"""LightFuture behaves as a concurrent.futures.Future, with fewer objects for the GC."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import gc
+import threading
+from concurrent.futures import Future
+
+import pytest
+
+from amiproto_transports._future import LightFuture
+
+
+def test_it_has_exactly_the_attributes_of_a_stock_future() -> None:
+    # Future's methods read these; a new Python adding one would show here first.
+    assert set(vars(LightFuture())) == set(vars(Future()))
+    assert isinstance(LightFuture(), Future)
+
+
+def test_result_exception_and_callbacks() -> None:
+    future: LightFuture[int] = LightFuture()
+    seen: list[object] = []
+    future.add_done_callback(lambda f: seen.append(f.result()))
+    assert not future.done()
+    future.set_result(7)
+    assert future.done() and future.result(0) == 7 and seen == [7]
+    failed: LightFuture[int] = LightFuture()
+    failed.set_exception(KeyError("k"))
+    with pytest.raises(KeyError):
+        failed.result()
+    assert isinstance(failed.exception(), KeyError)
+
+
+def test_timeouts_and_cancel() -> None:
+    future: LightFuture[int] = LightFuture()
+    with pytest.raises(concurrent.futures.TimeoutError):
+        future.result(0.01)
+    with pytest.raises(concurrent.futures.TimeoutError):
+        future.result(0)
+    assert future.cancel() and future.cancelled()
+    with pytest.raises(concurrent.futures.CancelledError):
+        future.result(1)
+    assert not future._condition._waiters  # type: ignore[attr-defined]  # timed-out waiters are removed
+
+
+def test_waiters_in_many_threads_all_wake() -> None:
+    future: LightFuture[str] = LightFuture()
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def wait() -> None:
+        value = future.result(5)
+        with lock:
+            results.append(value)
+
+    threads = [threading.Thread(target=wait) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    future.set_result("done")
+    for thread in threads:
+        thread.join(5)
+    assert results == ["done"] * 8
+
+
+def test_wait_and_as_completed_accept_it() -> None:
+    futures: list[Future[int]] = [LightFuture() for _ in range(3)]
+    timer = threading.Timer(0.02, lambda: futures[1].set_result(1))
+    timer.start()
+    first = concurrent.futures.FIRST_COMPLETED
+    done, pending = concurrent.futures.wait(futures, timeout=5, return_when=first)
+    assert done == {futures[1]} and len(pending) == 2
+    futures[0].set_result(0)
+    futures[2].set_exception(ValueError())
+    finished = concurrent.futures.as_completed(futures, 5)
+    assert {f.result() if f.exception() is None else -1 for f in finished} == {0, 1, -1}
+    timer.join()
+
+
+def test_it_makes_fewer_objects_for_the_collector() -> None:
+    def tracked(make: type[Future[int]]) -> int:
+        gc.collect()
+        before = len(gc.get_objects())
+        kept = [make() for _ in range(100)]
+        count = len(gc.get_objects()) - before
+        del kept
+        return count
+
+    assert tracked(LightFuture) <= tracked(Future) / 2
