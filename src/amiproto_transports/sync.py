@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
+from ._future import LightFuture
 from ._shared import (
     Backoff,
     Batch,
@@ -70,6 +71,8 @@ log = logging.getLogger("amiproto.sync")
 _RECV_SIZE = 256 * 1024
 _BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the dispatcher falls behind
 _HIGH_WATER = 1024 * 1024  # queued bytes beyond which callers wait for the writer
+_EAGER_BYTES = 2048  # queued bytes from which a caller sends them itself (see _take_eager_chunk)
+_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
 _GRACE = 2.0
@@ -120,6 +123,9 @@ class Client:
         # The writer waits on it for bytes; callers wait on it when the buffer is full.
         self._write_cond = threading.Condition(self._core_lock)
         self._writer_idle = False  # guarded by _core_lock
+        self._writing = False  # guarded by _core_lock: a thread is sending bytes taken from _outbuf
+        # Non-blocking sends by callers; not through TLS, whose send() takes no flags.
+        self._eager = options.ssl is None and _DONTWAIT != 0
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
         self._queue_cond = threading.Condition(threading.Lock())
         self._subscriptions: list[_Subscription] = []
@@ -164,7 +170,7 @@ class Client:
         return self._submit(action, timeout)[1]
 
     def _submit(self, action: Action, timeout: float | None) -> tuple[str, Future[ActionCompleted]]:
-        future: Future[ActionCompleted] = Future()
+        future: Future[ActionCompleted] = LightFuture()
         if timeout is None:
             timeout = self.options.timeout
         if not self._ready or self._closing.is_set():
@@ -177,6 +183,9 @@ class Client:
             except BaseException:
                 self._session.waiters.pop(action_id, None)
                 raise
+            chunk = self._take_eager_chunk()
+        if chunk is not None:
+            self._write_eagerly(*chunk)
         if timeout is not None:
             self._wake_if_sooner(now + timeout)
         return action_id, future
@@ -213,7 +222,7 @@ class Client:
         These credentials are the ones a reconnect logs in with again.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        future: Future[LoginResult] = Future()
+        future: Future[LoginResult] = LightFuture()
         log.info("logging in as %s (%s)", username, auth)
         if not self._ready or self._closing.is_set():
             raise amiproto.ConnectionLost("not connected")
@@ -345,18 +354,51 @@ class Client:
         with self._core_lock:
             self._queue_locked(data, may_wait=False)
 
+    def _take_eager_chunk(self) -> tuple[socket.socket, bytes] | None:
+        """Under the core lock: the queued bytes for the caller to send itself, when a
+        burst has queued ``_EAGER_BYTES`` and nobody is writing; else None.
+
+        The writer thread would get the GIL only once the caller blocks, so the
+        server would see nothing of a burst until its end. Sent by the caller, the
+        first actions reach the server (another process) while the caller goes on.
+        """
+        outbuf = self._outbuf
+        sock = self._sock
+        if len(outbuf) < _EAGER_BYTES or self._writing or not self._eager or sock is None:
+            return None
+        self._writing = True
+        chunk = bytes(outbuf)
+        outbuf.clear()
+        return sock, chunk
+
+    def _write_eagerly(self, sock: socket.socket, chunk: bytes) -> None:
+        """Send what the socket takes at once; the writer thread sends the rest."""
+        try:
+            sent = sock.send(chunk, _DONTWAIT)
+        except OSError:
+            sent = 0  # full, or broken: the writer thread meets it again and reports it
+        with self._core_lock:
+            if sent < len(chunk):
+                self._outbuf[0:0] = chunk[sent:]  # still first: the rest came after it
+            self._writing = False
+            if self._writer_idle and self._outbuf:
+                self._writer_idle = False
+                self._write_cond.notify()
+
     def _write_loop(self) -> None:
-        """The only thread that writes to the socket: whole buffers, in core order."""
+        """The thread that writes to the socket, whole buffers in core order; a caller
+        writes only when it takes the turn (``_writing``) from it."""
         cond = self._write_cond
         outbuf = self._outbuf
         while True:
             with cond:
-                while not outbuf and not self._closing.is_set():
+                while (not outbuf or self._writing) and not self._closing.is_set():
                     self._writer_idle = True
                     cond.wait()
                 self._writer_idle = False
-                if not outbuf:
-                    return  # closing, and nothing left to send
+                if not outbuf or self._writing:
+                    return  # closing, and nothing left to send (or a caller sends it)
+                self._writing = True
                 chunk = bytes(outbuf)
                 outbuf.clear()
                 sock = self._sock
@@ -368,6 +410,9 @@ class Client:
             except OSError as error:
                 if sock is self._sock:  # not a socket a reconnect has replaced already
                     self._broken(f"write failed: {error}")
+            finally:
+                with cond:
+                    self._writing = False
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):

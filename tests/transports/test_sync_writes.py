@@ -1,0 +1,159 @@
+"""How the sync client's writes leave: whole, in core order, and early in a burst."""
+
+from __future__ import annotations
+
+import inspect
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import amiproto
+from amiproto import Action
+from amiproto_transports import sync as sync_client
+from amiproto_transports._shared import Options
+
+from .harness import scripted_server
+
+
+def recorder(received: bytearray, done: threading.Event) -> Callable[[socket.socket], None]:
+    """A server script that keeps every byte the client sends until ``done`` is set."""
+
+    def script(sock: socket.socket) -> None:
+        sock.settimeout(0.05)
+        while not done.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                return
+            received.extend(data)
+
+    return script
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    stop = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        stop.wait(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def actions_in(data: bytes) -> list[amiproto.ReceivedAction]:
+    """What a server makes of ``data``; every byte must belong to a whole action."""
+    server = amiproto.ServerConnection()
+    server.receive_data(bytes(data))
+    found = []
+    while isinstance(action := server.next_action(), amiproto.ReceivedAction):
+        found.append(action)
+    return found
+
+
+def burst(count: int, prefix: str = "") -> list[Action]:
+    return [Action("Ping", ActionID=f"{prefix}{n}", Pad="x" * 40) for n in range(count)]
+
+
+def test_a_burst_reaches_the_server_while_the_caller_still_submits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without its writer thread, the client can only send what callers send themselves.
+    def idle_writer(self: sync_client.Client) -> None:
+        self._closing.wait(10.0)
+
+    monkeypatch.setattr(sync_client.Client, "_write_loop", idle_writer)
+    received = bytearray()
+    done = threading.Event()
+    with (
+        scripted_server(recorder(received, done)) as address,
+        sync_client.connect(*address, timeout=5) as client,
+    ):
+        actions = burst(200)
+        for action in actions:
+            client.submit(action)
+        wait_for(lambda: len(received) >= sync_client._EAGER_BYTES)
+        native: Any = client
+        with native._core_lock:
+            assert len(native._outbuf) < sync_client._EAGER_BYTES  # the rest waits for the writer
+        done.set()
+        sent = actions_in(bytes(received))
+        assert [a.action_id for a in sent] == [a.get("ActionID") for a in actions[: len(sent)]]
+        client._shutdown()  # no Logoff: it could not leave
+
+
+class ShortSends:
+    """A socket whose first ``send`` takes a few bytes only, after ``meanwhile()`` ran:
+    what another thread would do while the caller is in the system call."""
+
+    def __init__(self, sock: socket.socket, meanwhile: Callable[[], object]) -> None:
+        self.sock = sock
+        self.meanwhile: Callable[[], object] | None = meanwhile
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is None:
+            return self.sock.send(data, flags)
+        meanwhile()
+        return self.sock.send(data[:10], flags)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+def test_the_rest_of_a_short_eager_send_goes_before_what_came_meanwhile() -> None:
+    received = bytearray()
+    done = threading.Event()
+    with (
+        scripted_server(recorder(received, done)) as address,
+        sync_client.connect(*address, timeout=5) as client,
+    ):
+        native: Any = client
+        later = Action("Ping", ActionID="later")
+        native._sock = ShortSends(native._sock, lambda: client.submit(later))
+        big = Action("UserEvent", UserEvent="Big", ActionID="big", Data="y" * sync_client._EAGER_BYTES)
+        client.submit(big)
+        wait_for(lambda: len(actions_in(bytes(received))) == 2)
+        assert [a.action_id for a in actions_in(bytes(received))] == ["big", "later"]
+        done.set()
+        native._sock = native._sock.sock
+        client._shutdown()
+
+
+def test_threads_bursting_at_once_keep_every_action_whole_and_in_order() -> None:
+    received = bytearray()
+    done = threading.Event()
+    threads, per_thread = 6, 300
+    with (
+        scripted_server(recorder(received, done)) as address,
+        sync_client.connect(*address, timeout=5) as client,
+    ):
+
+        def submit_all(thread: int) -> None:
+            for action in burst(per_thread, f"t{thread}-"):
+                client.submit(action, timeout=5)
+
+        workers = [threading.Thread(target=submit_all, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(10)
+        wait_for(lambda: len(actions_in(bytes(received))) == threads * per_thread)
+        done.set()
+        ids = [a.action_id or "" for a in actions_in(bytes(received))]
+        for thread in range(threads):
+            mine = [i for i in ids if i.startswith(f"t{thread}-")]
+            assert mine == [f"t{thread}-{n}" for n in range(per_thread)]
+        client._shutdown()
+
+
+def test_no_eager_send_through_tls() -> None:
+    # An SSLSocket's send() takes no flags: callers leave TLS writes to the writer thread.
+    arguments = {name: p.default for name, p in inspect.signature(sync_client.connect).parameters.items()}
+    arguments.update(host="127.0.0.1", port=1, ssl=ssl.create_default_context())
+    client = sync_client.Client(Options.from_arguments(arguments))
+    assert not client._eager
+    client._outbuf += b"x" * (2 * sync_client._EAGER_BYTES)
+    assert client._take_eager_chunk() is None
