@@ -52,6 +52,7 @@ log = logging.getLogger("amiproto.asyncio")
 
 _RECV_SIZE = 256 * 1024
 _HIGH_WATER = 256 * 1024  # await drain() only when this much is buffered for the socket
+_EAGER_BYTES = 2048  # queued bytes written at once, without waiting for the loop's next turn
 _Waiter = _asyncio.Future
 
 
@@ -366,15 +367,22 @@ class Client:
     # -- writing --
 
     def _queue_bytes(self, data: bytes) -> None:
-        """Queue bytes in core order; one write per loop iteration sends them all."""
+        """Queue bytes in core order; one write per loop iteration sends them all, or
+        one per ``_EAGER_BYTES`` in a burst, so that the server starts on the first
+        actions while the caller makes the next ones."""
         if data:
             self._outgoing += data
-            if not self._flush_scheduled:
+            if len(self._outgoing) >= _EAGER_BYTES:
+                self._write_out()
+            elif not self._flush_scheduled:
                 self._flush_scheduled = True
                 self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        self._write_out()
+
+    def _write_out(self) -> None:
         stream = self._stream
         if self._outgoing and stream is not None and stream.transport is not None and self._session.open:
             stream.transport.write(bytes(self._outgoing))

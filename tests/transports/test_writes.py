@@ -1,7 +1,8 @@
-"""How the sync client's writes leave: whole, in core order, and early in a burst."""
+"""How the clients' writes leave: whole, in core order, and early in a burst."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import socket
 import ssl
@@ -10,10 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import trio
 
 import amiproto
 from amiproto import Action
+from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
+from amiproto_transports import trio as trio_client
 from amiproto_transports._shared import Options
 
 from .harness import scripted_server
@@ -157,3 +161,62 @@ def test_no_eager_send_through_tls() -> None:
     assert not client._eager
     client._outbuf += b"x" * (2 * sync_client._EAGER_BYTES)
     assert client._take_eager_chunk() is None
+
+
+def test_asyncio_writes_a_burst_before_the_loop_turns() -> None:
+    received = bytearray()
+    done = threading.Event()
+
+    async def main(address: tuple[str, int]) -> None:
+        async with aio_client.connect(*address, timeout=5) as client:
+            for action in burst(200):
+                client.submit(action).add_done_callback(lambda f: f.cancelled() or f.exception())
+            # The loop does not turn while this blocks: only eager writes can have left.
+            wait_for(lambda: len(received) >= aio_client._EAGER_BYTES)
+            done.set()
+
+    with scripted_server(recorder(received, done)) as address:
+        asyncio.run(main(address))
+    sent = actions_in(bytes(received))
+    assert sent and [a.action_id for a in sent] == [str(n) for n in range(len(sent))]
+
+
+def test_trio_writes_a_burst_before_the_writer_task_runs() -> None:
+    received = bytearray()
+    done = threading.Event()
+
+    async def main(address: tuple[str, int]) -> None:
+        async with trio_client.connect(*address, timeout=5) as client:
+            for action in burst(200):
+                client.submit(action)
+            # No checkpoint while this blocks: the writer task cannot have run.
+            wait_for(lambda: len(received) >= trio_client._EAGER_BYTES)
+            done.set()
+            native: Any = client
+            native._session.waiters.clear()  # nobody waits: close() need not fail them
+
+    with scripted_server(recorder(received, done)) as address:
+        trio.run(main, address)
+    sent = actions_in(bytes(received))
+    assert sent and [a.action_id for a in sent] == [str(n) for n in range(len(sent))]
+
+
+def test_trio_never_writes_past_the_writer_task_while_it_sends() -> None:
+    received = bytearray()
+    done = threading.Event()
+
+    async def main(address: tuple[str, int]) -> None:
+        async with trio_client.connect(*address, timeout=5) as client:
+            native: Any = client
+            native._writing = True  # as while send_all waits for room
+            pending = [client.submit(action, timeout=0.3) for action in burst(100)]
+            assert len(native._outgoing) > trio_client._EAGER_BYTES  # all left to the writer
+            native._writing = False
+            for answer in pending:
+                with pytest.raises(amiproto.ActionTimeout):
+                    await answer.get()
+            done.set()
+
+    with scripted_server(recorder(received, done)) as address:
+        trio.run(main, address)
+    assert [a.action_id for a in actions_in(bytes(received))] == [str(n) for n in range(100)]
