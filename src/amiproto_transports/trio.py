@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import ssl as _ssl
+import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -51,6 +53,8 @@ __all__ = ["Client", "Pending", "connect"]
 log = logging.getLogger("amiproto.trio")
 
 _RECV_SIZE = 256 * 1024
+_EAGER_BYTES = 2048  # queued bytes that a caller writes at once (see _write_eagerly)
+_EAGER_WRITES = sys.platform != "win32"  # there a socket is not a file descriptor
 _STREAM_ERRORS = (_trio.BrokenResourceError, _trio.ClosedResourceError, OSError)
 
 T = TypeVar("T")
@@ -174,6 +178,7 @@ class Client:
         self._stream: _trio.abc.Stream | None = None
         self._outgoing = bytearray()
         self._write_wanted = _trio.Event()
+        self._writing = False  # the writer task is in send_all
         self._read_scope: _trio.CancelScope | None = None
         self._timer_scope: _trio.CancelScope | None = None
         self._scope = _trio.CancelScope()
@@ -325,8 +330,31 @@ class Client:
 
     def _write(self, data: bytes) -> None:
         if data:
-            self._outgoing += data
-            self._write_wanted.set()
+            outgoing = self._outgoing
+            outgoing += data
+            if len(outgoing) >= _EAGER_BYTES and not self._writing:
+                self._write_eagerly()
+            if outgoing:
+                self._write_wanted.set()
+
+    def _write_eagerly(self) -> None:
+        """Send what the socket takes now, without awaiting: in a burst of ``submit``
+        calls the writer task runs only after the last, so the server would see
+        nothing until then. Only on a plain socket, and never while the writer task
+        is sending (``_writing``), so the bytes keep their order."""
+        stream = self._stream
+        if not _EAGER_WRITES or not isinstance(stream, _trio.SocketStream):
+            return
+        fd = stream.socket.fileno()
+        if fd < 0:
+            return  # closed: the reader ends the session
+        try:
+            # The one way to write a trio socket without awaiting; trio itself tries
+            # the same non-blocking send first.
+            sent = os.write(fd, self._outgoing)
+        except OSError:
+            return  # full, or broken: the writer task meets it again and reports it
+        del self._outgoing[:sent]
 
     async def _write_loop(self) -> None:
         while True:
@@ -338,11 +366,14 @@ class Client:
             self._outgoing.clear()
             stream = self._stream
             assert stream is not None
+            self._writing = True
             try:
                 await stream.send_all(data)
             except _STREAM_ERRORS as error:
                 if stream is self._stream:
                     self._abort(f"write failed: {error}")
+            finally:
+                self._writing = False
 
     def _abort(self, reason: str) -> None:
         """End the current stream: the reader notices and fails the waiters."""
