@@ -1,29 +1,36 @@
 """A blocking, thread-safe AMI client on ``socket``, over the amiproto core.
 
-Threads: the caller's, one reader, one writer and one dispatcher.
+Threads: the caller's, two workers and one writer.
 
-- The reader owns the socket's receiving side. It waits in ``select`` for data,
-  for a wake-up byte, or until the core's next deadline (keepalive, action
+- One worker at a time is the reader. It waits in ``select`` for data, for a
+  wake-up byte, or until the core's next deadline (keepalive, action
   timeouts): it never polls. It feeds the core, wakes waiting ``send_action``
-  calls directly, and hands events to the dispatcher. With ``reconnect=True``
+  calls directly, and queues events for the callbacks. With ``reconnect=True``
   it also reconnects.
-- The dispatcher runs callbacks in arrival order. Between the two sits a
-  bounded queue (``queue_size`` messages); when it is full the *oldest* queued
-  messages are dropped and counted in ``client.dropped_events``, so a slow
-  callback never stalls the reader nor the answers other threads wait for.
-  While the queue is more than half full, the reader sleeps ``_BACKLOG_PAUSE``
-  after each read: the dispatcher shares its GIL, and would otherwise get it
-  only every few milliseconds, while the reader fills the queue. Because answers
-  are delivered by the reader, a callback may call ``send_action`` itself
-  without deadlock.
+- Callbacks run in arrival order, one batch after another, on the reader's own
+  thread, where the events were just made: handing every read to another
+  thread cost more than the callbacks (a GIL hand-over and every event's memory
+  crossing to another core). Meanwhile the reading is *lent* to the callbacks,
+  and the other worker takes it over at once when a thread awaits an answer,
+  or once the callbacks have run ``_LEND_LIMIT``; the first worker then finishes
+  the queued callbacks and becomes the standby. So a slow callback never
+  delays an answer and never stops the reading for longer than that.
+- Between the reader and the callbacks sits a bounded queue (``queue_size``
+  messages); when it is full the *oldest* queued messages are dropped and
+  counted in ``client.dropped_events``. While it is more than half full, the
+  reader sleeps ``_BACKLOG_PAUSE`` after each read, so that the other worker,
+  which shares its GIL, can catch up. Because answers are delivered by the
+  reader, a callback may call ``send_action`` itself without deadlock.
 - Writes: bytes join one buffer under the core lock, in the order the core
-  made them, and only the writer thread sends it, whole; so the wire order is
-  the core's order and every action goes out whole. A caller never makes a
-  system call per action: actions sent in a burst, from one thread or many,
-  leave in a few large writes, and the caller keeps the GIL meanwhile (handing
-  it to and fro with the reader on every write is what made one thread's burst
-  of ``submit`` slow). A caller waits only when more than ``_HIGH_WATER`` bytes
-  are queued, which bounds the buffer when the server reads slowly.
+  made them, and the writer thread sends it, whole; so the wire order is the
+  core's order and every action goes out whole. A caller never makes a system
+  call per action: actions sent in a burst, from one thread or many, leave in
+  a few large writes. The caller keeps the GIL meanwhile (handing it to and fro
+  with the reader on every write is what made one thread's burst of ``submit``
+  slow), and sends the buffer itself, without blocking, every ``_EAGER_BYTES``
+  (see ``_take_eager_chunk``). A caller waits only when more than
+  ``_HIGH_WATER`` bytes are queued, which bounds the buffer when the server
+  reads slowly.
 """
 
 from __future__ import annotations
@@ -69,7 +76,8 @@ __all__ = ["Client", "connect"]
 log = logging.getLogger("amiproto.sync")
 
 _RECV_SIZE = 256 * 1024
-_BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the dispatcher falls behind
+_BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the other worker's callbacks fall behind
+_LEND_LIMIT = 0.02  # seconds the reader may run callbacks before the other worker reads instead
 _HIGH_WATER = 1024 * 1024  # queued bytes beyond which callers wait for the writer
 _EAGER_BYTES = 2048  # queued bytes from which a caller sends them itself (see _take_eager_chunk)
 _DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
@@ -127,7 +135,16 @@ class Client:
         # Non-blocking sends by callers; not through TLS, whose send() takes no flags.
         self._eager = options.ssl is None and _DONTWAIT != 0
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        # Guards the queue and the two workers' roles below.
         self._queue_cond = threading.Condition(threading.Lock())
+        self._reading_thread: threading.Thread | None = None
+        self._dispatching = False  # a worker runs callbacks
+        self._lent = False  # the reader runs callbacks, and nobody reads meanwhile
+        self._lent_since = 0.0
+        self._lent_lately = False  # lent since the standby last looked
+        self._hand_over = False  # an answer is awaited while lent: the standby reads
+        self._watching = False  # the standby wakes every _LEND_LIMIT to check the reader
+        self._finished = False  # reading has ended for good
         self._subscriptions: list[_Subscription] = []
         self._sub_dropped = 0
         self._sock: socket.socket | None = None
@@ -136,10 +153,9 @@ class Client:
         self._planned: float | None = None  # the deadline the reader sleeps until
         self._ready = False
         self._closing = threading.Event()
-        self._reader: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._give_up = False  # set when a reconnect's login is refused
         self._reconnect_attempts = 0
-        self._dispatcher: threading.Thread | None = None
         self._writer: threading.Thread | None = None
 
     # -- public API --
@@ -184,6 +200,7 @@ class Client:
                 self._session.waiters.pop(action_id, None)
                 raise
             chunk = self._take_eager_chunk()
+        self._want_answer()
         if chunk is not None:
             self._write_eagerly(*chunk)
         if timeout is not None:
@@ -233,6 +250,7 @@ class Client:
                     username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
                 )
                 self._queue_locked(data)  # may wait for room
+            self._want_answer()
             if timeout is not None:
                 self._wake_if_sooner(now + timeout)
             return login_outcome(future.result(None if timeout is None else timeout + _GRACE))
@@ -273,7 +291,7 @@ class Client:
         with self._write_cond:
             self._write_cond.notify_all()
         current = threading.current_thread()
-        for thread in (self._reader, self._writer, self._dispatcher):
+        for thread in (*self._workers, self._writer):
             if thread is not None and thread is not current:
                 thread.join(5.0)
         if sock is not None:
@@ -311,12 +329,13 @@ class Client:
         self._sock = self._open_socket()
         self._ready = True
         log.info("connected to %s:%s", self.options.host, self.options.port)
-        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="amiproto-dispatch", daemon=True)
-        self._reader = threading.Thread(target=self._read_loop, name="amiproto-reader", daemon=True)
+        self._workers = [
+            threading.Thread(target=self._work, name=f"amiproto-worker-{n}", daemon=True) for n in (1, 2)
+        ]
         self._writer = threading.Thread(target=self._write_loop, name="amiproto-writer", daemon=True)
-        self._dispatcher.start()
         self._writer.start()
-        self._reader.start()
+        for worker in self._workers:
+            worker.start()
 
     # -- writing --
 
@@ -428,26 +447,31 @@ class Client:
 
     # -- reading --
 
-    def _read_loop(self) -> None:
-        attempts = 0
+    def _read_as_reader(self) -> bool:
+        """Read (and reconnect) while this thread is the reader; False once reading has
+        ended for good, True when the other worker took the reading over."""
         try:
             while True:
                 reason = self._read_until_lost()
+                if reason is None:
+                    return True
                 self._on_lost(reason)
                 if self._closing.is_set() or self._give_up or not self.options.reconnect:
                     break
-                self._deliver([Disconnected.make(Reason=reason)])
-                attempts = self._reconnect()
-                if attempts == 0:
+                # The other worker runs its callbacks while this one waits to reconnect.
+                self._deliver([Disconnected.make(Reason=reason)], hand_over=True)
+                if self._reconnect() == 0:
                     break
         except Exception:  # a bug here must not leave waiters hanging
             log.exception("reader failed")
             self._on_lost("reader failed")
-        finally:
-            self._ready = False
-            self._end_consumers()
+        self._ready = False
+        self._end_consumers()
+        return False
 
-    def _read_until_lost(self) -> str:
+    def _read_until_lost(self) -> str | None:
+        """Read until the connection ends (its reason) or the reading moves to the
+        other worker while this one runs callbacks (None)."""
         sock = self._sock
         assert sock is not None
         session = self._session
@@ -457,6 +481,8 @@ class Client:
         pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
         try:
             while True:
+                if self._queue and self._dispatch_inline():
+                    return None
                 with self._core_lock:
                     deadline = session.deadline()
                 self._planned = deadline
@@ -519,16 +545,19 @@ class Client:
         if batch.deliver:
             self._deliver(batch.deliver)
 
-    def _deliver(self, messages: list[Message]) -> None:
+    def _deliver(self, messages: list[Message], *, hand_over: bool = False) -> None:
+        """Queue ``messages`` for the callbacks. The reader runs them itself at the top of
+        its loop; ``hand_over`` asks the standby worker to, for a reader about to block."""
         with self._queue_cond:
             queue = self._queue
             queue.extend(messages)
-            backlog = len(queue) > queue.maxsize // 2
-            self._queue_cond.notify()
+            backlog = self._dispatching and len(queue) > queue.maxsize // 2
+            if hand_over:
+                self._queue_cond.notify_all()
         if backlog:
-            # The dispatcher shares the GIL with this thread, which would take it back
-            # at once after each read; a short sleep lets it catch up before the
-            # queue has to drop events. Waiting actions wait this long at most.
+            # The other worker dispatches, and shares the GIL with this thread, which
+            # would take it back at once after each read; a short sleep lets it catch
+            # up before the queue has to drop events. Answers wait this long at most.
             time.sleep(_BACKLOG_PAUSE)
         subscriptions = self._subscriptions
         if subscriptions:
@@ -603,22 +632,99 @@ class Client:
 
     # -- dispatching --
 
-    def _dispatch_loop(self) -> None:
-        queue = self._queue
+    def _work(self) -> None:
+        """The body of both workers: be the reader when that role is free (or is lent
+        to callbacks for too long, or an answer is awaited meanwhile); run the
+        callbacks nobody runs; end when reading has ended and the queue is empty."""
+        me = threading.current_thread()
         cond = self._queue_cond
         while True:
             with cond:
-                while not queue and not queue.closed:
-                    cond.wait()
-                messages = queue.take()
-                if not messages and queue.closed:
-                    return
-            run_callbacks_sync(self._callbacks, messages, log)
+                while True:
+                    if self._finished:
+                        if self._dispatching or not self._queue:
+                            return
+                        self._dispatching = True
+                        role = "dispatch"
+                        break
+                    if self._reading_thread is None or (
+                        self._lent and (self._hand_over or time.monotonic() - self._lent_since >= _LEND_LIMIT)
+                    ):
+                        self._reading_thread = me
+                        self._lent = self._hand_over = False
+                        role = "read"
+                        break
+                    if self._queue and not self._dispatching and not self._lent:
+                        self._dispatching = True
+                        role = "dispatch"
+                        break
+                    # While the reader lends itself to callbacks, watch how long; else sleep.
+                    self._watching = self._lent or self._lent_lately
+                    self._lent_lately = False
+                    cond.wait(_LEND_LIMIT if self._watching else None)
+            if role == "dispatch":
+                self._drain()
+            elif not self._read_as_reader():
+                with cond:
+                    self._reading_thread = None
+                    self._finished = True
+                    cond.notify_all()
+
+    def _dispatch_inline(self) -> bool:
+        """From the reader: run the queued callbacks on this thread, where the events
+        were just made (a hand-over per read to another thread costs more than the
+        callbacks). Meanwhile the reader role is lent: the other worker takes it
+        at once if an answer is awaited, or once the callbacks took ``_LEND_LIMIT``.
+        True when it took the role, and so the reading, over."""
+        cond = self._queue_cond
+        with cond:
+            if self._dispatching or not self._queue:
+                return False
+            self._dispatching = True
+            self._lent = self._lent_lately = True
+            self._lent_since = time.monotonic()
+            session = self._session
+            if session.waiters or session.login_waiter is not None:
+                self._hand_over = True
+                cond.notify_all()
+            elif not self._watching:
+                cond.notify_all()  # the other worker starts watching the time
+        self._drain()
+        with cond:
+            if self._reading_thread is threading.current_thread():
+                self._lent = self._hand_over = False
+                return False
+            return True
+
+    def _drain(self) -> None:
+        """Run callbacks until the queue is empty; this thread holds the dispatching."""
+        queue = self._queue
+        cond = self._queue_cond
+        try:
+            while True:
+                with cond:
+                    messages = queue.take()
+                    if not messages:
+                        return
+                run_callbacks_sync(self._callbacks, messages, log)
+        finally:
+            with cond:
+                self._dispatching = False
+                if queue:
+                    cond.notify_all()  # left by an exception: the other worker runs them
+
+    def _want_answer(self) -> None:
+        """An answer is now awaited: if the reader is lent to callbacks, let the other
+        worker read, so that no callback delays it."""
+        if self._lent and not self._hand_over:
+            with self._queue_cond:
+                if self._lent and not self._hand_over:
+                    self._hand_over = True
+                    self._queue_cond.notify_all()
 
     def _end_consumers(self) -> None:
         with self._queue_cond:
             self._queue.closed = True
-            self._queue_cond.notify()
         for subscription in self._subscriptions:
             with subscription.cond:
                 subscription.queue.closed = True
