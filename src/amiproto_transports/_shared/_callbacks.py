@@ -153,12 +153,13 @@ def _run_in_c(
     (with that callback and its message), then goes on after it."""
     batch = messages if type(messages) is list else list(messages)
     failed = functools.partial(_report, log)
-    paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "name")
+    # The slot behind Event.name: read directly, it costs half as much per event.
+    paused = dispatch(batch, 0, None, 0, registry.by_name, registry.matching, failed, "_name")
     while paused is not None:
         index, callbacks, position, result = paused
         yield result, callbacks[position], batch[index]
         paused = dispatch(
-            batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "name"
+            batch, index, callbacks, position + 1, registry.by_name, registry.matching, failed, "_name"
         )
 
 
@@ -175,7 +176,7 @@ def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], 
         # ``matching`` inlined for events whose name is cached: this loop runs once
         # per event, and a call per event would cost more than the lookup.
         try:
-            cls, callbacks = by_name[message.name]  # type: ignore[attr-defined]
+            cls, callbacks = by_name[message._name]  # type: ignore[attr-defined]
         except (AttributeError, KeyError):
             callbacks = matching(message)
         else:
@@ -208,7 +209,7 @@ async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message],
     matching = registry.matching
     for message in messages:
         try:
-            cls, callbacks = by_name[message.name]  # type: ignore[attr-defined]
+            cls, callbacks = by_name[message._name]  # type: ignore[attr-defined]
         except (AttributeError, KeyError):
             callbacks = matching(message)
         else:
