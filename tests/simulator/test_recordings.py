@@ -241,3 +241,19 @@ def test_load_recording_skips_banner_responses_and_action_events(tmp_path: Path)
     assert recording.names == ["A", "C"]
     assert recording.blob == b"Event: A\r\nPrivilege: call,all\r\n\r\nEvent: C\r\n\r\n"
     assert recording.classes[0] == frozenset({"call"})
+
+
+def test_load_recording_larger_than_the_core_buffer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from amiproto_transports.simulator import _replay
+
+    # A core with a small buffer stands for a recording beyond the default 64 MiB.
+    small = {"max_buffer_size": 64 * 1024, "max_message_size": 8 * 1024}
+    monkeypatch.setattr(_replay, "Connection", lambda: amiproto.Connection(**small))
+    monkeypatch.setattr(_replay, "_FEED_SIZE", 16 * 1024)
+    events = b"".join(f"Event: E{n}\r\nPad: {'x' * 100}\r\n\r\n".encode() for n in range(2000))
+    path = tmp_path / "big.rx"
+    path.write_bytes(b"Asterisk Call Manager/11.0.0\r\n" + events + b"Event: Cut\r\nA: b\r\n")
+    recording = _replay.load_recording(path)
+    assert len(events) > 3 * 64 * 1024
+    assert recording.names == [f"E{n}" for n in range(2000)]  # the cut-off last one is left out
+    assert recording.blob == events

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from amiproto import NEED_DATA, Connection, ConnectionClosed, Event
+from amiproto import Connection, Event
 
 __all__ = ["Recording", "load_recording"]
 
@@ -41,21 +41,21 @@ def _classes(privilege: str | None) -> frozenset[str]:
     return frozenset(p for p in (privilege or "").lower().split(",") if p and p != "all")
 
 
+_FEED_SIZE = 1024 * 1024  # fed in pieces: a long recording exceeds the core's buffer limit
+
+
 def load_recording(path: str | Path) -> Recording:
     """Read an ``.rx`` or ``.rx.gz`` file and keep its unsolicited events, framed by the core."""
     raw = Path(path).read_bytes()
     if str(path).endswith(".gz"):
         raw = gzip.decompress(raw)
     conn = Connection()
-    conn.receive_data(raw)
-    conn.receive_data(b"")
     events: list[Event] = []
-    while True:
-        item = conn.next_event()
-        if isinstance(item, Event):
-            if item.action_id is None and not item.truncated:
-                # Framing keeps whatever line ending the file had; resend it as recorded.
+    pieces = [raw[start : start + _FEED_SIZE] for start in range(0, len(raw), _FEED_SIZE)]
+    for piece in [*pieces, b""]:  # b"": the end of the file, which ends a cut-off last event
+        conn.receive_data(piece)
+        for item in conn.next_events():
+            # Framing keeps whatever line ending the file had; resend it as recorded.
+            if isinstance(item, Event) and item.action_id is None and not item.truncated:
                 events.append(item)
-        elif item is NEED_DATA or isinstance(item, ConnectionClosed):
-            break
     return Recording(events)
