@@ -1,12 +1,14 @@
 """Clients against the core alone: events delivered to a callback, and pipelined round trips.
 
-    python benchmarks/bench_clients.py [--runs 5] [--pings 10000]
+    python benchmarks/bench_clients.py [--runs 9] [--pings 10000]
 
 The simulator runs in subprocesses (so it does not share the clients' GIL); the
 runs are interleaved in rounds (core, then each client, then again). Rates are the
 best of ``--runs``; a ratio is the median over the rounds of the client's rate over
 the core alone's in the same round, so that a noisy machine's slow spells fall on
-both sides alike. Compare the ratios, not the absolute numbers.
+both sides alike, followed by the middle half of those per-round ratios (first to
+third quartile), which shows how much the machine moved. Compare the ratios, not
+the absolute numbers.
 
 Events. Both sides get the same bytes: the events of
 src/amiproto_transports/data/load_120calls.rx.gz that carry no ActionID, eight
@@ -61,7 +63,7 @@ from amiproto_transports import trio as trio_client
 
 DATA = Path(__file__).resolve().parent.parent / "src" / "amiproto_transports" / "data" / "load_120calls.rx.gz"
 CHUNK = 256 * 1024
-REPLAYS = 8  # times the recording's events are replayed in one run
+REPLAYS = 32  # times the recording's events are replayed in one run
 WINDOW = 200  # actions in flight at once
 TIMEOUT = 10.0  # every Ping's timeout, on both sides
 
@@ -276,7 +278,7 @@ async def trio_tasks(address: tuple[str, int], total: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--pings", type=int, default=10_000)
     args = parser.parse_args()
     blob = replay_events()
@@ -313,29 +315,35 @@ def main() -> None:
 
     print(f"{expected} replayed events ({len(blob) / 1e6:.1f} MB); {pings} Pings, {WINDOW} in flight;")
     print(f"rates: the best of {args.runs} interleaved rounds; x core: the median over the rounds of")
-    print("the client's rate over the core alone's in the same round")
+    print("the client's rate over the core alone's in the same round, then its middle half")
     print()
-    header = f"{'':24} {'events/s':>10} {'x core':>7}   {'round trips via':<24} {'per s':>8} {'x core':>7}"
+    header = f"{'':24} {'events/s':>10} {'x core':>16}   {'round trips via':<24} {'per s':>8} {'x core':>16}"
     print(header)
     print("-" * len(header))
     core = "core alone (in memory)"
     for name, (how, events, _) in rows.items():
         rt = pings / min(times[(name, "rt")])
         if events is None:
-            ev_text = f"{'':10} {'':7}"
+            ev_text = f"{'':10} {'':16}"
         else:
             ev = (expected - 1) / min(times[(name, "ev")])
-            ev_text = f"{ev:10.0f} {paired_ratio(times[(core, 'ev')], times[(name, 'ev')]):7.2f}"
+            ev_text = f"{ev:10.0f} {paired_ratio(times[(core, 'ev')], times[(name, 'ev')]):>16}"
         rt_ratio = paired_ratio(times[(core, "rt")], times[(name, "rt")])
-        print(f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {rt_ratio:7.2f}")
+        print(f"{name.strip():24} {ev_text}   {how:<24} {rt:8.0f} {rt_ratio:>16}")
 
 
-def paired_ratio(core_times: list[float], client_times: list[float]) -> float:
-    """The median over rounds of core time / client time (= client rate / core rate).
+def paired_ratio(core_times: list[float], client_times: list[float]) -> str:
+    """The median over rounds of core time / client time (= client rate / core rate),
+    then the first to the third quartile of those ratios.
 
     Pairing each client run with the core run of its own round, minutes apart at most,
     keeps a slow spell of a shared machine from landing on one side only."""
-    return statistics.median(core / client for core, client in zip(core_times, client_times, strict=True))
+    ratios = [core / client for core, client in zip(core_times, client_times, strict=True)]
+    median = f"{statistics.median(ratios):.2f}"
+    if len(ratios) < 4:
+        return median
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return f"{median} ({low:.2f}-{high:.2f})"
 
 
 if __name__ == "__main__":

@@ -247,8 +247,10 @@ def test_load_recording_larger_than_the_core_buffer(tmp_path: Path, monkeypatch:
     from amiproto_transports.simulator import _replay
 
     # A core with a small buffer stands for a recording beyond the default 64 MiB.
-    small = {"max_buffer_size": 64 * 1024, "max_message_size": 8 * 1024}
-    monkeypatch.setattr(_replay, "Connection", lambda: amiproto.Connection(**small))
+    def small() -> amiproto.Connection:
+        return amiproto.Connection(max_buffer_size=64 * 1024, max_message_size=8 * 1024)
+
+    monkeypatch.setattr(_replay, "Connection", small)
     monkeypatch.setattr(_replay, "_FEED_SIZE", 16 * 1024)
     events = b"".join(f"Event: E{n}\r\nPad: {'x' * 100}\r\n\r\n".encode() for n in range(2000))
     path = tmp_path / "big.rx"
