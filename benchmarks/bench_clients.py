@@ -11,9 +11,10 @@ third quartile), which shows how much the machine moved. Compare the ratios, not
 the absolute numbers.
 
 Events. Both sides get the same bytes: the events of
-src/amiproto_transports/data/load_120calls.rx.gz that carry no ActionID, eight
-times over (61,328 events, 23 MB), so that the login and the connection's start
-weigh little beside the stream.
+src/amiproto_transports/data/load_120calls.rx.gz that carry no ActionID, 32
+times over (245,312 events, 94 MB), so that the login and the connection's start
+weigh little beside the stream, and a run lasts long enough (a few tenths of a
+second) that a shared machine's brief slow spells average out.
 - core alone: a greeting, then those bytes fed to a ``Connection`` in 256 KiB
   chunks, every item taken with ``next_events()``, each ``Event`` handed to a
   callback that counts it;
