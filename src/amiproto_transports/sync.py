@@ -166,7 +166,7 @@ class Client:
         return self._queue.dropped + self._sub_dropped
 
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
-        """Call ``callback(message)`` on the dispatcher thread for each matching message.
+        """Call ``callback(message)`` on a worker thread for each matching message, in order.
 
         ``key``: an event name (any case), an ``amiproto.Message`` subclass (isinstance),
         ``""`` for every event, or None for orphan responses. Returns a function that

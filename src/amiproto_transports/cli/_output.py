@@ -198,7 +198,7 @@ def _clock(when: float) -> str:
 class Terminal:
     """Where a command writes: stdout for results, stderr for everything else.
 
-    Thread-safe: the sync client's dispatcher thread and the main thread may
+    Thread-safe: the sync client's worker threads (callbacks) and the main thread may
     both print, and their lines never interleave.
     """
 
