@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -105,3 +106,24 @@ def test_an_answer_awaited_during_a_stuck_callback_is_read_at_once(monkeypatch: 
             answers.append(client.send_action(Action("Ping"), timeout=2).success)
         release.set()
     assert answers == [True, True, True]
+
+
+def test_a_callback_may_close_the_client() -> None:
+    closed = threading.Event()
+    took: list[float] = []
+
+    def close_on_event(event: amiproto.Event) -> None:
+        started = time.monotonic()
+        client.close()  # Logoff is answered while this callback holds its thread
+        took.append(time.monotonic() - started)
+        closed.set()
+
+    with Simulator().running() as address:
+        client = sync_client.connect(*address, timeout=5, username="admin", secret="wordpass")
+        client.register_callback("UserEvent", close_on_event)
+        client.send_action(Action("UserEvent", UserEvent="Bye"))
+        assert closed.wait(5)
+    assert took[0] < 2.0  # not a join timeout
+    assert not client.is_connected()
+    with pytest.raises(amiproto.ConnectionLost):
+        client.send_action(Action("Ping"))
