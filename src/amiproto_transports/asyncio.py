@@ -36,6 +36,7 @@ from ._shared import (
     CallbackRegistry,
     Disconnected,
     DropOldest,
+    InlineFirst,
     Options,
     Reconnected,
     Session,
@@ -43,7 +44,6 @@ from ._shared import (
     connect_error,
     login_outcome,
     outcome,
-    run_callbacks,
 )
 
 __all__ = ["Client", "connect"]
@@ -211,6 +211,7 @@ class Client:
         self._session: Session[_Waiter[Any]] = Session(options)
         self._callbacks = CallbackRegistry()
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        self._dispatch = InlineFirst(self._callbacks, self._queue, log)
         self._queue_ready = _asyncio.Event()
         self._subscriptions: list[_Events] = []
         self._sub_dropped = 0
@@ -486,8 +487,8 @@ class Client:
         self._arm()
 
     def _deliver(self, messages: list[Message]) -> None:
-        self._queue.extend(messages)
-        self._queue_ready.set()
+        if self._dispatch.deliver(messages):
+            self._queue_ready.set()
         if self._subscriptions:
             events = [m for m in messages if isinstance(m, Event)]
             if not events:
@@ -552,15 +553,15 @@ class Client:
     # -- dispatching --
 
     async def _dispatch_loop(self) -> None:
-        queue = self._queue
+        dispatch = self._dispatch
         ready = self._queue_ready
         while True:
-            if not queue:
-                if queue.closed:
+            if not dispatch.pending:
+                if self._queue.closed:
                     return
                 ready.clear()
                 await ready.wait()
-            await run_callbacks(self._callbacks, queue.take(), log)
+            await dispatch.run_pending()
 
     def _end_consumers(self) -> None:
         self._queue.closed = True

@@ -11,6 +11,8 @@ import amiproto
 from amiproto import Event, Response
 from amiproto_transports._shared import (
     CallbackRegistry,
+    DropOldest,
+    InlineFirst,
     Reconnected,
     _callbacks,
     run_callbacks,
@@ -257,3 +259,40 @@ async def test_dispatch_loops_agree_on_results_failures_and_stops(
         assert stopped == ("stop" in kinds)
         # A stop ends the batch: no callback sees the message after "Stop".
         assert not any(call.split(":")[1] == "C" for call in calls) or "stop" not in kinds
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(5)
+async def test_inline_first_runs_at_once_until_a_callback_must_be_awaited() -> None:
+    registry = CallbackRegistry()
+    calls: list[str] = []
+    release = anyio.Event()
+
+    async def slow(message: Event) -> None:
+        calls.append(f"{message.name} starts")
+        await release.wait()
+        calls.append(f"{message.name} ends")
+
+    registry.register("", lambda m: calls.append(m.name))
+    registry.register("Slow", slow)
+    queue: DropOldest[amiproto.Message] = DropOldest(100)
+    dispatch = InlineFirst(registry, queue, logging.getLogger("test"))
+
+    # Nothing pending: run here and now, and nothing is left for the dispatcher task.
+    assert not dispatch.deliver([event("A"), event("B")])
+    assert calls == ["A", "B"] and not dispatch.pending
+    # A callback's awaitable: the rest of the batch waits for the dispatcher task...
+    assert dispatch.deliver([event("Slow"), event("C")])
+    assert calls[2:] == ["Slow"] and dispatch.pending  # its coroutine not started yet
+    # ...and so does every later batch, which must not overtake it.
+    assert dispatch.deliver([event("D")])
+    assert calls[3:] == [] and len(queue) == 1
+    async with anyio.create_task_group() as group:
+        group.start_soon(dispatch.run_pending)
+        await anyio.sleep(0.01)
+        assert dispatch.running and calls[3:] == ["Slow starts"]
+        release.set()
+    assert calls[3:] == ["Slow starts", "Slow ends", "C", "D"]
+    assert not dispatch.pending and not dispatch.running
+    assert not dispatch.deliver([event("E")])  # idle again: inline again
+    assert calls[-1] == "E"

@@ -7,6 +7,8 @@ thread, a task or a clock.
 - ``_protocol``: ``AMIClient``, the typing Protocol every client is checked against;
 - ``_callbacks``: ``CallbackRegistry``, which callbacks a message goes to and in what order,
   and ``run_callbacks`` / ``run_callbacks_sync``, the dispatch step of the async and sync clients;
+- ``_dispatcher``: ``InlineFirst``, where an async client's callbacks run: in the reader's
+  task until one must be awaited, then in the dispatcher task;
 - ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy;
 - ``_options``: ``Options``, what ``connect()`` takes;
 - ``_backoff``: ``Backoff``, the jittered delays between reconnect attempts;
@@ -18,6 +20,7 @@ thread, a task or a clock.
 
 from ._backoff import Backoff
 from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks, run_callbacks_sync
+from ._dispatcher import InlineFirst
 from ._notices import Disconnected, Reconnected
 from ._options import DEFAULT_QUEUE_SIZE, Options
 from ._outcome import connect_error, login_outcome, outcome
@@ -38,6 +41,7 @@ __all__ = [
     "CallbackRegistry",
     "Disconnected",
     "DropOldest",
+    "InlineFirst",
     "Options",
     "Reconnected",
     "Session",

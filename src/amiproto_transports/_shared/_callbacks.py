@@ -6,12 +6,22 @@ import functools
 import inspect
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from amiproto import Event, Message, Response
 
-__all__ = ["Callback", "CallbackKey", "CallbackRegistry", "Unregister", "run_callbacks", "run_callbacks_sync"]
+__all__ = [
+    "Callback",
+    "CallbackKey",
+    "CallbackRegistry",
+    "Paused",
+    "Unregister",
+    "finish_callbacks",
+    "run_callbacks",
+    "run_callbacks_sync",
+    "start_callbacks",
+]
 
 CallbackKey = str | type[Message] | None
 """An event name, a message class (matched with isinstance), ``""`` for every event,
@@ -189,22 +199,10 @@ def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], 
                 _report(log, callback, message, error)
 
 
-async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
-    """Run each message's callbacks in order, awaiting what a callback returns when it is
-    awaitable; a callback's exception is logged on ``log`` and the next one runs.
-
-    It awaits nothing of its own, only what callbacks return, so one body serves asyncio
-    and trio alike; cancellation (a BaseException in both) passes through. The lookup
-    is ``run_callbacks_sync``'s.
-    """
-    if _C_DISPATCH is not None:
-        for result, callback, message in _run_in_c(_C_DISPATCH, registry, messages, log):
-            if inspect.isawaitable(result):
-                try:
-                    await result
-                except Exception as error:
-                    _report(log, callback, message, error)
-        return
+def _run_in_python(
+    registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger
+) -> Iterator[tuple[object, Callback, Message]]:
+    """``_run_in_c`` in pure Python: the lookup is ``run_callbacks_sync``'s."""
     by_name = registry.by_name
     matching = registry.matching
     for message in messages:
@@ -218,7 +216,55 @@ async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message],
         for callback in callbacks:
             try:
                 result = callback(message)
-                if result is not None and inspect.isawaitable(result):
-                    await result
             except Exception as error:
                 _report(log, callback, message, error)
+            else:
+                if result is not None:
+                    yield result, callback, message
+
+
+Paused = tuple[Iterator[tuple[object, Callback, Message]], Awaitable[object], Callback, Message]
+"""A batch whose callbacks ran up to one that returned an awaitable: the rest of the
+batch, that awaitable, and the callback and message it came from."""
+
+
+def start_callbacks(
+    registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger
+) -> Paused | None:
+    """Run each message's callbacks in order until one returns something awaitable;
+    None when all have run. A callback's exception is logged on ``log``."""
+    if _C_DISPATCH is not None:
+        results = _run_in_c(_C_DISPATCH, registry, messages, log)
+    else:
+        results = _run_in_python(registry, messages, log)
+    for result, callback, message in results:
+        if inspect.isawaitable(result):
+            return results, result, callback, message
+    return None
+
+
+async def finish_callbacks(paused: Paused, log: logging.Logger) -> None:
+    """Await what ``start_callbacks`` stopped at, then run the rest of its batch the same way.
+
+    It awaits nothing of its own, only what callbacks return, so one body serves asyncio
+    and trio alike; cancellation (a BaseException in both) passes through."""
+    results, awaitable, callback, message = paused
+    while True:
+        try:
+            await awaitable
+        except Exception as error:
+            _report(log, callback, message, error)
+        for result, callback, message in results:  # noqa: B007 (the last ones are used below)
+            if inspect.isawaitable(result):
+                awaitable = result
+                break
+        else:
+            return
+
+
+async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
+    """Run each message's callbacks in order, awaiting what a callback returns when it is
+    awaitable; a callback's exception is logged on ``log`` and the next one runs."""
+    paused = start_callbacks(registry, messages, log)
+    if paused is not None:
+        await finish_callbacks(paused, log)
