@@ -1,14 +1,16 @@
 """An asyncio AMI client over the amiproto core.
 
 Tasks: a reader (reads the stream, feeds the core, resolves futures, and
-reconnects when asked to) and a dispatcher (runs callbacks in arrival order,
-awaiting those that return awaitables). The core's deadlines (keepalive, action
-timeouts) are served by one ``loop.call_at`` handle re-armed after every
+reconnects when asked to) and a dispatcher. Callbacks run in arrival order: in
+the reader's task, right after their batch was read, until one returns an
+awaitable; the dispatcher task awaits it and runs the rest (``InlineFirst``),
+so the reader never waits for a callback. The core's deadlines (keepalive,
+action timeouts) are served by one ``loop.call_at`` handle re-armed after every
 change, so nothing polls. Bytes are queued in the same step as the core made
-them and written once per loop iteration (many actions sent at once share one
-write), so they go out whole and in order, and cancelling a ``send_action``
-can never cut one in half: it only forgets its waiter, and the connection
-stays usable.
+them and written once per loop iteration, or every ``_EAGER_BYTES`` of a burst
+(many actions sent at once share a write), so they go out whole and in order,
+and cancelling a ``send_action`` can never cut one in half: it only forgets its
+waiter, and the connection stays usable.
 
 The reader-to-dispatcher queue is bounded (``queue_size``); on overflow the
 oldest queued messages are dropped and counted in ``client.dropped_events``.

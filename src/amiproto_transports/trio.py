@@ -5,7 +5,9 @@ client's own: a reader (feeds the core, wakes waiters, reconnects when asked
 to), a writer (the only task that writes to the stream, so a cancelled caller
 can never leave half an action on the wire), a timer (sleeps in a cancel scope
 whose deadline is moved to the core's next deadline after every change) and a
-dispatcher (runs callbacks in arrival order, awaiting async ones).
+dispatcher. Callbacks run in arrival order: in the reader's task, right after
+their batch was read, until one returns an awaitable; the dispatcher task awaits
+it and runs the rest (``InlineFirst``), so the reader never waits for a callback.
 
 Bytes are queued for the writer in the order the core produced them. The
 reader-to-dispatcher queue is bounded (``queue_size``); on overflow the oldest
