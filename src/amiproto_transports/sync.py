@@ -70,6 +70,7 @@ from ._shared import (
     outcome,
     run_callbacks_sync,
 )
+from ._tls_socket import LockedTLS
 
 __all__ = ["Client", "connect"]
 
@@ -148,6 +149,7 @@ class Client:
         self._subscriptions: list[_Subscription] = []
         self._sub_dropped = 0
         self._sock: socket.socket | None = None
+        self._tls: LockedTLS | None = None  # the reader's and writer's calls on a TLS socket
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
         self._planned: float | None = None  # the deadline the reader sleeps until
@@ -325,8 +327,12 @@ class Client:
             raise connect_error(options, error) from error
         return sock
 
+    def _use_socket(self, sock: socket.socket) -> None:
+        self._tls = LockedTLS(sock, _RECV_SIZE) if isinstance(sock, _ssl.SSLSocket) else None
+        self._sock = sock
+
     def _start(self) -> None:
-        self._sock = self._open_socket()
+        self._use_socket(self._open_socket())
         self._ready = True
         log.info("connected to %s:%s", self.options.host, self.options.port)
         self._workers = [
@@ -420,12 +426,15 @@ class Client:
                 self._writing = True
                 chunk = bytes(outbuf)
                 outbuf.clear()
-                sock = self._sock
+                sock, tls = self._sock, self._tls
                 if len(chunk) > _HIGH_WATER:
                     cond.notify_all()  # callers waiting for room
             try:
                 assert sock is not None
-                sock.sendall(chunk)
+                if tls is not None:
+                    tls.sendall(chunk)
+                else:
+                    sock.sendall(chunk)
             except OSError as error:
                 if sock is self._sock:  # not a socket a reconnect has replaced already
                     self._broken(f"write failed: {error}")
@@ -478,7 +487,7 @@ class Client:
         selector = selectors.DefaultSelector()
         selector.register(sock, selectors.EVENT_READ, "sock")
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
-        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
+        tls = self._tls
         try:
             while True:
                 if self._queue and self._dispatch_inline():
@@ -499,17 +508,17 @@ class Client:
                     return "closed by the program"
                 if readable:
                     try:
-                        data = sock.recv(_RECV_SIZE)
-                        while data and pending is not None and pending():
-                            data += sock.recv(_RECV_SIZE)
+                        received = sock.recv(_RECV_SIZE) if tls is None else tls.recv()
                     except OSError as error:
                         with self._core_lock:
                             batch = session.lose(f"read failed: {error}")
                         self._apply(batch)
                         return batch.closed or "read failed"
+                    if received is None:
+                        continue  # not a whole TLS record yet
                     now = time.monotonic()
                     with self._core_lock:
-                        batch = session.receive(data, now)
+                        batch = session.receive(received, now)
                         # Joined under the same lock, so no action overtakes them.
                         self._outbuf += batch.outgoing
                     self._apply(batch)
@@ -603,7 +612,7 @@ class Client:
                 continue
             with self._core_lock:
                 self._session.reset()
-                self._sock = sock
+                self._use_socket(sock)
                 self._outbuf[:] = self._session.start_relogin(time.monotonic())
                 self._reconnect_attempts = attempt
             self._send_queued(b"")

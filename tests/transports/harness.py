@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import socket
 import ssl
 import threading
@@ -21,6 +22,7 @@ from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
 from amiproto_transports._shared import AsyncClient, Callback, CallbackKey, SyncClient, Unregister
+from amiproto_transports._tls_socket import LockedTLS
 
 # Enough worker threads that 200 blocking send_action calls really run at once.
 _LIMITER = anyio.CapacityLimiter(256)
@@ -240,11 +242,25 @@ def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tupl
     stop = threading.Event()
     threads: list[threading.Thread] = []
 
-    def pump(source: socket.socket, sink: socket.socket) -> None:
+    def pump_up(source: LockedTLS, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError):  # ValueError: closed under select()
+            while True:
+                select.select([source.sock], [], [], 1.0)
+                data = source.recv()
+                if data == b"":
+                    break
+                if data is not None:
+                    sink.sendall(data)
+        shut(source.sock, sink)
+
+    def pump_down(source: socket.socket, sink: LockedTLS) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 sink.sendall(data)
-        for sock in (source, sink):
+        shut(source, sink.sock)
+
+    def shut(*socks: socket.socket) -> None:
+        for sock in socks:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
@@ -265,8 +281,10 @@ def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tupl
             tls.settimeout(None)
             upstream = socket.create_connection(target, timeout=5.0)
             upstream.settimeout(None)
-            for source, sink in ((tls, upstream), (upstream, tls)):
-                thread = threading.Thread(target=pump, args=(source, sink), daemon=True)
+            # One SSL object, two threads: one call at a time, as in the sync client.
+            locked = LockedTLS(tls, 65536)
+            for pumping in (partial(pump_up, locked, upstream), partial(pump_down, upstream, locked)):
+                thread = threading.Thread(target=pumping, daemon=True)
                 thread.start()
                 threads.append(thread)
 
