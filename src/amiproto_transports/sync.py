@@ -31,6 +31,9 @@ Threads: the caller's, two workers and one writer.
   (see ``_take_eager_chunk``). A caller waits only when more than
   ``_HIGH_WATER`` bytes are queued, which bounds the buffer when the server
   reads slowly.
+- Over TLS the reader and the writer take turns inside the SSL object
+  (``LockedTLS``), which OpenSSL requires; callers then leave writing to the
+  writer thread.
 """
 
 from __future__ import annotations
