@@ -4,8 +4,9 @@
    than everything else it adds to the core's work. This does the same: for
    each message, the callbacks cached under its event name (when the cached
    class is the message's own) or else those matching() gives, each called in
-   order. A callback's Exception goes to failed(callback, message, error) and
-   the next one runs; any other BaseException stops the loop and propagates.
+   order. A callback's Exception (or, when a 9th argument names another class,
+   an instance of that) goes to failed(callback, message, error) and the next
+   one runs; any other BaseException stops the loop and propagates.
    A callback that returns something other than None pauses the loop, so that
    an async client can await it: the caller passes the returned position back
    to go on. The module holds no state. */
@@ -70,7 +71,7 @@ report_failure(PyObject *failed, PyObject *callback, PyObject *message)
     return 0;
 }
 
-/* dispatch(messages, index, callbacks, position, by_name, matching, failed, name_attr)
+/* dispatch(messages, index, callbacks, position, by_name, matching, failed, name_attr[, caught])
        -> None | (index, callbacks, position, result)
 
    Runs the callbacks of messages[index:], starting, for messages[index], at
@@ -80,8 +81,15 @@ report_failure(PyObject *failed, PyObject *callback, PyObject *message)
 static PyObject *
 dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "dispatch() takes 8 arguments");
+    if (nargs != 8 && nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "dispatch() takes 8 or 9 arguments");
+        return NULL;
+    }
+    /* What a callback may raise and still be reported: Exception by default (so
+       that an async client's cancellation passes), BaseException for threads. */
+    PyObject *caught = nargs == 9 ? args[8] : PyExc_Exception;
+    if (!PyExceptionClass_Check(caught)) {
+        PyErr_SetString(PyExc_TypeError, "dispatch(): the 9th argument must be an exception class");
         return NULL;
     }
     PyObject *messages = args[0];
@@ -124,7 +132,7 @@ dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyObject *callback = PyTuple_GET_ITEM(callbacks, position);
             PyObject *result = PyObject_CallOneArg(callback, message);
             if (result == NULL) {
-                if (!PyErr_ExceptionMatches(PyExc_Exception) ||
+                if (!PyErr_ExceptionMatches(caught) ||
                     report_failure(failed, callback, message) < 0) {
                     Py_DECREF(message);
                     Py_DECREF(callbacks);

@@ -12,5 +12,6 @@ def dispatch(
     matching: Callable[[Any], tuple[Callable[[Any], object], ...]],
     failed: Callable[[Callable[[Any], object], Any, BaseException], object],
     name_attr: str,
+    caught: type[BaseException] = ...,
     /,
 ) -> tuple[int, tuple[Callable[[Any], object], ...], int, object] | None: ...

@@ -133,7 +133,8 @@ class Client:
         self._core_lock = threading.Lock()
         self._outbuf = bytearray()  # bytes in core order, not yet on the socket
         # The writer waits on it for bytes; callers wait on it when the buffer is full.
-        self._write_cond = threading.Condition(self._core_lock)
+        self._write_cond = threading.Condition(self._core_lock)  # only the writer waits on it
+        self._room_cond = threading.Condition(self._core_lock)  # callers waiting for buffer room
         self._writer_idle = False  # guarded by _core_lock
         self._writing = False  # guarded by _core_lock: a thread is sending bytes taken from _outbuf
         # Non-blocking sends by callers; not through TLS, whose send() takes no flags.
@@ -295,6 +296,7 @@ class Client:
         self._wake()
         with self._write_cond:
             self._write_cond.notify_all()
+            self._room_cond.notify_all()
         current = threading.current_thread()
         for thread in (*self._workers, self._writer):
             if thread is not None and thread is not current:
@@ -375,7 +377,7 @@ class Client:
             self._writer_idle = False
             self._write_cond.notify()
         while may_wait and len(outbuf) > _HIGH_WATER and not self._closing.is_set():
-            self._write_cond.wait(1.0)
+            self._room_cond.wait(1.0)
 
     def _send_queued(self, data: bytes) -> None:
         """From the reader: queue ``data`` (b"": only wake the writer for what is queued)."""
@@ -397,6 +399,8 @@ class Client:
         self._writing = True
         chunk = bytes(outbuf)
         outbuf.clear()
+        if len(chunk) > _HIGH_WATER:
+            self._room_cond.notify_all()
         return sock, chunk
 
     def _write_eagerly(self, sock: socket.socket, chunk: bytes) -> None:
@@ -406,8 +410,10 @@ class Client:
         except OSError:
             sent = 0  # full, or broken: the writer thread meets it again and reports it
         with self._core_lock:
-            if sent < len(chunk):
-                self._outbuf[0:0] = chunk[sent:]  # still first: the rest came after it
+            # Still first: the rest came after it. Unless a reconnect has replaced the
+            # socket meanwhile: those actions failed with the old one, and never go again.
+            if sent < len(chunk) and sock is self._sock:
+                self._outbuf[0:0] = chunk[sent:]
             self._writing = False
             if self._writer_idle and self._outbuf:
                 self._writer_idle = False
@@ -431,7 +437,7 @@ class Client:
                 outbuf.clear()
                 sock, tls = self._sock, self._tls
                 if len(chunk) > _HIGH_WATER:
-                    cond.notify_all()  # callers waiting for room
+                    self._room_cond.notify_all()
             try:
                 assert sock is not None
                 if tls is not None:
@@ -497,7 +503,8 @@ class Client:
                     return None
                 with self._core_lock:
                     deadline = session.deadline()
-                self._planned = deadline
+                    # Under the lock: a submit in between compares with this deadline.
+                    self._planned = deadline
                 now = time.monotonic()
                 wait = None if deadline is None else max(0.0, deadline - now)
                 readable = False
@@ -598,6 +605,9 @@ class Client:
                 waiter.set_exception(amiproto.ConnectionLost(reason))
         sock = self._sock
         if sock is not None:
+            with contextlib.suppress(OSError):
+                # A close alone leaves a writer blocked in sendall on it for ever.
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
 

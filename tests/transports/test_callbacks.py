@@ -255,10 +255,16 @@ async def test_dispatch_loops_agree_on_results_failures_and_stops(
             (tuple(calls), tuple(failures), stopped)
         )
     assert all(len(results) == 1 for results in by_kind.values()), outcomes
-    for _, calls, _, stopped in outcomes:
-        assert stopped == ("stop" in kinds)
-        # A stop ends the batch: no callback sees the message after "Stop".
-        assert not any(call.split(":")[1] == "C" for call in calls) or "stop" not in kinds
+    for label, calls, failures, stopped in outcomes:
+        if label.endswith(" sync"):
+            # The sync client's workers report even a BaseException, and go on.
+            assert not stopped
+            assert failures or "stop" not in kinds  # the Stop was logged
+            assert any(call.split(":")[1] == "C" for call in calls)
+        else:
+            assert stopped == ("stop" in kinds)
+            # A stop ends the batch: no callback sees the message after "Stop".
+            assert not any(call.split(":")[1] == "C" for call in calls) or "stop" not in kinds
 
 
 @pytest.mark.anyio
@@ -296,3 +302,18 @@ async def test_inline_first_runs_at_once_until_a_callback_must_be_awaited() -> N
     assert not dispatch.pending and not dispatch.running
     assert not dispatch.deliver([event("E")])  # idle again: inline again
     assert calls[-1] == "E"
+
+
+def test_run_callbacks_sync_reports_even_system_exit(caplog: pytest.LogCaptureFixture) -> None:
+    # On the sync client's workers nothing may end the thread that reads the socket.
+    registry = CallbackRegistry()
+    calls: list[str] = []
+
+    def leave(message: Event) -> None:
+        raise SystemExit(3)
+
+    registry.register("A", leave)
+    registry.register("", lambda m: calls.append(m.name))
+    run_callbacks_sync(registry, [event("A"), event("B")], logging.getLogger("test"))
+    assert calls == ["A", "B"]
+    assert "SystemExit" in caplog.text
