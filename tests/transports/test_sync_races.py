@@ -157,12 +157,14 @@ def test_the_rest_of_an_eager_send_never_goes_on_a_reconnected_socket() -> None:
     first: list[socket.socket] = []
     second = bytearray()
     got_second = threading.Event()
+    accepted = threading.Event()
     stop = threading.Event()
 
     def serve() -> None:
         conn1, _ = listener.accept()
         conn1.sendall(GREETING)
         first.append(conn1)
+        accepted.set()
         conn2, _ = listener.accept()
         conn2.sendall(GREETING)
         conn2.settimeout(0.05)
@@ -184,6 +186,7 @@ def test_the_rest_of_an_eager_send_never_goes_on_a_reconnected_socket() -> None:
     )
     native: Any = client
     old = native._sock
+    assert accepted.wait(5)
 
     class DiesDuringSend:
         def __init__(self, sock: socket.socket) -> None:
