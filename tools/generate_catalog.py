@@ -23,6 +23,12 @@ import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -32,121 +38,11 @@ from amiproto._typed import TypedEvent, python_name, snake_case  # noqa: E402
 DEFAULT_DOCS = ROOT.parent / "shared" / "asterisk-22" / "ami-docs.xml"
 DEFAULT_OUT = ROOT / "src" / "amiproto"
 
-# Completion events of list actions whose docs do not name them. Each is the
-# name Asterisk 22's source passes to astman_send_list_complete_start() and, for
-# QueueStatus, QueueSummary, BridgeList and ShowDialPlan, what the shared
-# recordings of a real Asterisk 22 show.
-EXTRA_COMPLETION_EVENTS = {
-    "BridgeList": "BridgeListComplete",
-    "BridgeTechnologyList": "BridgeTechnologyListComplete",
-    "DAHDIShowChannels": "DAHDIShowChannelsComplete",
-    "DBGet": "DBGetComplete",
-    "DBGetTree": "DBGetTreeComplete",
-    "IAXpeerlist": "PeerlistComplete",
-    "IAXpeers": "PeerlistComplete",
-    "IAXregistry": "RegistrationsComplete",
-    "ParkedCalls": "ParkedCallsComplete",
-    "Parkinglots": "ParkinglotsComplete",
-    "PRIShowSpans": "PRIShowSpansComplete",
-    "QueueStatus": "QueueStatusComplete",
-    "QueueSummary": "QueueSummaryComplete",
-    "ShowDialPlan": "ShowDialPlanComplete",
-    "VoicemailUsersList": "VoicemailUserEntryComplete",
-}
-
-# Events Asterisk 22 sends in answer to documented actions but does not
-# document: (header, type) in the order Asterisk sends them. Headers as seen in
-# the shared recordings (QueueMember, QueueSummary, DBGetResponse, ListDialplan,
-# ShowDialPlanComplete) or in the Asterisk source that emits them.
-UNDOCUMENTED_EVENTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "QueueMember": (
-        "A member of a queue, in answer to QueueStatus.",
-        [
-            ("Queue", "str"),
-            ("Name", "str"),
-            ("Location", "str"),
-            ("StateInterface", "str"),
-            ("Membership", "str"),
-            ("Penalty", "int"),
-            ("CallsTaken", "int"),
-            ("LastCall", "int"),
-            ("LastPause", "int"),
-            ("LoginTime", "int"),
-            ("InCall", "bool"),
-            ("Status", "int"),
-            ("Paused", "bool"),
-            ("PausedReason", "str"),
-            ("Wrapuptime", "int"),
-        ],
-    ),
-    "QueueSummary": (
-        "A summary of one queue, in answer to QueueSummary.",
-        [
-            ("Queue", "str"),
-            ("LoggedIn", "int"),
-            ("Available", "int"),
-            ("Callers", "int"),
-            ("HoldTime", "int"),
-            ("TalkTime", "int"),
-            ("LongestHoldTime", "int"),
-        ],
-    ),
-    "BridgeListItem": (
-        "One bridge, in answer to BridgeList.",
-        [
-            ("BridgeUniqueid", "str"),
-            ("BridgeType", "str"),
-            ("BridgeTechnology", "str"),
-            ("BridgeCreator", "str"),
-            ("BridgeName", "str"),
-            ("BridgeNumChannels", "int"),
-            ("BridgeVideoSourceMode", "str"),
-        ],
-    ),
-    "BridgeTechnologyListItem": (
-        "One bridge technology, in answer to BridgeTechnologyList.",
-        [
-            ("BridgeTechnology", "str"),
-            ("BridgeType", "str"),
-            ("BridgePriority", "int"),
-            ("BridgeSuspended", "bool"),
-        ],
-    ),
-    "DBGetResponse": (
-        "A database value, in answer to DBGet.",
-        [("Family", "str"), ("Key", "str"), ("Val", "str")],
-    ),
-    "DBGetTreeResponse": (
-        "A database value, in answer to DBGetTree.",
-        [("Family", "str"), ("Key", "str"), ("Val", "str")],
-    ),
-    "ListDialplan": (
-        "One dialplan priority, in answer to ShowDialPlan.",
-        [
-            ("Context", "str"),
-            ("Extension", "str"),
-            ("ExtensionLabel", "str"),
-            ("Priority", "int"),
-            ("Application", "str"),
-            ("AppData", "str"),
-            ("Registrar", "str"),
-            ("IncludeContext", "str"),
-        ],
-    ),
-    "ShowDialPlanComplete": (
-        "The end of a ShowDialPlan list.",
-        [
-            ("ListItems", "int"),
-            ("ListExtensions", "int"),
-            ("ListPriorities", "int"),
-            ("ListContexts", "int"),
-        ],
-    ),
-    "ChannelsHungupListComplete": (
-        "The end of the list of channels a Hangup with a regular expression hung up.",
-        [("ListItems", "int")],
-    ),
-}
+# Events Asterisk 22 sends but does not document, and the lists they end: a
+# reviewed data file, merged with the docs (see its header for the format).
+SUPPLEMENT = Path(__file__).resolve().parent / "undocumented_events.toml"
+_FIELD_KINDS = frozenset({"str", "int", "bool"})
+_SUPPLEMENT_KEYS = frozenset({"summary", "list_of", "completes", "seen", "fields"})
 
 # Wire names that differ from the documented name: the docs call Asterisk's
 # ``Newexten`` event ``NewExten``, and the registry looks names up exactly.
@@ -207,6 +103,8 @@ class EventDoc:
     since: list[str] = field(default_factory=list)
     fields: dict[str, EventField] = field(default_factory=dict)  # by lower-cased header
     documented: bool = True
+    seen: list[str] = field(default_factory=list)  # where an undocumented event was observed
+    list_of: str = ""
 
 
 @dataclass
@@ -323,11 +221,6 @@ def read_actions(root: ET.Element, events: dict[str, EventDoc]) -> dict[str, Act
                 if action is not None and action.completion is None:
                     action.completion = event.name
                     action.completion_source = "docs: the event's see-also"
-    for action_name, event_name in EXTRA_COMPLETION_EVENTS.items():
-        action = actions.get(action_name)
-        if action is not None and action.completion is None:
-            action.completion = event_name
-            action.completion_source = "generator table (undocumented)"
     return actions
 
 
@@ -451,8 +344,11 @@ def render_events(events: dict[str, EventDoc]) -> str:
         lines = [event.synopsis or f"The {event.name} event."]
         if event.since:
             lines += ["", f"Since Asterisk {', '.join(event.since)}."]
-        if not event.documented:
-            lines += ["", "Not in Asterisk's documentation: headers from Asterisk 22's traffic and source."]
+        if event.seen:
+            places = "; ".join(event.seen)
+            lines += ["", f"Undocumented: not in Asterisk's documentation; observed in {places}."]
+        elif not event.documented:
+            lines += ["", "Undocumented: Asterisk's docs name it as a list's end but do not describe it."]
         out.append(docstring(lines).rstrip("\n"))
         out.append("")
         out.append("    __slots__ = ()\n")
@@ -584,19 +480,80 @@ def render_actions(actions: dict[str, ActionDoc]) -> str:
     return "\n".join(out) + "\n"
 
 
-def add_undocumented(events: dict[str, EventDoc], actions: dict[str, ActionDoc]) -> None:
-    for name, (synopsis, headers) in UNDOCUMENTED_EVENTS.items():
-        if name in events:
-            continue
-        event = events[name] = EventDoc(name, synopsis, documented=False)
-        for header, kind in headers:
-            event.fields[header.lower()] = EventField(header, kind)
-    # Every completion event named by the docs or the table gets a class.
+@dataclass
+class SupplementEntry:
+    name: str
+    summary: str
+    seen: list[str]
+    list_of: str = ""
+    completes: list[str] = field(default_factory=list)
+    fields: list[tuple[str, str]] | None = None  # None: a list end's ListItems
+
+
+def read_supplement(path: Path) -> list[SupplementEntry]:
+    """The reviewed table of undocumented events, checked for shape."""
+    with path.open("rb") as file:
+        table: dict[str, Any] = tomllib.load(file).get("events", {})
+    entries: list[SupplementEntry] = []
+    for name, entry in table.items():
+        where = f"{path.name}: [events.{name}]"
+        unknown = set(entry) - _SUPPLEMENT_KEYS
+        if unknown:
+            raise SystemExit(f"{where}: unknown keys {sorted(unknown)}")
+        if not entry.get("summary") or not entry.get("seen"):
+            raise SystemExit(f"{where}: needs a summary and where it was seen")
+        fields = entry.get("fields")
+        if fields is not None:
+            for pair in fields:
+                if len(pair) != 2 or pair[1] not in _FIELD_KINDS:
+                    kinds = sorted(_FIELD_KINDS)
+                    raise SystemExit(f"{where}: field {pair!r} is not [header, one of {kinds}]")
+            fields = [(header, kind) for header, kind in fields]
+        entries.append(
+            SupplementEntry(
+                name,
+                entry["summary"],
+                list(entry["seen"]),
+                entry.get("list_of", ""),
+                list(entry.get("completes", [])),
+                fields,
+            )
+        )
+    if [entry.name for entry in entries] != sorted((entry.name for entry in entries), key=str.lower):
+        raise SystemExit(f"{path.name}: keep the events sorted by name, ignoring case")
+    return entries
+
+
+def add_undocumented(
+    events: dict[str, EventDoc], actions: dict[str, ActionDoc], supplement: list[SupplementEntry]
+) -> None:
+    for entry in supplement:
+        if entry.name in events:
+            raise SystemExit(f"{entry.name} is documented now: remove it from {SUPPLEMENT.name}")
+        for action_name in [entry.list_of, *entry.completes]:
+            if action_name and action_name not in actions:
+                raise SystemExit(f"{entry.name}: no documented action {action_name}")
+        event = events[entry.name] = EventDoc(
+            entry.name, entry.summary, documented=False, seen=entry.seen, list_of=entry.list_of
+        )
+        fields = entry.fields if entry.fields is not None else [("ListItems", "int")]
+        for header, kind in fields:
+            doc = "The number of items in the list." if header == "ListItems" else ""
+            event.fields[header.lower()] = EventField(header, kind, doc=doc)
+        for action_name in entry.completes:
+            action = actions[action_name]
+            if action.completion not in (None, entry.name):
+                raise SystemExit(f"{entry.name}: the docs end {action_name} with {action.completion}")
+            action.completion = entry.name
+            action.completion_source = f"{SUPPLEMENT.name}"
+    # Every completion event the docs name gets a class, documented or not.
     for action in sorted(actions.values(), key=lambda item: item.name):
         completion = action.completion
         if completion and completion not in events:
             event = events[completion] = EventDoc(
-                completion, f"The end of a {action.name} list.", documented=False
+                completion,
+                f"The end of a {action.name} list.",
+                documented=False,
             )
             event.fields["listitems"] = EventField("ListItems", "int", doc="The number of items in the list.")
 
@@ -605,7 +562,7 @@ def generate(docs: Path) -> dict[str, str]:
     root = ET.parse(docs).getroot()
     events = read_events(root)
     actions = read_actions(root, events)
-    add_undocumented(events, actions)
+    add_undocumented(events, actions, read_supplement(SUPPLEMENT))
     return {"events.py": render_events(events), "actions.py": render_actions(actions)}
 
 

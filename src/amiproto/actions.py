@@ -3733,6 +3733,8 @@ class VoicemailBoxSummary(ActionBuilder):
 
     Since Asterisk 20.5.0, 18.20.0.
 
+    A list action: its list ends with the VoicemailBoxDetailComplete event.
+
     Parameters:
     - context (Context, required): The context you want to check.
     - mailbox (Mailbox, required): The mailbox you want to check.
@@ -3741,6 +3743,7 @@ class VoicemailBoxSummary(ActionBuilder):
     __slots__ = ()
 
     action_name = "VoicemailBoxSummary"
+    completion_event = "VoicemailBoxDetailComplete"
     parameters = (
         ("context", "Context"),
         ("mailbox", "Mailbox"),
@@ -3913,6 +3916,8 @@ class VoicemailUserStatus(ActionBuilder):
 
     Since Asterisk 16.0.0.
 
+    A list action: its list ends with the VoicemailUserDetailComplete event.
+
     Parameters:
     - context (Context, required): The context you want to check.
     - mailbox (Mailbox, required): The mailbox you want to check.
@@ -3921,6 +3926,7 @@ class VoicemailUserStatus(ActionBuilder):
     __slots__ = ()
 
     action_name = "VoicemailUserStatus"
+    completion_event = "VoicemailUserDetailComplete"
     parameters = (
         ("context", "Context"),
         ("mailbox", "Mailbox"),
@@ -3953,6 +3959,8 @@ class WaitEvent(ActionBuilder):
 
     Since Asterisk 1.4.0.
 
+    A list action: its list ends with the WaitEventComplete event.
+
     Parameters:
     - timeout (Timeout, required): Maximum time (in seconds) to wait for events, -1 means forever.
     """
@@ -3960,6 +3968,7 @@ class WaitEvent(ActionBuilder):
     __slots__ = ()
 
     action_name = "WaitEvent"
+    completion_event = "WaitEventComplete"
     parameters = (("timeout", "Timeout"),)
 
     def __init__(self, *, timeout: HeaderValue, action_id: str | None = None) -> None:

@@ -1620,7 +1620,8 @@ class BridgeLeave(TypedEvent):
 class BridgeListComplete(TypedEvent):
     """The end of a BridgeList list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: main/manager_bridges.c, manager_bridges_list().
     """
 
     __slots__ = ()
@@ -1633,7 +1634,8 @@ class BridgeListComplete(TypedEvent):
 class BridgeListItem(TypedEvent):
     """One bridge, in answer to BridgeList.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/manager_bridges.c, send_bridge_list_item_cb().
     """
 
     __slots__ = ()
@@ -1693,7 +1695,8 @@ class BridgeMerge(TypedEvent):
 class BridgeTechnologyListComplete(TypedEvent):
     """The end of a BridgeTechnologyList list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/bridge.c, manager_bridge_tech_list().
     """
 
     __slots__ = ()
@@ -1706,7 +1709,8 @@ class BridgeTechnologyListComplete(TypedEvent):
 class BridgeTechnologyListItem(TypedEvent):
     """One bridge technology, in answer to BridgeTechnologyList.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/bridge.c, manager_bridge_tech_list().
     """
 
     __slots__ = ()
@@ -2025,14 +2029,15 @@ class ChannelTalkingStop(TypedEvent):
 class ChannelsHungupListComplete(TypedEvent):
     """The end of the list of channels a Hangup with a regular expression hung up.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: mixed_session; asterisk:
+    main/manager.c, action_hangup().
     """
 
     __slots__ = ()
 
     event_name = "ChannelsHungupListComplete"
     documented = False
-    list_items = integer("ListItems")
+    list_items = integer("ListItems", "The number of items in the list.")
 
 
 class ConfbridgeEnd(TypedEvent):
@@ -2184,7 +2189,7 @@ class ConfbridgeList(TypedEvent):
 class ConfbridgeListComplete(TypedEvent):
     """The end of a ConfbridgeList list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -2213,7 +2218,7 @@ class ConfbridgeListRooms(TypedEvent):
 class ConfbridgeListRoomsComplete(TypedEvent):
     """The end of a ConfbridgeListRooms list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -2532,7 +2537,7 @@ class ContactStatusDetail(TypedEvent):
 class ContactStatusDetailComplete(TypedEvent):
     """The end of a PJSIPShowRegistrationInboundContactStatuses list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -2571,6 +2576,21 @@ class CoreShowChannel(TypedEvent):
     application = text("Application", "Application currently executing on the channel")
     application_data = text("ApplicationData", "Data given to the currently executing application")
     duration = text("Duration", "The amount of time the channel has existed")
+
+
+class CoreShowChannelMap(TypedEvent):
+    """One channel connected to the given channel, in answer to CoreShowChannelMap.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/manager.c, action_coreshowchannelmap().
+    """
+
+    __slots__ = ()
+
+    event_name = "CoreShowChannelMap"
+    documented = False
+    channel = text("Channel")
+    connected_channel = text("ConnectedChannel")
 
 
 class CoreShowChannelMapComplete(TypedEvent):
@@ -2631,7 +2651,8 @@ class DAHDIChannel(TypedEvent):
 class DAHDIShowChannelsComplete(TypedEvent):
     """The end of a DAHDIShowChannels list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
+    action_dahdishowchannels().
     """
 
     __slots__ = ()
@@ -2644,7 +2665,8 @@ class DAHDIShowChannelsComplete(TypedEvent):
 class DBGetComplete(TypedEvent):
     """The end of a DBGet list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: main/db.c, manager_dbget().
     """
 
     __slots__ = ()
@@ -2657,7 +2679,8 @@ class DBGetComplete(TypedEvent):
 class DBGetResponse(TypedEvent):
     """A database value, in answer to DBGet.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: main/db.c, manager_dbget().
     """
 
     __slots__ = ()
@@ -2672,7 +2695,8 @@ class DBGetResponse(TypedEvent):
 class DBGetTreeComplete(TypedEvent):
     """The end of a DBGetTree list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/db.c, manager_db_tree_get().
     """
 
     __slots__ = ()
@@ -2683,16 +2707,16 @@ class DBGetTreeComplete(TypedEvent):
 
 
 class DBGetTreeResponse(TypedEvent):
-    """A database value, in answer to DBGetTree.
+    """A database value, in answer to DBGetTree; Key is the whole path, family included.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/db.c, manager_db_tree_get().
     """
 
     __slots__ = ()
 
     event_name = "DBGetTreeResponse"
     documented = False
-    family = text("Family")
     key = text("Key")
     val = text("Val")
 
@@ -3695,7 +3719,7 @@ class InboundRegistrationDetail(TypedEvent):
 class InboundRegistrationDetailComplete(TypedEvent):
     """The end of a PJSIPShowRegistrationsInbound list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -3741,7 +3765,7 @@ class InboundSubscriptionDetail(TypedEvent):
 class InboundSubscriptionDetailComplete(TypedEvent):
     """The end of a PJSIPShowSubscriptionsInbound list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -3839,7 +3863,8 @@ class InvalidTransport(TypedEvent):
 class ListDialplan(TypedEvent):
     """One dialplan priority, in answer to ShowDialPlan.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: main/pbx.c, manager_show_dialplan_helper().
     """
 
     __slots__ = ()
@@ -4260,7 +4285,7 @@ class MeetmeList(TypedEvent):
 class MeetmeListComplete(TypedEvent):
     """The end of a MeetmeList list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -4290,7 +4315,7 @@ class MeetmeListRooms(TypedEvent):
 class MeetmeListRoomsComplete(TypedEvent):
     """The end of a MeetmeListRooms list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -4873,7 +4898,7 @@ class OutboundRegistrationDetail(TypedEvent):
 class OutboundRegistrationDetailComplete(TypedEvent):
     """The end of a PJSIPShowRegistrationsOutbound list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -4919,7 +4944,7 @@ class OutboundSubscriptionDetail(TypedEvent):
 class OutboundSubscriptionDetailComplete(TypedEvent):
     """The end of a PJSIPShowSubscriptionsOutbound list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -4945,7 +4970,7 @@ class PJSIPMaintenanceStatus(TypedEvent):
 class PJSIPMaintenanceStatusComplete(TypedEvent):
     """The end of a PJSIPShowMaintenance list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -4958,7 +4983,8 @@ class PJSIPMaintenanceStatusComplete(TypedEvent):
 class PRIShowSpansComplete(TypedEvent):
     """The end of a PRIShowSpans list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
+    action_prishowspans().
     """
 
     __slots__ = ()
@@ -5178,7 +5204,8 @@ class ParkedCallTimeOut(TypedEvent):
 class ParkedCallsComplete(TypedEvent):
     """The end of a ParkedCalls list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    res/parking/parking_manager.c, manager_parking_status_all_lots().
     """
 
     __slots__ = ()
@@ -5186,12 +5213,31 @@ class ParkedCallsComplete(TypedEvent):
     event_name = "ParkedCallsComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+    total = integer("Total")
+
+
+class Parkinglot(TypedEvent):
+    """One parking lot, in answer to Parkinglots.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    res/parking/parking_manager.c, manager_append_event_parking_lot_data_cb().
+    """
+
+    __slots__ = ()
+
+    event_name = "Parkinglot"
+    documented = False
+    name_ = text("Name")
+    start_space = integer("StartSpace")
+    stop_space = integer("StopSpace")
+    timeout = integer("Timeout")
 
 
 class ParkinglotsComplete(TypedEvent):
     """The end of a Parkinglots list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    res/parking/parking_manager.c, manager_parking_lot_list().
     """
 
     __slots__ = ()
@@ -5220,9 +5266,10 @@ class PeerStatus(TypedEvent):
 
 
 class PeerlistComplete(TypedEvent):
-    """The end of a IAXpeerlist list.
+    """The end of an IAXpeers or IAXpeerlist list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    channels/chan_iax2.c, manager_iax2_show_peer_list().
     """
 
     __slots__ = ()
@@ -5438,7 +5485,8 @@ class QueueEntry(TypedEvent):
 class QueueMember(TypedEvent):
     """A member of a queue, in answer to QueueStatus.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: apps/app_queue.c, manager_queues_status().
     """
 
     __slots__ = ()
@@ -5695,7 +5743,8 @@ class QueueParams(TypedEvent):
 class QueueStatusComplete(TypedEvent):
     """The end of a QueueStatus list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: apps/app_queue.c, manager_queues_status().
     """
 
     __slots__ = ()
@@ -5708,7 +5757,8 @@ class QueueStatusComplete(TypedEvent):
 class QueueSummary(TypedEvent):
     """A summary of one queue, in answer to QueueSummary.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: apps/app_queue.c, manager_queues_summary().
     """
 
     __slots__ = ()
@@ -5727,7 +5777,8 @@ class QueueSummary(TypedEvent):
 class QueueSummaryComplete(TypedEvent):
     """The end of a QueueSummary list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: apps/app_queue.c, manager_queues_summary().
     """
 
     __slots__ = ()
@@ -5842,9 +5893,10 @@ class ReceiveFAX(TypedEvent):
 
 
 class RegistrationsComplete(TypedEvent):
-    """The end of a IAXregistry list.
+    """The end of an IAXregistry list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    channels/chan_iax2.c, manager_iax2_show_registry().
     """
 
     __slots__ = ()
@@ -6010,7 +6062,7 @@ class ResourceListDetail(TypedEvent):
 class ResourceListDetailComplete(TypedEvent):
     """The end of a PJSIPShowResourceLists list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
     """
 
     __slots__ = ()
@@ -6084,14 +6136,15 @@ class SessionLimit(TypedEvent):
 class ShowDialPlanComplete(TypedEvent):
     """The end of a ShowDialPlan list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
+    mixed_session; asterisk: main/pbx.c, manager_show_dialplan().
     """
 
     __slots__ = ()
 
     event_name = "ShowDialPlanComplete"
     documented = False
-    list_items = integer("ListItems")
+    list_items = integer("ListItems", "The number of items in the list.")
     list_extensions = integer("ListExtensions")
     list_priorities = integer("ListPriorities")
     list_contexts = integer("ListContexts")
@@ -6508,6 +6561,20 @@ class VarSet(TypedEvent):
     value = text("Value", "The new value of the variable.")
 
 
+class VoicemailBoxDetailComplete(TypedEvent):
+    """The end of a VoicemailBoxSummary list.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_voicemail.c, manager_get_mailbox_summary().
+    """
+
+    __slots__ = ()
+
+    event_name = "VoicemailBoxDetailComplete"
+    documented = False
+    list_items = integer("ListItems", "The number of items in the list.")
+
+
 class VoicemailPasswordChange(TypedEvent):
     """Raised in response to a mailbox password change.
 
@@ -6522,10 +6589,107 @@ class VoicemailPasswordChange(TypedEvent):
     new_password = text("NewPassword", "New password for mailbox.")
 
 
+class VoicemailUserDetail(TypedEvent):
+    """One voicemail box's settings, in answer to VoicemailUserStatus.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_voicemail.c, manager_status_voicemail_user().
+    """
+
+    __slots__ = ()
+
+    event_name = "VoicemailUserDetail"
+    documented = False
+    vm_context = text("VMContext")
+    voice_mailbox = text("VoiceMailbox")
+    fullname = text("Fullname")
+    email = text("Email")
+    pager = text("Pager")
+    server_email = text("ServerEmail")
+    from_string = text("FromString")
+    mail_command = text("MailCommand")
+    language = text("Language")
+    time_zone = text("TimeZone")
+    callback = text("Callback")
+    dialout = text("Dialout")
+    unique_id = text("UniqueID")
+    exit_context = text("ExitContext")
+    say_duration_minimum = integer("SayDurationMinimum")
+    say_envelope = flag("SayEnvelope")
+    say_cid = flag("SayCID")
+    attach_message = flag("AttachMessage")
+    attachment_format = text("AttachmentFormat")
+    delete_message = flag("DeleteMessage")
+    volume_gain = text("VolumeGain")
+    can_review = flag("CanReview")
+    can_mark_urgent = flag("CanMarkUrgent")
+    call_operator = flag("CallOperator")
+    max_message_count = integer("MaxMessageCount")
+    max_message_length = integer("MaxMessageLength")
+    new_message_count = integer("NewMessageCount")
+    old_message_count = integer("OldMessageCount")
+
+
+class VoicemailUserDetailComplete(TypedEvent):
+    """The end of a VoicemailUserStatus list.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_voicemail.c, manager_status_voicemail_user().
+    """
+
+    __slots__ = ()
+
+    event_name = "VoicemailUserDetailComplete"
+    documented = False
+    list_items = integer("ListItems", "The number of items in the list.")
+
+
+class VoicemailUserEntry(TypedEvent):
+    """One voicemail box and its settings, in answer to VoicemailUsersList.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_voicemail.c, manager_list_voicemail_users().
+    """
+
+    __slots__ = ()
+
+    event_name = "VoicemailUserEntry"
+    documented = False
+    vm_context = text("VMContext")
+    voice_mailbox = text("VoiceMailbox")
+    fullname = text("Fullname")
+    email = text("Email")
+    pager = text("Pager")
+    server_email = text("ServerEmail")
+    from_string = text("FromString")
+    mail_command = text("MailCommand")
+    language = text("Language")
+    time_zone = text("TimeZone")
+    callback = text("Callback")
+    dialout = text("Dialout")
+    unique_id = text("UniqueID")
+    exit_context = text("ExitContext")
+    say_duration_minimum = integer("SayDurationMinimum")
+    say_envelope = flag("SayEnvelope")
+    say_cid = flag("SayCID")
+    attach_message = flag("AttachMessage")
+    attachment_format = text("AttachmentFormat")
+    delete_message = flag("DeleteMessage")
+    volume_gain = text("VolumeGain")
+    can_review = flag("CanReview")
+    can_mark_urgent = flag("CanMarkUrgent")
+    call_operator = flag("CallOperator")
+    max_message_count = integer("MaxMessageCount")
+    max_message_length = integer("MaxMessageLength")
+    new_message_count = integer("NewMessageCount")
+    old_message_count = integer("OldMessageCount")
+
+
 class VoicemailUserEntryComplete(TypedEvent):
     """The end of a VoicemailUsersList list.
 
-    Not in Asterisk's documentation: headers from Asterisk 22's traffic and source.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_voicemail.c, manager_list_voicemail_users().
     """
 
     __slots__ = ()
@@ -6533,6 +6697,19 @@ class VoicemailUserEntryComplete(TypedEvent):
     event_name = "VoicemailUserEntryComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+
+
+class WaitEventComplete(TypedEvent):
+    """The end of a WaitEvent's answer: the events it waited for came before it.
+
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    main/manager.c, action_waitevent().
+    """
+
+    __slots__ = ()
+
+    event_name = "WaitEventComplete"
+    documented = False
 
 
 class Wink(TypedEvent):
@@ -6631,6 +6808,7 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "ContactStatusDetail": ContactStatusDetail,
     "ContactStatusDetailComplete": ContactStatusDetailComplete,
     "CoreShowChannel": CoreShowChannel,
+    "CoreShowChannelMap": CoreShowChannelMap,
     "CoreShowChannelMapComplete": CoreShowChannelMapComplete,
     "CoreShowChannelsComplete": CoreShowChannelsComplete,
     "DAHDIChannel": DAHDIChannel,
@@ -6723,6 +6901,7 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "ParkedCallSwap": ParkedCallSwap,
     "ParkedCallTimeOut": ParkedCallTimeOut,
     "ParkedCallsComplete": ParkedCallsComplete,
+    "Parkinglot": Parkinglot,
     "ParkinglotsComplete": ParkinglotsComplete,
     "PeerStatus": PeerStatus,
     "PeerlistComplete": PeerlistComplete,
@@ -6774,8 +6953,13 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "Unload": Unload,
     "UserEvent": UserEvent,
     "VarSet": VarSet,
+    "VoicemailBoxDetailComplete": VoicemailBoxDetailComplete,
     "VoicemailPasswordChange": VoicemailPasswordChange,
+    "VoicemailUserDetail": VoicemailUserDetail,
+    "VoicemailUserDetailComplete": VoicemailUserDetailComplete,
+    "VoicemailUserEntry": VoicemailUserEntry,
     "VoicemailUserEntryComplete": VoicemailUserEntryComplete,
+    "WaitEventComplete": WaitEventComplete,
     "Wink": Wink,
     "Newexten": NewExten,
 }
