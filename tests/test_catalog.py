@@ -12,6 +12,8 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,7 @@ from .conftest import DATA, RECORDINGS, ROOT, SAMPLES, SHARED, needs_shared
 
 DOCS = SHARED / "asterisk-22" / "ami-docs.xml"
 GENERATOR = ROOT / "tools" / "generate_catalog.py"
+SUPPLEMENT = ROOT / "tools" / "undocumented_events.toml"
 LOAD_RX = ROOT / "src" / "amiproto_transports" / "data" / "load_120calls.rx.gz"
 
 
@@ -170,17 +173,25 @@ def test_unknown_events_stay_plain_and_the_registry_is_the_only_link() -> None:
 
 def test_every_recorded_event_is_typed_and_agrees_with_its_headers() -> None:
     names: set[str] = set()
+    untyped: dict[str, set[str]] = {}
     checked = 0
     for stream, data in recorded_streams():
         for item in replay_rx(data):
             if not isinstance(item, amiproto.Event):
                 continue
-            assert isinstance(item, TypedEvent), (stream, item.name)
+            if not isinstance(item, TypedEvent):
+                untyped.setdefault(item.name, set()).add(stream)
+                continue
             assert item.name in (item.event_name, "Newexten")
             names.add(item.name)
             for name in type(item).fields:
                 check_attribute(item, name)
                 checked += 1
+    assert not untyped, "\n".join(
+        f"event {name} in {', '.join(sorted(streams))} has no class: add it to "
+        f"tools/{SUPPLEMENT.name} (its header says how) and run python tools/generate_catalog.py"
+        for name, streams in sorted(untyped.items())
+    )
     assert {"Newchannel", "QueueMember", "DBGetResponse", "VarSet", "Newexten"} <= names
     assert checked > 100_000
 
@@ -419,3 +430,165 @@ def test_regenerating_gives_the_committed_modules(tmp_path: Path) -> None:
     for name in ("actions.py", "events.py"):
         committed = (ROOT / "src" / "amiproto" / name).read_text(encoding="utf-8")
         assert (tmp_path / name).read_text(encoding="utf-8") == committed, name
+
+
+# -- the supplement of undocumented events -------------------------------------
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate_catalog", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_catalog"] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["generate_catalog"]
+    return module
+
+
+def declared_fields(entry: Any) -> list[tuple[str, str]]:
+    """A supplement entry's headers; a list end without any has ListItems."""
+    return list(entry.fields) if entry.fields is not None else [("ListItems", "int")]
+
+
+def recorded_lists(*, legacy: bool) -> dict[str, tuple[str, list[str]]]:
+    """Each answered list of all_actions by ActionID: the action's name and its events' names.
+
+    Actions are built with the catalogue's completion event. ``legacy`` strips
+    every EventList header first, as servers before Asterisk 1.6 sent no such
+    header, so only the catalogue's rule can find where a list ends.
+    """
+    conn = amiproto.Connection()
+    lists: dict[str, tuple[str, list[str]]] = {}
+    pending_rx = bytearray()
+
+    def feed() -> None:
+        data = bytes(pending_rx)
+        pending_rx.clear()
+        if not data:
+            return  # b"" would mean end of file
+        if legacy:
+            data = re.sub(rb"(?m)^EventList: [^\r]*\r\n", b"", data)
+            assert b"EventList" not in data
+        conn.receive_data(data)
+        while (item := conn.next_event()) is not amiproto.NEED_DATA:
+            if isinstance(item, amiproto.ActionCompleted) and item.is_list:
+                assert item.complete, item
+                lists[item.action_id] = (item.action.name, [event.name for event in item.events])
+
+    with (RECORDINGS / "all_actions.jsonl").open(encoding="ascii") as lines:
+        for record in map(json.loads, lines):
+            data = bytes.fromhex(record["hex"])
+            if record["dir"] == "rx":
+                pending_rx += data
+                continue
+            feed()  # the server's bytes so far, whole messages across its chunks
+            for headers in parse_actions(data):
+                name = headers[0][1]
+                builder = actions.ACTION_BUILDERS.get(name)
+                completion = builder.completion_event if builder is not None else None
+                conn.send(amiproto.Action(name, headers[1:], list_complete_event=completion))
+    feed()
+    return lists
+
+
+@needs_shared(RECORDINGS / "all_actions.jsonl")
+def test_recorded_lists_end_where_asterisk_ends_them_with_or_without_eventlist() -> None:
+    modern = recorded_lists(legacy=False)
+    assert recorded_lists(legacy=True) == modern
+    ends = {items[-1] for _, items in modern.values()}
+    assert {
+        "VoicemailUserEntryComplete",
+        "VoicemailUserDetailComplete",
+        "VoicemailBoxDetailComplete",
+        "CoreShowChannelMapComplete",
+        "ParkinglotsComplete",
+        "WaitEventComplete",
+    } <= ends
+    for action_name, items in modern.values():
+        assert all(name in _registry.EVENT_CLASSES for name in items), (action_name, items)
+        builder = actions.ACTION_BUILDERS.get(action_name)
+        if builder is not None and builder.completion_event is not None:
+            assert items[-1].lower() == builder.completion_event.lower(), (action_name, items)
+
+
+def test_supplement_entries_say_where_they_were_seen_and_that_they_are_undocumented() -> None:
+    generator = load_generator()
+    supplement = generator.read_supplement(SUPPLEMENT)
+    assert {entry.name for entry in supplement} >= {
+        "WaitEventComplete",
+        "CoreShowChannelMap",
+        "Parkinglot",
+        "VoicemailUserEntry",
+        "VoicemailUserDetail",
+        "VoicemailUserDetailComplete",
+        "VoicemailBoxDetailComplete",
+    }
+    for entry in supplement:
+        cls = events.EVENT_CLASSES_BY_NAME[entry.name]
+        assert not cls.documented
+        assert cls.__doc__ is not None and "Undocumented" in cls.__doc__
+        assert [field.header for field in cls.fields.values()] == [
+            header for header, _ in declared_fields(entry)
+        ], entry.name
+        for action_name in entry.completes:
+            assert actions.ACTION_BUILDERS[action_name].completion_event == entry.name
+
+
+@needs_shared(RECORDINGS / "all_actions.rx")
+def test_supplement_recordings_claims_hold() -> None:
+    """An entry that says a recording shows it: the recording has it, with those headers only."""
+    generator = load_generator()
+    seen_in: dict[str, list[set[str]]] = {}
+    for path in sorted(RECORDINGS.glob("*.rx")):
+        for item in replay_rx(path.read_bytes()):
+            if isinstance(item, amiproto.Event):
+                headers = {name for name, _ in item.headers} - {"Event", "ActionID", "EventList"}
+                seen_in.setdefault(f"{path.stem}:{item.name}", []).append(headers)
+    for entry in generator.read_supplement(SUPPLEMENT):
+        claims = [place for place in entry.seen if place.startswith("recordings: ")]
+        for claim in claims:
+            for recording in claim.removeprefix("recordings: ").split(", "):
+                found = seen_in.get(f"{recording}:{entry.name}")
+                assert found, f"{entry.name} is not in {recording}"
+                declared = {header for header, _ in declared_fields(entry)}
+                for headers in found:
+                    assert headers <= declared, (entry.name, recording, headers - declared)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ('[events.X]\nsummary = "s"\nseen = ["a"]\nfields = [["H", "float"]]\n', "is not [header"),
+        ('[events.X]\nsummary = "s"\n', "needs a summary and where it was seen"),
+        ('[events.X]\nsummary = "s"\nseen = ["a"]\ncolour = "red"\n', "unknown keys"),
+        ('[events.B]\nsummary = "s"\nseen = ["a"]\n[events.a]\nsummary = "s"\nseen = ["a"]\n', "sorted"),
+    ],
+)
+def test_a_malformed_supplement_is_refused(tmp_path: Path, text: str, complaint: str) -> None:
+    generator = load_generator()
+    path = tmp_path / "supplement.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit, match=re.escape(complaint)):
+        generator.read_supplement(path)
+
+
+@needs_shared(DOCS)
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ('[events.Newchannel]\nsummary = "s"\nseen = ["a"]\n', "Newchannel is documented now"),
+        ('[events.X]\nsummary = "s"\nseen = ["a"]\ncompletes = ["NoSuchAction"]\n', "no documented action"),
+        ('[events.X]\nsummary = "s"\nseen = ["a"]\ncompletes = ["Status"]\n', "the docs end Status with"),
+    ],
+)
+def test_a_supplement_that_contradicts_the_docs_is_refused(tmp_path: Path, text: str, complaint: str) -> None:
+    generator = load_generator()
+    path = tmp_path / "supplement.toml"
+    path.write_text(text, encoding="utf-8")
+    root = ET.parse(DOCS).getroot()
+    docs_events = generator.read_events(root)
+    docs_actions = generator.read_actions(root, docs_events)
+    with pytest.raises(SystemExit, match=re.escape(complaint)):
+        generator.add_undocumented(docs_events, docs_actions, generator.read_supplement(path))
