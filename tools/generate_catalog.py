@@ -42,7 +42,7 @@ DEFAULT_OUT = ROOT / "src" / "amiproto"
 # reviewed data file, merged with the docs (see its header for the format).
 SUPPLEMENT = Path(__file__).resolve().parent / "undocumented_events.toml"
 _FIELD_KINDS = frozenset({"str", "int", "bool"})
-_SUPPLEMENT_KEYS = frozenset({"summary", "list_of", "completes", "seen", "fields"})
+_SUPPLEMENT_KEYS = frozenset({"summary", "list_of", "completes", "seen", "note", "fields"})
 
 # Wire names that differ from the documented name: the docs call Asterisk's
 # ``Newexten`` event ``NewExten``, and the registry looks names up exactly.
@@ -105,6 +105,7 @@ class EventDoc:
     documented: bool = True
     seen: list[str] = field(default_factory=list)  # where an undocumented event was observed
     list_of: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -347,6 +348,8 @@ def render_events(events: dict[str, EventDoc]) -> str:
         if event.seen:
             places = "; ".join(event.seen)
             lines += ["", f"Undocumented: not in Asterisk's documentation; observed in {places}."]
+            if event.note:
+                lines += ["", event.note]
         elif not event.documented:
             lines += ["", "Undocumented: Asterisk's docs name it as a list's end but do not describe it."]
         out.append(docstring(lines).rstrip("\n"))
@@ -488,6 +491,7 @@ class SupplementEntry:
     list_of: str = ""
     completes: list[str] = field(default_factory=list)
     fields: list[tuple[str, str]] | None = None  # None: a list end's ListItems
+    note: str = ""
 
 
 def read_supplement(path: Path) -> list[SupplementEntry]:
@@ -517,6 +521,7 @@ def read_supplement(path: Path) -> list[SupplementEntry]:
                 entry.get("list_of", ""),
                 list(entry.get("completes", [])),
                 fields,
+                entry.get("note", ""),
             )
         )
     if [entry.name for entry in entries] != sorted((entry.name for entry in entries), key=str.lower):
@@ -534,7 +539,12 @@ def add_undocumented(
             if action_name and action_name not in actions:
                 raise SystemExit(f"{entry.name}: no documented action {action_name}")
         event = events[entry.name] = EventDoc(
-            entry.name, entry.summary, documented=False, seen=entry.seen, list_of=entry.list_of
+            entry.name,
+            entry.summary,
+            documented=False,
+            seen=entry.seen,
+            list_of=entry.list_of,
+            note=entry.note,
         )
         fields = entry.fields if entry.fields is not None else [("ListItems", "int")]
         for header, kind in fields:

@@ -987,11 +987,14 @@ class DAHDIShowStatus(ActionBuilder):
     """Show status of DAHDI spans.
 
     Since Asterisk 21.3.0, 20.8.0, 18.23.0.
+
+    A list action: its list ends with the DAHDIShowStatusComplete event.
     """
 
     __slots__ = ()
 
     action_name = "DAHDIShowStatus"
+    completion_event = "DAHDIShowStatusComplete"
     parameters = ()
 
     def __init__(self, *, action_id: str | None = None) -> None:

@@ -1969,6 +1969,24 @@ class ChanSpyStop(TypedEvent):
     spyee_linkedid = text("SpyeeLinkedid", "Uniqueid of the oldest channel associated with this channel.")
 
 
+class ChannelHungup(TypedEvent):
+    """One channel hung up by a Hangup (or PJSIPHangup) action whose Channel is a /regex/, in answer to
+    Hangup.
+
+    Undocumented: not in Asterisk's documentation; observed in asterisk: main/manager.c,
+    ast_manager_hangup_helper() (called by action_hangup()).
+
+    Sent once per channel a Hangup with a /regex/ Channel hung up; the list ends with
+    ChannelsHungupListComplete.
+    """
+
+    __slots__ = ()
+
+    event_name = "ChannelHungup"
+    documented = False
+    channel = text("Channel")
+
+
 class ChannelTalkingStart(TypedEvent):
     """Raised when talking is detected on a channel.
 
@@ -2189,7 +2207,8 @@ class ConfbridgeList(TypedEvent):
 class ConfbridgeListComplete(TypedEvent):
     """The end of a ConfbridgeList list.
 
-    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_confbridge.c, action_confbridgelist().
     """
 
     __slots__ = ()
@@ -2218,7 +2237,8 @@ class ConfbridgeListRooms(TypedEvent):
 class ConfbridgeListRoomsComplete(TypedEvent):
     """The end of a ConfbridgeListRooms list.
 
-    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
+    Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
+    apps/app_confbridge.c, action_confbridgelistrooms().
     """
 
     __slots__ = ()
@@ -2537,7 +2557,8 @@ class ContactStatusDetail(TypedEvent):
 class ContactStatusDetailComplete(TypedEvent):
     """The end of a PJSIPShowRegistrationInboundContactStatuses list.
 
-    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
+    Undocumented: not in Asterisk's documentation; observed in asterisk: res/res_pjsip_registrar.c,
+    ami_show_registration_contact_statuses().
     """
 
     __slots__ = ()
@@ -2648,6 +2669,31 @@ class DAHDIChannel(TypedEvent):
     dahdi_channel = text("DAHDIChannel", "The DAHDI channel associated with this channel.")
 
 
+class DAHDIShowChannels(TypedEvent):
+    """One DAHDI channel, in answer to DAHDIShowChannels.
+
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
+    action_dahdishowchannels().
+
+    Channel, Uniqueid and AccountCode are present only while the channel has a call.
+    """
+
+    __slots__ = ()
+
+    event_name = "DAHDIShowChannels"
+    documented = False
+    dahdi_channel = integer("DAHDIChannel")
+    channel = text("Channel")
+    uniqueid = text("Uniqueid")
+    account_code = text("AccountCode")
+    signalling = text("Signalling")
+    signalling_code = integer("SignallingCode")
+    context = text("Context")
+    dnd = flag("DND")
+    alarm = text("Alarm")
+    description = text("Description")
+
+
 class DAHDIShowChannelsComplete(TypedEvent):
     """The end of a DAHDIShowChannels list.
 
@@ -2660,6 +2706,46 @@ class DAHDIShowChannelsComplete(TypedEvent):
     event_name = "DAHDIShowChannelsComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+
+
+class DAHDIShowStatus(TypedEvent):
+    """One DAHDI span's status, in answer to DAHDIShowStatus.
+
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
+    action_dahdishowstatus().
+    """
+
+    __slots__ = ()
+
+    event_name = "DAHDIShowStatus"
+    documented = False
+    span = integer("Span")
+    description = text("Description")
+    alarms = text("Alarms")
+    irq = integer("IRQ")
+    bpviol = integer("bpviol")
+    crc = integer("CRC")
+    framing = text("Framing")
+    coding = text("Coding")
+    options = text("Options")
+    lbo = text("LBO")
+
+
+class DAHDIShowStatusComplete(TypedEvent):
+    """The end of a DAHDIShowStatus list.
+
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
+    action_dahdishowstatus().
+
+    Carries Items as well as ListItems, both the span count.
+    """
+
+    __slots__ = ()
+
+    event_name = "DAHDIShowStatusComplete"
+    documented = False
+    list_items = integer("ListItems", "The number of items in the list.")
+    items = integer("Items")
 
 
 class DBGetComplete(TypedEvent):
@@ -3719,7 +3805,8 @@ class InboundRegistrationDetail(TypedEvent):
 class InboundRegistrationDetailComplete(TypedEvent):
     """The end of a PJSIPShowRegistrationsInbound list.
 
-    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
+    Undocumented: not in Asterisk's documentation; observed in asterisk: res/res_pjsip_registrar.c,
+    ami_show_registrations().
     """
 
     __slots__ = ()
@@ -4898,7 +4985,10 @@ class OutboundRegistrationDetail(TypedEvent):
 class OutboundRegistrationDetailComplete(TypedEvent):
     """The end of a PJSIPShowRegistrationsOutbound list.
 
-    Undocumented: Asterisk's docs name it as a list's end but do not describe it.
+    Undocumented: not in Asterisk's documentation; observed in asterisk:
+    res/res_pjsip_outbound_registration.c, ami_show_outbound_registrations().
+
+    ListItems is Registered plus NotRegistered.
     """
 
     __slots__ = ()
@@ -4906,6 +4996,8 @@ class OutboundRegistrationDetailComplete(TypedEvent):
     event_name = "OutboundRegistrationDetailComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+    registered = integer("Registered")
+    not_registered = integer("NotRegistered")
 
 
 class OutboundSubscriptionDetail(TypedEvent):
@@ -5245,6 +5337,35 @@ class ParkinglotsComplete(TypedEvent):
     event_name = "ParkinglotsComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+
+
+class PeerEntry(TypedEvent):
+    """One IAX2 peer, in answer to IAXpeers (also IAXpeerlist, with a slightly different header set).
+
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_iax2.c,
+    _iax2_show_peers_one() (from manager_iax2_show_peers() and manager_iax2_show_peer_list()).
+
+    IAXpeerlist sends Channeltype IAX, ObjectUsername, Mask and Port instead of IPport and
+    Description.
+    """
+
+    __slots__ = ()
+
+    event_name = "PeerEntry"
+    documented = False
+    channeltype = text("Channeltype")
+    object_name = text("ObjectName")
+    chan_object_type = text("ChanObjectType")
+    i_paddress = text("IPaddress")
+    i_pport = text("IPport")
+    dynamic = flag("Dynamic")
+    trunk = flag("Trunk")
+    encryption = text("Encryption")
+    status = text("Status")
+    description = text("Description")
+    object_username = text("ObjectUsername")
+    mask = text("Mask")
+    port = integer("Port")
 
 
 class PeerStatus(TypedEvent):
@@ -5920,6 +6041,25 @@ class Registry(TypedEvent):
     domain = text("Domain", "The address portion of the registration.")
     status = choice("Status", RegistryStatus, "The status of the registration request.")
     cause = text("Cause", "What caused the rejection of the request, if available.")
+
+
+class RegistryEntry(TypedEvent):
+    """One IAX2 outbound registration, in answer to IAXregistry.
+
+    Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_iax2.c,
+    manager_iax2_show_registry().
+    """
+
+    __slots__ = ()
+
+    event_name = "RegistryEntry"
+    documented = False
+    host = text("Host")
+    dn_smanager = flag("DNSmanager")
+    username = text("Username")
+    perceived = text("Perceived")
+    refresh = integer("Refresh")
+    state = text("State")
 
 
 class Reload(TypedEvent):
@@ -6786,6 +6926,7 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "ChallengeSent": ChallengeSent,
     "ChanSpyStart": ChanSpyStart,
     "ChanSpyStop": ChanSpyStop,
+    "ChannelHungup": ChannelHungup,
     "ChannelTalkingStart": ChannelTalkingStart,
     "ChannelTalkingStop": ChannelTalkingStop,
     "ChannelsHungupListComplete": ChannelsHungupListComplete,
@@ -6812,7 +6953,10 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "CoreShowChannelMapComplete": CoreShowChannelMapComplete,
     "CoreShowChannelsComplete": CoreShowChannelsComplete,
     "DAHDIChannel": DAHDIChannel,
+    "DAHDIShowChannels": DAHDIShowChannels,
     "DAHDIShowChannelsComplete": DAHDIShowChannelsComplete,
+    "DAHDIShowStatus": DAHDIShowStatus,
+    "DAHDIShowStatusComplete": DAHDIShowStatusComplete,
     "DBGetComplete": DBGetComplete,
     "DBGetResponse": DBGetResponse,
     "DBGetTreeComplete": DBGetTreeComplete,
@@ -6903,6 +7047,7 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "ParkedCallsComplete": ParkedCallsComplete,
     "Parkinglot": Parkinglot,
     "ParkinglotsComplete": ParkinglotsComplete,
+    "PeerEntry": PeerEntry,
     "PeerStatus": PeerStatus,
     "PeerlistComplete": PeerlistComplete,
     "Pickup": Pickup,
@@ -6929,6 +7074,7 @@ EVENT_CLASSES_BY_NAME: dict[str, type[TypedEvent]] = {
     "ReceiveFAX": ReceiveFAX,
     "RegistrationsComplete": RegistrationsComplete,
     "Registry": Registry,
+    "RegistryEntry": RegistryEntry,
     "Reload": Reload,
     "Rename": Rename,
     "RequestBadFormat": RequestBadFormat,
