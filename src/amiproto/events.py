@@ -1636,6 +1636,8 @@ class BridgeListItem(TypedEvent):
 
     Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
     main/manager_bridges.c, send_bridge_list_item_cb().
+
+    BridgeVideoSource comes only when the video mode is not none and a source is set.
     """
 
     __slots__ = ()
@@ -1649,6 +1651,7 @@ class BridgeListItem(TypedEvent):
     bridge_name = text("BridgeName")
     bridge_num_channels = integer("BridgeNumChannels")
     bridge_video_source_mode = text("BridgeVideoSourceMode")
+    bridge_video_source = text("BridgeVideoSource")
 
 
 class BridgeMerge(TypedEvent):
@@ -2048,7 +2051,7 @@ class ChannelsHungupListComplete(TypedEvent):
     """The end of the list of channels a Hangup with a regular expression hung up.
 
     Undocumented: not in Asterisk's documentation; observed in recordings: mixed_session; asterisk:
-    main/manager.c, action_hangup().
+    main/manager.c, ast_manager_hangup_helper().
     """
 
     __slots__ = ()
@@ -2699,6 +2702,8 @@ class DAHDIShowChannelsComplete(TypedEvent):
 
     Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
     action_dahdishowchannels().
+
+    Carries Items as well as ListItems.
     """
 
     __slots__ = ()
@@ -2706,6 +2711,7 @@ class DAHDIShowChannelsComplete(TypedEvent):
     event_name = "DAHDIShowChannelsComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+    items = integer("Items")
 
 
 class DAHDIShowStatus(TypedEvent):
@@ -3952,6 +3958,9 @@ class ListDialplan(TypedEvent):
 
     Undocumented: not in Asterisk's documentation; observed in recordings: all_actions,
     mixed_session; asterisk: main/pbx.c, manager_show_dialplan_helper().
+
+    One shape per item: a priority (Extension, Priority, Application), an include (IncludeContext),
+    an ignore pattern (IgnorePattern) or a switch (Switch). Priority is the text hint for a hint.
     """
 
     __slots__ = ()
@@ -3966,6 +3975,8 @@ class ListDialplan(TypedEvent):
     app_data = text("AppData")
     registrar = text("Registrar")
     include_context = text("IncludeContext")
+    ignore_pattern = text("IgnorePattern")
+    switch = text("Switch")
 
 
 class Load(TypedEvent):
@@ -5077,6 +5088,8 @@ class PRIShowSpansComplete(TypedEvent):
 
     Undocumented: not in Asterisk's documentation; observed in asterisk: channels/chan_dahdi.c,
     action_prishowspans().
+
+    Carries Items as well as ListItems; only from builds with PRI support.
     """
 
     __slots__ = ()
@@ -5084,6 +5097,7 @@ class PRIShowSpansComplete(TypedEvent):
     event_name = "PRIShowSpansComplete"
     documented = False
     list_items = integer("ListItems", "The number of items in the list.")
+    items = integer("Items")
 
 
 class ParkedCall(TypedEvent):
@@ -6705,7 +6719,7 @@ class VoicemailBoxDetailComplete(TypedEvent):
     """The end of a VoicemailBoxSummary list.
 
     Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
-    apps/app_voicemail.c, manager_get_mailbox_summary().
+    apps/app_voicemail.c, append_vmbox_info_astman().
     """
 
     __slots__ = ()
@@ -6734,6 +6748,8 @@ class VoicemailUserDetail(TypedEvent):
 
     Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
     apps/app_voicemail.c, manager_status_voicemail_user().
+
+    IMAPUser, IMAPServer, IMAPPort and IMAPFlags come only from builds with IMAP storage.
     """
 
     __slots__ = ()
@@ -6768,6 +6784,10 @@ class VoicemailUserDetail(TypedEvent):
     max_message_length = integer("MaxMessageLength")
     new_message_count = integer("NewMessageCount")
     old_message_count = integer("OldMessageCount")
+    imap_user = text("IMAPUser")
+    imap_server = text("IMAPServer")
+    imap_port = text("IMAPPort")
+    imap_flags = text("IMAPFlags")
 
 
 class VoicemailUserDetailComplete(TypedEvent):
@@ -6789,6 +6809,8 @@ class VoicemailUserEntry(TypedEvent):
 
     Undocumented: not in Asterisk's documentation; observed in recordings: all_actions; asterisk:
     apps/app_voicemail.c, manager_list_voicemail_users().
+
+    IMAPUser, IMAPServer, IMAPPort and IMAPFlags come only from builds with IMAP storage.
     """
 
     __slots__ = ()
@@ -6823,6 +6845,10 @@ class VoicemailUserEntry(TypedEvent):
     max_message_length = integer("MaxMessageLength")
     new_message_count = integer("NewMessageCount")
     old_message_count = integer("OldMessageCount")
+    imap_user = text("IMAPUser")
+    imap_server = text("IMAPServer")
+    imap_port = text("IMAPPort")
+    imap_flags = text("IMAPFlags")
 
 
 class VoicemailUserEntryComplete(TypedEvent):
