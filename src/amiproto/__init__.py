@@ -2,6 +2,7 @@
 
 # The generated catalogue: importing it registers the typed event classes.
 from . import actions, events
+from ._accel import use_speedups
 from ._actions import Action
 from ._connection import Connection, Item
 from ._errors import (
@@ -60,4 +61,5 @@ __all__ = [
     "actions",
     "events",
     "format_message",
+    "use_speedups",
 ]

@@ -1,37 +1,111 @@
-"""The optional C speedups, and the switch between them and pure Python.
+"""The optional C speedups: one table of C functions and the Python they replace, one switch.
 
-``amiproto._speedups`` is compiled from ``_speedups.c`` at install time when a C
-compiler is there. It holds C twins of three hot loops: the framer's fast path,
-the header split, and the ActionID lookup; and ``untrack``, which hides the
-events of a batch from the cyclic garbage collector. Each module that has a twin keeps it
-in a module global (None means pure Python), so the hot paths pay one global
-lookup for the choice. Set ``AMIPROTO_PURE_PYTHON=1`` to ignore the C module.
+Two C modules are compiled at install time when a C compiler is there:
+``amiproto._speedups`` (the core's hot loops) and ``amiproto_transports._dispatch``
+(the clients' dispatch to callbacks). Each C function replaces a piece of Python
+that stays the reference: ``tests/test_speedups.py`` compares them, and the test
+suite runs both ways.
+
+A module that has a twin keeps the C function in a module global (None means
+pure Python), so its hot path pays one global lookup for the choice. It fills
+the global with ``c_function()`` when imported; ``use_speedups()`` refills every
+global of the table in modules already imported. ``AMIPROTO_PURE_PYTHON=1``
+chooses pure Python for the whole process, the core and the clients alike.
+
+This module imports nothing of the packages it serves (only the C modules, by
+name, when asked), so it is a leaf of the import graph.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
-__all__ = ["speedups", "use_speedups"]
+__all__ = ["TWINS", "Twin", "c_function", "speedups", "speedups_enabled", "use_speedups"]
 
 
-_built: ModuleType | None
-try:
-    from . import _speedups as _built
-except ImportError:
-    _built = None
+@dataclass(frozen=True)
+class Twin:
+    """One C function, the module global that holds it, and the Python it replaces."""
 
-speedups = None if os.environ.get("AMIPROTO_PURE_PYTHON") else _built
-"""The C module, or None when it is not built or is switched off."""
+    module: str  # the module whose hot path reads ``slot``
+    slot: str  # the module global: the C function, or None for pure Python
+    c_module: str
+    c_name: str
+    python_twin: str  # where the pure-Python path is, for readers and tests
+
+
+TWINS: tuple[Twin, ...] = (
+    Twin("amiproto._framing", "_C_TAKE_RUN", "amiproto._speedups", "take_run", "Framer._take_plain_blocks"),
+    Twin(
+        "amiproto._messages",
+        "_C_SPLIT_HEADERS",
+        "amiproto._speedups",
+        "split_headers",
+        "amiproto._headers.split_lines",
+    ),
+    Twin(
+        "amiproto._messages",
+        "_C_FIND_ACTION_ID",
+        "amiproto._speedups",
+        "find_action_id",
+        "Message.action_id's regular expressions",
+    ),
+    Twin(
+        "amiproto._connection",
+        "_C_UNTRACK",
+        "amiproto._speedups",
+        "untrack",
+        "none: pure Python leaves batches tracked by the cyclic GC",
+    ),
+    Twin(
+        "amiproto_transports._shared._callbacks",
+        "_C_DISPATCH",
+        "amiproto_transports._dispatch",
+        "dispatch",
+        "_callbacks.run_callbacks_sync and _run_in_python",
+    ),
+)
+"""Every C function the packages use, by the module global that holds it."""
+
+_BY_SLOT = {(twin.module, twin.slot): twin for twin in TWINS}
+
+_enabled = not os.environ.get("AMIPROTO_PURE_PYTHON")
+
+
+def _load(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # not built: no compiler at install, or a pure-Python wheel
+        return None
+
+
+def c_function(module: str, slot: str) -> Callable[..., Any] | None:
+    """What ``module.slot`` holds now: the C function, or None for pure Python."""
+    twin = _BY_SLOT[module, slot]
+    built = _load(twin.c_module) if _enabled else None
+    return None if built is None else getattr(built, twin.c_name)
 
 
 def use_speedups(enabled: bool) -> None:
-    """Use the C speedups (when built) or pure Python, from now on; for tests and benchmarks."""
-    from . import _connection, _framing, _messages  # noqa: PLC0415 (imported late: they import this module)
+    """Use the C speedups (where built) or pure Python from now on, in the core and the clients."""
+    global _enabled  # noqa: PLW0603 (the one switch)
+    _enabled = enabled
+    for twin in TWINS:
+        module = sys.modules.get(twin.module)
+        if module is not None:
+            setattr(module, twin.slot, c_function(twin.module, twin.slot))
 
-    module = speedups if enabled else None
-    _framing._C_TAKE_RUN = None if module is None else module.take_run
-    _messages._C_SPLIT_HEADERS = None if module is None else module.split_headers
-    _messages._C_FIND_ACTION_ID = None if module is None else module.find_action_id
-    _connection._C_UNTRACK = None if module is None else module.untrack
+
+def speedups_enabled() -> bool:
+    """Whether the C speedups are chosen (they may still be missing: see ``speedups``)."""
+    return _enabled
+
+
+speedups = _load("amiproto._speedups") if _enabled else None
+"""The core's C module, or None when it is not built or ``AMIPROTO_PURE_PYTHON`` is set."""

@@ -17,6 +17,7 @@ import heapq
 import itertools
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import _accel
@@ -48,7 +49,7 @@ _EVENT_NAME_CACHE_SIZE = 4096
 _LOGIN_NAMES = ("login", "challenge")
 
 # The C helper that hides events from the cyclic GC (see _speedups.c); None: pure Python.
-_C_UNTRACK = None if _accel.speedups is None else _accel.speedups.untrack
+_C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function(__name__, "_C_UNTRACK")
 
 # What a pending action is, beyond an ordinary request.
 _PLAIN, _CHALLENGE_STEP, _LOGIN_STEP, _KEEPALIVE = range(4)

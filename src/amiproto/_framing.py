@@ -40,7 +40,7 @@ _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 # The C twin of the fast path (see _accel); None means pure Python.
 _C_TAKE_RUN: (
     Callable[[bytearray, int, int, int], tuple[list[bytes], list[bytes | None], int, int, int, int]] | None
-) = None if _accel.speedups is None else _accel.speedups.take_run
+) = _accel.c_function(__name__, "_C_TAKE_RUN")
 
 _C_STOP_GENERAL = 1  # take_run stopped at a message for the general path
 

@@ -57,12 +57,10 @@ _ACTION_ID_FIRST_LINE = re.compile(rb"(?i:actionid): ?([^\n]*)")
 
 
 # The C twins of the header split and the ActionID lookup (see _accel); None means pure Python.
-_C_SPLIT_HEADERS: Callable[[bytes, int], tuple[bytes, list[str], list[str]]] | None = (
-    None if _accel.speedups is None else _accel.speedups.split_headers
+_C_SPLIT_HEADERS: Callable[[bytes, int], tuple[bytes, list[str], list[str]]] | None = _accel.c_function(
+    __name__, "_C_SPLIT_HEADERS"
 )
-_C_FIND_ACTION_ID: Callable[[bytes], bytes | None] | None = (
-    None if _accel.speedups is None else _accel.speedups.find_action_id
-)
+_C_FIND_ACTION_ID: Callable[[bytes], bytes | None] | None = _accel.c_function(__name__, "_C_FIND_ACTION_ID")
 
 
 class Greeting:

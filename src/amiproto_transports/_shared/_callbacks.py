@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
-from amiproto import Event, Message, Response
+from amiproto import Event, Message, Response, _accel
 
 __all__ = [
     "Callback",
@@ -50,15 +49,8 @@ _Dispatch = Callable[
     ],
     tuple[int, tuple[Callback, ...], int, object] | None,
 ]
-# The C twin of the dispatch loops below (_dispatch.c), or None: pure Python.
-_C_DISPATCH: _Dispatch | None = None
-if not os.environ.get("AMIPROTO_PURE_PYTHON"):
-    try:
-        from .. import _dispatch
-    except ImportError:
-        pass
-    else:
-        _C_DISPATCH = _dispatch.dispatch
+# The C twin of the dispatch loops below (_dispatch.c), or None: pure Python (see amiproto._accel).
+_C_DISPATCH: _Dispatch | None = _accel.c_function(__name__, "_C_DISPATCH")
 
 
 class CallbackRegistry:
