@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ._errors import LocalProtocolError
+from ._redact import REDACTED, is_secret, redact_pairs
 
-__all__ = ["Action", "HeaderValue", "REDACTED_HEADERS"]
+__all__ = ["Action", "HeaderValue", "header_text"]
 
 HeaderValue = str | int | float | bool
-
-# Values of these headers are credentials: never shown by repr() or str().
-REDACTED_HEADERS = frozenset({"secret", "key"})
 
 _FORBIDDEN = ("\r", "\n", "\0")
 
 
-def _text(value: HeaderValue) -> str:
+def header_text(value: HeaderValue) -> str:
+    """A header value as sent: bools as ``true``/``false``, the words Asterisk's ``ast_true`` reads."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -39,7 +38,7 @@ def check_header(name: str, value: str) -> None:
         raise LocalProtocolError(f"header name {name!r} contains {bad!r}")
     if "\r" in value or "\n" in value or "\0" in value:
         bad = next(bad for bad in _FORBIDDEN if bad in value)
-        shown = "<redacted>" if name.lower() in REDACTED_HEADERS else repr(value)
+        shown = REDACTED if is_secret(name) else repr(value)
         raise LocalProtocolError(f"value of header {name!r} contains {bad!r}: {shown}")
 
 
@@ -72,7 +71,7 @@ class Action:
                 header, value = pair
             except (TypeError, ValueError):
                 raise LocalProtocolError(f"headers must be (name, value) pairs, got {pair!r}") from None
-            text = _text(value)
+            text = header_text(value)
             check_header(header, text)
             if header.lower() == "action":
                 raise LocalProtocolError("the action name is the first argument, not an 'Action' header")
@@ -111,14 +110,8 @@ class Action:
         lines.append("\r\n")
         return "".join(lines).encode(encoding, "surrogateescape")
 
-    def _shown_headers(self) -> list[tuple[str, str]]:
-        return [
-            (header, "<redacted>" if header.lower() in REDACTED_HEADERS else value)
-            for header, value in self.headers
-        ]
-
     def __repr__(self) -> str:
-        return f"Action({self.name!r}, {self._shown_headers()!r})"
+        return f"Action({self.name!r}, {redact_pairs(self.headers)!r})"
 
     __str__ = __repr__
 

@@ -13,6 +13,7 @@ from ._errors import LocalProtocolError
 from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Framer
 from ._headers import DECODE_ERRORS, Headers, parse_header_lines
 from ._messages import NEED_DATA, ConnectionClosed, NeedData
+from ._redact import redact_pairs
 
 __all__ = ["ReceivedAction", "ServerConnection", "format_message"]
 
@@ -42,11 +43,7 @@ class ReceivedAction:
         return self.headers.get(name, default)
 
     def __repr__(self) -> str:
-        shown = [
-            (name, "<redacted>" if name.lower() in ("secret", "key") else value)
-            for name, value in self.headers
-        ]
-        return f"ReceivedAction({shown!r})"
+        return f"ReceivedAction({redact_pairs(self.headers)!r})"
 
 
 class ServerConnection:

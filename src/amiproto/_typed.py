@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
-from ._actions import Action, HeaderValue
+from ._actions import Action, HeaderValue, header_text
 from ._errors import LocalProtocolError
 from ._messages import Event
 
@@ -228,7 +228,7 @@ def assignments(value: Assignments | None) -> list[str] | None:
     if isinstance(value, str):
         return [value]
     if isinstance(value, Mapping):
-        return [f"{name}={_value_text(item)}" for name, item in value.items()]
+        return [f"{name}={header_text(item)}" for name, item in value.items()]
     return [_check_str(item) for item in value]
 
 
@@ -256,12 +256,6 @@ def free_headers(value: FreeHeaders | None) -> list[tuple[str, HeaderValue]]:
     else:
         pairs.extend(value)
     return pairs
-
-
-def _value_text(value: HeaderValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _check_str(value: object) -> str:

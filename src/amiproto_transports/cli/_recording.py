@@ -8,9 +8,8 @@ suffix means gzip.
 Redaction works on whole lines, so a secret split across two TCP chunks is
 still caught: each direction keeps an unfinished last line back until its end
 arrives. What it replaces: the value of every ``Secret`` and ``Key`` header the
-client sends (the plain secret and the MD5 digest, from which the secret could
-be brute-forced with the recorded challenge), and ``secret=`` lines of
-``GetConfig`` answers from the server.
+client sends and ``secret=`` lines of ``GetConfig`` answers from the server
+(``amiproto._redact`` says why).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import re
 import selectors
 import socket
 import threading
@@ -26,18 +24,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, cast
 
+from amiproto import _redact
+
 __all__ = ["REDACTED", "Proxy", "SessionWriter", "read_session", "redact"]
 
-REDACTED = b"<redacted>"
-
-_TX_SECRET = re.compile(rb"(?im)^((?:secret|key)[ \t]*:)[^\r\n]*")
-_RX_SECRET = re.compile(rb"(?im)^(line-\d+-\d+[ \t]*:[ \t]*secret[ \t]*=)[^\r\n]*")
+REDACTED = _redact.REDACTED.encode()
 
 
 def redact(direction: str, data: bytes) -> bytes:
-    """``data`` (whole lines) with secrets replaced by ``<redacted>``."""
-    pattern = _TX_SECRET if direction == "tx" else _RX_SECRET
-    return pattern.sub(rb"\1 " + REDACTED if direction == "tx" else rb"\1" + REDACTED, data)
+    """``data`` (whole lines) with credentials replaced: the policy of ``amiproto._redact``."""
+    return _redact.redact_wire(data, from_client=direction == "tx")
 
 
 def _open(path: Path, mode: str) -> IO[bytes]:

@@ -1,0 +1,55 @@
+"""One policy hides credentials wherever a message is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+import amiproto
+from amiproto._redact import REDACTED, is_secret, redact_pairs, redact_wire
+
+
+@pytest.mark.parametrize("name", ["Secret", "secret", "KEY", "Key ", " key"])
+def test_client_credentials_are_secret(name: str) -> None:
+    assert is_secret(name)
+
+
+@pytest.mark.parametrize("name", ["Username", "Secrets", "Keys", "AuthType", "Family"])
+def test_other_headers_are_not(name: str) -> None:
+    assert not is_secret(name)
+
+
+def test_pairs_keep_names_and_order() -> None:
+    pairs = [("Action", "Login"), ("Username", "admin"), ("Secret", "pw"), ("key", "d1g3st")]
+    assert redact_pairs(pairs) == [
+        ("Action", "Login"),
+        ("Username", "admin"),
+        ("Secret", REDACTED),
+        ("key", REDACTED),
+    ]
+
+
+def test_a_client_login_on_the_wire() -> None:
+    data = b"Action: Login\r\nUsername: admin\r\nSecret: pw\r\nkey :d1g3st\r\nKeyFile: f\r\n\r\n"
+    assert redact_wire(data, from_client=True) == (
+        b"Action: Login\r\nUsername: admin\r\nSecret: <redacted>\r\nkey : <redacted>\r\nKeyFile: f\r\n\r\n"
+    )
+
+
+def test_a_server_keeps_its_database_keys_and_hides_config_secrets() -> None:
+    data = (
+        b"Event: DBGetResponse\r\nKey: k1\r\nVal: v\r\n\r\n"
+        b"Response: Success\r\nLine-000001-000002: secret=hunter2\r\n\r\n"
+    )
+    shown = redact_wire(data, from_client=False)
+    assert b"Key: k1" in shown and b"hunter2" not in shown
+    assert b"Line-000001-000002: secret=<redacted>\r\n" in shown
+
+
+def test_every_place_that_shows_an_action_uses_the_policy() -> None:
+    action = amiproto.Action("Login", Username="admin", Secret="pw", Key="d1g3st")
+    server = amiproto.ServerConnection()
+    server.receive_data(action.serialize())
+    received = server.next_action()
+    assert isinstance(received, amiproto.ReceivedAction)
+    for shown in (repr(action), str(action), repr(received)):
+        assert "pw" not in shown and "d1g3st" not in shown and REDACTED in shown
