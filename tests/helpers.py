@@ -114,3 +114,20 @@ def kind(item: object) -> str:
         if isinstance(item, base):
             return base.__name__
     return type(item).__name__
+
+
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def connected(**options: object) -> amiproto.Connection:
+    """A client Connection that has read the greeting; ActionIDs ``t-1``, ``t-2`` ..."""
+    conn = amiproto.Connection(action_id_prefix="t", **options)  # type: ignore[arg-type]
+    conn.receive_data(GREETING)
+    assert isinstance(conn.next_event(), amiproto.Greeting)
+    return conn
+
+
+def reply(conn: amiproto.Connection, text: str) -> list[amiproto.Item]:
+    """Feed ``text`` (LF line ends, sent as CRLF) and return the items it gives."""
+    conn.receive_data(text.replace("\n", "\r\n").encode())
+    return drain(conn)
