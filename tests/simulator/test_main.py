@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,21 @@ def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> Non
         == PREFIX
         + "argument --port: invalid int value: 'x' (see 'python -m amiproto_transports.simulator --help')\n"
     )
+
+
+def test_same_options_as_amiproto_simulate(capsys: pytest.CaptureFixture[str]) -> None:
+    from amiproto_transports.cli import build_parser
+
+    def options(argv: list[str], run: Callable[[list[str]], object]) -> str:
+        with pytest.raises(SystemExit):
+            run(argv)
+        return capsys.readouterr().out.split("\noptions:\n", 1)[1]
+
+    ours = options(["--help"], main)
+    assert "--verbose" in ours and "--replay-rate R" in ours
+    assert ours == options(["simulate", "--help"], build_parser().parse_args)
+
+
+def test_verbose_is_accepted_here_too(capsys: pytest.CaptureFixture[str]) -> None:
+    # Connections are logged here with or without it (test_runners checks the log line).
+    assert one_line_error(capsys, ["--verbose", "--port", "70000"]) == "--port 70000 is not a TCP port"

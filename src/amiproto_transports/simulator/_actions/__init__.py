@@ -1,0 +1,10 @@
+"""The actions the simulator answers, one module per area; importing this registers them all.
+
+Login and Challenge belong to the session (they set its user and challenge) and
+register themselves in ``_session.py``.
+"""
+
+from . import calls, config, core, database, queues
+from ._registry import ACTIONS, ActionSpec, Handler, handler
+
+__all__ = ["ACTIONS", "ActionSpec", "Handler", "calls", "config", "core", "database", "handler", "queues"]

@@ -1,0 +1,159 @@
+"""Core actions: keepalive, session control, the manager's own listing, CLI commands, user events."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from amiproto import ReceivedAction
+
+from .._calls import STATE_DESC
+from .._events import make_event
+from ._registry import ACTIONS, handler
+
+if TYPE_CHECKING:
+    from .._session import Session
+
+__all__: list[str] = []
+
+CHANNELS_HEADER = (
+    "Channel                                                          Location                         "
+    "State   Application(Data)             "
+)
+
+
+@handler("Ping", privilege=None, summary="Keepalive command.")
+def ping(session: Session, action: ReceivedAction) -> None:
+    stamp = f"{session.world.wall(session.now):.6f}"
+    session.reply(action, "Success", [("Ping", "Pong"), ("Timestamp", stamp)])
+
+
+@handler("Logoff", privilege=None, summary="Logoff Manager.")
+def logoff(session: Session, action: ReceivedAction) -> None:
+    session.reply(action, "Goodbye", [("Message", "Thanks for all the fish.")])
+    session.closing = True
+
+
+@handler("Events", privilege=None, summary="Control Event Flow.")
+def events(session: Session, action: ReceivedAction) -> None:
+    on = session.set_event_mask(action.get("EventMask"))
+    session.reply(action, "Success", [("Events", "On" if on else "Off")])
+
+
+@handler("Filter", privilege="system", summary="Dynamically add filters for the current manager session.")
+def filter_(session: Session, action: ReceivedAction) -> None:
+    if (action.get("Operation") or "").strip().lower() != "add":
+        session.error(action, "Unknown operation")
+        return
+    if not session.add_filter(action.get("Filter") or ""):
+        session.error(action, "Filter Not Added")
+        return
+    session.reply(action, "Success", [("Message", "Success")])
+
+
+@handler("ListCommands", privilege=None, summary="List available manager commands.")
+def list_commands(session: Session, action: ReceivedAction) -> None:
+    pairs = [
+        (spec.name, f"{spec.summary}  (Priv: {spec.privilege + ',all' if spec.privilege else '<none>'})")
+        for spec in sorted(ACTIONS.values(), key=lambda spec: spec.name.lower())
+    ]
+    session.reply(action, "Success", pairs)
+
+
+@handler("Command", privilege="command", summary="Execute Asterisk CLI Command.")
+def command(session: Session, action: ReceivedAction) -> None:
+    text = " ".join((action.get("Command") or "").split())
+    seconds = session.now - session.world.start
+    pbx = session.world.pbx
+    if text in ("core show uptime", "core show uptime seconds"):
+        # Asterisk loads once here, so the last reload is the start.
+        uptime = str(int(max(seconds, 0))) if text.endswith("seconds") else _duration_words(seconds)
+        lines = [f"System uptime: {uptime}", f"Last reload: {uptime}"]
+    elif text == "core show version":
+        lines = ["Asterisk UNKNOWN__and_probably_unsupported built by amiproto-simulator"]
+    elif text == "core show channels":
+        lines = [CHANNELS_HEADER]
+        for chan in pbx.channels.values():
+            location = f"{chan.exten}@{chan.context}:{chan.priority}"
+            app = f"{chan.application}({chan.app_data})"
+            state = STATE_DESC.get(chan.state, "Unknown")
+            lines.append(f"{chan.name:<64} {location:<32} {state:<7} {app:<30}")
+        count, calls = len(pbx.channels), pbx.active_calls
+        lines += [
+            f"{count} active channel{'' if count == 1 else 's'}",
+            f"{calls} active call{'' if calls == 1 else 's'}",
+            f"{pbx.processed_calls} call{'' if pbx.processed_calls == 1 else 's'} processed",
+        ]
+    else:
+        hint = " ".join(text.split(" ")[:-1])
+        lines = [f"No such command '{text}' (type 'core show help {hint}' for other possible commands)"]
+        session.reply(action, "Error", _output(lines))
+        return
+    session.reply(action, "Success", _output(lines))
+
+
+@handler("CoreSettings", privilege="system,reporting", summary="Show PBX core settings (version etc).")
+def core_settings(session: Session, action: ReceivedAction) -> None:
+    session.reply(
+        action,
+        "Success",
+        [
+            ("AMIversion", "11.0.0"),
+            ("AsteriskVersion", "UNKNOWN__and_probably_unsupported"),
+            ("SystemName", ""),
+            ("CoreMaxCalls", "0"),
+            ("CoreMaxLoadAvg", "0.000000"),
+            ("CoreRunUser", "root"),
+            ("CoreRunGroup", "root"),
+            ("CoreMaxFilehandles", "0"),
+            ("CoreRealTimeEnabled", "No"),
+            ("CoreCDRenabled", "Yes"),
+            ("CoreHTTPenabled", "No"),
+            ("SoundsSearchCustomDir", "No"),
+        ],
+    )
+
+
+@handler("CoreStatus", privilege="system,reporting", summary="Show PBX core status variables.")
+def core_status(session: Session, action: ReceivedAction) -> None:
+    world = session.world
+    started = time.gmtime(world.wall(world.start))
+    date, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+    session.reply(
+        action,
+        "Success",
+        [
+            ("CoreStartupDate", date),
+            ("CoreStartupTime", clock),
+            ("CoreReloadDate", date),
+            ("CoreReloadTime", clock),
+            ("CoreCurrentCalls", str(world.pbx.active_calls)),
+            ("CoreProcessedCalls", str(world.pbx.processed_calls)),
+        ],
+    )
+
+
+@handler("UserEvent", privilege="user", summary="Send an arbitrary event.")
+def user_event(session: Session, action: ReceivedAction) -> None:
+    name = action.get("UserEvent")
+    if not name:
+        session.error(action, "Missing UserEvent")
+        return
+    rest = [(k, v) for k, v in action.headers if k.lower() not in ("action", "userevent")]
+    session.reply(action, "Success", [("Message", "Event Sent")])
+    session.world.emit(make_event("UserEvent", "user,all", [("UserEvent", name), *rest]))
+
+
+def _output(lines: list[str]) -> list[tuple[str, str]]:
+    return [("Message", "Command output follows"), *(("Output", line) for line in lines)]
+
+
+def _duration_words(seconds: float) -> str:
+    whole = int(max(seconds, 0))
+    parts = []
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if whole >= size:
+            count, whole = divmod(whole, size)
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    parts.append(f"{whole} second{'' if whole == 1 else 's'}")
+    return ", ".join(parts)
