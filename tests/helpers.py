@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import amiproto
+from amiproto._server import GREETING
 
 from .conftest import DATA, RECORDINGS
 
@@ -114,9 +115,6 @@ def kind(item: object) -> str:
         if isinstance(item, base):
             return base.__name__
     return type(item).__name__
-
-
-GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 
 
 def connected(**options: object) -> amiproto.Connection:

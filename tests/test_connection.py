@@ -7,8 +7,9 @@ import hashlib
 import pytest
 
 import amiproto
+from amiproto._server import GREETING
 
-from .helpers import GREETING, connected, drain, kind, reply
+from .helpers import connected, drain, kind, reply
 
 # Every test here runs with the C speedups and in pure Python.
 pytestmark = pytest.mark.usefixtures("implementation")

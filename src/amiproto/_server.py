@@ -15,7 +15,13 @@ from ._headers import DECODE_ERRORS, Headers, parse_header_lines
 from ._messages import NEED_DATA, ConnectionClosed, NeedData
 from ._redact import redact_pairs
 
-__all__ = ["ReceivedAction", "ServerConnection", "format_message"]
+__all__ = ["GREETING", "ReceivedAction", "ServerConnection", "format_message"]
+
+_SERVER_NAME = "Asterisk Call Manager"
+_AMI_VERSION = "11.0.0"  # Asterisk 22's
+
+GREETING = f"{_SERVER_NAME}/{_AMI_VERSION}\r\n".encode()
+"""The banner Asterisk 22 sends first on every connection."""
 
 
 class ReceivedAction:
@@ -77,7 +83,8 @@ class ServerConnection:
             return ConnectionClosed()
         return NEED_DATA
 
-    def greeting(self, name: str = "Asterisk Call Manager", version: str = "11.0.0") -> bytes:
+    def greeting(self, name: str = _SERVER_NAME, version: str = _AMI_VERSION) -> bytes:
+        """The banner line; Asterisk 22's (``GREETING``) by default."""
         return f"{name}/{version}\r\n".encode(self.encoding)
 
     def format(self, pairs: Iterable[tuple[str, str]]) -> bytes:

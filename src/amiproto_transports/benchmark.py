@@ -21,6 +21,7 @@ from pathlib import Path
 
 import amiproto
 from amiproto import _accel
+from amiproto._server import GREETING
 
 __all__ = [
     "BASELINE",
@@ -159,7 +160,7 @@ def large_message_chunks(size: int) -> list[bytes]:
 
 def feed_large(chunks: list[bytes]) -> int:
     conn = amiproto.Connection(max_message_size=64 << 20, max_buffer_size=128 << 20)
-    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.receive_data(GREETING)
     conn.next_event()
     found = 0
     for chunk in chunks:

@@ -18,6 +18,7 @@ import time
 from collections import deque
 
 from amiproto import ConnectionClosed, ReceivedAction, RemoteProtocolError, ServerConnection, format_message
+from amiproto._server import GREETING
 
 from ._actions import ACTIONS, handler
 from ._actions._replies import Pairs, aid, response
@@ -27,7 +28,6 @@ from ._world import Fault, World
 
 __all__ = ["Session"]
 
-GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 REPLAY_BATCH = 256 * 1024
 
 _PRE_LOGIN = frozenset({"login", "challenge", "logoff"})
