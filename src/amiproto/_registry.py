@@ -1,7 +1,11 @@
 """Which class the core builds for an event of a given name.
 
-Empty until ``amiproto.events`` (the generated catalogue) registers its
-classes; any name not registered comes out as a plain ``Event``.
+``EVENT_CLASSES`` holds the typed classes built so far; on a miss,
+``event_class`` asks the catalogue (``_catalog``, loaded on the first miss
+only, so that ``import amiproto`` stays cheap), which builds the class if the
+name is catalogued. Any other name comes out as a plain ``Event`` and is not
+stored, so a server sending ever new names cannot grow this table: it holds at
+most one entry per catalogued name.
 """
 
 from __future__ import annotations
@@ -14,4 +18,10 @@ EVENT_CLASSES: dict[str, type[Event]] = {}
 
 
 def event_class(name: str) -> type[Event]:
-    return EVENT_CLASSES.get(name, Event)
+    """The class for events called ``name``: its typed class if catalogued, else ``Event``."""
+    cls = EVENT_CLASSES.get(name)
+    if cls is None:
+        from ._catalog import catalogued_event_class  # noqa: PLC0415 - loaded on the first miss only
+
+        cls = catalogued_event_class(name) or Event
+    return cls
