@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import enum
 import gzip
 import importlib.util
 import json
+import os
+import pickle
 import re
 import shutil
+import subprocess
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +23,7 @@ from typing import Any
 import pytest
 
 import amiproto
-from amiproto import _registry, actions, events
+from amiproto import _catalog, _registry, actions, events
 from amiproto._typed import TypedEvent, python_name, snake_case, to_bool, to_int
 
 from .conftest import DATA, RECORDINGS, ROOT, SAMPLES, SHARED, needs_shared
@@ -128,10 +133,10 @@ def test_python_names_avoid_keywords_reserved_names_and_leading_digits() -> None
 
 def test_class_names_follow_event_names() -> None:
     assert events.AOC_D.event_name == "AOC-D"
-    assert _registry.EVENT_CLASSES["AOC-D"] is events.AOC_D
+    assert _registry.event_class("AOC-D") is events.AOC_D
     # The docs say NewExten; Asterisk sends Newexten: both reach the class.
-    assert _registry.EVENT_CLASSES["Newexten"] is events.NewExten
-    assert _registry.EVENT_CLASSES["NewExten"] is events.NewExten
+    assert _registry.event_class("Newexten") is events.NewExten
+    assert _registry.event_class("NewExten") is events.NewExten
 
 
 # -- events --------------------------------------------------------------------
@@ -168,7 +173,7 @@ def test_unknown_events_stay_plain_and_the_registry_is_the_only_link() -> None:
     (item,) = replay_rx(b"Event: SomethingNew\r\nA: 1\r\n\r\n")
     assert type(item) is amiproto.Event
     assert all(issubclass(cls, amiproto.Event) for cls in _registry.EVENT_CLASSES.values())
-    assert events.EVENT_CLASSES_BY_NAME.items() <= _registry.EVENT_CLASSES.items()
+    assert all(_registry.event_class(name) is cls for name, cls in events.EVENT_CLASSES_BY_NAME.items())
 
 
 def test_every_recorded_event_is_typed_and_agrees_with_its_headers() -> None:
@@ -221,6 +226,150 @@ def test_recorded_values_by_hand() -> None:
     # The recording's DBPut sent "Value:", which Asterisk ignores: the builder refuses it.
     stored = next(item for item in items if isinstance(item, events.DBGetResponse))
     assert stored.val == ""
+
+
+# -- built on first use --------------------------------------------------------
+
+
+def run_fresh(code: str) -> None:
+    """Run ``code`` in a new interpreter, where nothing of the catalogue is built yet."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_importing_amiproto_builds_nothing_of_the_catalogue() -> None:
+    run_fresh(
+        """
+        import sys
+        import amiproto
+        from amiproto import _registry
+        loaded = {"amiproto.events", "amiproto.actions", "amiproto._catalog", "amiproto._event_specs"}
+        assert not loaded & set(sys.modules), loaded & set(sys.modules)
+        assert _registry.EVENT_CLASSES == {}
+        """
+    )
+
+
+def test_a_class_first_seen_on_the_wire_is_the_modules_class_and_only_it_is_built() -> None:
+    run_fresh(
+        """
+        import sys
+        import amiproto
+        from amiproto import _registry
+        conn = amiproto.Connection()
+        conn.receive_data(b"Event: Newexten\\r\\n\\r\\nEvent: Custom\\r\\n\\r\\n")
+        first, second = conn.next_event(), conn.next_event()
+        assert type(second) is amiproto.Event
+        from amiproto import _catalog
+        assert set(_registry.EVENT_CLASSES) == {"Newexten"} and set(_catalog._classes) == {"NewExten"}
+        assert "amiproto.events" not in sys.modules
+        from amiproto import events
+        from amiproto.events import NewExten
+        assert type(first) is NewExten is events.NewExten is amiproto.events.NewExten
+        assert isinstance(first, events.NewExten)
+        # The other way round: read from the module first, then arriving.
+        hangup = events.Hangup
+        conn.receive_data(b"Event: Hangup\\r\\nCause: 16\\r\\n\\r\\n")
+        event = conn.next_event()
+        assert type(event) is hangup and event.cause == 16
+        """
+    )
+
+
+def test_threads_asking_for_a_new_class_at_once_get_one_class() -> None:
+    run_fresh(
+        """
+        import threading
+        from amiproto import _registry, events
+        barrier = threading.Barrier(8)
+        found = []
+        def ask(index):
+            barrier.wait(timeout=30)
+            found.append(_registry.event_class("DialEnd") if index % 2 else events.DialEnd)
+            found.append(events.DialEndDialStatus)
+        threads = [threading.Thread(target=ask, args=(index,)) for index in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(found) == 16 and len(set(found)) == 2, found
+        """
+    )
+
+
+def test_unknown_names_are_not_stored() -> None:
+    before = dict(_registry.EVENT_CLASSES), dict(_catalog._classes)
+    names = [f"Unknown{index}" for index in range(5000)]
+    assert all(_registry.event_class(name) is amiproto.Event for name in names)
+    items = replay_rx(b"".join(f"Event: {name}\r\nA: 1\r\n\r\n".encode() for name in names))
+    assert [type(item) for item in items] == [amiproto.Event] * len(names)
+    assert (dict(_registry.EVENT_CLASSES), dict(_catalog._classes)) == before
+
+
+def test_the_module_lists_builds_and_pickles_its_classes() -> None:
+    names = dir(events)
+    assert {"Newchannel", "AOC_D", "ChannelStateDesc", "EVENT_CLASSES_BY_NAME"} <= set(names)
+    star: dict[str, Any] = {}
+    exec("from amiproto.events import *", star)
+    assert set(star) - {"__builtins__"} == set(_catalog.events_names())
+    assert star["Newchannel"] is events.Newchannel and star["ShutdownValue"] is events.ShutdownValue
+    with pytest.raises(AttributeError, match="no attribute 'Newchanel'"):
+        events.Newchanel  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(AttributeError):
+        amiproto.Conection  # type: ignore[attr-defined]  # noqa: B018
+    (event,) = replay_rx(b"Event: Newchannel\r\nChannelStateDesc: Up\r\n\r\n")
+    assert isinstance(event, events.Newchannel)
+    again = pickle.loads(pickle.dumps(event))
+    assert type(again) is events.Newchannel and again.headers == event.headers
+    assert pickle.loads(pickle.dumps(events.ChannelStateDesc.UP)) is events.ChannelStateDesc.UP
+    assert events.Newchannel.__module__ == "amiproto.events"
+    assert events.Newchannel.__doc__ == "Raised when a new channel is created.\n\nSince Asterisk 12.0.0."
+    assert issubclass(events.ChannelStateDesc, str) and events.ChannelStateDesc.UP == "Up"
+
+
+def test_the_stub_spells_out_what_the_module_builds() -> None:
+    """Type checkers read events.pyi; the runtime builds from _event_specs: they agree."""
+    stub = ast.parse((ROOT / "src" / "amiproto" / "events.pyi").read_text(encoding="utf-8"))
+    makers = {"text": "str", "integer": "int", "flag": "bool", "choice": "enum"}
+    classes = [node for node in stub.body if isinstance(node, ast.ClassDef)]
+    assert sorted(node.name for node in classes) == sorted(
+        set(_catalog.events_names()) - {"EVENT_CLASSES_BY_NAME"}
+    )
+    for node in classes:
+        built = getattr(events, node.name)
+        assigned = {
+            target.id: statement.value
+            for statement in node.body
+            if isinstance(statement, ast.Assign)
+            for target in statement.targets
+            if isinstance(target, ast.Name) and target.id != "__slots__"
+        }
+        if issubclass(built, enum.Enum):
+            members = {
+                name: value.value for name, value in assigned.items() if isinstance(value, ast.Constant)
+            }
+            assert members == {member.name: member.value for member in built}, node.name
+            continue
+        assert ast.literal_eval(assigned.pop("event_name")) == built.event_name
+        assert ast.literal_eval(assigned.pop("documented", ast.Constant(True))) == built.documented
+        calls = {name: value for name, value in assigned.items() if isinstance(value, ast.Call)}
+        assert list(calls) == list(built.fields), node.name
+        for name, call in calls.items():
+            field = built.fields[name]
+            assert isinstance(call.func, ast.Name) and makers[call.func.id] == field.kind, (node.name, name)
+            assert ast.literal_eval(call.args[0]) == field.header
+            if field.kind == "enum":
+                assert isinstance(call.args[1], ast.Name) and field.convert is not None
+                enum_class = getattr(events, call.args[1].id)
+                assert type(field.convert(next(iter(enum_class)).value)) is enum_class
 
 
 # -- actions -------------------------------------------------------------------
@@ -390,7 +539,7 @@ def test_every_documented_event_and_action_has_its_class() -> None:
     event_names = {element.get("name") or "" for element in root.iter("managerEvent")}
     assert len(event_names) == 181
     for name in event_names:
-        cls = _registry.EVENT_CLASSES[name]
+        cls = _registry.event_class(name)
         assert issubclass(cls, TypedEvent) and cls.documented and cls.event_name == name
     assert sum(cls.documented for cls in set(events.EVENT_CLASSES_BY_NAME.values())) == 181
 
@@ -427,7 +576,9 @@ def test_regenerating_gives_the_committed_modules(tmp_path: Path) -> None:
         assert module.main(["--docs", str(DOCS), "--out", str(tmp_path)]) == 0
     finally:
         del sys.modules["generate_catalog"]
-    for name in ("actions.py", "events.py"):
+    generated = sorted(path.name for path in tmp_path.iterdir())
+    assert generated == ["_event_specs.py", "actions.py", "events.py", "events.pyi"]
+    for name in generated:
         committed = (ROOT / "src" / "amiproto" / name).read_text(encoding="utf-8")
         assert (tmp_path / name).read_text(encoding="utf-8") == committed, name
 
@@ -507,7 +658,7 @@ def test_recorded_lists_end_where_asterisk_ends_them_with_or_without_eventlist()
         "WaitEventComplete",
     } <= ends
     for action_name, items in modern.values():
-        assert all(name in _registry.EVENT_CLASSES for name in items), (action_name, items)
+        assert all(_registry.event_class(name) is not amiproto.Event for name in items), (action_name, items)
         builder = actions.ACTION_BUILDERS.get(action_name)
         if builder is not None and builder.completion_event is not None:
             assert items[-1].lower() == builder.completion_event.lower(), (action_name, items)

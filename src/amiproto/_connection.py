@@ -37,7 +37,7 @@ from ._messages import (
     UnknownMessage,
     event_name_of,
 )
-from ._registry import EVENT_CLASSES
+from ._registry import event_class
 from ._state import Input, State, transition
 
 __all__ = ["Connection", "Item"]
@@ -251,7 +251,7 @@ class Connection:
 
     def _learn_event_name(self, key: bytes) -> tuple[str, type[Event]]:
         name = key.strip().decode(self.encoding, DECODE_ERRORS)
-        known = (name, EVENT_CLASSES.get(name, Event))
+        known = (name, event_class(name))
         # Bounded, so that a server sending ever new names cannot grow it for ever.
         if len(self._event_names) < _EVENT_NAME_CACHE_SIZE:
             self._event_names[key] = known
@@ -269,7 +269,7 @@ class Connection:
             self._move(Input.MESSAGE)
         name = event_name_of(raw, encoding)
         if name is not None:
-            cls = EVENT_CLASSES.get(name, Event)
+            cls = event_class(name)
             self._on_event(cls(raw, encoding=encoding, truncated=frame.truncated, name=name))
         elif raw.startswith(b"Response:") or frame.body_start is not None:
             self._on_response(
@@ -286,7 +286,7 @@ class Connection:
             names.index("event") < names.index("response") if "response" in names else True
         ):
             name = pairs[names.index("event")][1].strip()
-            cls = EVENT_CLASSES.get(name, Event)
+            cls = event_class(name)
             self._on_event(cls(raw, encoding=self.encoding, truncated=truncated, name=name))
         elif "response" in names:
             self._on_response(Response(raw, encoding=self.encoding, truncated=truncated))
