@@ -173,6 +173,8 @@ class Workers:
 
     def end_reading(self, worker: int) -> None:
         """The reading has ended for good; the workers run what is left and stop."""
+        # Not READING only when its callbacks failed after a take-over (a bug the client
+        # logs and answers by failing the connection): the reader then ends it too.
         if self.roles[worker] is Role.READING:
             self._move(worker, Input.READING_ENDED)
         self.ended = True
