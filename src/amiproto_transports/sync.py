@@ -2,7 +2,8 @@
 
 Threads: the caller's, two workers and one writer.
 
-- One worker at a time is the reader. It waits in ``select`` for data, for a
+- One worker at a time is the reader (the roles and their hand-over rules are
+  a table in ``_sync_roles``). It waits in ``select`` for data, for a
   wake-up byte, or until the core's next deadline (keepalive, action
   timeouts): it never polls. It feeds the core, wakes waiting ``send_action``
   calls directly, and queues events for the callbacks. With ``reconnect=True``
@@ -21,16 +22,10 @@ Threads: the caller's, two workers and one writer.
   reader sleeps ``_BACKLOG_PAUSE`` after each read, so that the other worker,
   which shares its GIL, can catch up. Because answers are delivered by the
   reader, a callback may call ``send_action`` itself without deadlock.
-- Writes: bytes join one buffer under the core lock, in the order the core
-  made them, and the writer thread sends it, whole; so the wire order is the
-  core's order and every action goes out whole. A caller never makes a system
-  call per action: actions sent in a burst, from one thread or many, leave in
-  a few large writes. The caller keeps the GIL meanwhile (handing it to and fro
-  with the reader on every write is what made one thread's burst of ``submit``
-  slow), and sends the buffer itself, without blocking, every ``_EAGER_BYTES``
-  (see ``_take_eager_chunk``). A caller waits only when more than
-  ``_HIGH_WATER`` bytes are queued, which bounds the buffer when the server
-  reads slowly.
+- Writes (``_sync_writer``): bytes join one buffer under the core lock, in
+  the order the core made them, and the writer thread sends it, whole. A
+  caller sends the buffer itself, without blocking, every ``_EAGER_BYTES``,
+  and waits only when more than ``_HIGH_WATER`` bytes are queued.
 - Over TLS the reader and the writer take turns inside the SSL object
   (``LockedTLS``), which OpenSSL requires; callers then leave writing to the
   writer thread.
@@ -73,6 +68,8 @@ from ._shared import (
     outcome,
     run_callbacks_sync,
 )
+from ._sync_roles import Role, Workers
+from ._sync_writer import Writer
 from ._tls_socket import LockedTLS
 
 __all__ = ["Client", "connect"]
@@ -83,8 +80,7 @@ _RECV_SIZE = 256 * 1024
 _BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the other worker's callbacks fall behind
 _LEND_LIMIT = 0.02  # seconds the reader may run callbacks before the other worker reads instead
 _HIGH_WATER = 1024 * 1024  # queued bytes beyond which callers wait for the writer
-_EAGER_BYTES = 2048  # queued bytes from which a caller sends them itself (see _take_eager_chunk)
-_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+_EAGER_BYTES = 2048  # queued bytes from which a caller sends them itself (see Writer.take_eager_chunk_locked)
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
 _GRACE = 2.0
@@ -131,25 +127,19 @@ class Client:
         self._session: Session[_Waiter[Any]] = Session(options)
         self._callbacks = CallbackRegistry()
         self._core_lock = threading.Lock()
-        self._outbuf = bytearray()  # bytes in core order, not yet on the socket
-        # The writer waits on it for bytes; callers wait on it when the buffer is full.
-        self._write_cond = threading.Condition(self._core_lock)  # only the writer waits on it
-        self._room_cond = threading.Condition(self._core_lock)  # callers waiting for buffer room
-        self._writer_idle = False  # guarded by _core_lock
-        self._writing = False  # guarded by _core_lock: a thread is sending bytes taken from _outbuf
-        # Non-blocking sends by callers; not through TLS, whose send() takes no flags.
-        self._eager = options.ssl is None and _DONTWAIT != 0
+        self._closing = threading.Event()
+        self._writer = Writer(
+            self._core_lock,
+            self._closing,
+            self._broken,
+            tls=options.ssl is not None,
+            eager_bytes=_EAGER_BYTES,
+            high_water=_HIGH_WATER,
+        )
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
-        # Guards the queue and the two workers' roles below.
+        # Guards the queue and the two workers' roles.
         self._queue_cond = threading.Condition(threading.Lock())
-        self._reading_thread: threading.Thread | None = None
-        self._dispatching = False  # a worker runs callbacks
-        self._lent = False  # the reader runs callbacks, and nobody reads meanwhile
-        self._lent_since = 0.0
-        self._lent_lately = False  # lent since the standby last looked
-        self._hand_over = False  # an answer is awaited while lent: the standby reads
-        self._watching = False  # the standby wakes every _LEND_LIMIT to check the reader
-        self._finished = False  # reading has ended for good
+        self._roles = Workers(2, _LEND_LIMIT)
         self._subscriptions: list[_Subscription] = []
         self._sub_dropped = 0
         self._sock: socket.socket | None = None
@@ -158,11 +148,9 @@ class Client:
         self._wake_w.setblocking(False)
         self._planned: float | None = None  # the deadline the reader sleeps until
         self._ready = False
-        self._closing = threading.Event()
         self._workers: list[threading.Thread] = []
         self._give_up = False  # set when a reconnect's login is refused
         self._reconnect_attempts = 0
-        self._writer: threading.Thread | None = None
 
     # -- public API --
 
@@ -198,17 +186,18 @@ class Client:
         if not self._ready or self._closing.is_set():
             raise amiproto.ConnectionLost("not connected")
         now = time.monotonic()
+        writer = self._writer
         with self._core_lock:
             action_id, data = self._session.send(action, timeout, now, future)
             try:
-                self._queue_locked(data)  # may wait for room
+                writer.queue_locked(data)  # may wait for room
             except BaseException:
                 self._session.waiters.pop(action_id, None)
                 raise
-            chunk = self._take_eager_chunk()
+            chunk = writer.take_eager_chunk_locked()
         self._want_answer()
         if chunk is not None:
-            self._write_eagerly(*chunk)
+            writer.send_eagerly(*chunk)
         if timeout is not None:
             self._wake_if_sooner(now + timeout)
         return action_id, future
@@ -255,7 +244,7 @@ class Client:
                 data = self._session.login(
                     username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
                 )
-                self._queue_locked(data)  # may wait for room
+                self._writer.queue_locked(data)  # may wait for room
             self._want_answer()
             if timeout is not None:
                 self._wake_if_sooner(now + timeout)
@@ -294,13 +283,12 @@ class Client:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self._wake()
-        with self._write_cond:
-            self._write_cond.notify_all()
-            self._room_cond.notify_all()
+        self._writer.stop()
         current = threading.current_thread()
-        for thread in (*self._workers, self._writer):
-            if thread is not None and thread is not current:
+        for thread in self._workers:
+            if thread is not current:
                 thread.join(5.0)
+        self._writer.join(5.0)
         if sock is not None:
             sock.close()
         self._wake_r.close()
@@ -332,23 +320,27 @@ class Client:
             raise connect_error(options, error) from error
         return sock
 
-    def _use_socket(self, sock: socket.socket) -> None:
+    def _use_socket_locked(self, sock: socket.socket, first: bytes = b"") -> None:
+        """Under the core lock: read and write ``sock`` from now on, starting with ``first``."""
         self._tls = LockedTLS(sock, _RECV_SIZE) if isinstance(sock, _ssl.SSLSocket) else None
         self._sock = sock
+        self._writer.use_locked(sock, self._tls, first)
 
     def _start(self) -> None:
-        self._use_socket(self._open_socket())
+        sock = self._open_socket()
+        with self._core_lock:
+            self._use_socket_locked(sock)
         self._ready = True
         log.info("connected to %s:%s", self.options.host, self.options.port)
         self._workers = [
-            threading.Thread(target=self._work, name=f"amiproto-worker-{n}", daemon=True) for n in (1, 2)
+            threading.Thread(target=self._work, args=(n,), name=f"amiproto-worker-{n + 1}", daemon=True)
+            for n in range(len(self._roles.roles))
         ]
-        self._writer = threading.Thread(target=self._write_loop, name="amiproto-writer", daemon=True)
         self._writer.start()
         for worker in self._workers:
             worker.start()
 
-    # -- writing --
+    # -- waiters, wake-ups, write failures --
 
     def _forget(self, action_id: str, waiter: _Waiter[Any]) -> None:
         with self._core_lock:
@@ -365,92 +357,6 @@ class Client:
             self._planned = deadline
             self._wake()
 
-    def _queue_locked(self, data: bytes, *, may_wait: bool = True) -> None:
-        """Under the core lock: append bytes in core order and wake the writer if it sleeps.
-
-        A caller with ``may_wait`` waits while too much is queued; the reader never
-        does (the writer may be stuck until the server reads, and the server until we do).
-        """
-        outbuf = self._outbuf
-        outbuf += data
-        if self._writer_idle and outbuf:
-            self._writer_idle = False
-            self._write_cond.notify()
-        while may_wait and len(outbuf) > _HIGH_WATER and not self._closing.is_set():
-            self._room_cond.wait(1.0)
-
-    def _send_queued(self, data: bytes) -> None:
-        """From the reader: queue ``data`` (b"": only wake the writer for what is queued)."""
-        with self._core_lock:
-            self._queue_locked(data, may_wait=False)
-
-    def _take_eager_chunk(self) -> tuple[socket.socket, bytes] | None:
-        """Under the core lock: the queued bytes for the caller to send itself, when a
-        burst has queued ``_EAGER_BYTES`` and nobody is writing; else None.
-
-        The writer thread would get the GIL only once the caller blocks, so the
-        server would see nothing of a burst until its end. Sent by the caller, the
-        first actions reach the server (another process) while the caller goes on.
-        """
-        outbuf = self._outbuf
-        sock = self._sock
-        if len(outbuf) < _EAGER_BYTES or self._writing or not self._eager or sock is None:
-            return None
-        self._writing = True
-        chunk = bytes(outbuf)
-        outbuf.clear()
-        if len(chunk) > _HIGH_WATER:
-            self._room_cond.notify_all()
-        return sock, chunk
-
-    def _write_eagerly(self, sock: socket.socket, chunk: bytes) -> None:
-        """Send what the socket takes at once; the writer thread sends the rest."""
-        try:
-            sent = sock.send(chunk, _DONTWAIT)
-        except OSError:
-            sent = 0  # full, or broken: the writer thread meets it again and reports it
-        with self._core_lock:
-            # Still first: the rest came after it. Unless a reconnect has replaced the
-            # socket meanwhile: those actions failed with the old one, and never go again.
-            if sent < len(chunk) and sock is self._sock:
-                self._outbuf[0:0] = chunk[sent:]
-            self._writing = False
-            if self._writer_idle and self._outbuf:
-                self._writer_idle = False
-                self._write_cond.notify()
-
-    def _write_loop(self) -> None:
-        """The thread that writes to the socket, whole buffers in core order; a caller
-        writes only when it takes the turn (``_writing``) from it."""
-        cond = self._write_cond
-        outbuf = self._outbuf
-        while True:
-            with cond:
-                while (not outbuf or self._writing) and not self._closing.is_set():
-                    self._writer_idle = True
-                    cond.wait()
-                self._writer_idle = False
-                if not outbuf or self._writing:
-                    return  # closing, and nothing left to send (or a caller sends it)
-                self._writing = True
-                chunk = bytes(outbuf)
-                outbuf.clear()
-                sock, tls = self._sock, self._tls
-                if len(chunk) > _HIGH_WATER:
-                    self._room_cond.notify_all()
-            try:
-                assert sock is not None
-                if tls is not None:
-                    tls.sendall(chunk)
-                else:
-                    sock.sendall(chunk)
-            except OSError as error:
-                if sock is self._sock:  # not a socket a reconnect has replaced already
-                    self._broken(f"write failed: {error}")
-            finally:
-                with cond:
-                    self._writing = False
-
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
@@ -465,19 +371,19 @@ class Client:
 
     # -- reading --
 
-    def _read_as_reader(self) -> bool:
+    def _read_as_reader(self, me: int) -> bool:
         """Read (and reconnect) while this thread is the reader; False once reading has
         ended for good, True when the other worker took the reading over."""
         try:
             while True:
-                reason = self._read_until_lost()
+                reason = self._read_until_lost(me)
                 if reason is None:
                     return True
                 self._on_lost(reason)
                 if self._closing.is_set() or self._give_up or not self.options.reconnect:
                     break
                 # The other worker runs its callbacks while this one waits to reconnect.
-                self._deliver([Disconnected.make(Reason=reason)], hand_over=True)
+                self._deliver([Disconnected.make(Reason=reason)], wake_standby=True)
                 if self._reconnect() == 0:
                     break
         except Exception:  # a bug here must not leave waiters hanging
@@ -487,7 +393,7 @@ class Client:
         self._end_consumers()
         return False
 
-    def _read_until_lost(self) -> str | None:
+    def _read_until_lost(self, me: int) -> str | None:
         """Read until the connection ends (its reason) or the reading moves to the
         other worker while this one runs callbacks (None)."""
         sock = self._sock
@@ -497,9 +403,10 @@ class Client:
         selector.register(sock, selectors.EVENT_READ, "sock")
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         tls = self._tls
+        writer = self._writer
         try:
             while True:
-                if self._queue and self._dispatch_inline():
+                if self._queue and self._dispatch_inline(me):
                     return None
                 with self._core_lock:
                     deadline = session.deadline()
@@ -530,14 +437,14 @@ class Client:
                     with self._core_lock:
                         batch = session.receive(received, now)
                         # Joined under the same lock, so no action overtakes them.
-                        self._outbuf += batch.outgoing
+                        writer.buffer += batch.outgoing
                     self._apply(batch)
                     if batch.closed is not None:
                         return batch.closed
                 if deadline is not None and time.monotonic() >= deadline:
                     with self._core_lock:
                         batch = session.timer(time.monotonic())
-                        self._outbuf += batch.outgoing
+                        writer.buffer += batch.outgoing
                     self._apply(batch)
                     if batch.closed is not None:
                         return batch.closed
@@ -549,7 +456,7 @@ class Client:
         if batch.closed is not None:
             self._ready = False  # before any waiter learns of the loss
 
-        self._send_queued(b"")  # what the core queued by itself, joined in core order above
+        self._writer.kick()  # for what the core queued by itself, joined in core order above
         for waiter, completed in batch.completed:
             # Mapped here, so that a submit() Future raises as send_action would.
             try:
@@ -564,14 +471,14 @@ class Client:
         if batch.deliver:
             self._deliver(batch.deliver)
 
-    def _deliver(self, messages: list[Message], *, hand_over: bool = False) -> None:
+    def _deliver(self, messages: list[Message], *, wake_standby: bool = False) -> None:
         """Queue ``messages`` for the callbacks. The reader runs them itself at the top of
-        its loop; ``hand_over`` asks the standby worker to, for a reader about to block."""
+        its loop; ``wake_standby`` asks the standby worker to, for a reader about to block."""
         with self._queue_cond:
             queue = self._queue
             queue.extend(messages)
-            backlog = self._dispatching and len(queue) > queue.maxsize // 2
-            if hand_over:
+            backlog = self._roles.calling_back and len(queue) > queue.maxsize // 2
+            if wake_standby:
                 self._queue_cond.notify_all()
         if backlog:
             # The other worker dispatches, and shares the GIL with this thread, which
@@ -625,10 +532,9 @@ class Client:
                 continue
             with self._core_lock:
                 self._session.reset()
-                self._use_socket(sock)
-                self._outbuf[:] = self._session.start_relogin(time.monotonic())
+                self._use_socket_locked(sock, self._session.start_relogin(time.monotonic()))
                 self._reconnect_attempts = attempt
-            self._send_queued(b"")
+            self._writer.kick()
             log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
@@ -646,102 +552,76 @@ class Client:
             self._broken("login refused after reconnect")
             return
         with self._core_lock:
-            self._outbuf += self._session.reapply_bytes(time.monotonic())
+            self._writer.buffer += self._session.reapply_bytes(time.monotonic())
             count = len(self._session.reapply)
-        self._send_queued(b"")
+        self._writer.kick()
         self._ready = True
         self._deliver([Reconnected.make(Attempts=str(self._reconnect_attempts), Reapplied=str(count))])
 
     # -- dispatching --
 
-    def _work(self) -> None:
-        """The body of both workers: be the reader when that role is free (or is lent
-        to callbacks for too long, or an answer is awaited meanwhile); run the
-        callbacks nobody runs; end when reading has ended and the queue is empty."""
-        me = threading.current_thread()
+    def _work(self, me: int) -> None:
+        """The body of worker ``me``: take the role the table gives it (see ``_sync_roles``)
+        and act it out, until the reading has ended and no callbacks are left."""
+        roles = self._roles
         cond = self._queue_cond
         while True:
             with cond:
-                while True:
-                    if self._finished:
-                        if self._dispatching or not self._queue:
-                            return
-                        self._dispatching = True
-                        role = "dispatch"
-                        break
-                    if self._reading_thread is None or (
-                        self._lent and (self._hand_over or time.monotonic() - self._lent_since >= _LEND_LIMIT)
-                    ):
-                        self._reading_thread = me
-                        self._lent = self._hand_over = False
-                        role = "read"
-                        break
-                    if self._queue and not self._dispatching and not self._lent:
-                        self._dispatching = True
-                        role = "dispatch"
-                        break
-                    # While the reader lends itself to callbacks, watch how long; else sleep.
-                    self._watching = self._lent or self._lent_lately
-                    self._lent_lately = False
-                    cond.wait(_LEND_LIMIT if self._watching else None)
-            if role == "dispatch":
-                self._drain()
-            elif not self._read_as_reader():
+                while (role := roles.take_work(me, bool(self._queue))) is None:
+                    cond.wait(roles.wait_time())
+            if role is Role.STOPPED:
+                return
+            if role is Role.CALLING_BACK:
+                self._run_callbacks(me)
+            elif not self._read_as_reader(me):
                 with cond:
-                    self._reading_thread = None
-                    self._finished = True
+                    roles.end_reading(me)
                     cond.notify_all()
 
-    def _dispatch_inline(self) -> bool:
+    def _dispatch_inline(self, me: int) -> bool:
         """From the reader: run the queued callbacks on this thread, where the events
         were just made (a hand-over per read to another thread costs more than the
-        callbacks). Meanwhile the reader role is lent: the other worker takes it
+        callbacks). Meanwhile the reading is lent: the other worker takes it over
         at once if an answer is awaited, or once the callbacks took ``_LEND_LIMIT``.
-        True when it took the role, and so the reading, over."""
+        True when the other worker took the reading over meanwhile."""
         cond = self._queue_cond
         with cond:
-            if self._dispatching or not self._queue:
+            if self._roles.calling_back or not self._queue:
                 return False
-            self._dispatching = True
-            self._lent = self._lent_lately = True
-            self._lent_since = time.monotonic()
             session = self._session
-            if session.waiters or session.login_waiter is not None:
-                self._hand_over = True
+            if self._roles.lend(me, bool(session.waiters) or session.login_waiter is not None):
                 cond.notify_all()
-            elif not self._watching:
-                cond.notify_all()  # the other worker starts watching the time
-        self._drain()
-        with cond:
-            if self._reading_thread is threading.current_thread():
-                self._lent = self._hand_over = False
-                return False
-            return True
+        return self._run_callbacks(me) is not Role.READING
 
-    def _drain(self) -> None:
-        """Run callbacks until the queue is empty; this thread holds the dispatching."""
+    def _run_callbacks(self, me: int) -> Role:
+        """Run callbacks until the queue is empty; worker ``me`` is LENDING or CALLING_BACK.
+        Returns its next role."""
         queue = self._queue
         cond = self._queue_cond
-        try:
-            while True:
-                with cond:
-                    messages = queue.take()
-                    if not messages:
-                        return
-                run_callbacks_sync(self._callbacks, messages, log)
-        finally:
+        roles = self._roles
+        while True:
             with cond:
-                self._dispatching = False
-                if queue:
-                    cond.notify_all()  # left by an exception: the other worker runs them
+                messages = queue.take()
+                if not messages:
+                    # Under the lock that saw it empty: a reader queueing more from now on
+                    # finds nobody calling back and runs them itself.
+                    return roles.callbacks_done(me)
+            try:
+                run_callbacks_sync(self._callbacks, messages, log)
+            except BaseException:  # a bug: callbacks' own exceptions are logged in there
+                with cond:
+                    roles.callbacks_done(me)
+                    if queue:
+                        cond.notify_all()  # the other worker runs them
+                raise
 
     def _want_answer(self) -> None:
         """An answer is now awaited: if the reader is lent to callbacks, let the other
         worker read, so that no callback delays it."""
-        if self._lent and not self._hand_over:
+        roles = self._roles
+        if roles.lending and not roles.hand_over:  # a hint without the lock: the usual case
             with self._queue_cond:
-                if self._lent and not self._hand_over:
-                    self._hand_over = True
+                if roles.answer_awaited():
                     self._queue_cond.notify_all()
 
     def _end_consumers(self) -> None:

@@ -78,12 +78,12 @@ def test_callers_waiting_for_room_never_take_the_writers_wake_up() -> None:
                 threads.append(thread)
                 time.sleep(0.2)
 
-        native._sock = SlowEagerSend(native._sock, meanwhile)
+        native._writer.sock = SlowEagerSend(native._writer.sock, meanwhile)
         client.submit(Action("UserEvent", UserEvent="First", Data="x" * 3000))
         for thread in threads:
             thread.join(8.0)
         stuck = [thread for thread in threads if thread.is_alive()]
-        native._sock = native._sock.sock
+        native._writer.sock = native._writer.sock.sock
         done.set()
         client._shutdown()
     assert not stuck
@@ -185,7 +185,8 @@ def test_the_rest_of_an_eager_send_never_goes_on_a_reconnected_socket() -> None:
         *listener.getsockname()[:2], timeout=5, reconnect=True, backoff=Backoff(initial=0.01, jitter=0.0)
     )
     native: Any = client
-    old = native._sock
+    writer = native._writer
+    old = writer.sock
     assert accepted.wait(5)
 
     class DiesDuringSend:
@@ -195,7 +196,7 @@ def test_the_rest_of_an_eager_send_never_goes_on_a_reconnected_socket() -> None:
         def send(self, data: bytes, flags: int = 0) -> int:
             first[0].close()  # the server goes away, and the reader reconnects meanwhile
             for _ in range(500):
-                if native._sock is not self and native._sock is not old and native._ready:
+                if writer.sock is not self and writer.sock is not old and native._ready:
                     break
                 time.sleep(0.01)
             raise BrokenPipeError(32, "Broken pipe")
@@ -203,7 +204,7 @@ def test_the_rest_of_an_eager_send_never_goes_on_a_reconnected_socket() -> None:
         def __getattr__(self, name: str) -> Any:
             return getattr(self.sock, name)
 
-    native._sock = DiesDuringSend(old)
+    writer.sock = DiesDuringSend(old)
     stale = client.submit(Action("UserEvent", UserEvent="Stale", ActionID="stale-1", Data="z" * 3000))
     with pytest.raises(amiproto.ConnectionLost):
         stale.result(5)

@@ -19,6 +19,7 @@ from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
 from amiproto_transports._shared import Options
+from amiproto_transports._sync_writer import Writer
 
 from .harness import scripted_server
 
@@ -65,10 +66,10 @@ def burst(count: int, prefix: str = "") -> list[Action]:
 
 def test_a_burst_reaches_the_server_while_the_caller_still_submits(monkeypatch: pytest.MonkeyPatch) -> None:
     # Without its writer thread, the client can only send what callers send themselves.
-    def idle_writer(self: sync_client.Client) -> None:
-        self._closing.wait(10.0)
+    def idle_writer(self: Writer) -> None:
+        self.closing.wait(10.0)
 
-    monkeypatch.setattr(sync_client.Client, "_write_loop", idle_writer)
+    monkeypatch.setattr(Writer, "run", idle_writer)
     received = bytearray()
     done = threading.Event()
     with (
@@ -81,7 +82,7 @@ def test_a_burst_reaches_the_server_while_the_caller_still_submits(monkeypatch: 
         wait_for(lambda: len(received) >= sync_client._EAGER_BYTES)
         native: Any = client
         with native._core_lock:
-            assert len(native._outbuf) < sync_client._EAGER_BYTES  # the rest waits for the writer
+            assert len(native._writer.buffer) < sync_client._EAGER_BYTES  # the rest waits for the writer
         done.set()
         sent = actions_in(bytes(received))
         assert [a.action_id for a in sent] == [a.get("ActionID") for a in actions[: len(sent)]]
@@ -116,13 +117,13 @@ def test_the_rest_of_a_short_eager_send_goes_before_what_came_meanwhile() -> Non
     ):
         native: Any = client
         later = Action("Ping", ActionID="later")
-        native._sock = ShortSends(native._sock, lambda: client.submit(later))
+        native._writer.sock = ShortSends(native._writer.sock, lambda: client.submit(later))
         big = Action("UserEvent", UserEvent="Big", ActionID="big", Data="y" * sync_client._EAGER_BYTES)
         client.submit(big)
         wait_for(lambda: len(actions_in(bytes(received))) == 2)
         assert [a.action_id for a in actions_in(bytes(received))] == ["big", "later"]
         done.set()
-        native._sock = native._sock.sock
+        native._writer.sock = native._writer.sock.sock
         client._shutdown()
 
 
@@ -158,9 +159,10 @@ def test_no_eager_send_through_tls() -> None:
     arguments = {name: p.default for name, p in inspect.signature(sync_client.connect).parameters.items()}
     arguments.update(host="127.0.0.1", port=1, ssl=ssl.create_default_context())
     client = sync_client.Client(Options.from_arguments(arguments))
-    assert not client._eager
-    client._outbuf += b"x" * (2 * sync_client._EAGER_BYTES)
-    assert client._take_eager_chunk() is None
+    writer = client._writer
+    assert not writer.eager
+    writer.buffer += b"x" * (2 * sync_client._EAGER_BYTES)
+    assert writer.take_eager_chunk_locked() is None
 
 
 def test_asyncio_writes_a_burst_before_the_loop_turns() -> None:

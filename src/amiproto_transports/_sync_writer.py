@@ -1,0 +1,163 @@
+"""The sync client's send side: one buffer in core order, a writer thread, and callers'
+own non-blocking sends.
+
+Bytes join ``buffer`` under the client's core lock, in the order the core made
+them, and whoever sends takes the whole buffer and the turn (``writing``); so
+the wire order is the core's order and every action goes out whole. A caller
+never makes a system call per action: actions sent in a burst, from one thread
+or many, leave in a few large writes. The caller keeps the GIL meanwhile
+(handing it to and fro with the reader on every write is what made one
+thread's burst of ``submit`` slow), and sends the buffer itself, without
+blocking, once ``eager_bytes`` are queued (see ``take_eager_chunk``). A caller
+waits only while more than ``high_water`` bytes are queued, which bounds the
+buffer when the server reads slowly. Over TLS, whose ``send()`` takes no
+flags, callers leave all writing to the writer thread.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+
+from ._tls_socket import LockedTLS
+
+__all__ = ["Writer"]
+
+_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class Writer:
+    """The buffer and the thread that empties it. Methods named ``*_locked`` are called
+    under the client's core lock (``lock``), the one that orders the core's bytes."""
+
+    def __init__(
+        self,
+        lock: threading.Lock,
+        closing: threading.Event,
+        on_broken: Callable[[str], None],
+        *,
+        tls: bool,
+        eager_bytes: int,
+        high_water: int,
+    ) -> None:
+        self.buffer = bytearray()  # bytes in core order, not yet on the socket; see high_water
+        self.closing = closing
+        self.on_broken = on_broken  # a write failed on the current socket: end the connection
+        self.eager_bytes = eager_bytes
+        self.high_water = high_water
+        self.wake = threading.Condition(lock)  # only the writer thread waits on it
+        self.room = threading.Condition(lock)  # callers waiting for buffer room
+        self.idle = False  # guarded by the lock: the writer thread waits on ``wake``
+        self.writing = False  # guarded by the lock: a thread sends bytes taken from the buffer
+        self.eager = not tls and _DONTWAIT != 0
+        self.sock: socket.socket | None = None  # the socket written to; replaced on reconnect
+        self.tls: LockedTLS | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self.run, name="amiproto-writer", daemon=True)
+        self.thread.start()
+
+    def use_locked(self, sock: socket.socket, tls: LockedTLS | None, first: bytes = b"") -> None:
+        """A new connection: write to ``sock`` from now on, starting with ``first``; what
+        the old one left unsent belongs to actions that failed with it, and never goes."""
+        self.sock, self.tls = sock, tls
+        self.buffer[:] = first
+
+    def queue_locked(self, data: bytes, *, may_wait: bool = True) -> None:
+        """Append bytes in core order and wake the writer if it sleeps.
+
+        A caller with ``may_wait`` waits while too much is queued; the reader never
+        does (the writer may be stuck until the server reads, and the server until we do).
+        """
+        buffer = self.buffer
+        buffer += data
+        if self.idle and buffer:
+            self.idle = False
+            self.wake.notify()
+        while may_wait and len(buffer) > self.high_water and not self.closing.is_set():
+            self.room.wait(1.0)
+
+    def kick(self) -> None:
+        """From the reader: wake the writer for what was joined to the buffer."""
+        with self.wake:
+            self.queue_locked(b"", may_wait=False)
+
+    def take_eager_chunk_locked(self) -> tuple[socket.socket, bytes] | None:
+        """The queued bytes for the caller to send itself, when a burst has queued
+        ``eager_bytes`` and nobody is writing; else None.
+
+        The writer thread would get the GIL only once the caller blocks, so the
+        server would see nothing of a burst until its end. Sent by the caller, the
+        first actions reach the server (another process) while the caller goes on.
+        """
+        buffer = self.buffer
+        sock = self.sock
+        if len(buffer) < self.eager_bytes or self.writing or not self.eager or sock is None:
+            return None
+        self.writing = True
+        chunk = bytes(buffer)
+        buffer.clear()
+        if len(chunk) > self.high_water:
+            self.room.notify_all()
+        return sock, chunk
+
+    def send_eagerly(self, sock: socket.socket, chunk: bytes) -> None:
+        """Send what the socket takes at once; the writer thread sends the rest."""
+        try:
+            sent = sock.send(chunk, _DONTWAIT)
+        except OSError:
+            sent = 0  # full, or broken: the writer thread meets it again and reports it
+        with self.wake:
+            # Still first: the rest came after it. Unless a reconnect has replaced the
+            # socket meanwhile: those actions failed with the old one, and never go again.
+            if sent < len(chunk) and sock is self.sock:
+                self.buffer[0:0] = chunk[sent:]
+            self.writing = False
+            if self.idle and self.buffer:
+                self.idle = False
+                self.wake.notify()
+
+    def run(self) -> None:
+        """The writer thread: whole buffers in core order, until closing with nothing
+        left; a caller writes only when it takes the turn (``writing``) from it."""
+        cond = self.wake
+        buffer = self.buffer
+        while True:
+            with cond:
+                while (not buffer or self.writing) and not self.closing.is_set():
+                    self.idle = True
+                    cond.wait()
+                self.idle = False
+                if not buffer or self.writing:
+                    return  # closing, and nothing left to send (or a caller sends it)
+                self.writing = True
+                chunk = bytes(buffer)
+                buffer.clear()
+                sock, tls = self.sock, self.tls
+                if len(chunk) > self.high_water:
+                    self.room.notify_all()
+            try:
+                assert sock is not None
+                if tls is not None:
+                    tls.sendall(chunk)
+                else:
+                    sock.sendall(chunk)
+            except OSError as error:
+                if sock is self.sock:  # not a socket a reconnect has replaced already
+                    self.on_broken(f"write failed: {error}")
+            finally:
+                with cond:
+                    self.writing = False
+
+    def stop(self) -> None:
+        """Closing: wake the writer thread and every caller waiting for room."""
+        with self.wake:
+            self.wake.notify_all()
+            self.room.notify_all()
+
+    def join(self, timeout: float) -> None:
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
