@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
 import pytest
 
@@ -94,3 +96,15 @@ def test_usage_error_from_python_dash_m() -> None:
     assert process.returncode == 2
     assert process.stdout == ""
     assert process.stderr.count("\n") == 1 and process.stderr.startswith("amiproto: error: ")
+
+
+def test_starting_the_command_does_not_load_the_catalogue() -> None:
+    # The command starts on every call; the catalogue loads when a command needs it.
+    code = (
+        "import sys\n"
+        "from amiproto_transports.cli import build_parser\n"
+        "build_parser().parse_args(['action', 'Ping'])\n"
+        "loaded = {'amiproto.actions', 'amiproto.events', 'amiproto._event_specs'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True)

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import time
 
 import amiproto
-from amiproto.actions import ACTION_BUILDERS
 
 from ._common import UsageError, add_connection_options, add_output_options, open_client, parse_pairs, target
 from ._output import Terminal, message_json
@@ -69,10 +69,17 @@ LEGACY_ACTIONS: dict[str, str | None] = {
     "ZapRestart": None,
 }
 
-_KNOWN: dict[str, tuple[str, str | None]] = {
-    **{name.lower(): (name, end) for name, end in LEGACY_ACTIONS.items()},
-    **{name.lower(): (name, builder.completion_event) for name, builder in ACTION_BUILDERS.items()},
-}
+
+@functools.cache
+def _known() -> dict[str, tuple[str, str | None]]:
+    """Every action name by its lower case: the spelling and the event that ends its list."""
+    # The catalogue is imported here, not at start: every ``amiproto`` call would pay for it.
+    from amiproto.actions import ACTION_BUILDERS  # noqa: PLC0415
+
+    return {
+        **{name.lower(): (name, end) for name, end in LEGACY_ACTIONS.items()},
+        **{name.lower(): (name, builder.completion_event) for name, builder in ACTION_BUILDERS.items()},
+    }
 
 
 def resolve_action(name: str, *, force: bool = False) -> tuple[str, str | None]:
@@ -80,12 +87,13 @@ def resolve_action(name: str, *, force: bool = False) -> tuple[str, str | None]:
 
     Raises ``UsageError`` for a name neither documented nor legacy, unless ``force``.
     """
-    found = _KNOWN.get(name.lower())
+    known = _known()
+    found = known.get(name.lower())
     if found is not None:
         return found
     if force:
         return name, None
-    spellings = [spelling for spelling, _ in _KNOWN.values()]
+    spellings = [spelling for spelling, _ in known.values()]
     close = difflib.get_close_matches(name, spellings, n=3, cutoff=0.6)
     if not close:
         lowered = {s.lower(): s for s in spellings}
@@ -95,6 +103,8 @@ def resolve_action(name: str, *, force: bool = False) -> tuple[str, str | None]:
 
 
 def _missing_required(name: str, pairs: list[tuple[str, str]]) -> list[str]:
+    from amiproto.actions import ACTION_BUILDERS  # noqa: PLC0415 (see _known)
+
     builder = ACTION_BUILDERS.get(name)
     if builder is None:
         return []

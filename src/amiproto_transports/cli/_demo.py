@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterator
 
 import amiproto
-from amiproto import actions
 
 from ..simulator import DEFAULT_USERS, Simulator
 from ..sync import Client, connect
@@ -80,6 +79,9 @@ class _Demo:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The catalogue is imported here, not at start: every ``amiproto`` call would pay for it.
+    from amiproto import actions  # noqa: PLC0415
+
     if not 1 <= args.calls <= 50:
         raise UsageError("--calls must be between 1 and 50")
     term = Terminal(plain=args.plain)
