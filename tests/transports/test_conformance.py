@@ -298,7 +298,7 @@ async def test_send_action_cancelled_while_the_write_blocks_leaves_no_waiter(kin
         async with open_client(kind, *address) as client:
             native: Any = client.native
             if kind == "asyncio":
-                transport = native._stream.transport
+                transport = native._backend.stream.transport
                 transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             big = native.submit(Action("UserEvent", UserEvent="Big", Data="x" * 2_000_000), timeout=5)
             if kind == "asyncio":
