@@ -40,7 +40,7 @@ __all__ = ["Client", "connect"]
 log = logging.getLogger("amiproto.asyncio")
 
 
-class Client(SharedClient["_asyncio.Future[Any]"]):
+class Client(SharedClient[_asyncio.Future[Any]]):
     """An asyncio AMI client. Make one with ``connect()``; see the module docstring."""
 
     def __init__(self, options: Options) -> None:
