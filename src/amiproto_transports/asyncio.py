@@ -10,9 +10,11 @@ change, so nothing polls. Bytes are queued in the same step as the core made
 them and written once per loop iteration, or every 2 KiB of a burst (many
 actions sent at once share a write), so they go out whole and in order, and
 cancelling a ``send_action`` can never cut one in half: it only forgets its
-waiter, and the connection stays usable. ``send_action`` and ``login`` wait for
-the socket only while more than 256 KiB are unsent. When the connection is
-lost, bytes not yet written are dropped: they are never sent on a new one.
+waiter, and the connection stays usable. What is unsent is bounded by what is
+in flight: ``send_action`` waits only for its answer (so its timeout holds
+even while the socket is full), and ``submit`` callers pace themselves. When
+the connection is lost, bytes not yet written are dropped: they are never sent
+on a new one.
 
 The reader-to-dispatcher queue is bounded (``queue_size``); on overflow the
 oldest queued messages are dropped and counted in ``client.dropped_events``.

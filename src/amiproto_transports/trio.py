@@ -11,9 +11,10 @@ awaits it and runs the rest (``InlineFirst``), so the reader never waits for a
 callback.
 
 Bytes are queued for the writer in the order the core produced them (while it
-is idle, a burst's first bytes go straight to a plain socket);
-``send_action`` and ``login`` wait for the writer only while more than 256 KiB
-are unsent. When the connection is lost, bytes not yet written are dropped:
+is idle, a burst's first bytes go straight to a plain socket). What is unsent
+is bounded by what is in flight: ``send_action`` waits only for its answer (so
+its timeout holds even while the socket is full), and ``submit`` callers pace
+themselves. When the connection is lost, bytes not yet written are dropped:
 they are never sent on a new one. The reader-to-dispatcher queue is bounded
 (``queue_size``); on overflow the oldest queued messages are dropped and
 counted in ``client.dropped_events``. Times are on trio's clock

@@ -7,6 +7,7 @@ import contextlib
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -235,6 +236,51 @@ def scripted_server(
 
 
 @contextlib.contextmanager
+def two_connections(
+    first: Callable[[socket.socket], None],
+    second: Callable[[socket.socket], None],
+    *,
+    receive_buffer: int | None = None,
+) -> Iterator[tuple[str, int]]:
+    """An AMI server on loopback for a client that reconnects: it greets each of two
+    connections and runs its script; the first connection is reset when ``first``
+    returns, the second held open until the block ends."""
+    listener = socket.socket()
+    if receive_buffer is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(2)
+    listener.settimeout(5.0)
+    stop = threading.Event()
+
+    def serve() -> None:
+        for script in (first, second):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5.0)
+                with contextlib.suppress(OSError):
+                    conn.sendall(GREETING)
+                    script(conn)
+                if script is first:
+                    # A reset, as a lost network gives: unread bytes are not waited for.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                else:
+                    stop.wait(10.0)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[:2]
+    finally:
+        stop.set()
+        thread.join(5.0)
+        listener.close()
+
+
+@contextlib.contextmanager
 def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tuple[str, int]]:
     """Accept TLS on loopback and relay the plain bytes to ``target`` (the simulator has no TLS)."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -310,5 +356,6 @@ __all__ = [
     "read_action",
     "scripted_server",
     "tls_proxy",
+    "two_connections",
     "wait_until",
 ]

@@ -1,4 +1,4 @@
-"""The asyncio client's protocol-level stream: chunks in order, flow control, end and failure."""
+"""The asyncio client's protocol-level stream: chunks in order, read flow control, end and failure."""
 
 from __future__ import annotations
 
@@ -65,26 +65,5 @@ def test_a_reader_waiting_is_woken_by_data_and_by_a_failure() -> None:
         stream.connection_lost(RuntimeError("tls alert"))
         with pytest.raises(OSError, match="tls alert"):
             await waiting
-
-    run(body)
-
-
-def test_drain_waits_while_writing_is_paused() -> None:
-    async def body() -> None:
-        stream = aio_backend.Stream(asyncio.get_running_loop())
-        stream.connection_made(FakeTransport())
-        await stream.drain()  # not paused: returns at once
-        stream.pause_writing()
-        draining = asyncio.ensure_future(stream.drain())
-        await asyncio.sleep(0.01)
-        assert not draining.done()
-        stream.resume_writing()
-        await draining
-        stream.pause_writing()
-        draining = asyncio.ensure_future(stream.drain())
-        await asyncio.sleep(0)
-        stream.connection_lost(ConnectionResetError("gone"))
-        with pytest.raises(ConnectionResetError):
-            await draining
 
     run(body)

@@ -211,10 +211,10 @@ def test_trio_never_writes_past_the_writer_task_while_it_sends() -> None:
         async with trio_client.connect(*address, timeout=5) as client:
             native: Any = client
             backend = native._backend
-            backend._sending = 1  # as while send_all waits for room
+            backend._sending = True  # as while send_all waits for room
             pending = [client.submit(action, timeout=0.3) for action in burst(100)]
             assert len(backend._outgoing) > trio_backend.EAGER_BYTES  # all left to the writer
-            backend._sending = 0
+            backend._sending = False
             for answer in pending:
                 with pytest.raises(amiproto.ActionTimeout):
                     await answer.get()

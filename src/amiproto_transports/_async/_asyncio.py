@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 from .._shared import Options, connect_error
 from ._base import Task
 
-__all__ = ["EAGER_BYTES", "HIGH_WATER", "RECV_SIZE", "AsyncioBackend", "Stream"]
+__all__ = ["EAGER_BYTES", "RECV_SIZE", "AsyncioBackend", "Stream"]
 
 RECV_SIZE = 256 * 1024
-HIGH_WATER = 256 * 1024  # a caller awaits drain() only when this much is buffered for the socket
 EAGER_BYTES = 2048  # queued bytes written at once, without waiting for the loop's next turn
 
 T = TypeVar("T")
@@ -33,8 +32,7 @@ class Stream(asyncio.Protocol):
     A ``StreamReader`` copies every chunk twice (into its buffer, then out again);
     at AMI event rates that costs more than the rest of the read path, so the
     reader takes the transport's own ``bytes`` from here. Reading pauses while
-    more than ``RECV_SIZE`` bytes wait, and writing waits while the transport
-    asks it to (``drain``).
+    more than ``RECV_SIZE`` bytes wait.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -46,8 +44,6 @@ class Stream(asyncio.Protocol):
         self._error: OSError | None = None
         self._read_paused = False
         self._data_waiter: asyncio.Future[None] | None = None
-        self._write_waiter: asyncio.Future[None] | None = None
-        self._write_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -71,22 +67,9 @@ class Stream(asyncio.Protocol):
         if exc is not None:
             self._error = exc if isinstance(exc, OSError) else ConnectionResetError(str(exc))
         self._wake_reader()
-        self._wake_writer()
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        self._wake_writer()
 
     def _wake_reader(self) -> None:
         waiter = self._data_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _wake_writer(self) -> None:
-        waiter = self._write_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
@@ -108,20 +91,6 @@ class Stream(asyncio.Protocol):
             self._read_paused = False
             self.transport.resume_reading()
         return data
-
-    async def drain(self) -> None:
-        """Wait while the transport has asked writers to pause."""
-        while self._write_paused and self._error is None and not self.transport_closing():
-            self._write_waiter = self._loop.create_future()
-            try:
-                await self._write_waiter
-            finally:
-                self._write_waiter = None
-        if self._error is not None:
-            raise self._error
-
-    def transport_closing(self) -> bool:
-        return self.transport is None or self.transport.is_closing()
 
 
 def _itself(future: T) -> T:
@@ -226,15 +195,6 @@ class AsyncioBackend:
         if self._outgoing and self._transport is not None and not self._aborted:
             self._transport.write(bytes(self._outgoing))
         self._outgoing.clear()
-
-    def congested(self) -> bool:
-        transport = self._transport
-        return transport is not None and transport.get_write_buffer_size() > HIGH_WATER
-
-    async def drain(self) -> None:
-        if self.stream is not None:
-            with contextlib.suppress(OSError):
-                await self.stream.drain()
 
     def abort(self) -> None:
         self._aborted = True

@@ -82,12 +82,6 @@ class Backend(Protocol[W]):
     def write(self, data: bytes) -> None:
         """Queue ``data`` for the current connection without awaiting (dropped after ``abort``)."""
 
-    def congested(self) -> bool:
-        """Enough is queued that a caller should ``drain`` before it waits for its answer."""
-
-    async def drain(self) -> None:
-        """Until the queue is short again or the connection ended; raises nothing."""
-
     def abort(self) -> None:
         """End the current connection now: drop the queued bytes, and end ``reading``."""
 

@@ -89,7 +89,6 @@ class SharedClient(Generic[W]):
         self._write = self._backend.write
         self._arm_timer = self._backend.arm
         self._arm_before = self._backend.arm_before
-        self._congested = self._backend.congested
         self._session: Session[W] = Session(options)
         self._callbacks = CallbackRegistry()
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
@@ -121,10 +120,9 @@ class SharedClient(Generic[W]):
     async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
         """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
         action_id, waiter = self._submit(action, timeout)
-        # The cleanup covers the drain too: a cancellation there must not leave the waiter.
+        # Waiting for the answer is the back-pressure: it needs the bytes sent first. A
+        # wait for the socket before it would outlast the action's timeout on a full one.
         try:
-            if self._congested():
-                await self._backend.drain()
             result: ActionCompleted = await self._backend.result(waiter)
         except BaseException:
             # Cancelled: forget the waiter (and only it); the answer will be ignored.
@@ -172,8 +170,6 @@ class SharedClient(Generic[W]):
             if timeout is not None:
                 self._arm_before(now + timeout)
             self._write(data)
-            if self._congested():
-                await backend.drain()
             result: LoginResult = await backend.result(waiter)
         finally:
             # Cancelled or not: a login nobody waits for no longer blocks the next one.

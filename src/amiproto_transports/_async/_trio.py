@@ -20,10 +20,9 @@ import trio
 from .._shared import Options, connect_error
 from ._base import Task
 
-__all__ = ["EAGER_BYTES", "HIGH_WATER", "RECV_SIZE", "Pending", "TrioBackend"]
+__all__ = ["EAGER_BYTES", "RECV_SIZE", "Pending", "TrioBackend"]
 
 RECV_SIZE = 256 * 1024
-HIGH_WATER = 256 * 1024  # a caller waits for the writer only when this much is unsent
 EAGER_BYTES = 2048  # queued bytes that a caller writes at once (see _write_eagerly)
 _EAGER_WRITES = sys.platform != "win32"  # there a socket is not a file descriptor
 ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -112,8 +111,7 @@ class TrioBackend:
         self._aborted = True  # until open()
         self._outgoing = bytearray()
         self._write_wanted = trio.Event()
-        self._sending = 0  # bytes the writer task is sending now; while any, callers never write
-        self._sent = trio.Event()  # the writer finished a send_all, or the connection ended
+        self._sending = False  # the writer task is in send_all: callers must not write meanwhile
         self._read_scope: trio.CancelScope | None = None
         self._timer_scope: trio.CancelScope | None = None
         self._deadline = math.inf
@@ -212,33 +210,20 @@ class TrioBackend:
             self._outgoing.clear()
             stream = self.stream
             assert stream is not None
-            self._sending = len(data)
+            self._sending = True
             try:
                 await stream.send_all(data)
             except ERRORS as error:
                 if stream is self.stream:
                     self._on_write_failed(f"write failed: {error}")
             finally:
-                self._sending = 0
-                self._wake_drainers()
-
-    def _wake_drainers(self) -> None:
-        sent, self._sent = self._sent, trio.Event()
-        sent.set()
-
-    def congested(self) -> bool:
-        return self._sending + len(self._outgoing) > HIGH_WATER
-
-    async def drain(self) -> None:
-        while not self._aborted and self.congested():
-            await self._sent.wait()
+                self._sending = False
 
     def abort(self) -> None:
         self._aborted = True
         self._outgoing.clear()
         if self._read_scope is not None:
             self._read_scope.cancel()
-        self._wake_drainers()
 
     async def aclose(self) -> None:
         if self.stream is not None:
