@@ -198,63 +198,32 @@ def read_action(sock: socket.socket) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
 def scripted_server(
     script: Callable[[socket.socket], None], *, receive_buffer: int | None = None
-) -> Iterator[tuple[str, int]]:
+) -> contextlib.AbstractContextManager[tuple[str, int]]:
     """A one-connection AMI server on loopback: it greets, runs ``script`` on the socket,
     then holds the connection open until the block ends. ``receive_buffer`` shrinks
     the socket's receive buffer (set before listen, so that the window stays small)."""
-    listener = socket.socket()
-    if receive_buffer is not None:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(5.0)
-    stop = threading.Event()
-
-    def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5.0)
-            with contextlib.suppress(OSError):
-                conn.sendall(GREETING)
-                script(conn)
-            stop.wait(10.0)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[:2]
-    finally:
-        stop.set()
-        thread.join(5.0)
-        listener.close()
+    return scripted_connections(script, receive_buffer=receive_buffer)
 
 
 @contextlib.contextmanager
-def two_connections(
-    first: Callable[[socket.socket], None],
-    second: Callable[[socket.socket], None],
-    *,
-    receive_buffer: int | None = None,
+def scripted_connections(
+    *scripts: Callable[[socket.socket], None], receive_buffer: int | None = None
 ) -> Iterator[tuple[str, int]]:
-    """An AMI server on loopback for a client that reconnects: it greets each of two
-    connections and runs its script; the first connection is reset when ``first``
-    returns, the second held open until the block ends."""
+    """``scripted_server`` for a client that reconnects: one script per connection, in
+    turn. Each connection but the last is reset when its script returns, as a lost
+    network would leave it; the last is held open until the block ends."""
     listener = socket.socket()
     if receive_buffer is not None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     listener.bind(("127.0.0.1", 0))
-    listener.listen(2)
+    listener.listen(len(scripts))
     listener.settimeout(5.0)
     stop = threading.Event()
 
     def serve() -> None:
-        for script in (first, second):
+        for number, script in enumerate(scripts, 1):
             try:
                 conn, _ = listener.accept()
             except OSError:
@@ -264,8 +233,8 @@ def two_connections(
                 with contextlib.suppress(OSError):
                     conn.sendall(GREETING)
                     script(conn)
-                if script is first:
-                    # A reset, as a lost network gives: unread bytes are not waited for.
+                if number < len(scripts):
+                    # Reset on close: unread bytes are not waited for.
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 else:
                     stop.wait(10.0)
@@ -354,8 +323,8 @@ __all__ = [
     "expect_error",
     "open_client",
     "read_action",
+    "scripted_connections",
     "scripted_server",
     "tls_proxy",
-    "two_connections",
     "wait_until",
 ]

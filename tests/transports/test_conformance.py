@@ -30,9 +30,9 @@ from .harness import (
     expect_error,
     open_client,
     read_action,
+    scripted_connections,
     scripted_server,
     tls_proxy,
-    two_connections,
     wait_until,
 )
 
@@ -368,7 +368,7 @@ def answer_pings(received: bytearray) -> Callable[[socket.socket], None]:
 async def test_bytes_queued_for_a_lost_connection_never_reach_the_next(kind: str) -> None:
     received = bytearray()
     backoff = Backoff(initial=0.02, maximum=0.1)
-    with two_connections(cut_after_a_while, answer_pings(received), receive_buffer=4096) as address:
+    with scripted_connections(cut_after_a_while, answer_pings(received), receive_buffer=4096) as address:
         async with open_client(kind, *address, reconnect=True, backoff=backoff) as client:
             (outcome,) = await client.submit_all([big_action()], timeout=10)
             assert isinstance(outcome, amiproto.ConnectionLost)
