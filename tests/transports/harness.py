@@ -7,6 +7,7 @@ import contextlib
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -197,32 +198,46 @@ def read_action(sock: socket.socket) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
 def scripted_server(
     script: Callable[[socket.socket], None], *, receive_buffer: int | None = None
-) -> Iterator[tuple[str, int]]:
+) -> contextlib.AbstractContextManager[tuple[str, int]]:
     """A one-connection AMI server on loopback: it greets, runs ``script`` on the socket,
     then holds the connection open until the block ends. ``receive_buffer`` shrinks
     the socket's receive buffer (set before listen, so that the window stays small)."""
+    return scripted_connections(script, receive_buffer=receive_buffer)
+
+
+@contextlib.contextmanager
+def scripted_connections(
+    *scripts: Callable[[socket.socket], None], receive_buffer: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """``scripted_server`` for a client that reconnects: one script per connection, in
+    turn. Each connection but the last is reset when its script returns, as a lost
+    network would leave it; the last is held open until the block ends."""
     listener = socket.socket()
     if receive_buffer is not None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    listener.listen(len(scripts))
     listener.settimeout(5.0)
     stop = threading.Event()
 
     def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5.0)
-            with contextlib.suppress(OSError):
-                conn.sendall(GREETING)
-                script(conn)
-            stop.wait(10.0)
+        for number, script in enumerate(scripts, 1):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5.0)
+                with contextlib.suppress(OSError):
+                    conn.sendall(GREETING)
+                    script(conn)
+                if number < len(scripts):
+                    # Reset on close: unread bytes are not waited for.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                else:
+                    stop.wait(10.0)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -308,6 +323,7 @@ __all__ = [
     "expect_error",
     "open_client",
     "read_action",
+    "scripted_connections",
     "scripted_server",
     "tls_proxy",
     "wait_until",

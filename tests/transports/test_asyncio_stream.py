@@ -1,4 +1,4 @@
-"""The asyncio client's protocol-level stream: chunks in order, flow control, end and failure."""
+"""The asyncio client's protocol-level stream: chunks in order, read flow control, end and failure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from amiproto_transports import asyncio as aio_client
+from amiproto_transports._async import _asyncio as aio_backend
 
 
 class FakeTransport(asyncio.Transport):
@@ -33,10 +33,10 @@ def run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 def test_chunks_come_in_order_and_reading_pauses_while_too_much_waits() -> None:
     async def body() -> None:
-        stream = aio_client._Stream(asyncio.get_running_loop())
+        stream = aio_backend.Stream(asyncio.get_running_loop())
         transport = FakeTransport()
         stream.connection_made(transport)
-        half = b"x" * (aio_client._RECV_SIZE // 2)
+        half = b"x" * (aio_backend.RECV_SIZE // 2)
         stream.data_received(half)
         stream.data_received(half)
         assert transport.reading  # exactly the limit waits: still reading
@@ -54,7 +54,7 @@ def test_chunks_come_in_order_and_reading_pauses_while_too_much_waits() -> None:
 
 def test_a_reader_waiting_is_woken_by_data_and_by_a_failure() -> None:
     async def body() -> None:
-        stream = aio_client._Stream(asyncio.get_running_loop())
+        stream = aio_backend.Stream(asyncio.get_running_loop())
         stream.connection_made(FakeTransport())
         waiting = asyncio.ensure_future(stream.read())
         await asyncio.sleep(0)
@@ -65,26 +65,5 @@ def test_a_reader_waiting_is_woken_by_data_and_by_a_failure() -> None:
         stream.connection_lost(RuntimeError("tls alert"))
         with pytest.raises(OSError, match="tls alert"):
             await waiting
-
-    run(body)
-
-
-def test_drain_waits_while_writing_is_paused() -> None:
-    async def body() -> None:
-        stream = aio_client._Stream(asyncio.get_running_loop())
-        stream.connection_made(FakeTransport())
-        await stream.drain()  # not paused: returns at once
-        stream.pause_writing()
-        draining = asyncio.ensure_future(stream.drain())
-        await asyncio.sleep(0.01)
-        assert not draining.done()
-        stream.resume_writing()
-        await draining
-        stream.pause_writing()
-        draining = asyncio.ensure_future(stream.drain())
-        await asyncio.sleep(0)
-        stream.connection_lost(ConnectionResetError("gone"))
-        with pytest.raises(ConnectionResetError):
-            await draining
 
     run(body)

@@ -6,12 +6,14 @@ from worker threads so the same test text serves all three.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -23,7 +25,16 @@ from amiproto import Action
 from amiproto_transports._shared import Backoff, Disconnected, Reconnected
 from amiproto_transports.simulator import Simulator
 
-from .harness import Face, expect_error, open_client, read_action, scripted_server, tls_proxy, wait_until
+from .harness import (
+    Face,
+    expect_error,
+    open_client,
+    read_action,
+    scripted_connections,
+    scripted_server,
+    tls_proxy,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
@@ -298,7 +309,7 @@ async def test_send_action_cancelled_while_the_write_blocks_leaves_no_waiter(kin
         async with open_client(kind, *address) as client:
             native: Any = client.native
             if kind == "asyncio":
-                transport = native._stream.transport
+                transport = native._backend.stream.transport
                 transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             big = native.submit(Action("UserEvent", UserEvent="Big", Data="x" * 2_000_000), timeout=5)
             if kind == "asyncio":
@@ -308,6 +319,81 @@ async def test_send_action_cancelled_while_the_write_blocks_leaves_no_waiter(kin
                 await client.send_action(Action("Ping", ActionID="blocked"), timeout=5)
             assert scope.cancelled_caught
             assert "blocked" not in native._session.waiters
+
+
+def big_action() -> Action:
+    # More than the kernel's socket buffers take from a server that does not read.
+    return Action("UserEvent", UserEvent="Big", Data="x" * 8_000_000)
+
+
+def ignore_outcome(kind: str, answer: Any) -> None:
+    if kind == "asyncio":
+        answer.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+async def test_a_timeout_holds_while_the_socket_is_full(kind: str) -> None:
+    with scripted_server(never_read, receive_buffer=4096) as address:
+        async with open_client(kind, *address) as client:
+            native: Any = client.native
+            ignore_outcome(kind, native.submit(big_action(), timeout=5))
+            started = time.monotonic()
+            with anyio.fail_after(5):
+                await expect_error(amiproto.ActionTimeout, client.send_action(Action("Ping"), timeout=0.3))
+            # Its own timeout, not the big action's: nobody waits for the socket first.
+            assert time.monotonic() - started < 3
+
+
+def cut_after_a_while(sock: socket.socket) -> None:
+    """Read nothing, then drop the connection while the client still has bytes to send."""
+    time.sleep(0.5)
+
+
+def answer_pings(received: bytearray) -> Callable[[socket.socket], None]:
+    """A server script that keeps every byte it is sent and answers each action with Pong."""
+
+    def script(sock: socket.socket) -> None:
+        server = amiproto.ServerConnection()
+        sock.settimeout(5.0)
+        while data := sock.recv(65536):
+            received.extend(data)
+            with contextlib.suppress(amiproto.RemoteProtocolError):  # stale bytes: the test sees them
+                server.receive_data(data)
+                while isinstance(action := server.next_action(), amiproto.ReceivedAction):
+                    answer = f"Response: Success\r\nActionID: {action.action_id}\r\nPing: Pong\r\n\r\n"
+                    sock.sendall(answer.encode())
+
+    return script
+
+
+async def test_bytes_queued_for_a_lost_connection_never_reach_the_next(kind: str) -> None:
+    received = bytearray()
+    backoff = Backoff(initial=0.02, maximum=0.1)
+    with scripted_connections(cut_after_a_while, answer_pings(received), receive_buffer=4096) as address:
+        async with open_client(kind, *address, reconnect=True, backoff=backoff) as client:
+            (outcome,) = await client.submit_all([big_action()], timeout=10)
+            assert isinstance(outcome, amiproto.ConnectionLost)
+            await wait_until(client.is_connected)
+            assert (await client.send_action(Action("Ping", ActionID="after"))).success
+            await anyio.sleep(0.2)  # time for stale bytes to follow
+    assert b"Action: Ping" in received and b"Big" not in received and b"xxxx" not in received
+
+
+def answer_the_second_login(sock: socket.socket) -> None:
+    read_action(sock)  # the first login: never answered
+    action_id = read_action(sock)["actionid"]
+    answer = f"Response: Success\r\nActionID: {action_id}\r\nMessage: Authentication accepted\r\n\r\n"
+    sock.sendall(answer.encode())
+
+
+async def test_a_cancelled_login_leaves_no_login_in_progress(kind: str) -> None:
+    if kind == "sync":
+        pytest.skip("a blocking call cannot be cancelled")
+    with scripted_server(answer_the_second_login) as address:
+        async with open_client(kind, *address) as client:
+            with anyio.move_on_after(0.2) as scope:
+                await client.login("admin", "wordpass", auth="plain", timeout=5)
+            assert scope.cancelled_caught
+            assert (await client.login("admin", "wordpass", auth="plain", timeout=2)).success
 
 
 async def test_fault_close_mid_list(kind: str, simulator: Simulator, server: Address) -> None:

@@ -18,6 +18,8 @@ from amiproto import Action
 from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
+from amiproto_transports._async import _asyncio as aio_backend
+from amiproto_transports._async import _trio as trio_backend
 from amiproto_transports._shared import Options
 from amiproto_transports._sync_writer import Writer
 
@@ -174,7 +176,7 @@ def test_asyncio_writes_a_burst_before_the_loop_turns() -> None:
             for action in burst(200):
                 client.submit(action).add_done_callback(lambda f: f.cancelled() or f.exception())
             # The loop does not turn while this blocks: only eager writes can have left.
-            wait_for(lambda: len(received) >= aio_client._EAGER_BYTES)
+            wait_for(lambda: len(received) >= aio_backend.EAGER_BYTES)
             done.set()
 
     with scripted_server(recorder(received, done)) as address:
@@ -192,7 +194,7 @@ def test_trio_writes_a_burst_before_the_writer_task_runs() -> None:
             for action in burst(200):
                 client.submit(action)
             # No checkpoint while this blocks: the writer task cannot have run.
-            wait_for(lambda: len(received) >= trio_client._EAGER_BYTES)
+            wait_for(lambda: len(received) >= trio_backend.EAGER_BYTES)
             done.set()
             native: Any = client
             native._session.waiters.clear()  # nobody waits: close() need not fail them
@@ -210,10 +212,11 @@ def test_trio_never_writes_past_the_writer_task_while_it_sends() -> None:
     async def main(address: tuple[str, int]) -> None:
         async with trio_client.connect(*address, timeout=5) as client:
             native: Any = client
-            native._writing = True  # as while send_all waits for room
+            backend = native._backend
+            backend._sending = True  # as while send_all waits for room
             pending = [client.submit(action, timeout=0.3) for action in burst(100)]
-            assert len(native._outgoing) > trio_client._EAGER_BYTES  # all left to the writer
-            native._writing = False
+            assert len(backend._outgoing) > trio_backend.EAGER_BYTES  # all left to the writer
+            backend._sending = False
             for answer in pending:
                 with pytest.raises(amiproto.ActionTimeout):
                     await answer.get()

@@ -176,9 +176,20 @@ def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], 
     KeyboardInterrupt: raised in a worker thread, they could only end the thread that
     reads the socket, never the program."""
     if _C_DISPATCH is not None:
-        for _ in _run_in_c(_C_DISPATCH, registry, messages, log, BaseException):
-            pass  # a callback returned a value: nothing to wait for here
-        return
+        results = _run_in_c(_C_DISPATCH, registry, messages, log, BaseException)
+    else:
+        results = _run_in_python(registry, messages, log, BaseException)
+    for _ in results:
+        pass  # a callback returned a value: nothing to wait for here
+
+
+def _run_in_python(
+    registry: CallbackRegistry,
+    messages: Iterable[Message],
+    log: logging.Logger,
+    caught: type[BaseException] = Exception,
+) -> Iterator[tuple[object, Callback, Message]]:
+    """``_run_in_c`` in pure Python, and the one place a message's callbacks are looked up."""
     by_name = registry.by_name
     matching = registry.matching
     for message in messages:
@@ -193,29 +204,8 @@ def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], 
                 callbacks = matching(message)
         for callback in callbacks:
             try:
-                callback(message)
-            except BaseException as error:  # see the docstring
-                _report(log, callback, message, error)
-
-
-def _run_in_python(
-    registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger
-) -> Iterator[tuple[object, Callback, Message]]:
-    """``_run_in_c`` in pure Python: the lookup is ``run_callbacks_sync``'s."""
-    by_name = registry.by_name
-    matching = registry.matching
-    for message in messages:
-        try:
-            cls, callbacks = by_name[message._name]  # type: ignore[attr-defined]
-        except (AttributeError, KeyError):
-            callbacks = matching(message)
-        else:
-            if cls is not message.__class__:
-                callbacks = matching(message)
-        for callback in callbacks:
-            try:
                 result = callback(message)
-            except Exception as error:
+            except caught as error:
                 _report(log, callback, message, error)
             else:
                 if result is not None:

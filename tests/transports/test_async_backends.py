@@ -1,0 +1,84 @@
+"""The two async backends keep one contract: the timer and the wake-up calls."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+import trio
+
+from amiproto_transports._async import Backend
+from amiproto_transports._async._asyncio import AsyncioBackend
+from amiproto_transports._async._trio import TrioBackend
+from amiproto_transports._shared import Options
+from amiproto_transports.sync import connect
+
+Body = Callable[[Backend[Any], list[float]], Coroutine[Any, Any, None]]
+
+
+def run(kind: str, body: Body) -> list[float]:
+    """Run ``body`` with a backend of ``kind`` whose tasks run; the times its timer fired."""
+    arguments = {name: p.default for name, p in inspect.signature(connect).parameters.items()}
+    arguments.update(host="127.0.0.1", port=1)
+    options = Options.from_arguments(arguments)
+    fired: list[float] = []
+
+    async def main() -> None:
+        backend: Backend[Any]
+        backend_type: Any = AsyncioBackend if kind == "asyncio" else TrioBackend
+        backend = backend_type(options, lambda: fired.append(backend.now()), lambda reason: None)
+        async with backend.running({}, backend.stop):
+            await body(backend, fired)
+
+    if kind == "asyncio":
+        asyncio.run(asyncio.wait_for(main(), 5))
+    else:
+        trio.run(main)
+    return fired
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "trio"])
+def test_the_timer_fires_once_at_the_earliest_deadline_armed(kind: str) -> None:
+    async def body(backend: Backend[Any], fired: list[float]) -> None:
+        start = backend.now()
+        backend.arm(start + 5)
+        backend.arm_before(start + 0.05)  # earlier: replaces it
+        backend.arm_before(start + 6)  # later: ignored
+        while not fired and backend.now() < start + 2:
+            await backend.sleep(0.01)
+        assert len(fired) == 1 and fired[0] >= start + 0.05
+        backend.arm(backend.now() + 0.05)
+        backend.arm(None)  # disarmed
+        await backend.sleep(0.15)
+        assert len(fired) == 1
+
+    run(kind, body)
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "trio"])
+def test_a_wakeup_forgets_an_earlier_set_and_ends_at_its_deadline(kind: str) -> None:
+    async def body(backend: Backend[Any], fired: list[float]) -> None:
+        wakeup = backend.wakeup()
+        assert not await wakeup.wait(backend.now() - 1)  # past: at once
+        wakeup.set()
+        start = backend.now()
+        assert not await wakeup.wait(start + 0.05)  # the set came before this wait
+        assert backend.now() >= start + 0.05
+
+        async def set_soon() -> None:
+            await backend.sleep(0.02)
+            wakeup.set()
+
+        if isinstance(backend, AsyncioBackend):
+            task = asyncio.ensure_future(set_soon())
+            assert await wakeup.wait(backend.now() + 2)
+            await task
+        else:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(set_soon)
+                assert await wakeup.wait()
+
+    run(kind, body)
