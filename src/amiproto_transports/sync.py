@@ -24,8 +24,8 @@ Threads: the caller's, two workers and one writer.
   reader, a callback may call ``send_action`` itself without deadlock.
 - Writes (``_sync_writer``): bytes join one buffer under the core lock, in
   the order the core made them, and the writer thread sends it, whole. A
-  caller sends the buffer itself, without blocking, every ``_EAGER_BYTES``,
-  and waits only when more than ``_HIGH_WATER`` bytes are queued.
+  caller sends the buffer itself, without blocking, every ``EAGER_BYTES``,
+  and waits only when more than ``SEND_HIGH_WATER`` bytes are queued.
 - Over TLS the reader and the writer take turns inside the SSL object
   (``LockedTLS``), which OpenSSL requires; callers then leave writing to the
   writer thread.
@@ -51,6 +51,10 @@ from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
 from ._future import LightFuture
 from ._shared import (
+    DEFAULT_QUEUE_SIZE,
+    EAGER_BYTES,
+    RECV_SIZE,
+    SEND_HIGH_WATER,
     Backoff,
     Batch,
     Callback,
@@ -76,11 +80,8 @@ __all__ = ["Client", "connect"]
 
 log = logging.getLogger("amiproto.sync")
 
-_RECV_SIZE = 256 * 1024
 _BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the other worker's callbacks fall behind
 _LEND_LIMIT = 0.02  # seconds the reader may run callbacks before the other worker reads instead
-_HIGH_WATER = 1024 * 1024  # queued bytes beyond which callers wait for the writer
-_EAGER_BYTES = 2048  # queued bytes from which a caller sends them itself (see Writer.take_eager_chunk_locked)
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
 _GRACE = 2.0
@@ -133,8 +134,8 @@ class Client:
             self._closing,
             self._broken,
             tls=options.ssl is not None,
-            eager_bytes=_EAGER_BYTES,
-            high_water=_HIGH_WATER,
+            eager_bytes=EAGER_BYTES,
+            high_water=SEND_HIGH_WATER,
         )
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
         # Guards the queue and the two workers' roles.
@@ -322,7 +323,7 @@ class Client:
 
     def _use_socket_locked(self, sock: socket.socket, first: bytes = b"") -> None:
         """Under the core lock: read and write ``sock`` from now on, starting with ``first``."""
-        self._tls = LockedTLS(sock, _RECV_SIZE) if isinstance(sock, _ssl.SSLSocket) else None
+        self._tls = LockedTLS(sock, RECV_SIZE) if isinstance(sock, _ssl.SSLSocket) else None
         self._sock = sock
         self._writer.use_locked(sock, self._tls, first)
 
@@ -425,7 +426,7 @@ class Client:
                     return "closed by the program"
                 if readable:
                     try:
-                        received = sock.recv(_RECV_SIZE) if tls is None else tls.recv()
+                        received = sock.recv(RECV_SIZE) if tls is None else tls.recv()
                     except OSError as error:
                         with self._core_lock:
                             batch = session.lose(f"read failed: {error}")
@@ -653,7 +654,7 @@ def connect(
     reconnect: bool = False,
     backoff: Backoff | None = None,
     trace: bool = False,
-    queue_size: int = 10_000,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
 

@@ -34,7 +34,7 @@ from amiproto import Action, ActionCompleted
 
 from ._async import SharedClient
 from ._async._trio import Pending, TrioBackend
-from ._shared import AsyncClient, Backoff, Options
+from ._shared import DEFAULT_QUEUE_SIZE, AsyncClient, Backoff, Options
 
 __all__ = ["Client", "Pending", "connect"]
 
@@ -75,7 +75,7 @@ async def connect(
     reconnect: bool = False,
     backoff: Backoff | None = None,
     trace: bool = False,
-    queue_size: int = 10_000,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""

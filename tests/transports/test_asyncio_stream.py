@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from amiproto_transports._async import _asyncio as aio_backend
+from amiproto_transports._shared import RECV_SIZE
 
 
 class FakeTransport(asyncio.Transport):
@@ -36,7 +37,7 @@ def test_chunks_come_in_order_and_reading_pauses_while_too_much_waits() -> None:
         stream = aio_backend.Stream(asyncio.get_running_loop())
         transport = FakeTransport()
         stream.connection_made(transport)
-        half = b"x" * (aio_backend.RECV_SIZE // 2)
+        half = b"x" * (RECV_SIZE // 2)
         stream.data_received(half)
         stream.data_received(half)
         assert transport.reading  # exactly the limit waits: still reading

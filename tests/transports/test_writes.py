@@ -18,9 +18,7 @@ from amiproto import Action
 from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
-from amiproto_transports._async import _asyncio as aio_backend
-from amiproto_transports._async import _trio as trio_backend
-from amiproto_transports._shared import Options
+from amiproto_transports._shared import EAGER_BYTES, Options
 from amiproto_transports._sync_writer import Writer
 
 from .harness import scripted_server
@@ -81,10 +79,10 @@ def test_a_burst_reaches_the_server_while_the_caller_still_submits(monkeypatch: 
         actions = burst(200)
         for action in actions:
             client.submit(action)
-        wait_for(lambda: len(received) >= sync_client._EAGER_BYTES)
+        wait_for(lambda: len(received) >= EAGER_BYTES)
         native: Any = client
         with native._core_lock:
-            assert len(native._writer.buffer) < sync_client._EAGER_BYTES  # the rest waits for the writer
+            assert len(native._writer.buffer) < EAGER_BYTES  # the rest waits for the writer
         done.set()
         sent = actions_in(bytes(received))
         assert [a.action_id for a in sent] == [a.get("ActionID") for a in actions[: len(sent)]]
@@ -120,7 +118,7 @@ def test_the_rest_of_a_short_eager_send_goes_before_what_came_meanwhile() -> Non
         native: Any = client
         later = Action("Ping", ActionID="later")
         native._writer.sock = ShortSends(native._writer.sock, lambda: client.submit(later))
-        big = Action("UserEvent", UserEvent="Big", ActionID="big", Data="y" * sync_client._EAGER_BYTES)
+        big = Action("UserEvent", UserEvent="Big", ActionID="big", Data="y" * EAGER_BYTES)
         client.submit(big)
         wait_for(lambda: len(actions_in(bytes(received))) == 2)
         assert [a.action_id for a in actions_in(bytes(received))] == ["big", "later"]
@@ -163,7 +161,7 @@ def test_no_eager_send_through_tls() -> None:
     client = sync_client.Client(Options.from_arguments(arguments))
     writer = client._writer
     assert not writer.eager
-    writer.buffer += b"x" * (2 * sync_client._EAGER_BYTES)
+    writer.buffer += b"x" * (2 * EAGER_BYTES)
     assert writer.take_eager_chunk_locked() is None
 
 
@@ -176,7 +174,7 @@ def test_asyncio_writes_a_burst_before_the_loop_turns() -> None:
             for action in burst(200):
                 client.submit(action).add_done_callback(lambda f: f.cancelled() or f.exception())
             # The loop does not turn while this blocks: only eager writes can have left.
-            wait_for(lambda: len(received) >= aio_backend.EAGER_BYTES)
+            wait_for(lambda: len(received) >= EAGER_BYTES)
             done.set()
 
     with scripted_server(recorder(received, done)) as address:
@@ -194,7 +192,7 @@ def test_trio_writes_a_burst_before_the_writer_task_runs() -> None:
             for action in burst(200):
                 client.submit(action)
             # No checkpoint while this blocks: the writer task cannot have run.
-            wait_for(lambda: len(received) >= trio_backend.EAGER_BYTES)
+            wait_for(lambda: len(received) >= EAGER_BYTES)
             done.set()
             native: Any = client
             native._session.waiters.clear()  # nobody waits: close() need not fail them
@@ -215,7 +213,7 @@ def test_trio_never_writes_past_the_writer_task_while_it_sends() -> None:
             backend = native._backend
             backend._sending = True  # as while send_all waits for room
             pending = [client.submit(action, timeout=0.3) for action in burst(100)]
-            assert len(backend._outgoing) > trio_backend.EAGER_BYTES  # all left to the writer
+            assert len(backend._outgoing) > EAGER_BYTES  # all left to the writer
             backend._sending = False
             for answer in pending:
                 with pytest.raises(amiproto.ActionTimeout):

@@ -15,13 +15,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from .._shared import Options, connect_error
+from .._shared import EAGER_BYTES, RECV_SIZE, Options, connect_error
 from ._base import Task
 
-__all__ = ["EAGER_BYTES", "RECV_SIZE", "AsyncioBackend", "Stream"]
+__all__ = ["AsyncioBackend", "Stream"]
 
-RECV_SIZE = 256 * 1024
-EAGER_BYTES = 2048  # queued bytes written at once, without waiting for the loop's next turn
 
 T = TypeVar("T")
 

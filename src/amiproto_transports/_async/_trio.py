@@ -17,13 +17,11 @@ from typing import Any, Generic, TypeVar
 
 import trio
 
-from .._shared import Options, connect_error
+from .._shared import EAGER_BYTES, RECV_SIZE, Options, connect_error
 from ._base import Task
 
-__all__ = ["EAGER_BYTES", "RECV_SIZE", "Pending", "TrioBackend"]
+__all__ = ["Pending", "TrioBackend"]
 
-RECV_SIZE = 256 * 1024
-EAGER_BYTES = 2048  # queued bytes that a caller writes at once (see _write_eagerly)
 _EAGER_WRITES = sys.platform != "win32"  # there a socket is not a file descriptor
 ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 

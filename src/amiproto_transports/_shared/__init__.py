@@ -11,6 +11,7 @@ thread, a task or a clock.
   task until one must be awaited, then in the dispatcher task;
 - ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy;
 - ``_options``: ``Options``, what ``connect()`` takes;
+- ``_limits``: the sizes and limits the clients share (queue size, read size, eager writes);
 - ``_backoff``: ``Backoff``, the jittered delays between reconnect attempts;
 - ``_notices``: the synthetic ``Disconnected`` and ``Reconnected`` events;
 - ``_session``: ``Session``, the core plus the adapter's waiters, turned into ``Batch``es;
@@ -21,8 +22,9 @@ thread, a task or a clock.
 from ._backoff import Backoff
 from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks, run_callbacks_sync
 from ._dispatcher import InlineFirst
+from ._limits import DEFAULT_QUEUE_SIZE, EAGER_BYTES, RECV_SIZE, SEND_HIGH_WATER
 from ._notices import Disconnected, Reconnected
-from ._options import DEFAULT_QUEUE_SIZE, Options
+from ._options import Options
 from ._outcome import connect_error, login_outcome, outcome
 from ._protocol import AMIClient, AsyncClient, SyncClient
 from ._queue import DropOldest
@@ -31,6 +33,9 @@ from ._trace import WIRE_LOGGER, redact, trace
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "EAGER_BYTES",
+    "RECV_SIZE",
+    "SEND_HIGH_WATER",
     "WIRE_LOGGER",
     "AMIClient",
     "AsyncClient",

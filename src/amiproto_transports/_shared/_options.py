@@ -7,11 +7,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ._backoff import Backoff
+from ._limits import DEFAULT_QUEUE_SIZE
 
-__all__ = ["DEFAULT_QUEUE_SIZE", "Options"]
-
-DEFAULT_QUEUE_SIZE = 10_000
-"""Messages the reader may queue for the dispatcher before the oldest are dropped."""
+__all__ = ["Options"]
 
 
 @dataclass(frozen=True)
