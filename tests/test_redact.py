@@ -53,3 +53,36 @@ def test_every_place_that_shows_an_action_uses_the_policy() -> None:
     assert isinstance(received, amiproto.ReceivedAction)
     for shown in (repr(action), str(action), repr(received)):
         assert "pw" not in shown and "d1g3st" not in shown and REDACTED in shown
+
+
+def test_config_content_from_the_server_hides_its_credentials() -> None:
+    data = (
+        b"Response: Success\r\nLine-000001-000000: secret=wordpass\r\nLine-000001-000001: md5secret = abc\r\n"
+        b"Line-000001-000002: read=all\r\n\r\n"
+        b'Response: Success\r\nJSON: {"admin":{"secret":"wo\\"rd","read":"all"},'
+        b'"auth":{"Password": "p"}}\r\n\r\n'
+    )
+    shown = redact_wire(data, from_client=False)
+    for secret in (b"wordpass", b"abc", b'wo\\"rd', b'"p"'):
+        assert secret not in shown
+    assert b"read=all" in shown and b'"read":"all"' in shown
+    assert shown.count(REDACTED.encode()) == 4
+
+
+def test_an_update_config_that_sets_a_secret_hides_its_value() -> None:
+    pairs = [
+        ("Var-000000", "secret"),
+        ("Value-000000", "newpw"),
+        ("Var-000001", "read"),
+        ("Value-000001", "all"),
+    ]
+    assert redact_pairs(pairs) == [
+        ("Var-000000", "secret"),
+        ("Value-000000", REDACTED),
+        ("Var-000001", "read"),
+        ("Value-000001", "all"),
+    ]
+    action = amiproto.Action("UpdateConfig", pairs)
+    assert "newpw" not in repr(action)
+    shown = redact_wire(action.serialize(), from_client=True)
+    assert b"newpw" not in shown and b"Value-000001: all" in shown

@@ -5,11 +5,14 @@ received actions, errors, the clients' wire trace, the simulator's log and the
 CLI's recordings.
 
 - From the client: the values of ``Secret`` (a plain password) and ``Key`` (an
-  MD5 digest, from which the password can be brute-forced with the challenge).
-  The header names stay, so a reader still sees that a login happened.
-- From the server: ``secret=`` lines of config files, as ``GetConfig`` of
-  ``manager.conf`` shows them (``Line-000001-000002: secret=...``). A server's
-  ``Key`` header is an AstDB key, not a credential, and stays.
+  MD5 digest, from which the password can be brute-forced with the challenge);
+  and an ``UpdateConfig`` that sets a config key named below (``Var-000000:
+  secret`` with its ``Value-000000``). The header names stay, so a reader still
+  sees that a login happened.
+- From the server: config content whose key is named below, as ``GetConfig``
+  shows it (``Line-000001-000002: secret=...``) and as ``GetConfigJSON`` does
+  (``"secret":"..."``). A server's ``Key`` header is an AstDB key, not a
+  credential, and stays.
 """
 
 from __future__ import annotations
@@ -17,18 +20,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "is_secret", "redact_pairs", "redact_wire"]
+__all__ = ["CONFIG_SECRET_KEYS", "REDACTED", "SECRET_HEADERS", "is_secret", "redact_pairs", "redact_wire"]
 
 SECRET_HEADERS = frozenset({"secret", "key"})
 """Lower-cased names of the headers whose values a client sends as credentials."""
 
+CONFIG_SECRET_KEYS = frozenset({"secret", "md5secret", "password", "md5_cred"})
+"""Lower-cased config keys whose values are credentials (manager.conf, iax.conf, pjsip.conf)."""
+
 REDACTED = "<redacted>"
 """What stands in for a credential."""
 
-_CLIENT_SECRET_LINE = re.compile(
-    rb"(?im)^((?:" + b"|".join(name.encode() for name in sorted(SECRET_HEADERS)) + rb")[ \t]*:)[^\r\n]*"
-)
-_SERVER_SECRET_LINE = re.compile(rb"(?im)^(line-\d+-\d+[ \t]*:[ \t]*secret[ \t]*=)[^\r\n]*")
+_REPLACEMENT = REDACTED.encode()
+
+
+def _alternatives(names: Iterable[str]) -> bytes:
+    return b"|".join(re.escape(name.encode()) for name in sorted(names))
+
+
+_CONFIG_KEYS = _alternatives(CONFIG_SECRET_KEYS)
+_CLIENT_SECRET_LINE = re.compile(rb"(?im)^((?:" + _alternatives(SECRET_HEADERS) + rb")[ \t]*:)[^\r\n]*")
+_CONFIG_LINE = re.compile(rb"(?im)^(line-\d+-\d+[ \t]*:[ \t]*(?:" + _CONFIG_KEYS + rb")[ \t]*=)[^\r\n]*")
+_CONFIG_JSON = re.compile(rb'(?i)("(?:' + _CONFIG_KEYS + rb')"\s*:\s*")(?:[^"\\\r\n]|\\.)*(")')
+_CONFIG_VAR = re.compile(rb"(?im)^var-(\d+)[ \t]*:[ \t]*(?:" + _CONFIG_KEYS + rb")[ \t]*\r?$")
 
 
 def is_secret(name: str) -> bool:
@@ -38,15 +52,30 @@ def is_secret(name: str) -> bool:
 
 def redact_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """A client's ``(name, value)`` pairs with the values of credentials replaced."""
-    return [(name, REDACTED if is_secret(name) else value) for name, value in pairs]
+    pairs = list(pairs)
+    secret_values = {
+        f"value-{name.strip()[4:]}".lower()
+        for name, value in pairs
+        if name.strip().lower().startswith("var-") and value.strip().lower() in CONFIG_SECRET_KEYS
+    }
+    return [
+        (name, REDACTED if is_secret(name) or name.strip().lower() in secret_values else value)
+        for name, value in pairs
+    ]
 
 
 def redact_wire(data: bytes, *, from_client: bool) -> bytes:
     """Wire bytes with every credential's value replaced.
 
-    Works on whole lines: a caller that has only part of a line must hold the
-    rest back until the line ends, or a line cut before its value hides nothing.
+    Works on whole lines, and on whole messages for ``UpdateConfig`` (whose
+    ``Value-N`` follows its ``Var-N``): a caller that has only part of a line
+    must hold the rest back until the line ends.
     """
     if from_client:
-        return _CLIENT_SECRET_LINE.sub(rb"\1 " + REDACTED.encode(), data)
-    return _SERVER_SECRET_LINE.sub(rb"\1" + REDACTED.encode(), data)
+        data = _CLIENT_SECRET_LINE.sub(rb"\1 " + _REPLACEMENT, data)
+        for number in {match.group(1) for match in _CONFIG_VAR.finditer(data)}:
+            value_line = re.compile(rb"(?im)^(value-" + number + rb"[ \t]*:)[^\r\n]*")
+            data = value_line.sub(rb"\1 " + _REPLACEMENT, data)
+        return data
+    data = _CONFIG_LINE.sub(rb"\1" + _REPLACEMENT, data)
+    return _CONFIG_JSON.sub(rb"\1" + _REPLACEMENT + rb"\2", data)

@@ -52,6 +52,10 @@ def test_rx_redacts_only_config_secrets() -> None:
         == b"Response: Success\r\nKey: dbkey\r\nLine-000001-000002: secret=<redacted>\r\n\r\n"
     )
     assert redact("tx", b"secret :x\r\n") == b"secret : <redacted>\r\n"
+    json_answer = b'Response: Success\r\nJSON: {"admin":{"secret":"wordpass","read":"all"}}\r\n\r\n'
+    assert redact("rx", json_answer) == (
+        b'Response: Success\r\nJSON: {"admin":{"secret":"<redacted>","read":"all"}}\r\n\r\n'
+    )
 
 
 def test_read_session_reports_bad_lines(tmp_path: Path) -> None:
