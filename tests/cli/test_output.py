@@ -20,6 +20,7 @@ from amiproto_transports.cli._output import (
     columns,
     headers_dict,
     message_json,
+    printable,
     visible_len,
 )
 
@@ -142,3 +143,65 @@ def test_colour_on_a_terminal_but_not_with_no_color_or_plain() -> None:
     assert ESC not in run_on_a_tty("action", "Ping", NO_COLOR="1")
     assert ESC not in run_on_a_tty("action", "Ping", "--plain")
     assert "Pong" in run_on_a_tty("action", "Ping", "--plain")
+
+
+HOSTILE = "\x1b]0;owned\x07\x1b[2J\rgone\u202edrowssap"
+
+
+def raw_items(data: bytes) -> list[amiproto.Item]:
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n" + data)
+    items = []
+    while (item := conn.next_event()) is not amiproto.NEED_DATA:
+        items.append(item)
+    return items[1:]
+
+
+def test_printable_shows_what_a_terminal_would_act_on() -> None:
+    assert printable(HOSTILE) == "\\x1b]0;owned\\x07\\x1b[2J\\x0dgone\\u202edrowssap"
+    assert printable("Local/100@default-0001;1 é ü 中") == "Local/100@default-0001;1 é ü 中"
+    assert printable("\x9b\x7f\t") == "\\x9b\\x7f\\x09"
+
+
+def test_server_text_never_reaches_the_terminal_raw() -> None:
+    value = HOSTILE.encode()
+    event_bytes = b"Event: Hangup\x1b[2J\r\nChannel: SIP/1\x07\r\nCause" + value + b": " + value + b"\r\n\r\n"
+    response_bytes = (
+        b"Response: Success\r\nActionID: x\r\nMessage: " + value + b"\r\nOutput: " + value + b"\r\n\r\n"
+    )
+    ev, response = raw_items(event_bytes + response_bytes)
+    assert isinstance(ev, amiproto.Event) and isinstance(response, amiproto.Response)
+    out = FakeTTY()
+    term = Terminal(out, io.StringIO(), plain=True)
+    shown = [term.event_line(ev, 0.0), *term.response_lines(response)]
+    term.table([ev])
+    shown.append(out.getvalue())
+    for text in shown:
+        assert not set(text) & {"\x1b", "\x07", "\r", "\u202e"}, text
+    assert "\\x1b]0;owned\\x07" in "".join(shown)
+
+
+def test_an_action_answer_is_shown_escaped() -> None:
+    from amiproto_transports.cli._action import show
+
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_event()
+    conn.send(amiproto.Action("Status", ActionID="s", list_complete_event="StatusComplete"))
+    conn.receive_data(
+        b"Response: Success\r\nActionID: s\r\nEventList: start\r\nMessage: \x1b[2J\r\n\r\n"
+        b"Event: Status\r\nActionID: s\r\nChannel: \x1b]0;x\x07\r\n\r\n"
+        b"Event: StatusComplete\x1b[1A\r\nActionID: s\r\nEventList: Complete\r\nItems\x07: 1\x1b[K\r\n\r\n"
+    )
+    completed = [item for item in raw_drain(conn) if isinstance(item, amiproto.ActionCompleted)]
+    out = FakeTTY()
+    show(Terminal(out, io.StringIO(), plain=True), completed[0], 0.001)
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert "\\x1b[2J" in out.getvalue() and "Items\\x07=1\\x1b[K" in out.getvalue()
+
+
+def raw_drain(conn: amiproto.Connection) -> list[amiproto.Item]:
+    items = []
+    while (item := conn.next_event()) is not amiproto.NEED_DATA:
+        items.append(item)
+    return items

@@ -29,7 +29,7 @@ import time
 import amiproto
 
 from ._common import UsageError, add_connection_options, add_output_options, open_client, parse_pairs, target
-from ._output import Terminal, message_json
+from ._output import Terminal, message_json, printable
 
 __all__ = ["LEGACY_ACTIONS", "add_parser", "resolve_action", "run"]
 
@@ -177,11 +177,11 @@ def show(
             term.table(items)
         if end is not None:
             details = " ".join(
-                f"{name}={value}"
+                f"{printable(name)}={printable(value)}"
                 for name, value in end.headers
                 if name.lower() not in ("event", "actionid", "eventlist", "privilege")
             )
-            term.line(term.style(end.name, "dim") + (f" {details}" if details else ""))
+            term.line(term.style(printable(end.name), "dim") + (f" {details}" if details else ""))
         count = len(items)
         listed = f", {count} list item{'' if count == 1 else 's'}" if completed.is_list or count else ""
         term.note(f"{completed.action.name}: {elapsed * 1000:.1f} ms{listed}")

@@ -20,7 +20,7 @@ import amiproto
 from ..simulator import DEFAULT_USERS, Simulator
 from ..sync import Client, connect
 from ._common import UsageError, add_output_options
-from ._output import Terminal, columns
+from ._output import Terminal, columns, printable
 
 __all__ = ["add_parser", "run"]
 
@@ -118,10 +118,13 @@ def run(args: argparse.Namespace) -> int:
                 rows = [[style(h, "bold") for h in ("Channel", "State", "Application", "Duration")]]
                 rows += [
                     [
-                        e.get("Channel") or "",
-                        e.get("ChannelStateDesc") or "",
-                        f"{e.get('Application') or ''}({e.get('ApplicationData') or ''})",
-                        e.get("Duration") or "",
+                        printable(text)
+                        for text in (
+                            e.get("Channel") or "",
+                            e.get("ChannelStateDesc") or "",
+                            f"{e.get('Application') or ''}({e.get('ApplicationData') or ''})",
+                            e.get("Duration") or "",
+                        )
                     ]
                     for e in listed
                 ]
@@ -129,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                 term.line()
                 term.heading("Command 'core show channels':")
                 output = command.response.output if command.response is not None else []
-                term.lines("  " + line.rstrip() for line in output)
+                term.lines("  " + printable(line.rstrip()) for line in output)
             if not demo.done.wait(10):
                 term.line(style("warning: not every call ended within 10 s", "yellow"))
             demo.timed(client, actions.Ping())

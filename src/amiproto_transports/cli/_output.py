@@ -4,6 +4,8 @@ Colour is used only when the stream is a TTY, ``NO_COLOR`` is not set
 (https://no-color.org: any non-empty value) and ``--plain`` was not given.
 Everything for a human that is not the command's result (notes, progress,
 errors) goes to stderr, so that stdout stays clean for pipes and ``--json``.
+Text from the server passes through ``printable`` before it reaches a human, so
+a value cannot move the cursor, set the terminal's title or hide what follows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "columns",
     "headers_dict",
     "message_json",
+    "printable",
 ]
 
 _CODES = {
@@ -82,6 +85,25 @@ _PREFIXED_NOISE = frozenset(p + name for p in _PREFIXES for name in _NOISE if na
 
 NAME_WIDTH = 22
 CHANNEL_WIDTH = 34
+
+# Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts
+# escape sequences, BEL rings, CR overwrites the line), DEL, the bidirectional
+# overrides that reorder what is shown, and Unicode's line and paragraph separators.
+_UNPRINTABLE = [
+    *range(0x20),
+    0x7F,
+    *range(0x80, 0xA0),
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x2028,
+    0x2029,
+]
+_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNPRINTABLE}
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as an escape (``\\x1b``)."""
+    return text.translate(_ESCAPES)
 
 
 def color_enabled(stream: TextIO, *, plain: bool = False, environ: Mapping[str, str] | None = None) -> bool:
@@ -257,7 +279,7 @@ class Terminal:
     def event_line(self, event: amiproto.Event, when: float) -> str:
         """``time  name  channel  key=value ...`` in aligned columns."""
         style = self.style
-        channel = event.get("Channel") or ""
+        channel = printable(event.get("Channel") or "")
         if len(channel) > CHANNEL_WIDTH and self.width is not None:
             channel = channel[: CHANNEL_WIDTH - 1] + "~"
         details = []
@@ -265,9 +287,9 @@ class Terminal:
             lowered = name.lower()
             if lowered in _NOISE or lowered in _PREFIXED_NOISE or value in ("", "<unknown>"):
                 continue
-            details.append(f"{style(name, 'dim')}={value}")
+            details.append(f"{style(printable(name), 'dim')}={printable(value)}")
         text = (
-            f"{style(_clock(when), 'dim')}  {pad(style.event_name(event.name), NAME_WIDTH)}"
+            f"{style(_clock(when), 'dim')}  {pad(style.event_name(printable(event.name)), NAME_WIDTH)}"
             f"  {pad(channel, CHANNEL_WIDTH)}  {' '.join(details)}"
         ).rstrip()
         width = self.width
@@ -285,15 +307,15 @@ class Terminal:
         """A response as aligned ``Name: value`` lines, output last, without the headers in ``hide``."""
         hidden = {"response", "output", *(name.lower() for name in hide)}
         style = self.style
-        status = response.get("Response") or "(none)"
+        status = printable(response.get("Response") or "(none)")
         colour = "green" if response.success else "red"
         rows = [[style("Response:", "bold"), style(status, colour, "bold")]]
         for name, value in response.headers:
             if name.lower() in hidden:
                 continue
-            rows.append([style(name + ":", "dim"), value])
+            rows.append([style(printable(name) + ":", "dim"), printable(value)])
         lines = columns(rows, gap=1)
-        lines.extend(response.output)
+        lines.extend(printable(line) for line in response.output)
         return lines
 
     def table(
@@ -311,11 +333,11 @@ class Terminal:
                 if name.lower() not in skipped:
                     names.setdefault(name.lower(), name)
         limit = 40 if self.width is not None else None
-        rows = [[self.style(name, "bold") for name in names.values()]]
+        rows = [[self.style(printable(name), "bold") for name in names.values()]]
         for event in events:
             row = []
             for key in names:
-                value = event.get(key) or ""
+                value = printable(event.get(key) or "")
                 if limit is not None and len(value) > limit:
                     value = value[: limit - 1] + "~"
                 row.append(value)
