@@ -21,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import amiproto
 from amiproto import _catalog, _registry, actions, events
@@ -743,3 +745,142 @@ def test_a_supplement_that_contradicts_the_docs_is_refused(tmp_path: Path, text:
     docs_actions = generator.read_actions(root, docs_events)
     with pytest.raises(SystemExit, match=re.escape(complaint)):
         generator.add_undocumented(docs_events, docs_actions, generator.read_supplement(path))
+
+
+# -- wrong types, and variables as Asterisk reads them ---------------------------
+
+
+def test_none_for_a_required_parameter_is_refused() -> None:
+    with pytest.raises(amiproto.LocalProtocolError, match="requires 'channel', and None is no value"):
+        actions.Originate(channel=None)  # type: ignore[arg-type]
+    with pytest.raises(amiproto.LocalProtocolError, match="requires 'variable'"):
+        actions.Setvar(variable=None, value="v")  # type: ignore[arg-type]
+    # None for an optional parameter still means "not sent".
+    assert actions.Originate(channel="x", exten=None, variable=None).headers == (("Channel", "x"),)
+
+
+@pytest.mark.parametrize("bad", [["a", "b"], ("a", "b"), {"a": "b"}, b"SIP/1", object()])
+def test_a_single_valued_parameter_takes_one_value(bad: object) -> None:
+    with pytest.raises(amiproto.LocalProtocolError, match="'channel' takes one str, int, float or bool"):
+        actions.Originate(channel=bad)  # type: ignore[arg-type]
+    with pytest.raises(amiproto.LocalProtocolError, match="'exten' takes one"):
+        actions.Originate(channel="x", exten=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        {"A": None},
+        {"A": b"1"},
+        {"A": ["1", "2"]},
+        {"A": object()},
+        {1: "x"},
+        {"": "x"},
+        {"A=B": "x"},
+        {" A": "x"},
+        b"A=1",
+        [b"A=1"],
+        ["A"],
+        [None],
+        42,
+    ],
+)
+def test_variables_refuse_what_is_not_a_name_and_a_value(variable: object) -> None:
+    with pytest.raises(amiproto.LocalProtocolError):
+        actions.Originate(channel="x", variable=variable)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"H": None}, {"H": b"ab"}, {"H": [None]}, {"H": {"a": 1}}, [("H", None)], [("H",)], [(1, "x")], "H: x"],
+)
+def test_user_event_headers_refuse_what_is_not_a_value(headers: object) -> None:
+    with pytest.raises(amiproto.LocalProtocolError):
+        actions.UserEvent(user_event="U", headers=headers)  # type: ignore[arg-type]
+
+
+def test_user_event_headers_take_values_and_lists_of_values() -> None:
+    headers: dict[str, amiproto._actions.HeaderValue | list[amiproto._actions.HeaderValue]]
+    headers = {"N": 1, "F": True, "L": ["a", 2.5]}
+    event = actions.UserEvent(user_event="U", headers=headers)
+    assert event.headers[1:] == (("N", "1"), ("F", "true"), ("L", "a"), ("L", "2.5"))
+
+
+def test_numbered_families_refuse_bad_indexes_and_values() -> None:
+    for bad in ({"a": "NewCat"}, {-1: "NewCat"}, [["NewCat"]], [b"NewCat"], 7):
+        with pytest.raises(amiproto.LocalProtocolError):
+            actions.UpdateConfig(src_filename="a", dst_filename="b", action=bad)  # type: ignore[arg-type]
+
+
+def asterisk_variables(value: str) -> list[tuple[str, str]]:
+    """How Asterisk 22 reads one Variable header (manager.c man_do_variable_value).
+
+    A model of app.c's __ast_app_separate_args with remove_chars: split at commas
+    outside quotes, parentheses and brackets; drop double quotes; drop a backslash
+    and keep the next character as it is. Then each item splits at its first "=".
+    """
+    items: list[str] = []
+    current: list[str] = []
+    paren = bracket = quote = 0
+    chars = iter(value.lstrip(" \t"))
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+            continue
+        if char == '"':
+            quote ^= 1
+            continue
+        if char == "(":
+            paren += 1
+        elif char == ")" and paren:
+            paren -= 1
+        elif char == "[":
+            bracket += 1
+        elif char == "]" and bracket:
+            bracket -= 1
+        elif char == "," and not (paren or quote or bracket):
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current))
+    found = []
+    for item in items:
+        name, sep, text = item.partition("=")
+        if sep and name:
+            found.append((name, text))
+    return found
+
+
+def test_a_comma_in_a_variable_value_is_escaped_not_split() -> None:
+    # Seen on a real Asterisk 22: {"A": "1,B=yes"} unescaped set both A and B.
+    assert asterisk_variables("A=1,B=yes") == [("A", "1"), ("B", "yes")]
+    for builder in (
+        actions.Originate(channel="x", variable={"A": "1,B=yes"}),
+        actions.Originate(channel="x", variable=["A=1,B=yes"]),
+        actions.MessageSend(to="pjsip:100", variable={"A": "1,B=yes"}),
+        actions.PJSIPNotify(endpoint="e", variable={"A": "1,B=yes"}),
+    ):
+        (header,) = [value for name, value in builder.headers if name == "Variable"]
+        assert header == "A=1\\,B=yes"
+        assert asterisk_variables(header) == [("A", "1,B=yes")]
+    # Plain values go out as before.
+    assert actions.Originate(channel="x", variable={"A": 1, "B": "two"}).headers[1:] == (
+        ("Variable", "A=1"),
+        ("Variable", "B=two"),
+    )
+
+
+variable_text = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n\0"), min_size=0, max_size=20
+)
+
+
+@given(
+    name=variable_text.filter(lambda n: n.strip() == n and n and "=" not in n),
+    value=variable_text,
+)
+def test_asterisk_reads_back_exactly_the_name_and_value_given(name: str, value: str) -> None:
+    originate = actions.Originate(channel="x", variable={name: value})
+    (header,) = [text for header_name, text in originate.headers if header_name == "Variable"]
+    assert asterisk_variables(header) == [(name, value)]

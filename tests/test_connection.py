@@ -362,3 +362,196 @@ def test_the_login_secret_is_not_kept() -> None:
     conn = connected()
     conn.login("admin", "s3cr3t", auth="plain")
     assert "s3cr3t" not in repr(conn.__dict__)
+
+
+# -- a list that never completes -----------------------------------------------
+
+
+def status_items(action_id: str, count: int) -> str:
+    return "".join(f"Event: Status\nActionID: {action_id}\nChannel: C{i}\n\n" for i in range(count))
+
+
+def test_a_list_past_max_list_events_fails_and_the_connection_goes_on() -> None:
+    conn = connected(max_list_events=3)
+    conn.send(amiproto.Action("Status"))
+    items = reply(conn, "Response: Success\nActionID: t-1\nEventList: start\n\n" + status_items("t-1", 5))
+    kinds = [kind(i) for i in items]
+    assert kinds == ["Response", "Event", "Event", "Event", "Event", "ActionCompleted", "Event"]
+    done = items[5]
+    assert isinstance(done, amiproto.ActionCompleted)
+    assert done.too_many_events and not done.complete and not done.timed_out and not done.success
+    # The items collected before the limit are kept; the rest flow as ordinary events.
+    assert [e.get("Channel") for e in done.events] == ["C0", "C1", "C2"]
+    assert conn.pending_action_ids == []
+    end = "Event: StatusComplete\nActionID: t-1\nEventList: Complete\n\n"
+    later = reply(conn, status_items("t-1", 2) + end)
+    assert [kind(i) for i in later] == ["Event", "Event", "Event"]
+    conn.send(amiproto.Action("Ping"))
+    (_, ping) = reply(conn, "Response: Success\nActionID: t-2\nPing: Pong\n\n")
+    assert isinstance(ping, amiproto.ActionCompleted) and ping.success and not ping.too_many_events
+
+
+def test_a_list_of_exactly_max_list_events_items_completes() -> None:
+    conn = connected(max_list_events=2)
+    conn.send(amiproto.Action("Status"))
+    items = reply(
+        conn,
+        "Response: Success\nActionID: t-1\nEventList: start\n\n"
+        + status_items("t-1", 2)
+        + "Event: StatusComplete\nActionID: t-1\nEventList: Complete\nListItems: 2\n\n",
+    )
+    done = items[-1]
+    assert isinstance(done, amiproto.ActionCompleted)
+    assert done.complete and done.success and not done.too_many_events and done.warnings == ()
+    assert len(done.events) == 3
+
+
+def test_max_list_events_default_and_validation() -> None:
+    assert amiproto.Connection().max_list_events == 100_000
+    for bad in (0, -1, True, 1.5, "10", None):
+        with pytest.raises(amiproto.LocalProtocolError, match="max_list_events"):
+            amiproto.Connection(max_list_events=bad)  # type: ignore[arg-type]
+
+
+def test_list_too_long_is_an_ami_error() -> None:
+    assert issubclass(amiproto.ListTooLong, amiproto.AMIError)
+    assert "ListTooLong" in amiproto.__all__
+
+
+# -- bad input from the program: refused at the call, nothing left pending ------
+
+BAD_CHARACTERS = ["\r", "\n", "\0"]
+
+
+def assert_untouched(conn: amiproto.Connection) -> None:
+    """Nothing pending, nothing queued, and the connection still works."""
+    assert conn.pending_action_ids == []
+    assert conn.data_to_send() == b""
+    assert conn.next_deadline() is None
+    assert state_of(conn) is amiproto.State.READY
+    assert conn.send(amiproto.Action("Ping")).startswith(b"Action: Ping\r\nActionID: t-1\r\n")
+
+
+@pytest.mark.parametrize("auth", ["md5", "plain"])
+@pytest.mark.parametrize("bad", BAD_CHARACTERS)
+@pytest.mark.parametrize("where", ["username", "secret", "events"])
+def test_login_refuses_cr_lf_nul_before_any_byte(auth: str, bad: str, where: str) -> None:
+    conn = connected()
+    values = {"username": "admin", "secret": "wordpass", "events": "call,system"}
+    values[where] += bad + "Action: Originate"
+    with pytest.raises(amiproto.LocalProtocolError) as refused:
+        conn.login(values["username"], values["secret"], auth=auth, events=values["events"], timeout=5, now=0)
+    assert "wordpass" not in str(refused.value)
+    assert_untouched(conn)
+
+
+@pytest.mark.parametrize("auth", ["md5", "plain"])
+def test_login_refuses_values_that_are_not_text(auth: str) -> None:
+    for username, secret, events in [(None, "s", None), ("u", b"s", None), ("u", "s", 1), ("u", "s", b"on")]:
+        conn = connected()
+        with pytest.raises(amiproto.LocalProtocolError):
+            conn.login(username, secret, auth=auth, events=events)  # type: ignore[arg-type]
+        assert_untouched(conn)
+
+
+@pytest.mark.parametrize("auth", ["md5", "plain"])
+@pytest.mark.parametrize("where", ["username", "secret", "events"])
+def test_login_refuses_values_the_encoding_cannot_carry(auth: str, where: str) -> None:
+    conn = connected()
+    values = {"username": "admin", "secret": "wordpass", "events": "on"}
+    values[where] = values[where] + "\ud800"
+    with pytest.raises(amiproto.LocalProtocolError, match="cannot be encoded") as refused:
+        conn.login(values["username"], values["secret"], auth=auth, events=values["events"])
+    assert "wordpass" not in str(refused.value) and refused.value.__cause__ is None
+    assert_untouched(conn)
+
+
+def test_md5_login_with_escaped_bytes_in_the_secret_hashes_those_bytes() -> None:
+    conn = connected()
+    secret = b"caf\xe9".decode("utf-8", "surrogateescape")  # a latin-1 secret, not UTF-8
+    conn.login("admin", secret)
+    reply(conn, "Response: Success\nActionID: t-1\nChallenge: 42\n\n")
+    key = hashlib.md5(b"42caf\xe9").hexdigest()
+    assert f"Key: {key}\r\n".encode() in conn.data_to_send()
+
+
+def test_send_refuses_an_unencodable_value_and_keeps_no_trace() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping"), timeout=1, now=0.0)
+    before = conn.next_deadline()
+    with pytest.raises(amiproto.LocalProtocolError, match="'Channel' cannot be encoded in utf-8") as refused:
+        conn.send(amiproto.Action("Hangup", Channel="SIP/\ud800"), timeout=5, now=0.0)
+    assert not isinstance(refused.value, UnicodeError)
+    assert conn.pending_action_ids == ["t-1"] and conn.next_deadline() == before
+    assert conn.last_action_id == "t-1"
+    # The refused action took no ActionID: the next one is t-2.
+    assert conn.send(amiproto.Action("Ping")).startswith(b"Action: Ping\r\nActionID: t-2\r\n")
+    with pytest.raises(amiproto.LocalProtocolError, match="<redacted>"):
+        conn.send(amiproto.Action("Login", Username="u", Secret="x\udfff"))
+    assert state_of(conn) is amiproto.State.READY
+
+
+def test_escaped_bytes_go_out_as_the_bytes_they_stand_for() -> None:
+    conn = connected()
+    value = b"caf\xe9".decode("utf-8", "surrogateescape")
+    assert b"Channel: caf\xe9\r\n" in conn.send(amiproto.Action("Hangup", Channel=value))
+
+
+def test_a_character_outside_a_narrow_encoding_is_refused() -> None:
+    conn = connected(encoding="ascii")
+    with pytest.raises(amiproto.LocalProtocolError, match="ascii"):
+        conn.send(amiproto.Action("Hangup", Channel="caf\u00e9"))
+    assert conn.pending_action_ids == []
+    with pytest.raises(amiproto.LocalProtocolError, match="ActionID"):
+        amiproto.Connection(encoding="ascii", action_id_prefix="\u00e9")
+
+
+def test_a_refused_action_does_not_move_the_state() -> None:
+    conn = connected()
+    with pytest.raises(amiproto.LocalProtocolError):
+        conn.send(amiproto.Action("Login", Username="\ud800", Secret="s"))
+    assert state_of(conn) is amiproto.State.READY
+    with pytest.raises(amiproto.LocalProtocolError):
+        conn.send(amiproto.Action("Logoff", Extra="\ud800"))
+    assert state_of(conn) is amiproto.State.READY
+
+
+# -- an error from the server reaches the caller, whichever loop shape ---------
+
+OVERSIZED = b"Event: A\r\n\r\nEvent: Big\r\nData: " + b"x" * 100
+
+
+def test_error_reaches_a_next_event_loop() -> None:
+    conn = amiproto.Connection(max_message_size=64, max_buffer_size=1024)
+    conn.receive_data(OVERSIZED)
+    first = conn.next_event()
+    assert isinstance(first, amiproto.Event) and first.name == "A"
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_message_size") as original:
+        conn.next_event()
+    for later in (conn.next_event, conn.next_events, lambda: conn.receive_data(b"more")):
+        with pytest.raises(amiproto.RemoteProtocolError, match="max_message_size") as again:
+            later()
+        assert again.value.__cause__ is original.value
+
+
+def test_error_reaches_the_readme_next_events_loop() -> None:
+    """The README loop: receive_data, then next_events, until something raises."""
+    conn = amiproto.Connection(max_message_size=64, max_buffer_size=1024)
+    chunks = iter([OVERSIZED, b"x" * 10, b""])
+    seen: list[amiproto.Item] = []
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_message_size") as caught:
+        for chunk in chunks:
+            conn.receive_data(chunk)
+            seen.extend(conn.next_events())
+    assert [i.name for i in seen if isinstance(i, amiproto.Event)] == ["A"]
+    assert isinstance(caught.value.__cause__, amiproto.RemoteProtocolError)
+    assert "max_message_size" in str(caught.value.__cause__)
+
+
+def test_error_in_receive_data_reaches_later_calls() -> None:
+    conn = amiproto.Connection(max_message_size=100, max_buffer_size=150)
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_buffer_size") as original:
+        conn.receive_data(b"Event: A\r\n\r\n" * 20)
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_buffer_size") as again:
+        conn.next_events()
+    assert again.value.__cause__ is original.value

@@ -93,8 +93,10 @@ def test_message_size_limit() -> None:
     assert conn.state is amiproto.State.ERROR
     with pytest.raises(amiproto.RemoteProtocolError):
         conn.next_event()
-    with pytest.raises(amiproto.LocalProtocolError):
+    # Feeding more is refused with the error that caused the state, not a misuse error.
+    with pytest.raises(amiproto.RemoteProtocolError, match="max_message_size") as refused:
         conn.receive_data(b"more")
+    assert isinstance(refused.value.__cause__, amiproto.RemoteProtocolError)
 
 
 def test_complete_but_oversized_message_is_refused() -> None:

@@ -89,3 +89,26 @@ def test_a_client_reads_what_the_server_writes() -> None:
     response, done = client.next_event(), client.next_event()
     assert isinstance(response, amiproto.Response) and response.get("Ping") == "Pong"
     assert isinstance(done, amiproto.ActionCompleted) and done.success
+
+
+def test_values_the_encoding_cannot_carry_are_refused_as_misuse() -> None:
+    server = amiproto.ServerConnection()
+    for pairs in ([("Response", "Success"), ("Message", "bad \ud800")], [("Bad\udfffName", "x")]):
+        with pytest.raises(amiproto.LocalProtocolError, match="cannot be encoded in utf-8"):
+            server.format(pairs)
+        with pytest.raises(amiproto.LocalProtocolError, match="cannot be encoded"):
+            amiproto.format_message(pairs)
+    with pytest.raises(amiproto.LocalProtocolError, match="ascii"):
+        amiproto.format_message([("Message", "caf\u00e9")], "ascii")
+    # An escaped byte read from a client goes back out as that byte.
+    escaped = b"\xe9".decode("utf-8", "surrogateescape")
+    assert amiproto.format_message([("Message", escaped)]) == b"Message: \xe9\r\n\r\n"
+
+
+@pytest.mark.parametrize("bad", ["x\r\nEvent: Forged", "\0", "\ud800"])
+def test_greeting_parts_are_checked(bad: str) -> None:
+    server = amiproto.ServerConnection()
+    with pytest.raises(amiproto.LocalProtocolError):
+        server.greeting(name=bad)
+    with pytest.raises(amiproto.LocalProtocolError):
+        server.greeting(version=bad)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from ._errors import LocalProtocolError
 from ._redact import REDACTED, is_secret, redact_pairs
 
-__all__ = ["Action", "HeaderValue", "header_text"]
+__all__ = ["Action", "HeaderValue", "check_header", "encode_value", "header_text"]
 
 HeaderValue = str | int | float | bool
 
@@ -40,6 +40,22 @@ def check_header(name: str, value: str) -> None:
         bad = next(bad for bad in _FORBIDDEN if bad in value)
         shown = REDACTED if is_secret(name) else repr(value)
         raise LocalProtocolError(f"value of header {name!r} contains {bad!r}: {shown}")
+
+
+def encode_value(name: str, value: str, encoding: str, *, part: str = "value of header") -> bytes:
+    """``value`` in ``encoding``, or ``LocalProtocolError`` for what the wire cannot carry.
+
+    ``surrogateescape`` lets through exactly the lone surrogates U+DC80..U+DCFF,
+    which stand for the undecodable bytes of a received message and so round-trip
+    to them; any other surrogate, or a character the encoding lacks, is refused.
+    """
+    try:
+        return value.encode(encoding, "surrogateescape")
+    except UnicodeEncodeError as error:
+        shown = REDACTED if is_secret(name) else repr(error.object[error.start : error.end])
+        raise LocalProtocolError(
+            f"{part} {name!r} cannot be encoded in {encoding}: {shown} at {error.start}"
+        ) from None
 
 
 class Action:
@@ -108,7 +124,15 @@ class Action:
         lines = [f"Action: {self.name}\r\n"]
         lines.extend(f"{header}: {value}\r\n" for header, value in self.headers)
         lines.append("\r\n")
-        return "".join(lines).encode(encoding, "surrogateescape")
+        try:
+            return "".join(lines).encode(encoding, "surrogateescape")
+        except UnicodeEncodeError:
+            pass
+        # Rare: find the header to blame, without the whole message (it may hold a secret).
+        for header, value in (("Action", self.name), *self.headers):
+            encode_value(header, header, encoding, part="header name")
+            encode_value(header, value, encoding)
+        raise AssertionError("unreachable: every header encodes")  # pragma: no cover
 
     def __repr__(self) -> str:
         return f"Action({self.name!r}, {redact_pairs(self.headers)!r})"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import _accel
-from ._actions import Action, check_header
+from ._actions import Action, check_header, encode_value
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Run
 from ._headers import DECODE_ERRORS, parse_header_lines
@@ -43,6 +43,8 @@ from ._state import Input, State, transition
 __all__ = ["Connection", "Item"]
 
 Item = Greeting | Response | Event | UnknownMessage | ActionCompleted | LoginResult | ConnectionClosed
+
+DEFAULT_MAX_LIST_EVENTS = 100_000
 
 _LIST_END_VALUES = ("complete", "cancelled")
 _EVENT_NAME_CACHE_SIZE = 4096
@@ -75,7 +77,14 @@ class _Pending:
 
 
 class Connection:
-    """Client side of one AMI connection. See the module docstring for the flow."""
+    """Client side of one AMI connection. See the module docstring for the flow.
+
+    ``max_message_size`` (16 MiB) and ``max_buffer_size`` (64 MiB) bound what one
+    message and the unread bytes may hold. ``max_list_events`` (100 000) bounds the
+    items one list action may collect: past it the action completes at once with
+    ``complete=False`` and ``too_many_events=True``, keeping the items collected so
+    far, and the rest of its list arrives as ordinary events.
+    """
 
     def __init__(
         self,
@@ -86,9 +95,13 @@ class Connection:
         keepalive_interval: float | None = None,
         keepalive_timeout: float | None = None,
         action_id_prefix: str | None = None,
+        max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     ) -> None:
         "".encode(encoding)  # fail early on an unknown codec
+        if isinstance(max_list_events, bool) or not isinstance(max_list_events, int) or max_list_events < 1:
+            raise LocalProtocolError(f"max_list_events must be a positive int, not {max_list_events!r}")
         self.encoding = encoding
+        self.max_list_events = max_list_events
         self.keepalive_interval = keepalive_interval
         self.keepalive_timeout = keepalive_interval if keepalive_timeout is None else keepalive_timeout
         self._framer = Framer(
@@ -107,7 +120,8 @@ class Connection:
         # A random prefix keeps our ActionIDs apart from other clients' on the same server.
         self._id_prefix = action_id_prefix if action_id_prefix is not None else secrets.token_hex(4)
         check_header("ActionID", self._id_prefix)
-        self._ids = itertools.count(1)
+        encode_value("ActionID", self._id_prefix, encoding)
+        self._next_id = 1  # advanced only by an action that is sent
         self._closed_emitted = False
         self._error: RemoteProtocolError | None = None
         self.greeting: Greeting | None = None
@@ -147,7 +161,11 @@ class Connection:
 
         ``now`` (optional) marks the peer alive for keepalive purposes.
         """
-        if self._state in (State.CLOSED, State.ERROR):
+        if self._error is not None:
+            # The cause travels with every later call, whichever loop shape found it.
+            error = self._error
+            raise RemoteProtocolError(f"cannot receive data: the connection is in error: {error}") from error
+        if self._state is State.CLOSED:
             raise LocalProtocolError(f"cannot receive data when the connection is {self._state.value}")
         try:
             self._framer.feed(data)
@@ -189,7 +207,7 @@ class Connection:
             if self._error is not None:
                 if items:
                     break  # hand out what came before the error first
-                raise RemoteProtocolError(f"the connection is in error: {self._error}")
+                raise RemoteProtocolError(f"the connection is in error: {self._error}") from self._error
             if self._closed_emitted:
                 break
             try:
@@ -334,10 +352,16 @@ class Connection:
         pending = self._pending.get(action_id) if action_id is not None else None
         if pending is None or not pending.is_list:
             return
-        pending.events.append(event)
+        assert action_id is not None
         if self._ends_list(event, pending):
-            assert action_id is not None
+            pending.events.append(event)
             self._complete(action_id, pending, complete=not event.truncated)
+        elif len(pending.events) < self.max_list_events:
+            pending.events.append(event)
+        else:
+            # A list that never ends must not grow without bound: give it up here;
+            # with the action gone, its later events are ordinary events.
+            self._complete(action_id, pending, complete=False, too_many_events=True)
 
     @staticmethod
     def _ends_list(event: Event, pending: _Pending) -> bool:
@@ -357,6 +381,7 @@ class Connection:
         *,
         complete: bool = True,
         timed_out: bool = False,
+        too_many_events: bool = False,
     ) -> None:
         del self._pending[action_id]
         if pending.is_list:
@@ -375,6 +400,7 @@ class Connection:
                 timed_out=timed_out,
                 warnings=tuple(warnings),
                 is_list=pending.is_list,
+                too_many_events=too_many_events,
             )
         )
         if pending.role == _KEEPALIVE:
@@ -413,6 +439,9 @@ class Connection:
             events_value: str | None = "on" if events else "off"
         else:
             events_value = events
+        # Checked here, whichever auth: with MD5 they are sent only after the
+        # Challenge round trip, too late to refuse them to the caller.
+        self._check_credentials(username, secret, events_value)
         credentials = _Credentials(username, secret, events_value, timeout)
         if auth == "md5":
             action = Action("Challenge", AuthType="MD5")
@@ -422,6 +451,18 @@ class Connection:
             pairs.append(("Events", events_value))
         return self._send(Action("Login", pairs), timeout, now, _LOGIN_STEP, credentials)
 
+    def _check_credentials(self, username: object, secret: object, events: object) -> None:
+        """Refuse what the Login action could not carry, before any byte is produced."""
+        for name, value in (("Username", username), ("Secret", secret), ("Events", events)):
+            if value is None and name == "Events":
+                continue
+            if not isinstance(value, str):
+                kind = type(value).__name__
+                expected = "a str, True, False or None" if name == "Events" else "a str"
+                raise LocalProtocolError(f"login(): {name} must be {expected}, not {kind}")
+            check_header(name, value)
+            encode_value(name, value, self.encoding)
+
     def _advance_login(self, pending: _Pending, *, complete: bool, timed_out: bool) -> None:
         credentials = pending.credentials
         assert credentials is not None
@@ -430,7 +471,9 @@ class Connection:
         if pending.role == _CHALLENGE_STEP and answered and response is not None and response.success:
             challenge = response.get("Challenge")
             if challenge is not None:
-                key = hashlib.md5((challenge + credentials.secret).encode(self.encoding)).hexdigest()
+                # surrogateescape: the exact bytes of a challenge or secret that is not text.
+                secret_bytes = (challenge + credentials.secret).encode(self.encoding, "surrogateescape")
+                key = hashlib.md5(secret_bytes).hexdigest()
                 pairs = [("AuthType", "MD5"), ("Username", credentials.username), ("Key", key)]
                 if credentials.events is not None:
                     pairs.append(("Events", credentials.events))
@@ -478,30 +521,37 @@ class Connection:
         role: int,
         credentials: _Credentials | None,
     ) -> bytes:
-        self._clock(now)
+        # Every check comes before any change: a refused action leaves no state,
+        # no waiter and no deadline behind.
         lowered = action.name.lower()
         if lowered in _LOGIN_NAMES:
-            self._move(Input.SEND_LOGIN)
+            next_state = transition(self._state, Input.SEND_LOGIN)
         elif lowered == "logoff":
-            self._move(Input.SEND_LOGOFF)
+            next_state = transition(self._state, Input.SEND_LOGOFF)
         else:
-            self._move(Input.SEND)
+            next_state = transition(self._state, Input.SEND)
         deadline = None
         if timeout is not None:
-            if self._now is None:
+            clock = now if now is not None else self._now
+            if clock is None:
                 raise LocalProtocolError("a timeout needs the current time: pass now=")
-            deadline = self._now + timeout
+            deadline = clock + timeout
         action_id = action.action_id
+        numbered = action_id is None
         if action_id is None:
-            action_id = f"{self._id_prefix}-{next(self._ids)}"
+            action_id = f"{self._id_prefix}-{self._next_id}"
             action = action.with_action_id(action_id)
         elif action_id in self._pending:
             raise LocalProtocolError(f"ActionID {action_id!r} is already waiting for an answer")
+        data = action.serialize(self.encoding)
+        self._clock(now)
+        self._state = next_state
+        self._next_id += numbered
         self.last_action_id = action_id
         pending = self._pending[action_id] = _Pending(action, deadline, role, credentials)
         if deadline is not None:
             heapq.heappush(self._deadlines, (deadline, next(self._deadline_order), action_id, pending))
-        return action.serialize(self.encoding)
+        return data
 
     def data_to_send(self) -> bytes:
         """Bytes the core decided to send by itself (keepalive, MD5 login step); clears them."""
@@ -553,7 +603,8 @@ class Connection:
                     Input.PEER_DEAD,
                 )
         elif self._idle_since is not None and now >= self._idle_since + self.keepalive_interval:
-            ping_id = f"{self._id_prefix}-keepalive-{next(self._ids)}"
+            ping_id = f"{self._id_prefix}-keepalive-{self._next_id}"
+            self._next_id += 1
             self._outbox += self._send(Action("Ping", ActionID=ping_id), None, now, _KEEPALIVE, None)
             self._ping_deadline = now + (self.keepalive_timeout or 0.0)
 

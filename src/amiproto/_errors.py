@@ -7,6 +7,7 @@ __all__ = [
     "ActionTimeout",
     "AuthenticationError",
     "ConnectionLost",
+    "ListTooLong",
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
@@ -39,3 +40,10 @@ class ActionTimeout(AMIError):
 
 class ConnectionLost(AMIError):
     """The connection ended while something was still waiting on it."""
+
+
+class ListTooLong(AMIError):
+    """A list action brought more events than ``max_list_events``; it was given up.
+
+    The connection goes on: the rest of the list arrives as ordinary events.
+    """

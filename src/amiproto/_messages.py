@@ -336,9 +336,14 @@ class ActionCompleted:
 
     Emitted right after its last message: the Response, or for a list action the
     event that closes the list. ``complete`` is false when the answer never
-    arrived whole (end of file, timeout); ``warnings`` reports oddities that did
-    not stop completion, such as a ``ListItems`` count that disagrees with the
-    events that came.
+    arrived whole (end of file, timeout, or ``too_many_events``); ``warnings``
+    reports oddities that did not stop completion, such as a ``ListItems`` count
+    that disagrees with the events that came.
+
+    ``too_many_events`` is true when a list brought more items than the
+    connection's ``max_list_events``: the action was given up at that point,
+    ``events`` holds the items collected until then, and the rest of the list
+    arrives as ordinary events.
     """
 
     action_id: str
@@ -349,6 +354,7 @@ class ActionCompleted:
     timed_out: bool = False
     warnings: tuple[str, ...] = ()
     is_list: bool = False
+    too_many_events: bool = False
 
     @property
     def success(self) -> bool:

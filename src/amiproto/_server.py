@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._actions import check_header
+from ._actions import check_header, encode_value
 from ._errors import LocalProtocolError
 from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Framer
 from ._headers import DECODE_ERRORS, Headers, parse_header_lines
@@ -85,7 +85,10 @@ class ServerConnection:
 
     def greeting(self, name: str = _SERVER_NAME, version: str = _AMI_VERSION) -> bytes:
         """The banner line; Asterisk 22's (``GREETING``) by default."""
-        return f"{name}/{version}\r\n".encode(self.encoding)
+        for part in (name, version):
+            if not isinstance(part, str) or "\r" in part or "\n" in part or "\0" in part:
+                raise LocalProtocolError(f"a greeting part must be a str without CR, LF or NUL: {part!r}")
+        return encode_value("greeting", f"{name}/{version}\r\n", self.encoding)
 
     def format(self, pairs: Iterable[tuple[str, str]]) -> bytes:
         return format_message(pairs, self.encoding)
@@ -102,4 +105,12 @@ def format_message(pairs: Iterable[tuple[str, str]], encoding: str = "utf-8") ->
     if not lines:
         raise LocalProtocolError("a message needs at least one header")
     lines.append("\r\n")
-    return "".join(lines).encode(encoding, DECODE_ERRORS)
+    try:
+        return "".join(lines).encode(encoding, DECODE_ERRORS)
+    except UnicodeEncodeError:
+        pass
+    for line in lines:
+        name, _, value = line.partition(": ")
+        encode_value(name, name, encoding, part="header name")
+        encode_value(name, value, encoding)
+    raise AssertionError("unreachable: every header encodes")  # pragma: no cover

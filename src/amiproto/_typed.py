@@ -9,7 +9,8 @@ Three ideas live here, so that the generated modules stay plain tables:
   does not convert is returned as the ``str`` it was; ``.headers`` stays the
   lossless truth.
 - ``ActionBuilder``: an ``Action`` whose constructor takes the documented
-  parameters as keyword arguments and refuses missing or unknown ones.
+  parameters as keyword arguments and refuses missing or unknown ones, and
+  values of the wrong type (None for a required one, a list for a single one).
 """
 
 from __future__ import annotations
@@ -218,50 +219,115 @@ Indexed = Mapping[int, HeaderValue] | Sequence[HeaderValue | None]
 FreeHeaders = Mapping[str, HeaderValue | Sequence[HeaderValue]] | Iterable[tuple[str, HeaderValue]]
 """Headers of the program's choosing (``UserEvent``), in order; a list repeats a header."""
 
-_Item = tuple[str, HeaderValue | list[str] | None]
+
+class Repeated(list[str]):
+    """Values of a parameter documented as repeatable: one header each.
+
+    Only the generated code makes these, so that a plain list given for a
+    single-valued parameter is refused instead of repeating its header.
+    """
+
+    __slots__ = ()
 
 
-def assignments(value: Assignments | None) -> list[str] | None:
-    """``NAME=VALUE`` strings for a ``Variable``-like header that may repeat."""
+_Item = tuple[str, HeaderValue | Repeated | None]
+
+_SCALARS = (str, int, float, bool)
+
+# What Asterisk's argument parser (app.c, __ast_app_separate_args) reads in a
+# Variable header: a comma splits variables, a double quote is dropped, and a
+# backslash is dropped and makes the next character literal.
+_ARGUMENT_SPECIALS = re.compile(r'[\\",]')
+
+
+def _scalar(what: str, value: object) -> HeaderValue:
+    """``value`` if it is one header value (str, int, float or bool); else refused."""
+    if not isinstance(value, _SCALARS):
+        raise LocalProtocolError(f"{what} must be a str, int, float or bool, not {type(value).__name__}")
+    return value
+
+
+def _assignment(name: object, value: object) -> str:
+    """``NAME=VALUE`` escaped so that Asterisk sets exactly ``name`` to exactly ``value``."""
+    # Asterisk drops leading blanks and ends the name at the first "=".
+    if not isinstance(name, str) or not name or name != name.strip() or "=" in name:
+        raise LocalProtocolError(
+            f"a variable name must be a non-empty str without '=' or surrounding spaces, not {name!r}"
+        )
+    text = header_text(_scalar(f"the value of variable {name!r}", value))
+    return _escape_argument(name) + "=" + _escape_argument(text)
+
+
+def _escape_argument(text: str) -> str:
+    return _ARGUMENT_SPECIALS.sub(r"\\\g<0>", text)
+
+
+def assignments(value: Assignments | None) -> Repeated | None:
+    """``NAME=VALUE`` headers for a ``Variable``-like parameter that may repeat.
+
+    From a dict ``{name: value}`` or from ``"NAME=VALUE"`` strings, each split at
+    its first ``=``. Backslash, double quote and comma are escaped with a
+    backslash: Asterisk would otherwise split the value at a comma into a second
+    variable, and drop quotes and backslashes.
+    """
     if value is None:
         return None
     if isinstance(value, str):
-        return [value]
+        value = [value]
     if isinstance(value, Mapping):
-        return [f"{name}={header_text(item)}" for name, item in value.items()]
-    return [_check_str(item) for item in value]
+        return Repeated(_assignment(name, item) for name, item in value.items())
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise LocalProtocolError(f"expected a dict or 'NAME=VALUE' strings, not {type(value).__name__}")
+    found = Repeated()
+    for item in value:
+        if not isinstance(item, str) or "=" not in item:
+            raise LocalProtocolError(f"expected 'NAME=VALUE' strings, got {item!r}")
+        name, _, text = item.partition("=")
+        found.append(_assignment(name, text))
+    return found
 
 
 def indexed(pattern: str, value: Indexed | None) -> list[tuple[str, HeaderValue]]:
     """Header pairs for a numbered family: ``pattern.format(index)`` for each value."""
     if value is None:
         return []
-    if isinstance(value, (str, bytes)):
-        raise LocalProtocolError(f"{pattern.format(0)!r} takes a list or a dict of values, not a string")
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, (Mapping, Sequence)):
+        raise LocalProtocolError(
+            f"{pattern.format(0)!r} takes a list or a dict of values, not {type(value).__name__}"
+        )
     items = value.items() if isinstance(value, Mapping) else enumerate(value)
-    return [(pattern.format(index), item) for index, item in items if item is not None]
+    pairs: list[tuple[str, HeaderValue]] = []
+    for index, item in items:
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise LocalProtocolError(f"{pattern.format(0)!r} takes indexes >= 0, not {index!r}")
+        if item is not None:
+            pairs.append((pattern.format(index), _scalar(repr(pattern.format(index)), item)))
+    return pairs
 
 
 def free_headers(value: FreeHeaders | None) -> list[tuple[str, HeaderValue]]:
     """Header pairs from a mapping (a list value repeats the header) or from pairs."""
     if value is None:
         return []
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise LocalProtocolError(f"headers must be a dict or (name, value) pairs, not {type(value).__name__}")
     pairs: list[tuple[str, HeaderValue]] = []
     if isinstance(value, Mapping):
         for name, item in value.items():
-            if isinstance(item, (str, int, float, bool)):
-                pairs.append((name, item))
+            if isinstance(item, (list, tuple)):
+                pairs.extend((name, _scalar(f"header {name!r}", each)) for each in item)
             else:
-                pairs.extend((name, each) for each in item)
+                pairs.append((name, _scalar(f"header {name!r}", item)))
     else:
-        pairs.extend(value)
+        for pair in value:
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise LocalProtocolError(f"headers must be (name, value) pairs, got {pair!r}")
+            name, item = pair
+            pairs.append((name, _scalar(f"header {name!r}", item)))
+    for name, _ in pairs:
+        if not isinstance(name, str):
+            raise LocalProtocolError(f"a header name must be a str, not {name!r}")
     return pairs
-
-
-def _check_str(value: object) -> str:
-    if not isinstance(value, str):
-        raise LocalProtocolError(f"expected 'NAME=VALUE' strings, got {value!r}")
-    return value
 
 
 class ActionBuilder(Action):
@@ -300,6 +366,12 @@ class ActionBuilder(Action):
         unknown = [name for name in kwargs if name not in cls._known]
         if unknown:
             raise LocalProtocolError(cls._unknown_message(unknown))
+        # None means "not sent", which a required parameter cannot be.
+        given_none = [name for name in cls.required if name in kwargs and kwargs[name] is None]
+        if given_none:
+            raise LocalProtocolError(
+                f"{cls.__name__} requires {', '.join(map(repr, given_none))}, and None is no value"
+            )
         missing = [name for name in cls.required if name not in kwargs]
         if missing:
             raise LocalProtocolError(
@@ -327,8 +399,14 @@ class ActionBuilder(Action):
         for header, value in items:
             if value is None:
                 continue
-            if isinstance(value, list):
+            if isinstance(value, Repeated):
                 pairs.extend((header, each) for each in value)
-            else:
+            elif isinstance(value, _SCALARS):
                 pairs.append((header, value))
+            else:
+                keyword = next((name for name, filled in self.parameters if filled == header), header)
+                raise LocalProtocolError(
+                    f"{type(self).__name__}: {keyword!r} takes one str, int, float or bool, "
+                    f"not {type(value).__name__}"
+                )
         Action.__init__(self, self.action_name, pairs, list_complete_event=self.completion_event)

@@ -14,10 +14,16 @@ def outcome(completed: ActionCompleted) -> ActionCompleted:
     """The one place where a core result becomes an exception, or passes through.
 
     A ``Response: Error`` is a result, not an exception, except for a ``Login``
-    sent by hand, which raises ``AuthenticationError`` like ``login()`` does.
+    sent by hand, which raises ``AuthenticationError`` like ``login()`` does. A
+    list given up at the core's ``max_list_events`` raises ``ListTooLong``.
     """
     if completed.timed_out:
         raise amiproto.ActionTimeout(f"{completed.action.name} ({completed.action_id}) got no answer in time")
+    if completed.too_many_events:
+        raise amiproto.ListTooLong(
+            f"{completed.action.name} ({completed.action_id}) was given up after "
+            f"{len(completed.events)} list items (max_list_events)"
+        )
     if not completed.complete:
         raise amiproto.ConnectionLost(
             f"the connection ended before {completed.action.name} ({completed.action_id}) was answered"

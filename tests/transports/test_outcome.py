@@ -1,0 +1,39 @@
+"""The one boundary where core results become exceptions (_shared/_outcome)."""
+
+from __future__ import annotations
+
+import pytest
+
+import amiproto
+from amiproto_transports._shared._outcome import outcome
+
+from ..helpers import connected, reply
+
+
+def completed_list(max_list_events: int, items: int) -> amiproto.ActionCompleted:
+    """The ActionCompleted of a Status list of ``items`` items, closed or not."""
+    conn = connected(max_list_events=max_list_events)
+    conn.send(amiproto.Action("Status"))
+    text = "Response: Success\nActionID: t-1\nEventList: start\n\n"
+    text += "".join(f"Event: Status\nActionID: t-1\nChannel: C{i}\n\n" for i in range(items))
+    text += "Event: StatusComplete\nActionID: t-1\nEventList: Complete\n\n"
+    return next(i for i in reply(conn, text) if isinstance(i, amiproto.ActionCompleted))
+
+
+def test_a_list_given_up_raises_list_too_long() -> None:
+    with pytest.raises(amiproto.ListTooLong, match=r"Status \(t-1\) was given up after 2 list items"):
+        outcome(completed_list(max_list_events=2, items=3))
+
+
+def test_a_list_within_the_limit_passes_through() -> None:
+    done = completed_list(max_list_events=3, items=3)
+    assert outcome(done) is done
+
+
+def test_a_connection_that_ended_is_still_connection_lost() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping"))
+    conn.receive_data(b"")
+    done = next(i for i in conn.next_events() if isinstance(i, amiproto.ActionCompleted))
+    with pytest.raises(amiproto.ConnectionLost):
+        outcome(done)
