@@ -356,12 +356,16 @@ class Client:
         options = self.options
         try:
             sock = socket.create_connection((options.host, options.port), timeout=options.timeout)
+        except OSError as error:
+            raise connect_error(options, error) from error
+        try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if options.ssl is not None:
                 context: _ssl.SSLContext = options.ssl
                 sock = context.wrap_socket(sock, server_hostname=options.server_hostname or options.host)
             sock.settimeout(None)
         except OSError as error:
+            sock.close()  # a failed handshake: not left for the garbage collector
             raise connect_error(options, error) from error
         return sock
 

@@ -592,8 +592,15 @@ async def reconnect_notices(kind: str, address: Address, **options: Any) -> list
     return notices
 
 
+def accept_login_and_logoff(sock: socket.socket) -> None:
+    """Accept the login, and answer the Logoff that closes the client."""
+    accept_login(sock)
+    action_id = read_action(sock)["actionid"]
+    sock.sendall(f"Response: Goodbye\r\nActionID: {action_id}\r\n\r\n".encode())
+
+
 async def test_a_relogin_without_answer_is_retried_with_the_backoff(kind: str) -> None:
-    with scripted_connections(accept_login_then_drop, drop_during_login, accept_login) as address:
+    with scripted_connections(accept_login_then_drop, drop_during_login, accept_login_and_logoff) as address:
         notices = await reconnect_notices(kind, address)
     assert [type(n) for n in notices] == [Disconnected, Reconnected]
     assert notices[1].get("Attempts") == "2"  # the failed re-login was the first attempt
@@ -603,7 +610,7 @@ async def test_a_refused_relogin_ends_the_retries_unless_asked(kind: str) -> Non
     with scripted_connections(accept_login_then_drop, refuse_login) as address:
         notices = await reconnect_notices(kind, address)
     assert [type(n) for n in notices] == [Disconnected]
-    with scripted_connections(accept_login_then_drop, refuse_login, accept_login) as address:
+    with scripted_connections(accept_login_then_drop, refuse_login, accept_login_and_logoff) as address:
         notices = await reconnect_notices(kind, address, retry_refused_login=True)
     assert [type(n) for n in notices] == [Disconnected, Reconnected]
     assert notices[1].get("Attempts") == "2"

@@ -151,15 +151,18 @@ class TrioBackend:
 
     async def open(self) -> None:
         options = self.options
+        stream: trio.abc.Stream | None = None
         try:
             with trio.fail_after(math.inf if options.timeout is None else options.timeout):
-                stream: trio.abc.Stream = await trio.open_tcp_stream(options.host, options.port)
+                stream = await trio.open_tcp_stream(options.host, options.port)
                 if options.ssl is not None:
                     stream = trio.SSLStream(
                         stream, options.ssl, server_hostname=options.server_hostname or options.host
                     )
                     await stream.do_handshake()
         except (*ERRORS, trio.TooSlowError) as error:
+            if stream is not None:
+                await trio.aclose_forcefully(stream)  # a failed handshake: the socket is ours
             # trio wraps a failed handshake (an unverified certificate, say) without a message.
             cause = error.__cause__ if isinstance(error, trio.BrokenResourceError) else None
             raise connect_error(options, cause or error) from error
