@@ -8,16 +8,21 @@ never makes a system call per action: actions sent in a burst, from one thread
 or many, leave in a few large writes. The caller keeps the GIL meanwhile
 (handing it to and fro with the reader on every write is what made one
 thread's burst of ``submit`` slow), and sends the buffer itself, without
-blocking, once ``eager_bytes`` are queued (see ``take_eager_chunk``). A caller
-waits only while more than ``high_water`` bytes are queued, which bounds the
-buffer when the server reads slowly. Over TLS, whose ``send()`` takes no
-flags, callers leave all writing to the writer thread.
+blocking, once ``eager_bytes`` are queued (see ``take_eager_chunk``).
+
+The unsent bytes (the buffer and the chunk being sent) are bounded: a caller
+queues an action only while at most ``high_water`` are unsent, and waits for
+room before the core even sees the action, until its deadline
+(``wait_for_room_locked``); so a refused action leaves nothing behind. Over
+TLS, whose ``send()`` takes no flags, callers leave all writing to the writer
+thread.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from ._tls_socket import LockedTLS
@@ -50,6 +55,7 @@ class Writer:
         self.room = threading.Condition(lock)  # callers waiting for buffer room
         self.idle = False  # guarded by the lock: the writer thread waits on ``wake``
         self.writing = False  # guarded by the lock: a thread sends bytes taken from the buffer
+        self.in_flight = 0  # guarded by the lock: bytes taken from the buffer and not yet sent
         self.eager = not tls and _DONTWAIT != 0
         self.sock: socket.socket | None = None  # the socket written to; replaced on reconnect
         self.tls: LockedTLS | None = None
@@ -64,25 +70,39 @@ class Writer:
         the old one left unsent belongs to actions that failed with it, and never goes."""
         self.sock, self.tls = sock, tls
         self.buffer[:] = first
+        self.room.notify_all()
 
-    def queue_locked(self, data: bytes, *, may_wait: bool = True) -> None:
-        """Append bytes in core order and wake the writer if it sleeps.
+    def unsent_locked(self) -> int:
+        """Bytes queued or being sent, not yet taken by the socket."""
+        return len(self.buffer) + self.in_flight
 
-        A caller with ``may_wait`` waits while too much is queued; the reader never
-        does (the writer may be stuck until the server reads, and the server until we do).
-        """
+    def wait_for_room_locked(self, deadline: float | None) -> bool:
+        """Wait while more than ``high_water`` bytes are unsent; False if ``deadline``
+        (on ``time.monotonic``) passed first. Returns at once when closing."""
+        while len(self.buffer) + self.in_flight > self.high_water and not self.closing.is_set():
+            if deadline is None:
+                self.room.wait()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.room.wait(remaining)
+        return True
+
+    def queue_locked(self, data: bytes) -> None:
+        """Append bytes in core order and wake the writer if it sleeps. Never waits:
+        callers wait for room first, and the reader must never wait (the writer may be
+        stuck until the server reads, and the server until we do)."""
         buffer = self.buffer
         buffer += data
         if self.idle and buffer:
             self.idle = False
             self.wake.notify()
-        while may_wait and len(buffer) > self.high_water and not self.closing.is_set():
-            self.room.wait(1.0)
 
     def kick(self) -> None:
         """From the reader: wake the writer for what was joined to the buffer."""
         with self.wake:
-            self.queue_locked(b"", may_wait=False)
+            self.queue_locked(b"")
 
     def take_eager_chunk_locked(self) -> tuple[socket.socket, bytes] | None:
         """The queued bytes for the caller to send itself, when a burst has queued
@@ -99,8 +119,7 @@ class Writer:
         self.writing = True
         chunk = bytes(buffer)
         buffer.clear()
-        if len(chunk) > self.high_water:
-            self.room.notify_all()
+        self.in_flight = len(chunk)
         return sock, chunk
 
     def send_eagerly(self, sock: socket.socket, chunk: bytes) -> None:
@@ -115,6 +134,9 @@ class Writer:
             if sent < len(chunk) and sock is self.sock:
                 self.buffer[0:0] = chunk[sent:]
             self.writing = False
+            self.in_flight = 0
+            if sent:
+                self.room.notify_all()
             if self.idle and self.buffer:
                 self.idle = False
                 self.wake.notify()
@@ -135,9 +157,8 @@ class Writer:
                 self.writing = True
                 chunk = bytes(buffer)
                 buffer.clear()
+                self.in_flight = len(chunk)
                 sock, tls = self.sock, self.tls
-                if len(chunk) > self.high_water:
-                    self.room.notify_all()
             try:
                 assert sock is not None
                 if tls is not None:
@@ -145,11 +166,14 @@ class Writer:
                 else:
                     sock.sendall(chunk)
             except OSError as error:
-                if sock is self.sock:  # not a socket a reconnect has replaced already
+                # Not a socket a reconnect has replaced already, nor one close() aborted.
+                if sock is self.sock and not self.closing.is_set():
                     self.on_broken(f"write failed: {error}")
             finally:
                 with cond:
                     self.writing = False
+                    self.in_flight = 0
+                    self.room.notify_all()
 
     def stop(self) -> None:
         """Closing: wake the writer thread and every caller waiting for room."""

@@ -10,11 +10,12 @@ change, so nothing polls. Bytes are queued in the same step as the core made
 them and written once per loop iteration, or every 2 KiB of a burst (many
 actions sent at once share a write), so they go out whole and in order, and
 cancelling a ``send_action`` can never cut one in half: it only forgets its
-waiter, and the connection stays usable. What is unsent is bounded by what is
-in flight: ``send_action`` waits only for its answer (so its timeout holds
-even while the socket is full), and ``submit`` callers pace themselves. When
-the connection is lost, bytes not yet written are dropped: they are never sent
-on a new one.
+waiter, and the connection stays usable. What is unsent is bounded
+(``max_send_buffer``): over it, ``send_action`` waits for room at most its
+timeout, and ``submit`` raises ``ActionTimeout`` at once; either way the
+action is queued whole or not at all. ``close()`` waits at most
+``CLOSE_GRACE`` for its Logoff, then aborts. When the connection is lost,
+bytes not yet written are dropped: they are never sent on a new one.
 
 The reader-to-dispatcher queue is bounded (``queue_size``); on overflow the
 oldest queued messages are dropped and counted in ``client.dropped_events``.
@@ -35,7 +36,7 @@ from amiproto import Action, ActionCompleted
 
 from ._async import SharedClient
 from ._async._asyncio import AsyncioBackend
-from ._shared import DEFAULT_QUEUE_SIZE, AsyncClient, Backoff, Options
+from ._shared import DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER, AsyncClient, Backoff, Options
 
 __all__ = ["Client", "connect"]
 
@@ -53,6 +54,11 @@ class Client(SharedClient[_asyncio.Future[Any]]):
         return or raise. Many ``submit`` calls in a row pipeline actions cheaply.
 
         A cancelled Future's answer is ignored when it comes (or its timeout passes).
+
+        While more than ``max_send_buffer`` bytes wait unsent (the server reads slowly),
+        it cannot wait for room: it raises ``ActionTimeout`` at once, with nothing queued,
+        as ``send_action`` would after waiting ``timeout``; pace a burst with
+        ``send_action``, or retry later.
         """
         return self._submit(action, timeout)[1]
 
@@ -67,7 +73,7 @@ async def connect(
     auth: str = "md5",
     events: bool | str | None = True,
     timeout: float | None = 10.0,
-    ssl: _ssl.SSLContext | None = None,
+    ssl: _ssl.SSLContext | bool | None = None,
     server_hostname: str | None = None,
     keepalive: float | None = None,
     keepalive_timeout: float | None = None,
@@ -75,6 +81,8 @@ async def connect(
     backoff: Backoff | None = None,
     trace: bool = False,
     queue_size: int = DEFAULT_QUEUE_SIZE,
+    max_send_buffer: int = SEND_HIGH_WATER,
+    retry_refused_login: bool = False,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""

@@ -24,8 +24,14 @@ Threads: the caller's, two workers and one writer.
   reader, a callback may call ``send_action`` itself without deadlock.
 - Writes (``_sync_writer``): bytes join one buffer under the core lock, in
   the order the core made them, and the writer thread sends it, whole. A
-  caller sends the buffer itself, without blocking, every ``EAGER_BYTES``,
-  and waits only when more than ``SEND_HIGH_WATER`` bytes are queued.
+  caller sends the buffer itself, without blocking, every ``EAGER_BYTES``.
+  While more than ``max_send_buffer`` bytes are unsent (the server reads
+  slowly, or not at all), ``send_action``, ``submit`` and ``login`` wait for
+  room, at most their timeout, before the core sees the action; then they
+  raise ``ActionTimeout``, with nothing of it queued or pending.
+- ``close()`` waits at most ``CLOSE_GRACE`` for its Logoff (and so for the
+  unsent bytes before it), then aborts the socket, dropping what is unsent,
+  and waits at most ``CLOSE_GRACE`` more for the threads.
 - Over TLS the reader and the writer take turns inside the SSL object
   (``LockedTLS``), which OpenSSL requires; callers then leave writing to the
   writer thread.
@@ -38,6 +44,7 @@ import logging
 import selectors
 import socket
 import ssl as _ssl
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -51,6 +58,7 @@ from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
 from ._future import LightFuture
 from ._shared import (
+    CLOSE_GRACE,
     DEFAULT_QUEUE_SIZE,
     EAGER_BYTES,
     RECV_SIZE,
@@ -135,7 +143,7 @@ class Client:
             self._broken,
             tls=options.ssl is not None,
             eager_bytes=EAGER_BYTES,
-            high_water=SEND_HIGH_WATER,
+            high_water=options.max_send_buffer,
         )
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
         # Guards the queue and the two workers' roles.
@@ -152,6 +160,9 @@ class Client:
         self._workers: list[threading.Thread] = []
         self._give_up = False  # set when a reconnect's login is refused
         self._reconnect_attempts = 0
+        # The reconnect attempts since the connection was last up, and their delays: a
+        # re-login that fails is one more attempt of the same backoff, not a fresh start.
+        self._retries: Iterator[tuple[int, float]] | None = None
 
     # -- public API --
 
@@ -174,9 +185,12 @@ class Client:
         return self._ready and not self._closing.is_set()
 
     def submit(self, action: Action, timeout: float | None = None) -> Future[ActionCompleted]:
-        """Send ``action`` without waiting; the Future resolves as ``send_action`` would return or raise.
+        """Send ``action`` without waiting for its answer; the Future resolves as ``send_action``
+        would return or raise.
 
-        Many ``submit`` calls in a row pipeline actions from one thread.
+        Many ``submit`` calls in a row pipeline actions from one thread. While more than
+        ``max_send_buffer`` bytes are unsent, it waits for room, at most ``timeout``, and
+        then raises ``ActionTimeout`` itself, with nothing of the action queued.
         """
         return self._submit(action, timeout)[1]
 
@@ -189,12 +203,10 @@ class Client:
         now = time.monotonic()
         writer = self._writer
         with self._core_lock:
+            if writer.unsent_locked() > writer.high_water:
+                timeout, now = self._wait_for_room_locked(action.name, timeout, now)
             action_id, data = self._session.send(action, timeout, now, future)
-            try:
-                writer.queue_locked(data)  # may wait for room
-            except BaseException:
-                self._session.waiters.pop(action_id, None)
-                raise
+            writer.queue_locked(data)
             chunk = writer.take_eager_chunk_locked()
         self._want_answer()
         if chunk is not None:
@@ -202,6 +214,24 @@ class Client:
         if timeout is not None:
             self._wake_if_sooner(now + timeout)
         return action_id, future
+
+    def _wait_for_room_locked(
+        self, name: str, timeout: float | None, now: float
+    ) -> tuple[float | None, float]:
+        """Under the core lock, before the core sees the action: wait while too many bytes
+        are unsent. Returns what is left of ``timeout``, and the time now; raises
+        ``ActionTimeout`` when no room came in time, ``ConnectionLost`` when closing."""
+        deadline = None if timeout is None else now + timeout
+        writer = self._writer
+        if not writer.wait_for_room_locked(deadline):
+            raise amiproto.ActionTimeout(
+                f"{name}: no room to send in time ({writer.unsent_locked()} bytes unsent,"
+                f" max_send_buffer {writer.high_water})"
+            )
+        if self._closing.is_set():
+            raise amiproto.ConnectionLost("closed by the program")
+        now = time.monotonic()
+        return (None if deadline is None else max(0.0, deadline - now)), now
 
     def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
         """Send ``action`` and wait for everything that belongs to it.
@@ -242,10 +272,12 @@ class Client:
         now = time.monotonic()
         try:
             with self._core_lock:
+                if self._writer.unsent_locked() > self._writer.high_water:
+                    timeout, now = self._wait_for_room_locked("Login", timeout, now)
                 data = self._session.login(
                     username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=future
                 )
-                self._writer.queue_locked(data)  # may wait for room
+                self._writer.queue_locked(data)
             self._want_answer()
             if timeout is not None:
                 self._wake_if_sooner(now + timeout)
@@ -269,27 +301,39 @@ class Client:
         return subscription
 
     def close(self) -> None:
-        """Log off when possible, close the socket, stop the threads. Idempotent."""
+        """Log off when possible, close the socket, stop the threads. Idempotent.
+
+        Bounded whatever the server does: the Logoff gets ``CLOSE_GRACE`` seconds (its
+        room to be sent included); then the socket is aborted, unsent bytes dropped, and
+        the threads get ``CLOSE_GRACE`` more to finish (a callback that blocks is left).
+        """
         if self._closing.is_set():
             return
         if self.is_connected() and self._session.conn.authenticated:
             with contextlib.suppress(amiproto.AMIError, OSError):
-                self.send_action(Action("Logoff"), timeout=min(2.0, self.options.timeout or 2.0))
+                grace = min(CLOSE_GRACE, self.options.timeout or CLOSE_GRACE)
+                self.send_action(Action("Logoff"), timeout=grace)
         self._shutdown()
 
     def _shutdown(self) -> None:
         self._closing.set()
         sock = self._sock
+        with self._core_lock:
+            unsent = self._writer.unsent_locked()
         if sock is not None:
             with contextlib.suppress(OSError):
+                if unsent:
+                    # Abort: a reset, and no kernel buffer kept trying to send for us.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 sock.shutdown(socket.SHUT_RDWR)
         self._wake()
         self._writer.stop()
         current = threading.current_thread()
+        deadline = time.monotonic() + CLOSE_GRACE
         for thread in self._workers:
             if thread is not current:
-                thread.join(5.0)
-        self._writer.join(5.0)
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._writer.join(max(0.0, deadline - time.monotonic()))
         if sock is not None:
             sock.close()
         self._wake_r.close()
@@ -312,12 +356,16 @@ class Client:
         options = self.options
         try:
             sock = socket.create_connection((options.host, options.port), timeout=options.timeout)
+        except OSError as error:
+            raise connect_error(options, error) from error
+        try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if options.ssl is not None:
                 context: _ssl.SSLContext = options.ssl
                 sock = context.wrap_socket(sock, server_hostname=options.server_hostname or options.host)
             sock.settimeout(None)
         except OSError as error:
+            sock.close()  # a failed handshake: not left for the garbage collector
             raise connect_error(options, error) from error
         return sock
 
@@ -383,9 +431,11 @@ class Client:
                 self._on_lost(reason)
                 if self._closing.is_set() or self._give_up or not self.options.reconnect:
                     break
-                # The other worker runs its callbacks while this one waits to reconnect.
-                self._deliver([Disconnected.make(Reason=reason)], wake_standby=True)
-                if self._reconnect() == 0:
+                if self._retries is None:  # up until now, not a failed attempt to reconnect
+                    # The other worker runs its callbacks while this one waits to reconnect.
+                    self._deliver([Disconnected.make(Reason=reason)], wake_standby=True)
+                    self._retries = enumerate(self.options.backoff.delays(), 1)
+                if self._reconnect(self._retries) == 0:
                     break
         except Exception:  # a bug here must not leave waiters hanging
             log.exception("reader failed")
@@ -521,9 +571,10 @@ class Client:
 
     # -- reconnecting --
 
-    def _reconnect(self) -> int:
-        """Connect again with backoff; returns the attempts it took, 0 when giving up."""
-        for attempt, delay in enumerate(self.options.backoff.delays(), 1):
+    def _reconnect(self, retries: Iterator[tuple[int, float]]) -> int:
+        """Connect again with the attempts and delays left in ``retries``; returns the
+        attempt that connected, 0 when giving up."""
+        for attempt, delay in retries:
             if self._closing.wait(delay):
                 return 0
             try:
@@ -539,6 +590,7 @@ class Client:
             log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
+                self._retries = None
                 self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
             return attempt
         log.error("giving up reconnecting")
@@ -548,10 +600,17 @@ class Client:
         """The login a reconnect started has its answer: re-apply state and tell the program."""
         self._session.relogin = False
         if not result.success:
-            log.error("login after reconnect refused: %s", result.message)
-            self._give_up = True
-            self._broken("login refused after reconnect")
+            if result.answered and not self.options.retry_refused_login:
+                log.error("login after reconnect refused: %s; giving up", result.message)
+                self._give_up = True
+                self._broken("login refused after reconnect")
+            else:
+                # No answer (the server went away again, or stalls) or, when asked for, a
+                # refusal: one more failed attempt, retried with the backoff.
+                log.warning("login after reconnect failed: %s; retrying", result.message)
+                self._broken("login after reconnect failed")
             return
+        self._retries = None
         with self._core_lock:
             self._writer.buffer += self._session.reapply_bytes(time.monotonic())
             count = len(self._session.reapply)
@@ -647,7 +706,7 @@ def connect(
     auth: str = "md5",
     events: bool | str | None = True,
     timeout: float | None = 10.0,
-    ssl: _ssl.SSLContext | None = None,
+    ssl: _ssl.SSLContext | bool | None = None,
     server_hostname: str | None = None,
     keepalive: float | None = None,
     keepalive_timeout: float | None = None,
@@ -655,6 +714,8 @@ def connect(
     backoff: Backoff | None = None,
     trace: bool = False,
     queue_size: int = DEFAULT_QUEUE_SIZE,
+    max_send_buffer: int = SEND_HIGH_WATER,
+    retry_refused_login: bool = False,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
 
@@ -664,6 +725,12 @@ def connect(
     ``reconnect``: on loss, reconnect with ``backoff``, log in again, re-send the
     last ``Events`` and every ``Filter`` action, then deliver a synthetic
     ``Reconnected`` event to callbacks (a ``Disconnected`` one when the loss is seen).
+    A re-login that gets no answer is one more failed attempt; one the server refuses
+    ends the retries, unless ``retry_refused_login``.
+    ``ssl``: an ``ssl.SSLContext``, or True for ``ssl.create_default_context()``
+    (verifying the server's certificate and name, ``server_hostname`` or ``host``).
+    ``max_send_buffer``: bytes of actions that may wait unsent (the server reads
+    slowly) before another waits for room, at most its timeout (see ``Client.submit``).
     ``trace``: log both directions at DEBUG on ``amiproto.wire``, Secret/Key redacted.
     Raises ``ConnectionLost`` when the connection cannot be made and
     ``AuthenticationError`` when the login is refused.

@@ -12,10 +12,11 @@ callback.
 
 Bytes are queued for the writer in the order the core produced them (while it
 is idle, a burst's first bytes go straight to a plain socket). What is unsent
-is bounded by what is in flight: ``send_action`` waits only for its answer (so
-its timeout holds even while the socket is full), and ``submit`` callers pace
-themselves. When the connection is lost, bytes not yet written are dropped:
-they are never sent on a new one. The reader-to-dispatcher queue is bounded
+is bounded (``max_send_buffer``): over it, ``send_action`` waits for room at
+most its timeout, and ``submit`` raises ``ActionTimeout`` at once; either way
+the action is queued whole or not at all. ``close()`` waits at most
+``CLOSE_GRACE`` for its Logoff, then aborts. When the connection is lost,
+bytes not yet written are dropped: they are never sent on a new one. The reader-to-dispatcher queue is bounded
 (``queue_size``); on overflow the oldest queued messages are dropped and
 counted in ``client.dropped_events``. Times are on trio's clock
 (``trio.current_time()``). The body is shared with the asyncio client
@@ -34,7 +35,7 @@ from amiproto import Action, ActionCompleted
 
 from ._async import SharedClient
 from ._async._trio import Pending, TrioBackend
-from ._shared import DEFAULT_QUEUE_SIZE, AsyncClient, Backoff, Options
+from ._shared import DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER, AsyncClient, Backoff, Options
 
 __all__ = ["Client", "Pending", "connect"]
 
@@ -54,6 +55,11 @@ class Client(SharedClient[Pending[Any]]):
         ``send_action`` would. Many ``submit`` calls in a row pipeline actions cheaply.
 
         An answer nobody waits for any more is dropped when it comes (or its timeout passes).
+
+        While more than ``max_send_buffer`` bytes wait unsent (the server reads slowly),
+        it cannot wait for room: it raises ``ActionTimeout`` at once, with nothing queued,
+        as ``send_action`` would after waiting ``timeout``; pace a burst with
+        ``send_action``, or retry later.
         """
         return self._submit(action, timeout)[1]
 
@@ -68,7 +74,7 @@ async def connect(
     auth: str = "md5",
     events: bool | str | None = True,
     timeout: float | None = 10.0,
-    ssl: _ssl.SSLContext | None = None,
+    ssl: _ssl.SSLContext | bool | None = None,
     server_hostname: str | None = None,
     keepalive: float | None = None,
     keepalive_timeout: float | None = None,
@@ -76,6 +82,8 @@ async def connect(
     backoff: Backoff | None = None,
     trace: bool = False,
     queue_size: int = DEFAULT_QUEUE_SIZE,
+    max_send_buffer: int = SEND_HIGH_WATER,
+    retry_refused_login: bool = False,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""

@@ -138,6 +138,21 @@ class Face:
                 await started
         return got
 
+    def unsent_bytes(self) -> int:
+        """Bytes of actions the client holds that the socket has not taken yet."""
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            writer = native._writer
+            with writer.wake:
+                return writer.unsent_locked()
+        assert isinstance(native, (aio_client.Client, trio_client.Client))
+        backend: Any = native._backend  # each backend's own buffers
+        if isinstance(native, aio_client.Client):
+            transport = backend._transport
+            queued = 0 if transport is None or transport.is_closing() else transport.get_write_buffer_size()
+            return len(backend._outgoing) + queued
+        return len(backend._outgoing) + int(backend._in_flight)
+
     async def close(self) -> None:
         native = self.native
         if isinstance(native, sync_client.Client):
@@ -181,6 +196,20 @@ async def expect_error(error: type[BaseException], coroutine: Any) -> BaseExcept
 
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def accept_login(sock: socket.socket) -> None:
+    """Read one action (a plain login) and accept it."""
+    action_id = read_action(sock)["actionid"]
+    answer = f"Response: Success\r\nActionID: {action_id}\r\nMessage: Authentication accepted\r\n\r\n"
+    sock.sendall(answer.encode())
+
+
+def refuse_login(sock: socket.socket) -> None:
+    """Read one action (a plain login) and refuse it."""
+    action_id = read_action(sock)["actionid"]
+    answer = f"Response: Error\r\nActionID: {action_id}\r\nMessage: Authentication failed\r\n\r\n"
+    sock.sendall(answer.encode())
 
 
 def read_action(sock: socket.socket) -> dict[str, str]:
@@ -318,6 +347,8 @@ def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tupl
 
 __all__ = [
     "GREETING",
+    "accept_login",
+    "refuse_login",
     "Face",
     "amiproto",
     "expect_error",

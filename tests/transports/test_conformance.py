@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -22,14 +23,16 @@ import trustme
 
 import amiproto
 from amiproto import Action
-from amiproto_transports._shared import Backoff, Disconnected, Reconnected
+from amiproto_transports._shared import CLOSE_GRACE, Backoff, Disconnected, Reconnected
 from amiproto_transports.simulator import Simulator
 
 from .harness import (
     Face,
+    accept_login,
     expect_error,
     open_client,
     read_action,
+    refuse_login,
     scripted_connections,
     scripted_server,
     tls_proxy,
@@ -343,6 +346,44 @@ async def test_a_timeout_holds_while_the_socket_is_full(kind: str) -> None:
             assert time.monotonic() - started < 3
 
 
+def login_then_never_read(sock: socket.socket) -> None:
+    """Accept the login, then never read again: the client's writes back up."""
+    accept_login(sock)
+
+
+async def test_a_server_that_stops_reading_bounds_every_wait_and_every_byte(kind: str) -> None:
+    limit = 64 * 1024
+    with scripted_server(login_then_never_read, receive_buffer=4096) as address:
+        with anyio.fail_after(15):
+            async with open_client(
+                kind, *address, username="admin", secret="x", auth="plain", max_send_buffer=limit
+            ) as client:
+                native: Any = client.native
+                first = big_action()
+                # The first is queued whole (the buffer was empty) and times out unanswered;
+                # the second and the Ping find no room and time out before being queued.
+                for action in (first, big_action(), Action("Ping", ActionID="tiny")):
+                    await expect_error(amiproto.ActionTimeout, client.send_action(action, timeout=0.5))
+                bound = limit + len(first.serialize()) + 256  # + its ActionID
+                assert 0 < client.unsent_bytes() <= bound
+                assert not native._session.waiters
+                assert "tiny" not in native._session.conn.pending_action_ids
+                refused = Action("Ping", ActionID="refused")
+                if kind == "sync":
+                    # A blocking submit waits for room, at most its timeout.
+                    submit = partial(native.submit, refused, 0.3)
+                    await expect_error(amiproto.ActionTimeout, anyio.to_thread.run_sync(submit))
+                else:
+                    with pytest.raises(amiproto.ActionTimeout, match="max_send_buffer"):
+                        native.submit(refused)  # cannot wait: refused at once
+                assert "refused" not in native._session.conn.pending_action_ids
+                assert 0 < client.unsent_bytes() <= bound
+                # The Logoff finds no room either: close gives up after its grace, and aborts.
+                with anyio.fail_after(2 * CLOSE_GRACE + 3):
+                    await client.close()
+                assert not client.is_connected()
+
+
 def cut_after_a_while(sock: socket.socket) -> None:
     """Read nothing, then drop the connection while the client still has bytes to send."""
     time.sleep(0.5)
@@ -515,3 +556,73 @@ async def test_wire_trace_hides_secrets(kind: str, server: Address, caplog: pyte
     assert any(m.startswith("<- ") and "Pong" in m for m in wire)
     assert any("Secret: <redacted>" in m for m in wire)
     assert "wordpass" not in caplog.text
+
+
+def accept_login_then_drop(sock: socket.socket) -> None:
+    """Accept the login, then the server goes away (the connection is reset)."""
+    accept_login(sock)
+    time.sleep(0.2)
+
+
+def drop_during_login(sock: socket.socket) -> None:
+    """The server restarts: it reads the re-login and closes without answering."""
+    read_action(sock)
+    sock.shutdown(socket.SHUT_WR)  # an end of file first, as a restarting server sends
+    time.sleep(0.2)
+
+
+async def reconnect_notices(kind: str, address: Address, **options: Any) -> list[amiproto.Event]:
+    """Connect with reconnect on, and collect Disconnected and Reconnected notices until one
+    Reconnected comes or the reconnecting gives up; the client is closed on return."""
+    notices: list[amiproto.Event] = []
+    backoff = Backoff(initial=0.02, maximum=0.1)
+    options.update(username="admin", secret="x", auth="plain", reconnect=True, backoff=backoff)
+    async with open_client(kind, *address, **options) as client:
+        client.register_callback(Reconnected, notices.append)
+        client.register_callback(Disconnected, notices.append)
+        native: Any = client.native
+        await wait_until(lambda: bool(notices))  # the first loss is seen
+        with anyio.move_on_after(5):
+            await wait_until(lambda: any(isinstance(n, Reconnected) for n in notices) or native._give_up, 5)
+        if native._give_up:
+            assert not client.is_connected()
+            await expect_error(amiproto.ConnectionLost, client.send_action(Action("Ping")))
+        else:
+            await wait_until(client.is_connected)
+    return notices
+
+
+def accept_login_and_logoff(sock: socket.socket) -> None:
+    """Accept the login, and answer the Logoff that closes the client."""
+    accept_login(sock)
+    action_id = read_action(sock)["actionid"]
+    sock.sendall(f"Response: Goodbye\r\nActionID: {action_id}\r\n\r\n".encode())
+
+
+async def test_a_relogin_without_answer_is_retried_with_the_backoff(kind: str) -> None:
+    with scripted_connections(accept_login_then_drop, drop_during_login, accept_login_and_logoff) as address:
+        notices = await reconnect_notices(kind, address)
+    assert [type(n) for n in notices] == [Disconnected, Reconnected]
+    assert notices[1].get("Attempts") == "2"  # the failed re-login was the first attempt
+
+
+async def test_a_refused_relogin_ends_the_retries_unless_asked(kind: str) -> None:
+    with scripted_connections(accept_login_then_drop, refuse_login) as address:
+        notices = await reconnect_notices(kind, address)
+    assert [type(n) for n in notices] == [Disconnected]
+    with scripted_connections(accept_login_then_drop, refuse_login, accept_login_and_logoff) as address:
+        notices = await reconnect_notices(kind, address, retry_refused_login=True)
+    assert [type(n) for n in notices] == [Disconnected, Reconnected]
+    assert notices[1].get("Attempts") == "2"
+
+
+async def test_ssl_true_is_the_default_verifying_context(kind: str, server: Address) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    with tls_proxy(server, server_context) as tls_address:
+        # The default trust store does not know this CA: the handshake fails, and says why.
+        error = await expect_error(
+            amiproto.ConnectionLost, open_client(kind, *tls_address, ssl=True, **ADMIN).__aenter__()
+        )
+        assert "certificate verify failed" in str(error).lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -56,3 +57,17 @@ def test_each_connect_signature_is_the_options(connect: Callable[..., Any]) -> N
             assert default is inspect.Parameter.empty
         else:
             assert default == f.default, f.name
+
+
+def test_ssl_true_is_the_default_verifying_context_and_false_is_none() -> None:
+    context = Options.from_arguments(arguments(ssl=True)).ssl
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert Options.from_arguments(arguments(ssl=False)).ssl is None
+    mine = ssl.create_default_context()
+    assert Options.from_arguments(arguments(ssl=mine)).ssl is mine
+
+
+def test_max_send_buffer_must_hold_something() -> None:
+    with pytest.raises(ValueError, match="max_send_buffer"):
+        Options.from_arguments(arguments(max_send_buffer=0))

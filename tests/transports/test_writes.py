@@ -7,6 +7,7 @@ import inspect
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -223,3 +224,23 @@ def test_trio_never_writes_past_the_writer_task_while_it_sends() -> None:
     with scripted_server(recorder(received, done)) as address:
         trio.run(main, address)
     assert [a.action_id for a in actions_in(bytes(received))] == [str(n) for n in range(100)]
+
+
+def test_a_sync_caller_waits_for_room_until_its_deadline_or_until_bytes_leave() -> None:
+    lock = threading.Lock()
+    writer = Writer(lock, threading.Event(), lambda reason: None, tls=False, eager_bytes=10, high_water=100)
+    with lock:
+        writer.buffer += b"x" * 100
+        assert writer.wait_for_room_locked(None)  # at the bound: room
+        writer.in_flight = 1  # one byte over, and nobody will write it
+        assert not writer.wait_for_room_locked(time.monotonic() + 0.05)
+
+    def written() -> None:
+        with lock:
+            writer.in_flight = 0
+            writer.room.notify_all()
+
+    threading.Timer(0.05, written).start()
+    with lock:
+        assert writer.wait_for_room_locked(time.monotonic() + 5)
+        assert writer.unsent_locked() == 100

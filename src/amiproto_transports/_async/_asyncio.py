@@ -4,7 +4,9 @@ The core's deadlines are served by one ``loop.call_at`` handle re-armed after
 every change, so nothing polls. Bytes are queued in the same step as the core
 made them and written once per loop iteration, or every ``EAGER_BYTES`` of a
 burst (many actions sent at once share a write), so they go out whole and in
-order, and cancelling a ``send_action`` can never cut one in half.
+order, and cancelling a ``send_action`` can never cut one in half. The
+transport's write buffer limits are set to ``max_send_buffer``: while it holds
+more, the transport has paused the protocol, and ``has_room()`` is false.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Stream(asyncio.Protocol):
         self._error: OSError | None = None
         self._read_paused = False
         self._data_waiter: asyncio.Future[None] | None = None
+        self.writable = asyncio.Event()  # cleared while the transport holds too much unsent
+        self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -60,7 +64,14 @@ class Stream(asyncio.Protocol):
         self._wake_reader()
         return False  # let the transport close itself
 
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self.writable.set()  # callers waiting for room meet the lost connection instead
         self._eof = True
         if exc is not None:
             self._error = exc if isinstance(exc, OSError) else ConnectionResetError(str(exc))
@@ -162,7 +173,11 @@ class AsyncioBackend:
         except (OSError, asyncio.TimeoutError) as error:
             raise connect_error(options, error) from error
         self.stream = stream
-        self._transport = stream.transport
+        self._transport = transport = stream.transport
+        assert transport is not None
+        # Paused above the bound and resumed at once below it: ``has_room`` is the flag.
+        limit = options.max_send_buffer
+        transport.set_write_buffer_limits(high=limit, low=limit)
         self._outgoing.clear()
         self._aborted = False
 
@@ -184,6 +199,24 @@ class AsyncioBackend:
             elif not self._flush_scheduled:
                 self._flush_scheduled = True
                 self._loop.call_soon(self._flush)
+
+    def has_room(self) -> bool:
+        # Our own buffer holds less than EAGER_BYTES plus one action: written at once past it.
+        stream = self.stream
+        return self._aborted or stream is None or stream.writable.is_set()
+
+    async def wait_for_room(self, deadline: float | None) -> bool:
+        stream = self.stream
+        if stream is None:
+            return True
+        remaining = None if deadline is None else deadline - self._loop.time()
+        if remaining is not None and remaining <= 0:
+            return False
+        try:
+            await asyncio.wait_for(stream.writable.wait(), remaining)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     def _flush(self) -> None:
         self._flush_scheduled = False

@@ -82,6 +82,13 @@ class Backend(Protocol[W]):
     def write(self, data: bytes) -> None:
         """Queue ``data`` for the current connection without awaiting (dropped after ``abort``)."""
 
+    def has_room(self) -> bool:
+        """True unless more than ``options.max_send_buffer`` bytes wait unsent (after
+        ``abort``: True, so that a caller meets the lost connection instead)."""
+
+    async def wait_for_room(self, deadline: float | None) -> bool:
+        """Wait until ``has_room()`` may have become true (False: ``deadline`` passed first)."""
+
     def abort(self) -> None:
         """End the current connection now: drop the queued bytes, and end ``reading``."""
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 
 from .._shared import (
+    CLOSE_GRACE,
     Batch,
     Callback,
     CallbackKey,
@@ -100,6 +101,9 @@ class SharedClient(Generic[W]):
         self._closing = False
         self._give_up = False
         self._reconnect_attempts = 0
+        # The reconnect attempts since the connection was last up, and their delays: a
+        # re-login that fails is one more attempt of the same backoff, not a fresh start.
+        self._retries: Iterator[tuple[int, float]] | None = None
 
     # -- public API --
 
@@ -118,7 +122,15 @@ class SharedClient(Generic[W]):
         return self._ready and not self._closing
 
     async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
-        """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``."""
+        """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``.
+
+        While more than ``max_send_buffer`` bytes are unsent, it first waits for room,
+        at most ``timeout``, then raises ``ActionTimeout`` with nothing of it queued.
+        """
+        if timeout is None:
+            timeout = self.options.timeout
+        if not self._backend.has_room():
+            timeout = await self._wait_for_room(action.name, timeout)
         action_id, waiter = self._submit(action, timeout)
         # Waiting for the answer is the back-pressure: it needs the bytes sent first. A
         # wait for the socket before it would outlast the action's timeout on a full one.
@@ -132,12 +144,30 @@ class SharedClient(Generic[W]):
             raise
         return result
 
+    async def _wait_for_room(self, name: str, timeout: float | None) -> float | None:
+        """Wait while too many bytes are unsent; what is left of ``timeout``. Raises
+        ``ActionTimeout`` when no room came in time."""
+        backend = self._backend
+        deadline = None if timeout is None else backend.now() + timeout
+        while not backend.has_room():
+            if not await backend.wait_for_room(deadline):
+                raise self._no_room(name)
+        return None if deadline is None else max(0.0, deadline - backend.now())
+
+    def _no_room(self, name: str) -> amiproto.ActionTimeout:
+        limit = self.options.max_send_buffer
+        return amiproto.ActionTimeout(f"{name}: no room to send in time (over max_send_buffer {limit} bytes)")
+
     def _submit(self, action: Action, timeout: float | None) -> tuple[str, W]:
+        """Queue ``action`` now. More than ``max_send_buffer`` bytes unsent: ``ActionTimeout``
+        at once, with nothing queued (``send_action`` has waited for room before)."""
         if timeout is None:
             timeout = self.options.timeout
         if not self._ready or self._closing:
             raise amiproto.ConnectionLost("not connected")
         backend = self._backend
+        if not backend.has_room():
+            raise self._no_room(action.name)
         waiter = backend.waiter()
         now = backend.now()
         action_id, data = self._session.send(action, timeout, now, waiter)
@@ -162,6 +192,10 @@ class SharedClient(Generic[W]):
         self._log.info("logging in as %s (%s)", username, auth)
         if not self._ready or self._closing:
             raise amiproto.ConnectionLost("not connected")
+        if not backend.has_room():
+            timeout = await self._wait_for_room("Login", timeout)
+            if not self._ready or self._closing:
+                raise amiproto.ConnectionLost("not connected")
         now = backend.now()
         data = self._session.login(
             username, secret, auth=auth, events=events, timeout=timeout, now=now, waiter=waiter
@@ -183,12 +217,17 @@ class SharedClient(Generic[W]):
         return Events(self, timeout)
 
     async def close(self) -> None:
-        """Log off when possible, close the connection, stop the tasks. Idempotent."""
+        """Log off when possible, close the connection, stop the tasks. Idempotent.
+
+        Bounded whatever the server does: the Logoff gets ``CLOSE_GRACE`` seconds (its
+        room to be sent included); then the connection is aborted, unsent bytes dropped.
+        """
         if self._closing:
             return
         if self.is_connected() and self._session.conn.authenticated:
             with contextlib.suppress(amiproto.AMIError, *self._backend.errors):
-                await self.send_action(Action("Logoff"), timeout=min(2.0, self.options.timeout or 2.0))
+                grace = min(CLOSE_GRACE, self.options.timeout or CLOSE_GRACE)
+                await self.send_action(Action("Logoff"), timeout=grace)
         self._closing = True
         self._on_lost("closed by the program")
         await self._backend.stop()
@@ -249,8 +288,10 @@ class SharedClient(Generic[W]):
                 await self._backend.aclose()
                 if self._closing or self._give_up or not self.options.reconnect:
                     break
-                self._deliver([Disconnected.make(Reason=reason)])
-                if not await self._reconnect():
+                if self._retries is None:  # up until now, not a failed attempt to reconnect
+                    self._deliver([Disconnected.make(Reason=reason)])
+                    self._retries = enumerate(self.options.backoff.delays(), 1)
+                if not await self._reconnect(self._retries):
                     break
         except Exception:
             self._log.exception("reader failed")
@@ -332,10 +373,11 @@ class SharedClient(Generic[W]):
 
     # -- reconnecting --
 
-    async def _reconnect(self) -> bool:
+    async def _reconnect(self, retries: Iterator[tuple[int, float]]) -> bool:
+        """Connect again with the attempts and delays left in ``retries``; False when giving up."""
         backend = self._backend
         options = self.options
-        for attempt, delay in enumerate(options.backoff.delays(), 1):
+        for attempt, delay in retries:
             await backend.sleep(delay)
             try:
                 await backend.open()
@@ -349,6 +391,7 @@ class SharedClient(Generic[W]):
             self._log.info("reconnected to %s:%s (attempt %d)", options.host, options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
+                self._retries = None
                 self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
             return True
         self._log.error("giving up reconnecting")
@@ -357,10 +400,17 @@ class SharedClient(Generic[W]):
     def _relogged(self, result: LoginResult) -> None:
         self._session.relogin = False
         if not result.success:
-            self._log.error("login after reconnect refused: %s", result.message)
-            self._give_up = True
-            self._abort("login refused after reconnect")
+            if result.answered and not self.options.retry_refused_login:
+                self._log.error("login after reconnect refused: %s; giving up", result.message)
+                self._give_up = True
+                self._abort("login refused after reconnect")
+            else:
+                # No answer (the server went away again, or stalls) or, when asked for, a
+                # refusal: one more failed attempt, retried with the backoff.
+                self._log.warning("login after reconnect failed: %s; retrying", result.message)
+                self._abort("login after reconnect failed")
             return
+        self._retries = None
         self._write(self._session.reapply_bytes(self._backend.now()))
         self._ready = True
         count = len(self._session.reapply)

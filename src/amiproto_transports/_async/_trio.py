@@ -2,7 +2,8 @@
 
 The writer is the only task that awaits a write, so a cancelled caller can never
 leave half an action on the wire; while it is idle, a caller writes a burst's
-first bytes itself (``_write_eagerly``). The timer sleeps in a cancel scope whose
+first bytes itself (``_write_eagerly``). The bytes queued and the chunk the writer
+is sending count as unsent, against ``max_send_buffer``. The timer sleeps in a cancel scope whose
 deadline is moved to the core's next deadline after every change.
 """
 
@@ -110,6 +111,8 @@ class TrioBackend:
         self._outgoing = bytearray()
         self._write_wanted = trio.Event()
         self._sending = False  # the writer task is in send_all: callers must not write meanwhile
+        self._in_flight = 0  # bytes of the chunk the writer task is sending
+        self._room = trio.Event()  # set when unsent bytes were written or dropped
         self._read_scope: trio.CancelScope | None = None
         self._timer_scope: trio.CancelScope | None = None
         self._deadline = math.inf
@@ -148,16 +151,21 @@ class TrioBackend:
 
     async def open(self) -> None:
         options = self.options
+        stream: trio.abc.Stream | None = None
         try:
             with trio.fail_after(math.inf if options.timeout is None else options.timeout):
-                stream: trio.abc.Stream = await trio.open_tcp_stream(options.host, options.port)
+                stream = await trio.open_tcp_stream(options.host, options.port)
                 if options.ssl is not None:
                     stream = trio.SSLStream(
                         stream, options.ssl, server_hostname=options.server_hostname or options.host
                     )
                     await stream.do_handshake()
         except (*ERRORS, trio.TooSlowError) as error:
-            raise connect_error(options, error) from error
+            if stream is not None:
+                await trio.aclose_forcefully(stream)  # a failed handshake: the socket is ours
+            # trio wraps a failed handshake (an unverified certificate, say) without a message.
+            cause = error.__cause__ if isinstance(error, trio.BrokenResourceError) else None
+            raise connect_error(options, cause or error) from error
         self.stream = stream
         self._outgoing.clear()
         self._aborted = False
@@ -178,6 +186,17 @@ class TrioBackend:
                 self._write_eagerly()
             if outgoing:
                 self._write_wanted.set()
+
+    def has_room(self) -> bool:
+        return self._aborted or len(self._outgoing) + self._in_flight <= self.options.max_send_buffer
+
+    async def wait_for_room(self, deadline: float | None) -> bool:
+        with trio.move_on_at(math.inf if deadline is None else deadline):
+            if self._room.is_set():
+                self._room = trio.Event()
+            await self._room.wait()
+            return True
+        return False
 
     def _write_eagerly(self) -> None:
         """Send what the socket takes now, without awaiting: in a burst of ``submit``
@@ -209,6 +228,7 @@ class TrioBackend:
             stream = self.stream
             assert stream is not None
             self._sending = True
+            self._in_flight = len(data)
             try:
                 await stream.send_all(data)
             except ERRORS as error:
@@ -216,10 +236,13 @@ class TrioBackend:
                     self._on_write_failed(f"write failed: {error}")
             finally:
                 self._sending = False
+                self._in_flight = 0
+                self._room.set()
 
     def abort(self) -> None:
         self._aborted = True
         self._outgoing.clear()
+        self._room.set()
         if self._read_scope is not None:
             self._read_scope.cancel()
 

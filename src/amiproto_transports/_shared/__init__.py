@@ -11,7 +11,8 @@ thread, a task or a clock.
   task until one must be awaited, then in the dispatcher task;
 - ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy;
 - ``_options``: ``Options``, what ``connect()`` takes;
-- ``_limits``: the sizes and limits the clients share (queue size, read size, eager writes);
+- ``_limits``: the sizes and limits the clients share (queue size, read size, eager writes,
+  the send buffer, the close grace);
 - ``_backoff``: ``Backoff``, the jittered delays between reconnect attempts;
 - ``_notices``: the synthetic ``Disconnected`` and ``Reconnected`` events;
 - ``_session``: ``Session``, the core plus the adapter's waiters, turned into ``Batch``es;
@@ -22,7 +23,7 @@ thread, a task or a clock.
 from ._backoff import Backoff
 from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks, run_callbacks_sync
 from ._dispatcher import InlineFirst
-from ._limits import DEFAULT_QUEUE_SIZE, EAGER_BYTES, RECV_SIZE, SEND_HIGH_WATER
+from ._limits import CLOSE_GRACE, DEFAULT_QUEUE_SIZE, EAGER_BYTES, RECV_SIZE, SEND_HIGH_WATER
 from ._notices import Disconnected, Reconnected
 from ._options import Options
 from ._outcome import connect_error, login_outcome, outcome
@@ -32,6 +33,7 @@ from ._session import Batch, Session
 from ._trace import WIRE_LOGGER, redact, trace
 
 __all__ = [
+    "CLOSE_GRACE",
     "DEFAULT_QUEUE_SIZE",
     "EAGER_BYTES",
     "RECV_SIZE",

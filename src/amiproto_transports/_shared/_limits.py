@@ -6,7 +6,7 @@ sync and async clients differ, the constant says why.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_QUEUE_SIZE", "EAGER_BYTES", "RECV_SIZE", "SEND_HIGH_WATER"]
+__all__ = ["CLOSE_GRACE", "DEFAULT_QUEUE_SIZE", "EAGER_BYTES", "RECV_SIZE", "SEND_HIGH_WATER"]
 
 DEFAULT_QUEUE_SIZE = 10_000
 """Messages the reader may queue for the callbacks before the oldest are dropped (``queue_size``)."""
@@ -20,6 +20,15 @@ EAGER_BYTES = 2048
 writer's next turn, so that the server (another process) starts on the first ones."""
 
 SEND_HIGH_WATER = 1024 * 1024
-"""Bytes queued for the socket beyond which a sync caller waits for the writer. The async
-clients wait instead for each ``send_action``'s answer, which needs its bytes sent first;
-their ``submit()`` cannot wait, so a burst of it is bounded only by the program."""
+"""The default ``max_send_buffer``: bytes of actions queued for the socket and not yet written
+(the client's own buffer, the asyncio transport's, the chunk a writer is sending). An action
+is queued whole only while fewer are waiting, so at most this plus one action waits; over
+it, ``send_action`` (and the sync ``submit``) wait for room at most their timeout, then raise
+``ActionTimeout`` with nothing queued; the async ``submit()``, which cannot wait, raises it at
+once. Bytes the client makes by itself (keepalive Ping, the MD5 login's second step, filters
+re-applied after a reconnect) never wait: they are few and the reader must not block."""
+
+CLOSE_GRACE = 2.0
+"""Seconds ``close()`` waits for the Logoff answer (and so for unsent bytes ahead of it)
+before it aborts the connection, dropping what is unsent. The sync client then waits at
+most as long again for its threads (a callback that blocks is left to finish on its own)."""

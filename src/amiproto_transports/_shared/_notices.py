@@ -35,7 +35,8 @@ class Disconnected(_Notice):
 class Reconnected(_Notice):
     """The client reconnected, logged in again and re-applied its event mask and filters.
 
-    Headers ``Attempts`` (connection attempts it took) and ``Reapplied`` (actions re-sent).
+    Headers ``Attempts`` (connection attempts it took since the loss, failed re-logins
+    included) and ``Reapplied`` (actions re-sent).
     Anything the program derived from events (channel lists...) should be rebuilt now.
     """
 

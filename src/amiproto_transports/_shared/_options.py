@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ssl as _ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ._backoff import Backoff
-from ._limits import DEFAULT_QUEUE_SIZE
+from ._limits import DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
 
 __all__ = ["Options"]
 
@@ -23,7 +24,9 @@ class Options:
     auth: str = "md5"
     events: bool | str | None = True
     timeout: float | None = 10.0
-    ssl: Any = None  # an ssl.SSLContext; Any because trio and asyncio type it differently
+    ssl: Any = None
+    """An ``ssl.SSLContext``; True: ``ssl.create_default_context()`` (verifying); None or False:
+    no TLS. Any because trio and asyncio type it differently."""
     server_hostname: str | None = None
     keepalive: float | None = None
     keepalive_timeout: float | None = None
@@ -31,6 +34,19 @@ class Options:
     backoff: Backoff = field(default_factory=Backoff)
     trace: bool = False
     queue_size: int = DEFAULT_QUEUE_SIZE
+    max_send_buffer: int = SEND_HIGH_WATER
+    """Bytes of actions that may wait unsent before a new one waits for room (see ``_limits``)."""
+    retry_refused_login: bool = False
+    """With ``reconnect``: retry, with the backoff, a re-login the server refused
+    (``Response: Error``) instead of giving up. A re-login that got no answer is always retried."""
+
+    def __post_init__(self) -> None:
+        if self.ssl is True:
+            object.__setattr__(self, "ssl", _ssl.create_default_context())
+        elif self.ssl is False:
+            object.__setattr__(self, "ssl", None)
+        if self.max_send_buffer < 1:
+            raise ValueError(f"max_send_buffer must be at least 1, not {self.max_send_buffer}")
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any]) -> Options:
