@@ -59,6 +59,7 @@ from amiproto import Action, ActionCompleted, Event, LoginResult, Message
 from ._future import LightFuture
 from ._shared import (
     CLOSE_GRACE,
+    DEFAULT_MAX_LIST_EVENTS,
     DEFAULT_QUEUE_SIZE,
     EAGER_BYTES,
     RECV_SIZE,
@@ -715,6 +716,7 @@ def connect(
     trace: bool = False,
     queue_size: int = DEFAULT_QUEUE_SIZE,
     max_send_buffer: int = SEND_HIGH_WATER,
+    max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
@@ -731,6 +733,8 @@ def connect(
     (verifying the server's certificate and name, ``server_hostname`` or ``host``).
     ``max_send_buffer``: bytes of actions that may wait unsent (the server reads
     slowly) before another waits for room, at most its timeout (see ``Client.submit``).
+    ``max_list_events``: events one list action may collect; past it the action raises
+    ``amiproto.ListTooLong`` and the rest of its list arrives as ordinary events.
     ``trace``: log both directions at DEBUG on ``amiproto.wire``, Secret/Key redacted.
     Raises ``ConnectionLost`` when the connection cannot be made and
     ``AuthenticationError`` when the login is refused.

@@ -35,7 +35,14 @@ from amiproto import Action, ActionCompleted
 
 from ._async import SharedClient
 from ._async._trio import Pending, TrioBackend
-from ._shared import DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER, AsyncClient, Backoff, Options
+from ._shared import (
+    DEFAULT_MAX_LIST_EVENTS,
+    DEFAULT_QUEUE_SIZE,
+    SEND_HIGH_WATER,
+    AsyncClient,
+    Backoff,
+    Options,
+)
 
 __all__ = ["Client", "Pending", "connect"]
 
@@ -83,6 +90,7 @@ async def connect(
     trace: bool = False,
     queue_size: int = DEFAULT_QUEUE_SIZE,
     max_send_buffer: int = SEND_HIGH_WATER,
+    max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,

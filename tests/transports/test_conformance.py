@@ -626,3 +626,28 @@ async def test_ssl_true_is_the_default_verifying_context(kind: str, server: Addr
             amiproto.ConnectionLost, open_client(kind, *tls_address, ssl=True, **ADMIN).__aenter__()
         )
         assert "certificate verify failed" in str(error).lower()
+
+
+def endless_list(sock: socket.socket) -> None:
+    """Accept the login, start a list for the next action and never end it; answer a Ping."""
+    accept_login(sock)
+    action_id = read_action(sock)["actionid"]
+    sock.sendall(f"Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\n\r\n".encode())
+    item = f"Event: Status\r\nActionID: {action_id}\r\nChannel: Local/1@x\r\n\r\n".encode()
+    sock.sendall(item * 50)  # well past the bound below, and never a Complete
+    ping = read_action(sock)["actionid"]
+    sock.sendall(f"Response: Success\r\nActionID: {ping}\r\nPing: Pong\r\n\r\n".encode())
+
+
+async def test_a_list_that_never_ends_fails_at_its_bound_and_the_connection_goes_on(kind: str) -> None:
+    with scripted_server(endless_list) as address:
+        with anyio.fail_after(15):
+            async with open_client(
+                kind, *address, username="admin", secret="x", auth="plain", max_list_events=10
+            ) as client:
+                await expect_error(
+                    amiproto.ListTooLong,
+                    client.send_action(Action("Status", ActionID="endless"), timeout=None),
+                )
+                pong = await client.send_action(Action("Ping"), timeout=5)
+                assert pong.success and client.is_connected()

@@ -23,7 +23,14 @@ thread, a task or a clock.
 from ._backoff import Backoff
 from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks, run_callbacks_sync
 from ._dispatcher import InlineFirst
-from ._limits import CLOSE_GRACE, DEFAULT_QUEUE_SIZE, EAGER_BYTES, RECV_SIZE, SEND_HIGH_WATER
+from ._limits import (
+    CLOSE_GRACE,
+    DEFAULT_MAX_LIST_EVENTS,
+    DEFAULT_QUEUE_SIZE,
+    EAGER_BYTES,
+    RECV_SIZE,
+    SEND_HIGH_WATER,
+)
 from ._notices import Disconnected, Reconnected
 from ._options import Options
 from ._outcome import connect_error, login_outcome, outcome
@@ -34,6 +41,7 @@ from ._trace import WIRE_LOGGER, redact, trace
 
 __all__ = [
     "CLOSE_GRACE",
+    "DEFAULT_MAX_LIST_EVENTS",
     "DEFAULT_QUEUE_SIZE",
     "EAGER_BYTES",
     "RECV_SIZE",

@@ -6,7 +6,16 @@ sync and async clients differ, the constant says why.
 
 from __future__ import annotations
 
-__all__ = ["CLOSE_GRACE", "DEFAULT_QUEUE_SIZE", "EAGER_BYTES", "RECV_SIZE", "SEND_HIGH_WATER"]
+from amiproto._connection import DEFAULT_MAX_LIST_EVENTS
+
+__all__ = [
+    "CLOSE_GRACE",
+    "DEFAULT_MAX_LIST_EVENTS",
+    "DEFAULT_QUEUE_SIZE",
+    "EAGER_BYTES",
+    "RECV_SIZE",
+    "SEND_HIGH_WATER",
+]
 
 DEFAULT_QUEUE_SIZE = 10_000
 """Messages the reader may queue for the callbacks before the oldest are dropped (``queue_size``)."""

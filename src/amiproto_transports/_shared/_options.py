@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ._backoff import Backoff
-from ._limits import DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
+from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
 
 __all__ = ["Options"]
 
@@ -36,6 +36,9 @@ class Options:
     queue_size: int = DEFAULT_QUEUE_SIZE
     max_send_buffer: int = SEND_HIGH_WATER
     """Bytes of actions that may wait unsent before a new one waits for room (see ``_limits``)."""
+    max_list_events: int = DEFAULT_MAX_LIST_EVENTS
+    """Events one list action may collect; past it the action raises ``amiproto.ListTooLong``
+    and the rest of its list arrives as ordinary events."""
     retry_refused_login: bool = False
     """With ``reconnect``: retry, with the backoff, a re-login the server refused
     (``Response: Error``) instead of giving up. A re-login that got no answer is always retried."""
@@ -45,6 +48,8 @@ class Options:
             object.__setattr__(self, "ssl", _ssl.create_default_context())
         elif self.ssl is False:
             object.__setattr__(self, "ssl", None)
+        if self.max_list_events < 1:
+            raise ValueError(f"max_list_events must be at least 1, not {self.max_list_events}")
         if self.max_send_buffer < 1:
             raise ValueError(f"max_send_buffer must be at least 1, not {self.max_send_buffer}")
 

@@ -68,6 +68,7 @@ class Session(Generic[W]):
         return amiproto.Connection(
             keepalive_interval=self.options.keepalive,
             keepalive_timeout=self.options.keepalive_timeout,
+            max_list_events=self.options.max_list_events,
         )
 
     def reset(self) -> None:
