@@ -56,6 +56,8 @@ def test_bad_options(cli: Runner) -> None:
     assert_one_line_error(cli("simulate", "--replay", "/nonexistent/x.rx").err, "/nonexistent/x.rx")
     assert cli("simulate", "--calls-per-second", "-1").code == 2
     assert cli("simulate", "--port", "99999").code == 2
+    assert_one_line_error(cli("simulate", "--auth-timeout", "0").err, "--auth-timeout must be positive")
+    assert cli("simulate", "--max-unauthenticated", "0").code == 2
 
 
 def test_unreadable_or_malformed_files_are_one_line(cli: Runner, tmp_path: Path) -> None:

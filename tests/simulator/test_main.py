@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from amiproto_transports.simulator.__main__ import main
+from amiproto_transports.simulator._options import add_arguments, open_simulator
 
 PREFIX = "python -m amiproto_transports.simulator: error: "
 
@@ -93,3 +95,15 @@ def test_same_options_as_amiproto_simulate(capsys: pytest.CaptureFixture[str]) -
 def test_verbose_is_accepted_here_too(capsys: pytest.CaptureFixture[str]) -> None:
     # Connections are logged here with or without it (test_runners checks the log line).
     assert one_line_error(capsys, ["--verbose", "--port", "70000"]) == "--port 70000 is not a TCP port"
+
+
+def test_login_limits_are_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert one_line_error(capsys, ["--auth-timeout", "0"]) == "--auth-timeout must be positive"
+    message = one_line_error(capsys, ["--max-unauthenticated", "0"])
+    assert message == "--max-unauthenticated must be at least 1"
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    defaults = open_simulator(parser.parse_args([]), None).limits
+    assert (defaults.auth_timeout, defaults.max_unauthenticated) == (30.0, 50)
+    chosen = open_simulator(parser.parse_args(["--auth-timeout", "2.5", "--max-unauthenticated", "3"]), None)
+    assert (chosen.limits.auth_timeout, chosen.limits.max_unauthenticated) == (2.5, 3)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from amiproto import RemoteProtocolError
 
-from ._simulator import Simulator
+from ._simulator import DEFAULT_LIMITS, Simulator
 
 __all__ = ["DEFAULT_PORT", "OptionError", "add_arguments", "open_simulator", "serve"]
 
@@ -41,6 +41,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="R",
         help="events per second for --replay (default: as fast as possible)",
     )
+    parser.add_argument(
+        "--auth-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_LIMITS.auth_timeout,
+        help="close a client that has not logged in after this long "
+        f"(default {DEFAULT_LIMITS.auth_timeout:g})",
+    )
+    parser.add_argument(
+        "--max-unauthenticated",
+        type=int,
+        metavar="N",
+        default=DEFAULT_LIMITS.max_unauthenticated,
+        help="connections that may wait to log in; more are closed at once "
+        f"(default {DEFAULT_LIMITS.max_unauthenticated})",
+    )
     parser.add_argument("--manager-conf", metavar="FILE", help="users and permissions from a manager.conf")
     parser.add_argument("--verbose", action="store_true", help="log connections and actions")
 
@@ -49,7 +65,9 @@ def open_simulator(args: argparse.Namespace, log: Callable[[str], None] | None) 
     """The simulator the options ask for; ``OptionError`` for a bad value or file."""
     if not 0 <= args.port < 65536:
         raise OptionError(f"--port {args.port} is not a TCP port")
-    for option in ("calls_per_second", "replay_rate"):
+    if args.max_unauthenticated < 1:
+        raise OptionError("--max-unauthenticated must be at least 1")
+    for option in ("calls_per_second", "replay_rate", "auth_timeout"):
         value = getattr(args, option)
         if value is not None and value <= 0:
             raise OptionError(f"--{option.replace('_', '-')} must be positive")
@@ -60,6 +78,8 @@ def open_simulator(args: argparse.Namespace, log: Callable[[str], None] | None) 
             replay=args.replay,
             replay_rate=args.replay_rate,
             log=log,
+            auth_timeout=args.auth_timeout,
+            max_unauthenticated=args.max_unauthenticated,
         )
     except OSError as error:  # also a .gz file that is not gzip
         where = error.filename or args.replay

@@ -4,12 +4,17 @@ Each runner does the same few things: accept a connection and make a
 ``Session``; feed it what the socket reads; write what ``data_to_send`` gives,
 in large batches, as fast as the socket takes it; advance the shared ``World``
 at its deadlines; close a session's socket once it is ``closing`` and flushed.
+
+One connection never harms the others: an exception out of a session (a bug,
+since a session answers bad input itself) is logged to the ``amiproto.simulator``
+logger and closes that connection only; the runner goes on serving.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import selectors
 import socket
 import threading
@@ -20,12 +25,37 @@ from typing import Any
 from ._session import Session
 from ._world import World
 
-__all__ = ["IDLE_WAKE", "READ_SIZE", "AsyncioServer", "ThreadServer", "addr", "timeout_for"]
+__all__ = [
+    "IDLE_WAKE",
+    "READ_SIZE",
+    "AsyncioServer",
+    "ThreadServer",
+    "addr",
+    "report_closed",
+    "report_crash",
+    "timeout_for",
+]
 
 READ_SIZE = 65536
 IDLE_WAKE = 0.05  # the longest a runner sleeps without looking at the world's timers
 
 Log = Callable[[str], None]
+
+logger = logging.getLogger("amiproto.simulator")
+
+
+def report_crash(log: Log | None, session: Session | None, where: str) -> None:
+    """Log the exception being handled; the caller closes that one connection."""
+    remote = session.remote if session is not None else ("?", 0)
+    logger.exception("simulator: connection from %s:%s failed in %s; closing it", remote[0], remote[1], where)
+    if log is not None:
+        log(f"connection from {remote[0]}:{remote[1]} closed: internal error in {where}")
+
+
+def report_closed(log: Log | None, session: Session) -> None:
+    """Say why the simulator closed a connection by itself (a limit), if it did."""
+    if log is not None and session.close_reason is not None:
+        log(f"connection from {session.remote[0]}:{session.remote[1]} closed: {session.close_reason}")
 
 
 def timeout_for(world: World, now: float) -> float:
@@ -92,11 +122,16 @@ class ThreadServer:
                             self._wake_r.recv(4096)
                     else:
                         assert isinstance(sock, socket.socket)
-                        self._read(self._conns[sock])
+                        conn = self._conns.get(sock)
+                        if conn is not None:
+                            self._contained(self._read, conn, now)
                 now = time.monotonic()
-                self.world.advance(now)
+                try:
+                    self.world.advance(now)
+                except Exception:
+                    report_crash(self.log, None, "the timers")
                 for conn in list(self._conns.values()):
-                    self._write(conn, now)
+                    self._contained(self._write, conn, now)
         finally:
             for conn in list(self._conns.values()):
                 self._close(conn)
@@ -104,6 +139,13 @@ class ThreadServer:
             self.listener.close()
             self._wake_r.close()
             self._wake_w.close()
+
+    def _contained(self, step: Callable[[_SocketConn, float], None], conn: _SocketConn, now: float) -> None:
+        try:
+            step(conn, now)
+        except Exception:
+            report_crash(self.log, conn.session, step.__name__.strip("_"))
+            self._close(conn)
 
     def _accept(self) -> None:
         try:
@@ -115,14 +157,19 @@ class ThreadServer:
         # leave at once, not held by Nagle until the client's delayed ACK.
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        session = Session(self.world, time.monotonic(), local=self.address, remote=addr(remote))
+        try:
+            session = Session(self.world, time.monotonic(), local=self.address, remote=addr(remote))
+        except Exception:
+            report_crash(self.log, None, "accept")
+            sock.close()
+            return
         conn = _SocketConn(sock, session)
         self._conns[sock] = conn
         self._selector.register(sock, selectors.EVENT_READ, None)
         if self.log is not None:
             self.log(f"connection from {remote[0]}:{remote[1]}")
 
-    def _read(self, conn: _SocketConn) -> None:
+    def _read(self, conn: _SocketConn, now: float) -> None:
         try:
             data = conn.sock.recv(READ_SIZE)
         except BlockingIOError:
@@ -163,6 +210,7 @@ class ThreadServer:
     def _close(self, conn: _SocketConn) -> None:
         if self._conns.pop(conn.sock, None) is None:
             return
+        report_closed(self.log, conn.session)
         conn.session.connection_lost()
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn.sock)
@@ -190,17 +238,30 @@ class _AsyncioProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None
-        self.session.receive_data(data, time.monotonic())
+        try:
+            self.session.receive_data(data, time.monotonic())
+        except Exception:
+            self.crashed("read")
+            return
         self.server.flush_all()
 
     def eof_received(self) -> bool:
         if self.session is not None:
-            self.session.receive_data(b"", time.monotonic())
+            try:
+                self.session.receive_data(b"", time.monotonic())
+            except Exception:
+                self.crashed("read")
         return False
+
+    def crashed(self, where: str) -> None:
+        report_crash(self.server.log, self.session, where)
+        if self.transport is not None:
+            self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.protocols.discard(self)
         if self.session is not None:
+            report_closed(self.server.log, self.session)
             self.session.connection_lost()
 
     def pause_writing(self) -> None:
@@ -211,6 +272,12 @@ class _AsyncioProtocol(asyncio.Protocol):
         self.flush()
 
     def flush(self) -> None:
+        try:
+            self._flush()
+        except Exception:
+            self.crashed("write")
+
+    def _flush(self) -> None:
         transport, session = self.transport, self.session
         if transport is None or session is None or transport.is_closing():
             return
@@ -239,7 +306,10 @@ class AsyncioServer:
         self._ticker: asyncio.Task[None] | None = None
 
     def flush_all(self) -> None:
-        self.world.dispatch()
+        try:
+            self.world.dispatch()
+        except Exception:
+            report_crash(self.log, None, "event delivery")
         for protocol in list(self.protocols):
             protocol.flush()
 
@@ -253,7 +323,10 @@ class AsyncioServer:
     async def _tick(self) -> None:
         while True:
             now = time.monotonic()
-            self.world.advance(now)
+            try:
+                self.world.advance(now)
+            except Exception:
+                report_crash(self.log, None, "the timers")
             self.flush_all()
             await asyncio.sleep(timeout_for(self.world, time.monotonic()))
 

@@ -7,28 +7,44 @@ the Asterisk 22 recordings in ``shared/recordings``.
 The session owns what is per connection: framing, login, the event mask and
 filters, faults and replay. The action handlers live by area in ``_actions``
 and answer through ``reply``, ``error``, ``send_list`` and ``answer``.
+
+Hostile input gets what Asterisk gives it, never an exception out of here: a
+line is cut at its first NUL (Asterisk reads C strings); an over-long line or
+too many lines get Asterisk's error once the action ends (see ``_limits``); a
+value that cannot be written back (a bare CR in an ActionID) gets an error
+answer. A client that does not log in within ``auth_timeout`` is closed, and
+one over ``max_unauthenticated`` is closed at once, as Asterisk does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import re
 import time
 from collections import deque
 
-from amiproto import ConnectionClosed, ReceivedAction, RemoteProtocolError, ServerConnection, format_message
+from amiproto import (
+    ConnectionClosed,
+    LocalProtocolError,
+    ReceivedAction,
+    RemoteProtocolError,
+    ServerConnection,
+    format_message,
+)
 from amiproto._server import GREETING
 
 from ._actions import ACTIONS, handler
 from ._actions._replies import Pairs, aid, response
 from ._config import User, parse_classes
 from ._events import OutEvent, make_event
+from ._filters import Pattern, compile_pattern
+from ._limits import MARKERS, LineReader
 from ._world import Fault, World
 
 __all__ = ["Session"]
 
 REPLAY_BATCH = 256 * 1024
+_FEED_SLICE = 64 * 1024  # the framer gets at most this much between two drains
 
 _PRE_LOGIN = frozenset({"login", "challenge", "logoff"})
 
@@ -54,10 +70,18 @@ class Session:
         """A fault for this connection only; it wins over the simulator's."""
         self.closing = False
         """Set when the connection should close once what is queued has been written."""
-        self._server = ServerConnection()
+        self.close_reason: str | None = None
+        """Why the simulator closed this connection on its own, for the runner's log."""
+        limits = world.limits
+        self._reader = LineReader(limits)
+        self._server = ServerConnection(
+            max_message_size=limits.max_message, max_buffer_size=limits.max_message + _FEED_SLICE
+        )
         self._out: list[bytes] = [GREETING]
+        self._out_size = len(GREETING)
+        self._pending_input = 0  # this connection's share of world.input_total
         self._mask: frozenset[str] = frozenset()
-        self._filters: list[tuple[bool, re.Pattern[str]]] = []
+        self._filters: list[tuple[bool, Pattern]] = []
         self._challenge: str | None = None
         self._held: list[bytes] | None = None  # events held back during a synchronous Originate
         self._queued: deque[ReceivedAction] = deque()
@@ -66,6 +90,12 @@ class Session:
         self._replay_pos = 0
         self._replay_start: float | None = None
         self._now = now
+        waiting = sum(1 for other in world.sessions if other.user is None and not other.closing)
+        if waiting >= limits.max_unauthenticated:
+            # As Asterisk over its authlimit: closed before the greeting.
+            self._out.clear()
+            self._close(f"over {limits.max_unauthenticated} connections waiting to log in")
+            return
         world.sessions.add(self)
 
     # -- the runner's side ---------------------------------------------------
@@ -75,16 +105,27 @@ class Session:
         self._now = now
         if self.closing:
             return
+        lines = self._reader.feed(data) if data else b""
+        for start in range(0, len(lines), _FEED_SLICE):
+            self._feed(lines[start : start + _FEED_SLICE])
+            if self.closing:
+                break
+        else:
+            if not data:
+                self._feed(b"")
+        self._account_input()
+
+    def _feed(self, data: bytes) -> None:
         try:
             self._server.receive_data(data)
         except RemoteProtocolError:
-            self.closing = True
+            self._close("unreadable input")
             return
         while not self.closing:
             try:
                 item = self._server.next_action()
             except RemoteProtocolError:
-                self.closing = True
+                self._close("unreadable input")
                 break
             if isinstance(item, ConnectionClosed):
                 self.closing = True
@@ -92,10 +133,35 @@ class Session:
             if not isinstance(item, ReceivedAction):
                 break
             if self._held is not None:
+                if len(self._queued) >= self.world.limits.max_queued_actions:
+                    self._close("too many actions sent during a synchronous Originate")
+                    break
                 self._queued.append(item)
             else:
-                self._handle(item)
+                self._handle_safely(item)
             self.world.dispatch()
+
+    def _account_input(self) -> None:
+        """Keep the world's total of unfinished input; over its limit, this connection goes."""
+        pending = 0 if self.closing else self._reader.pending
+        world = self.world
+        world.input_total += pending - self._pending_input
+        self._pending_input = pending
+        if world.input_total > world.limits.max_total_input:
+            self._close(f"unfinished input of all connections over {world.limits.max_total_input} bytes")
+            world.input_total -= self._pending_input
+            self._pending_input = 0
+
+    def _close(self, reason: str) -> None:
+        self.closing = True
+        if self.close_reason is None:
+            self.close_reason = reason
+
+    def expire(self, now: float) -> None:
+        """Close the connection if it has not logged in within ``auth_timeout``."""
+        timeout = self.world.limits.auth_timeout
+        if self.user is None and not self.closing and now >= self.connected_at + timeout:
+            self._close(f"no login within {timeout:g} s")
 
     def data_to_send(self, now: float, limit: int = REPLAY_BATCH) -> bytes:
         """Everything queued, plus up to ``limit`` bytes of replayed events that are due."""
@@ -107,6 +173,7 @@ class Session:
             return b""
         data = b"".join(out)
         out.clear()
+        self._out_size = 0
         if self._active_fault("bare_lf") is not None:
             data = data.replace(b"\r\n", b"\n")
         return data
@@ -118,7 +185,11 @@ class Session:
         return self._replay_due(now) > self._replay_pos
 
     def next_deadline(self) -> float | None:
-        """When more replayed events become due (rate-limited replay only)."""
+        """When the login time runs out, or more replayed events become due (rate-limited replay)."""
+        if self.closing:
+            return None
+        if self.user is None:
+            return self.connected_at + self.world.limits.auth_timeout
         rate = self.world.replay_rate
         start = self._replay_start
         if start is None or rate is None or self.world.replay is None:
@@ -131,6 +202,8 @@ class Session:
         """The socket is gone: forget this session."""
         self.closing = True
         self.world.sessions.discard(self)
+        self.world.input_total -= self._pending_input
+        self._pending_input = 0
 
     # -- events ----------------------------------------------------------------
 
@@ -145,7 +218,16 @@ class Session:
         if self._held is not None:
             self._held.append(event.raw)
         else:
-            self._out.append(event.raw)
+            self._queue(event.raw)
+
+    def _queue(self, data: bytes) -> None:
+        self._out.append(data)
+        self._out_size += len(data)
+        if self._out_size > self.world.limits.max_output:
+            # A client that does not read: drop what waits for it and let it go.
+            self._out.clear()
+            self._out_size = 0
+            self._close(f"over {self.world.limits.max_output} bytes waiting to be read")
 
     def _passes(self, text: str) -> bool:
         includes = [pattern for keep, pattern in self._filters if keep]
@@ -227,7 +309,8 @@ class Session:
             self._out.extend(messages[:2])
             self.closing = True
             return
-        self._out.extend(messages)
+        for message in messages:
+            self._queue(message)
 
     def reply(self, action: ReceivedAction, status: str, pairs: Pairs) -> None:
         """Queue one ``Response: status`` with ``pairs``."""
@@ -255,6 +338,27 @@ class Session:
         self.answer(messages, is_list=True)
 
     # -- actions ---------------------------------------------------------------
+
+    def _handle_safely(self, action: ReceivedAction) -> None:
+        """Handle one action as Asterisk would, whatever bytes it holds."""
+        if b"\x00" in action.raw:
+            marker = next((text for mark, text in MARKERS.items() if mark in action.raw), None)
+            action = _cut_at_nul(action)
+            if marker is not None:
+                self._answer_unwritable(action, marker)
+                return
+        try:
+            self._handle(action)
+        except LocalProtocolError:
+            # Something the client sent must be echoed and cannot be written (a bare
+            # CR in an ActionID or a header name): Asterisk would send it back raw.
+            self._answer_unwritable(action, "Failed to parse message: a header holds a bare CR")
+
+    def _answer_unwritable(self, action: ReceivedAction, message: str) -> None:
+        try:
+            self.error(action, message)
+        except LocalProtocolError:
+            self.answer([format_message([("Response", "Error"), ("Message", message)])])
 
     def _handle(self, action: ReceivedAction) -> None:
         raw_name = action.name
@@ -294,11 +398,15 @@ class Session:
         return bool(self._mask)
 
     def add_filter(self, text: str) -> bool:
-        """Add a regex filter on event text, ``!`` first to exclude; False when it does not compile."""
+        """Add a regex filter on event text, ``!`` first to exclude; False when it is refused.
+
+        Patterns are matched in linear time (see ``_filters``), so no filter can
+        stall the simulator's other connections.
+        """
         keep = not text.startswith("!")
         try:
-            pattern = re.compile(text if keep else text[1:])
-        except re.error:
+            pattern = compile_pattern(text if keep else text[1:])
+        except ValueError:
             return False
         self._filters.append((keep, pattern))
         return True
@@ -310,10 +418,10 @@ class Session:
     def release(self) -> None:
         """Send the held events, then handle the actions that waited."""
         held, self._held = self._held, None
-        if held:
-            self._out.extend(held)
+        for event in held or ():
+            self._queue(event)
         while self._queued and self._held is None and not self.closing:
-            self._handle(self._queued.popleft())
+            self._handle_safely(self._queued.popleft())
 
     # -- authentication ------------------------------------------------------------
 
@@ -375,6 +483,13 @@ class Session:
 
 # Every class an event in a recording can carry; a mask holding them all skips per-event checks.
 _EVERY_EVENT_CLASS = parse_classes("all") - {"all"}
+
+
+def _cut_at_nul(action: ReceivedAction) -> ReceivedAction:
+    """The action with each line cut at its first NUL, as Asterisk's C strings read it."""
+    lines = action.raw.split(b"\n")
+    kept = [cut for line in lines if (cut := line.split(b"\x00", 1)[0]) or not line]
+    return ReceivedAction(b"\n".join(kept), truncated=action.truncated)
 
 
 def _oversized(size: int) -> bytes:

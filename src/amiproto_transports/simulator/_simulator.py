@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -10,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from ._config import DEFAULT_USERS, User, parse_manager_conf, users_from_mapping
+from ._limits import Limits
 from ._replay import Recording, load_recording
 from ._runners import AsyncioServer, ThreadServer
 from ._world import Fault, World
 
 __all__ = ["Simulator"]
+
+DEFAULT_LIMITS = Limits()
 
 
 class Simulator:
@@ -32,6 +36,20 @@ class Simulator:
     ``replay_rate`` events per second, or as fast as the socket takes them when
     ``replay_rate`` is None.
 
+    A client has ``auth_timeout`` seconds (default 30, Asterisk's ``authtimeout``)
+    to log in, and at most ``max_unauthenticated`` connections (default 50,
+    Asterisk's ``authlimit``) may wait to: one more is closed before the greeting.
+    Other bounds are fixed (see ``_limits.Limits``): an action line holds at most
+    1024 bytes and an action 128 lines (over them the client gets Asterisk's
+    ``Failed to parse message: line too long`` or ``Too many lines in message``
+    error and goes on); unfinished actions of all connections together hold at
+    most 32 MiB and a client that does not read at most 64 MiB of answers and
+    events, past which that connection is closed. Event filters (``Filter``) and
+    Hangup's ``/regex/`` are POSIX extended regular expressions matched in time
+    linear in the text (see ``_filters``), so no client can stall the others.
+    Bad input from one client never harms another: an unexpected error closes
+    that connection only and is logged to the ``amiproto.simulator`` logger.
+
     Run it with ``running()`` (a background thread), ``running_asyncio()`` or
     ``running_trio()``; each yields ``(host, port)``. One Simulator runs one
     server at a time; make several Simulators to run several.
@@ -46,6 +64,8 @@ class Simulator:
         replay: str | Path | None = None,
         replay_rate: float | None = None,
         log: Callable[[str], None] | None = None,
+        auth_timeout: float = DEFAULT_LIMITS.auth_timeout,
+        max_unauthenticated: int = DEFAULT_LIMITS.max_unauthenticated,
     ) -> None:
         self._manager_conf: str | None = None
         if manager_conf is not None:
@@ -57,6 +77,9 @@ class Simulator:
             raise ValueError("calls_per_second must be positive")
         if replay_rate is not None and replay_rate <= 0:
             raise ValueError("replay_rate must be positive")
+        self.limits = dataclasses.replace(
+            DEFAULT_LIMITS, auth_timeout=auth_timeout, max_unauthenticated=max_unauthenticated
+        )
         self.calls_per_second = calls_per_second
         self.replay_rate = replay_rate
         self._recording: Recording | None = None if replay is None else load_recording(replay)
@@ -77,6 +100,7 @@ class Simulator:
             replay=self._recording,
             replay_rate=self.replay_rate,
             manager_conf=self._manager_conf,
+            limits=self.limits,
         )
         world.fault = self._fault
         if self.calls_per_second is not None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22 ships no py.typed
 
-from ._runners import IDLE_WAKE, READ_SIZE, Log, addr, timeout_for
+from ._runners import IDLE_WAKE, READ_SIZE, Log, addr, report_closed, report_crash, timeout_for
 from ._session import Session
 from ._world import World
 
@@ -24,13 +24,31 @@ async def serve_trio(
     wakers: set[Callable[[], None]] = set()
 
     def wake_all() -> None:
-        world.dispatch()
+        try:
+            world.dispatch()
+        except Exception:
+            report_crash(log, None, "event delivery")
         for wake in list(wakers):
             wake()
 
     async def handle(stream: trio.SocketStream) -> None:
-        remote = addr(stream.socket.getpeername())
-        session = Session(world, time.monotonic(), local=address, remote=remote)
+        # One connection's failure must not reach serve_tcp's nursery, which
+        # would take the listener and every other connection down with it.
+        session: Session | None = None
+        try:
+            remote = addr(stream.socket.getpeername())
+            session = Session(world, time.monotonic(), local=address, remote=remote)
+            await serve_one(stream, session, remote)
+        except Exception:
+            report_crash(log, session, "a connection task")
+        finally:
+            if session is not None:
+                report_closed(log, session)
+                session.connection_lost()
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.aclose()
+
+    async def serve_one(stream: trio.SocketStream, session: Session, remote: tuple[str, int]) -> None:
         if log is not None:
             log(f"connection from {remote[0]}:{remote[1]}")
         state = {"event": trio.Event()}
@@ -73,13 +91,13 @@ async def serve_trio(
             pass
         finally:
             wakers.discard(wake)
-            session.connection_lost()
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await stream.aclose()
 
     async def tick() -> None:
         while True:
-            world.advance(time.monotonic())
+            try:
+                world.advance(time.monotonic())
+            except Exception:
+                report_crash(log, None, "the timers")
             wake_all()
             await trio.sleep(timeout_for(world, time.monotonic()))
 

@@ -10,6 +10,7 @@ from ._calls import Pbx
 from ._conffiles import served_files
 from ._config import User
 from ._events import OutEvent
+from ._limits import Limits
 from ._replay import Recording
 
 if TYPE_CHECKING:
@@ -54,8 +55,12 @@ class World:
         replay: Recording | None = None,
         replay_rate: float | None = None,
         manager_conf: str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.users = users
+        self.limits = limits or Limits()
+        self.input_total = 0
+        """Bytes of unfinished actions all sessions hold (bounded by ``limits.max_total_input``)."""
         self.config_files = served_files(users, manager_conf)
         """What GetConfig and ListCategories read: file name -> text."""
         self.start = start
@@ -90,9 +95,11 @@ class World:
                     session.deliver(event)
 
     def advance(self, now: float) -> None:
-        """Run timed call steps due at ``now`` and deliver what they emitted."""
+        """Run timed call steps due at ``now``, deliver what they emitted, close late logins."""
         self.pbx.advance(now)
         self.dispatch()
+        for session in list(self.sessions):
+            session.expire(now)
 
     def next_deadline(self) -> float | None:
         deadlines = [self.pbx.next_deadline()]

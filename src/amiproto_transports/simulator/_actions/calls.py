@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction
 
 from .._calls import DIALPLAN, Channel, bridge_headers, channel_headers
+from .._filters import compile_pattern
 from ._registry import handler
 from ._replies import Pairs, aid
 
@@ -35,8 +36,13 @@ def originate(session: Session, action: ReceivedAction) -> None:
         if not exten:
             session.error(action, "Exten not specified")
             return
-        priority = action.get("Priority") or "1"
-        target = (action.get("Context") or "default", exten, int(priority) if priority.isdigit() else 1)
+        priority_text = action.get("Priority")
+        priority = _scan_int(priority_text) if priority_text else 1
+        if priority is None:
+            # Asterisk's sscanf("%d") failed and the dialplan has no such label.
+            session.error(action, "Invalid priority")
+            return
+        target = (action.get("Context") or "default", exten, priority)
     variables = []
     for value in action.headers.get_all("Variable"):
         for item in value.split(","):
@@ -76,13 +82,12 @@ def hangup(session: Session, action: ReceivedAction) -> None:
     if not channel:
         session.error(action, "No channel specified")
         return
-    cause_text = action.get("Cause") or "16"
-    cause = int(cause_text) if cause_text.isdigit() else 16
+    cause = _hangup_cause(action.get("Cause"))
     pbx = session.world.pbx
     if len(channel) > 1 and channel.startswith("/") and channel.endswith("/"):
         try:
-            pattern = re.compile(channel[1:-1])
-        except re.error:
+            pattern = compile_pattern(channel[1:-1])
+        except ValueError:
             session.error(action, "Invalid regex")
             return
         names = [name for name in pbx.channels if pattern.search(name)]
@@ -97,6 +102,32 @@ def hangup(session: Session, action: ReceivedAction) -> None:
         session.error(action, "No such channel")
         return
     session.reply(action, "Success", [("Message", "Channel Hungup")])
+
+
+def _scan_int(text: str) -> int | None:
+    """What C's ``sscanf(text, "%d")`` reads: blanks, a sign, ASCII digits; None without a digit."""
+    body = text.lstrip(" \t\n\r\f\v")
+    sign = body[:1] if body[:1] in ("+", "-") else ""
+    digits = body[len(sign) :]
+    count = 0
+    while count < len(digits) and "0" <= digits[count] <= "9":
+        count += 1
+    if not count:
+        return None
+    return int(sign + digits[:count])
+
+
+def _hangup_cause(text: str | None) -> int:
+    """Asterisk takes a whole number 0..127 (``strtol``); anything else hangs up with the default cause."""
+    if not text:
+        return 16
+    body = text.lstrip(" \t\n\r\f\v")
+    sign = body[:1] if body[:1] in ("+", "-") else ""
+    digits = body[len(sign) :]
+    if not digits or not all("0" <= char <= "9" for char in digits):
+        return 16
+    cause = int(sign + digits)
+    return cause if 0 <= cause <= 127 else 16
 
 
 @handler("Status", privilege="system,call,reporting", summary="List channel status.")

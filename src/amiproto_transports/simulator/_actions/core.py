@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction
 
 from .._calls import STATE_DESC
-from .._events import make_event
+from .._events import OutEvent, make_event
 from ._registry import ACTIONS, handler
 
 if TYPE_CHECKING:
@@ -139,9 +139,18 @@ def user_event(session: Session, action: ReceivedAction) -> None:
     if not name:
         session.error(action, "Missing UserEvent")
         return
-    rest = [(k, v) for k, v in action.headers if k.lower() not in ("action", "userevent")]
+    head = make_event("UserEvent", "user,all", [("UserEvent", name)])
     session.reply(action, "Success", [("Message", "Event Sent")])
-    session.world.emit(make_event("UserEvent", "user,all", [("UserEvent", name), *rest]))
+    # Asterisk copies every other line as it came, so a header it cannot parse
+    # ("Name : value") or a bare CR goes out as sent; only the line end is its own.
+    lines = [line.removesuffix(b"\r") for line in action.raw.split(b"\n")]
+    skipped = (b"action:", b"userevent:")
+    body = b"".join(line + b"\r\n" for line in lines if line and not _is_header(line, skipped))
+    session.world.emit(OutEvent(head.name, head.classes, head.raw[:-2] + body + b"\r\n"))
+
+
+def _is_header(line: bytes, prefixes: tuple[bytes, ...]) -> bool:
+    return line[:10].lower().startswith(prefixes)
 
 
 def _output(lines: list[str]) -> list[tuple[str, str]]:
