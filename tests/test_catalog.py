@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import amiproto
 from amiproto import _catalog, _registry, actions, events
 from amiproto._typed import TypedEvent, python_name, snake_case, to_bool, to_int
+from amiproto_transports.simulator._arguments import variables_of
 
 from .conftest import DATA, RECORDINGS, ROOT, SAMPLES, SHARED, needs_shared
 
@@ -812,49 +813,9 @@ def test_numbered_families_refuse_bad_indexes_and_values() -> None:
             actions.UpdateConfig(src_filename="a", dst_filename="b", action=bad)  # type: ignore[arg-type]
 
 
-def asterisk_variables(value: str) -> list[tuple[str, str]]:
-    """How Asterisk 22 reads one Variable header (manager.c man_do_variable_value).
-
-    A model of app.c's __ast_app_separate_args with remove_chars: split at commas
-    outside quotes, parentheses and brackets; drop double quotes; drop a backslash
-    and keep the next character as it is. Then each item splits at its first "=".
-    """
-    items: list[str] = []
-    current: list[str] = []
-    paren = bracket = quote = 0
-    chars = iter(value.lstrip(" \t"))
-    for char in chars:
-        if char == "\\":
-            current.append(next(chars, ""))
-            continue
-        if char == '"':
-            quote ^= 1
-            continue
-        if char == "(":
-            paren += 1
-        elif char == ")" and paren:
-            paren -= 1
-        elif char == "[":
-            bracket += 1
-        elif char == "]" and bracket:
-            bracket -= 1
-        elif char == "," and not (paren or quote or bracket):
-            items.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    items.append("".join(current))
-    found = []
-    for item in items:
-        name, sep, text = item.partition("=")
-        if sep and name:
-            found.append((name, text))
-    return found
-
-
 def test_a_comma_in_a_variable_value_is_escaped_not_split() -> None:
     # Seen on a real Asterisk 22: {"A": "1,B=yes"} unescaped set both A and B.
-    assert asterisk_variables("A=1,B=yes") == [("A", "1"), ("B", "yes")]
+    assert variables_of("A=1,B=yes") == [("A", "1"), ("B", "yes")]
     for builder in (
         actions.Originate(channel="x", variable={"A": "1,B=yes"}),
         actions.Originate(channel="x", variable=["A=1,B=yes"]),
@@ -863,7 +824,7 @@ def test_a_comma_in_a_variable_value_is_escaped_not_split() -> None:
     ):
         (header,) = [value for name, value in builder.headers if name == "Variable"]
         assert header == "A=1\\,B=yes"
-        assert asterisk_variables(header) == [("A", "1,B=yes")]
+        assert variables_of(header) == [("A", "1,B=yes")]
     # Plain values go out as before.
     assert actions.Originate(channel="x", variable={"A": 1, "B": "two"}).headers[1:] == (
         ("Variable", "A=1"),
@@ -883,4 +844,4 @@ variable_text = st.text(
 def test_asterisk_reads_back_exactly_the_name_and_value_given(name: str, value: str) -> None:
     originate = actions.Originate(channel="x", variable={name: value})
     (header,) = [text for header_name, text in originate.headers if header_name == "Variable"]
-    assert asterisk_variables(header) == [(name, value)]
+    assert variables_of(header) == [(name, value)]

@@ -474,3 +474,26 @@ def test_config_actions_before_login_are_refused() -> None:
     h = Harness()
     out = _raw_action(h, "GetConfig", "early", Filename="manager.conf")
     assert out == b"Response: Error\r\nActionID: early\r\nMessage: Permission denied\r\n\r\n"
+
+
+def test_originate_variables_are_read_as_asterisk_reads_them() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    originate = amiproto.actions.Originate(
+        channel="Local/wait@default", application="Wait", data="3", async_=True, variable={"A": "1,B=yes"}
+    )
+    h.action("Originate", list(originate.headers))
+    h.advance(0.2)
+    (channel, *_) = h.world.pbx.channels.values()
+    assert channel.variables.get("A") == "1,B=yes" and "B" not in channel.variables
+    # Unescaped, a comma starts a second variable, as on a real Asterisk 22.
+    h.action(
+        "Originate",
+        [("Variable", "C=1,D=yes")],
+        Channel="Local/wait@default",
+        Application="Wait",
+        Data="3",
+        Async="true",
+    )
+    h.advance(0.2)
+    assert any(chan.variables.get("D") == "yes" for chan in h.world.pbx.channels.values())

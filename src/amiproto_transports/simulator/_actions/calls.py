@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from amiproto import ReceivedAction
 
+from .._arguments import variables_of
 from .._calls import DIALPLAN, Channel, bridge_headers, channel_headers
 from .._filters import compile_pattern
 from ._registry import handler
@@ -45,10 +46,7 @@ def originate(session: Session, action: ReceivedAction) -> None:
         target = (action.get("Context") or "default", exten, priority)
     variables = []
     for value in action.headers.get_all("Variable"):
-        for item in value.split(","):
-            name, _, val = item.partition("=")
-            if name:
-                variables.append((name.strip(), val))
+        variables.extend(variables_of(value))
     is_async = (action.get("Async") or "").strip().lower() in _TRUE
     if is_async:
         session.reply(action, "Success", [("Message", "Originate successfully queued")])
