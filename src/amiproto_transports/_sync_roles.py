@@ -9,6 +9,12 @@ reading (``CALLING_BACK``) and becomes the standby. The standby also runs
 callbacks nobody runs (while the reader reconnects, say). Once the reading has
 ended for good, the workers run what is left and stop.
 
+A reader that read more than the queue has room for, while the other worker runs
+the callbacks, holds the rest back and reads no more (``WAITING_FOR_ROOM``), so
+that TCP makes the server wait instead of the queue dropping events; it reads on
+once the callbacks have queued all it held back, and at once when an answer is
+awaited (then what does not fit is dropped, oldest first).
+
 The rules are data: ``TRANSITIONS`` maps (role, input) to the next role, and a
 pair not in it raises ``RoleError``, a bug in the client. ``Workers`` applies
 them to both workers and keeps the facts the inputs are decided from; it takes
@@ -35,6 +41,7 @@ class Role(enum.Enum):
     READING = "reading"  # holds the reading: select, receive, feed the core
     LENDING = "lending"  # holds the reading but runs callbacks; nobody reads meanwhile
     CALLING_BACK = "calling back"  # runs callbacks without the reading
+    WAITING_FOR_ROOM = "waiting for room"  # holds the reading, reads nothing until the queue has room
     STOPPED = "stopped"
 
 
@@ -47,6 +54,8 @@ class Input(enum.Enum):
     READING_TAKEN = "lose the reading"  # the standby took it over
     READING_ENDED = "end the reading"  # lost for good, or closed by the program
     FINISHED = "find nothing left"  # the reading has ended and no callbacks are left to take
+    ROOM_LACKING = "find no room"  # for all it read, while the other worker runs callbacks
+    ROOM_MADE = "see room made"  # all it held back is queued, or nobody runs callbacks any more
 
 
 _R, _I = Role, Input
@@ -59,12 +68,16 @@ TRANSITIONS: dict[tuple[Role, Input], Role] = {
     (_R.STANDBY, _I.FINISHED): _R.STOPPED,
     (_R.READING, _I.CALLBACKS_QUEUED): _R.LENDING,
     (_R.READING, _I.READING_ENDED): _R.STANDBY,  # it may still run the callbacks left
+    (_R.READING, _I.ROOM_LACKING): _R.WAITING_FOR_ROOM,
+    (_R.WAITING_FOR_ROOM, _I.ROOM_MADE): _R.READING,
+    (_R.WAITING_FOR_ROOM, _I.ANSWER_AWAITED): _R.READING,  # drops what does not fit, and reads
+    (_R.WAITING_FOR_ROOM, _I.READING_ENDED): _R.STANDBY,  # closed by the program meanwhile
     (_R.LENDING, _I.CALLBACKS_DONE): _R.READING,
     (_R.LENDING, _I.READING_TAKEN): _R.CALLING_BACK,
     (_R.CALLING_BACK, _I.CALLBACKS_DONE): _R.STANDBY,
 }
 
-_HOLDS_READING = (_R.READING, _R.LENDING)
+_HOLDS_READING = (_R.READING, _R.LENDING, _R.WAITING_FOR_ROOM)
 _RUNS_CALLBACKS = (_R.LENDING, _R.CALLING_BACK)
 
 
@@ -80,8 +93,8 @@ class Workers:
     """The roles of the client's workers (numbered from 0) and the facts behind their inputs.
 
     Not thread-safe: every call is made under one lock. The client reads
-    ``lending`` and ``hand_over`` without it only as a hint, and checks again
-    under the lock.
+    ``lending``, ``hand_over`` and ``waiting_for_room`` without it only as a hint,
+    and checks again under the lock.
     """
 
     def __init__(self, count: int, lend_limit: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -90,6 +103,7 @@ class Workers:
         self.clock = clock
         self.reader: int | None = None  # the worker READING or LENDING
         self.lending = False
+        self.waiting_for_room = False  # the reader: a thread that awaits an answer must wake it
         self.calling_back = False  # a worker runs callbacks (LENDING or CALLING_BACK)
         self.hand_over = False  # an answer is awaited while lent: the standby takes the reading
         self.lent_since = 0.0
@@ -109,6 +123,7 @@ class Workers:
             raise RoleError(f"workers {callers} both run callbacks, which must run in order")
         self.reader = holders[0] if holders else None
         self.lending = Role.LENDING in roles
+        self.waiting_for_room = Role.WAITING_FOR_ROOM in roles
         self.calling_back = bool(callers)
         return role
 
@@ -157,12 +172,24 @@ class Workers:
         return answer_awaited or not self.watching
 
     def answer_awaited(self) -> bool:
-        """A thread now awaits an answer; True when the standby must be woken to take
-        the reading from a lender."""
+        """A thread now awaits an answer; True when a worker must be woken: the standby,
+        to take the reading from a lender, or the reader waiting for room, to read on."""
+        if self.waiting_for_room:
+            return True
         if self.lending and not self.hand_over:
             self.hand_over = True
             return True
         return False
+
+    def wait_for_room(self, worker: int) -> None:
+        """The reader holds back what it read and waits until the queue takes it.
+        Marked before it looks for an awaited answer, so that a thread awaiting one
+        from then on sees the mark (``answer_awaited``) and wakes it."""
+        self._move(worker, Input.ROOM_LACKING)
+
+    def room_wait_over(self, worker: int, answer_awaited: bool) -> None:
+        """The reader waiting for room reads on: room was made, or an answer is awaited."""
+        self._move(worker, Input.ANSWER_AWAITED if answer_awaited else Input.ROOM_MADE)
 
     def callbacks_done(self, worker: int) -> Role:
         """The queue is empty: READING again for a lender that kept the reading, else STANDBY."""
@@ -175,6 +202,6 @@ class Workers:
         """The reading has ended for good; the workers run what is left and stop."""
         # Not READING only when its callbacks failed after a take-over (a bug the client
         # logs and answers by failing the connection): the reader then ends it too.
-        if self.roles[worker] is Role.READING:
+        if self.roles[worker] in (Role.READING, Role.WAITING_FOR_ROOM):
             self._move(worker, Input.READING_ENDED)
         self.ended = True

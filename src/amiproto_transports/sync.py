@@ -15,13 +15,17 @@ Threads: the caller's, two workers and one writer.
   and the other worker takes it over at once when a thread awaits an answer,
   or once the callbacks have run ``_LEND_LIMIT``; the first worker then finishes
   the queued callbacks and becomes the standby. So a slow callback never
-  delays an answer and never stops the reading for longer than that.
+  delays an answer; it stops the reading only while the queue has no room.
 - Between the reader and the callbacks sits a bounded queue (``queue_size``
-  messages); when it is full the *oldest* queued messages are dropped and
-  counted in ``client.dropped_events``. While it is more than half full, the
-  reader sleeps ``_BACKLOG_PAUSE`` after each read, so that the other worker,
-  which shares its GIL, can catch up. Because answers are delivered by the
-  reader, a callback may call ``send_action`` itself without deadlock.
+  messages). What one read brings beyond its room is held back, and the
+  reader reads no more until the callbacks have queued it (it runs them
+  itself, or waits while the other worker does): TCP then makes the server
+  wait, and callbacks that keep up on average lose nothing. Meanwhile no
+  keepalive runs, as nothing is read. Only while a thread awaits an answer
+  must the reading go on: then the *oldest* queued messages are dropped and
+  counted in ``client.dropped_events``. Because
+  answers are delivered by the reader, a callback may call ``send_action``
+  itself without deadlock.
 - Writes (``_sync_writer``): bytes join one buffer under the core lock, in
   the order the core made them, and the writer thread sends it, whole. A
   caller sends the buffer itself, without blocking, every ``EAGER_BYTES``.
@@ -71,6 +75,7 @@ from ._shared import (
     CallbackRegistry,
     Disconnected,
     DropOldest,
+    HoldBack,
     Options,
     Reconnected,
     Session,
@@ -89,7 +94,6 @@ __all__ = ["Client", "connect"]
 
 log = logging.getLogger("amiproto.sync")
 
-_BACKLOG_PAUSE = 0.0005  # seconds the reader yields when the other worker's callbacks fall behind
 _LEND_LIMIT = 0.02  # seconds the reader may run callbacks before the other worker reads instead
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
@@ -146,7 +150,7 @@ class Client:
             eager_bytes=EAGER_BYTES,
             high_water=options.max_send_buffer,
         )
-        self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        self._queue: HoldBack[Message] = HoldBack(options.queue_size)
         # Guards the queue and the two workers' roles.
         self._queue_cond = threading.Condition(threading.Lock())
         self._roles = Workers(2, _LEND_LIMIT)
@@ -328,6 +332,8 @@ class Client:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 sock.shutdown(socket.SHUT_RDWR)
         self._wake()
+        with self._queue_cond:
+            self._queue_cond.notify_all()  # a reader waiting for room
         self._writer.stop()
         current = threading.current_thread()
         deadline = time.monotonic() + CLOSE_GRACE
@@ -460,6 +466,10 @@ class Client:
             while True:
                 if self._queue and self._dispatch_inline(me):
                     return None
+                if self._queue.held:
+                    if not self._wait_for_room(me):
+                        return "closed by the program"
+                    continue  # nothing read until all held back is queued
                 with self._core_lock:
                     deadline = session.deadline()
                     # Under the lock: a submit in between compares with this deadline.
@@ -524,19 +534,13 @@ class Client:
             self._deliver(batch.deliver)
 
     def _deliver(self, messages: list[Message], *, wake_standby: bool = False) -> None:
-        """Queue ``messages`` for the callbacks. The reader runs them itself at the top of
-        its loop; ``wake_standby`` asks the standby worker to, for a reader about to block."""
+        """Queue ``messages`` for the callbacks, holding back what does not fit. The reader
+        runs them itself at the top of its loop; ``wake_standby`` asks the standby worker
+        to, for a reader about to block."""
         with self._queue_cond:
-            queue = self._queue
-            queue.extend(messages)
-            backlog = self._roles.calling_back and len(queue) > queue.maxsize // 2
+            self._queue.offer(messages)
             if wake_standby:
                 self._queue_cond.notify_all()
-        if backlog:
-            # The other worker dispatches, and shares the GIL with this thread, which
-            # would take it back at once after each read; a short sleep lets it catch
-            # up before the queue has to drop events. Answers wait this long at most.
-            time.sleep(_BACKLOG_PAUSE)
         subscriptions = self._subscriptions
         if subscriptions:
             events = [m for m in messages if isinstance(m, Event)]
@@ -639,6 +643,38 @@ class Client:
                     roles.end_reading(me)
                     cond.notify_all()
 
+    def _answer_awaited(self) -> bool:
+        """A thread awaits an answer (or the reader, its re-login's): the reading must go on.
+        Read without the core lock: a thread that adds a waiter then calls _want_answer."""
+        session = self._session
+        return bool(session.waiters) or session.login_waiter is not None or session.relogin
+
+    def _wait_for_room(self, me: int) -> bool:
+        """From the reader, holding back messages the queue has no room for: wait until
+        the other worker's callbacks have queued them all, unless an answer is awaited,
+        when what does not fit is dropped, oldest first, so as to read on at once.
+        False when the program closes the client meanwhile."""
+        cond = self._queue_cond
+        queue = self._queue
+        roles = self._roles
+        closing = self._closing
+        with cond:
+            roles.wait_for_room(me)  # first: see Workers.wait_for_room
+
+            def wait_over() -> bool:
+                return not (queue.held and roles.calling_back) or self._answer_awaited() or closing.is_set()
+
+            # Woken by the callbacks' take (room), their end, _want_answer and _shutdown.
+            cond.wait_for(wait_over)
+            if closing.is_set():
+                return False  # end_reading moves it; the callbacks left still run
+            awaited = bool(queue.held) and roles.calling_back and self._answer_awaited()
+            if awaited:
+                queue.release_held()
+            # Without a worker calling back, the loop runs what is held itself.
+            roles.room_wait_over(me, awaited)
+        return True
+
     def _dispatch_inline(self, me: int) -> bool:
         """From the reader: run the queued callbacks on this thread, where the events
         were just made (a hand-over per read to another thread costs more than the
@@ -649,8 +685,7 @@ class Client:
         with cond:
             if self._roles.calling_back or not self._queue:
                 return False
-            session = self._session
-            if self._roles.lend(me, bool(session.waiters) or session.login_waiter is not None):
+            if self._roles.lend(me, self._answer_awaited()):
                 cond.notify_all()
         return self._run_callbacks(me) is not Role.READING
 
@@ -662,7 +697,10 @@ class Client:
         roles = self._roles
         while True:
             with cond:
+                held = bool(queue.held)
                 messages = queue.take()
+                if held and not queue.held and roles.waiting_for_room:
+                    cond.notify_all()  # all it held back is queued: the reader reads on
                 if not messages:
                     # Under the lock that saw it empty: a reader queueing more from now on
                     # finds nobody calling back and runs them itself.
@@ -673,14 +711,15 @@ class Client:
                 with cond:
                     roles.callbacks_done(me)
                     if queue:
-                        cond.notify_all()  # the other worker runs them
+                        cond.notify_all()  # the other worker runs them (or stops waiting for room)
                 raise
 
     def _want_answer(self) -> None:
         """An answer is now awaited: if the reader is lent to callbacks, let the other
         worker read, so that no callback delays it."""
         roles = self._roles
-        if roles.lending and not roles.hand_over:  # a hint without the lock: the usual case
+        # Hints without the lock: the usual case is neither.
+        if (roles.lending and not roles.hand_over) or roles.waiting_for_room:
             with self._queue_cond:
                 if roles.answer_awaited():
                     self._queue_cond.notify_all()

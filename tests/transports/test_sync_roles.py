@@ -152,6 +152,49 @@ def test_when_the_reading_ends_what_is_left_runs_once_then_both_stop() -> None:
         roles.take_work(1, queued=True)
 
 
+def reading_and_waiting_for_room() -> Workers:
+    """Worker 1 took the reading from lender 0, which still runs callbacks, and found
+    no room for all it read."""
+    roles, _ = reading_and_lending(answer_awaited=True)
+    assert roles.take_work(1, queued=True) is R.READING
+    roles.wait_for_room(1)
+    assert roles.roles == [R.CALLING_BACK, R.WAITING_FOR_ROOM]
+    return roles
+
+
+def test_a_reader_waiting_for_room_reads_on_once_room_is_made() -> None:
+    roles = reading_and_waiting_for_room()
+    assert roles.reader == 1 and roles.waiting_for_room
+    roles.room_wait_over(1, answer_awaited=False)
+    assert roles.roles == [R.CALLING_BACK, R.READING] and not roles.waiting_for_room
+
+
+def test_an_answer_awaited_wakes_a_reader_waiting_for_room() -> None:
+    roles = reading_and_waiting_for_room()
+    assert roles.answer_awaited() is True  # wake it, every time: it looks for itself
+    assert roles.answer_awaited() is True
+    roles.room_wait_over(1, answer_awaited=True)
+    assert roles.roles == [R.CALLING_BACK, R.READING]
+    assert roles.answer_awaited() is False
+
+
+def test_a_reader_waiting_for_room_keeps_the_reading_and_the_standby_runs_callbacks() -> None:
+    roles = reading_and_waiting_for_room()
+    assert roles.callbacks_done(0) is R.STANDBY
+    # A waiting reader lends nothing: the standby never takes the reading from it...
+    assert roles.take_work(0, queued=False) is None
+    # ...but runs the callbacks nobody runs, as for a reader that reconnects.
+    assert roles.take_work(0, queued=True) is R.CALLING_BACK
+    assert roles.roles == [R.CALLING_BACK, R.WAITING_FOR_ROOM]
+
+
+def test_closing_ends_the_wait_for_room() -> None:
+    roles = reading_and_waiting_for_room()
+    roles.end_reading(1)
+    assert roles.roles == [R.CALLING_BACK, R.STANDBY] and roles.ended
+    assert roles.take_work(1, queued=True) is R.STOPPED  # worker 0 runs what is left
+
+
 def allowed_steps(roles: Workers) -> list[tuple[str, int]]:
     """What the client may do next, as its workers and callers do it."""
     steps: list[tuple[str, int]] = [("answer_awaited", 0), ("tick", 0)]
@@ -159,9 +202,11 @@ def allowed_steps(roles: Workers) -> list[tuple[str, int]]:
         if role is R.STANDBY:
             steps += [("take_work", me), ("take_work_queued", me)]
         elif role is R.READING:
-            steps += [("end_reading", me)]
+            steps += [("end_reading", me), ("wait_for_room", me)]
             if not roles.calling_back:
                 steps += [("lend", me), ("lend_awaited", me)]
+        elif role is R.WAITING_FOR_ROOM:
+            steps += [("end_reading", me), ("room_made", me), ("room_wait_answered", me)]
         elif role in (R.LENDING, R.CALLING_BACK):
             steps += [("callbacks_done", me)]
     return steps
@@ -183,13 +228,18 @@ def test_any_sequence_keeps_one_reader_and_one_caller(data: st.DataObject) -> No
             roles.answer_awaited()
         elif step == "tick":
             clock.now += LIMIT / 3
+        elif step == "wait_for_room":
+            roles.wait_for_room(me)
+        elif step.startswith("room_"):
+            roles.room_wait_over(me, answer_awaited=step.endswith("answered"))
         else:
             roles.end_reading(me)
-        holding = [n for n, r in enumerate(roles.roles) if r in (R.READING, R.LENDING)]
+        holding = [n for n, r in enumerate(roles.roles) if r in (R.READING, R.LENDING, R.WAITING_FOR_ROOM)]
         calling = [n for n, r in enumerate(roles.roles) if r in (R.LENDING, R.CALLING_BACK)]
         assert len(holding) <= 1 and len(calling) <= 1
         assert roles.reader == (holding[0] if holding else None)
         assert roles.calling_back == bool(calling)
+        assert roles.waiting_for_room == (R.WAITING_FOR_ROOM in roles.roles)
         assert not (roles.ended and holding)  # nobody reads once the reading has ended
         if roles.lending and roles.hand_over and roles.roles[1 - holding[0]] is R.STANDBY:
             # A waiter never waits behind a callback: the standby's next look takes the reading.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from amiproto import Action
 from amiproto_transports import sync as sync_client
 from amiproto_transports.simulator import Simulator
 
-from .harness import scripted_server
+from .harness import read_action, scripted_server
 
 
 def user_event(n: int) -> bytes:
@@ -56,7 +57,17 @@ def test_callbacks_run_on_the_thread_that_read_their_events() -> None:
     assert set(runners) <= readers and len(readers) == 1
 
 
-def test_a_stuck_callback_does_not_stop_the_reading() -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.01)
+    return True
+
+
+@pytest.mark.timeout(30)
+def test_a_stuck_callback_holds_the_reading_back_until_an_answer_is_awaited() -> None:
     go = threading.Event()
     stuck = threading.Event()
     release = threading.Event()
@@ -65,28 +76,99 @@ def test_a_stuck_callback_does_not_stop_the_reading() -> None:
         go.wait(5)
         sock.sendall(user_event(0))
         stuck.wait(5)  # only once the callback holds the reader's thread
-        for n in range(1, 50):
-            sock.sendall(user_event(n))
+        sock.sendall(b"".join(user_event(n) for n in range(1, 50)))
+        action_id = read_action(sock)["actionid"]
+        sock.sendall(f"Response: Success\r\nActionID: {action_id}\r\nPing: Pong\r\n\r\n".encode())
         release.wait(5)
 
     def hold(event: amiproto.Event) -> None:
         if event.headers.get("UserEvent") == "E0":
             stuck.set()
-            release.wait(10)  # longer than the test waits for drops below
+            release.wait(10)  # released only once the answer below has come
 
     with scripted_server(script) as address, sync_client.connect(*address, timeout=5, queue_size=5) as client:
+        native: Any = client
         client.register_callback("UserEvent", hold)
         go.set()
-        # Only a reader can overflow the queue: the other worker, after _LEND_LIMIT.
-        for _ in range(200):
-            if client.dropped_events > 0:
-                break
-            threading.Event().wait(0.01)
+        # The other worker takes the reading over after _LEND_LIMIT, fills the queue,
+        # and holds the rest back instead of dropping it: TCP makes the server wait.
+        assert wait_for(lambda: native._roles.waiting_for_room and bool(native._queue.held))
+        assert client.dropped_events == 0 and len(native._queue) == 5
+        # An answer cannot wait behind the stuck callback: the oldest are dropped instead.
+        answered = client.send_action(Action("Ping"), timeout=2).success
         dropped = client.dropped_events
+        queued = len(native._queue)
         release.set()
         client._shutdown()
-    assert stuck.is_set()
-    assert dropped > 0
+    assert answered
+    assert dropped > 0 and queued <= 5
+
+
+@pytest.mark.timeout(30)
+def test_close_wakes_a_reader_waiting_for_room() -> None:
+    go = threading.Event()
+    release = threading.Event()
+
+    def script(sock: socket.socket) -> None:
+        go.wait(5)
+        sock.sendall(b"".join(user_event(n) for n in range(50)))
+        release.wait(5)
+
+    with scripted_server(script) as address:
+        client = sync_client.connect(*address, timeout=5, queue_size=5)
+        native: Any = client
+        client.register_callback("UserEvent", lambda e: release.wait(10))
+        go.set()
+        assert wait_for(lambda: native._roles.waiting_for_room)
+        reader = native._workers[native._roles.reader]
+        client.close()  # nobody awaits an answer: only close() may end the wait
+        ended = not reader.is_alive()  # joined within the close grace
+        release.set()
+    assert ended
+    assert client.dropped_events == 0
+
+
+def burst_script(count: int, go: threading.Event, done: threading.Event) -> Callable[[socket.socket], None]:
+    """Send ``count`` tiny numbered events as fast as the socket takes them."""
+    payload = b"".join(b"Event: T\r\nN: %d\r\n\r\n" % n for n in range(count))
+
+    def script(sock: socket.socket) -> None:
+        go.wait(5)
+        sock.sendall(payload)
+        done.wait(5)
+
+    return script
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("pause_every", [0, 20_000])
+def test_a_burst_of_tiny_events_is_not_dropped_when_callbacks_keep_up(pause_every: int) -> None:
+    # One read brings far more events than the queue holds; with pauses, the other
+    # worker also takes the reading over and must wait for room while callbacks run.
+    count = 200_000
+    seen: list[int] = []
+    done = threading.Event()
+    go = threading.Event()
+
+    def counting(event: amiproto.Event) -> None:
+        seen.append(int(event.get("N") or -1))
+        if pause_every and len(seen) % pause_every == 0:
+            time.sleep(sync_client._LEND_LIMIT * 2)
+        if len(seen) == count:
+            done.set()
+
+    with (
+        scripted_server(burst_script(count, go, done)) as address,
+        sync_client.connect(*address, timeout=5, queue_size=1000) as client,
+    ):
+        client.register_callback("T", counting)
+        go.set()
+        wait_for(lambda: done.is_set() or len(seen) + client.dropped_events >= count, timeout=30)
+        dropped = client.dropped_events
+        done.set()
+        client._shutdown()
+    assert dropped == 0
+    assert seen == list(range(count))  # in order, whichever worker held them back
 
 
 def test_an_answer_awaited_during_a_stuck_callback_is_read_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,8 @@ thread, a task or a clock.
   and ``run_callbacks`` / ``run_callbacks_sync``, the dispatch step of the async and sync clients;
 - ``_dispatcher``: ``InlineFirst``, where an async client's callbacks run: in the reader's
   task until one must be awaited, then in the dispatcher task;
-- ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy;
+- ``_queue``: ``DropOldest``, the bounded reader-to-consumer queue and its overflow policy,
+  and ``HoldBack``, the sync client's, which can hold back what does not fit instead;
 - ``_options``: ``Options``, what ``connect()`` takes;
 - ``_limits``: the sizes and limits the clients share (queue size, read size, eager writes,
   the send buffer, the close grace);
@@ -35,7 +36,7 @@ from ._notices import Disconnected, Reconnected
 from ._options import Options
 from ._outcome import connect_error, login_outcome, outcome
 from ._protocol import AMIClient, AsyncClient, SyncClient
-from ._queue import DropOldest
+from ._queue import DropOldest, HoldBack
 from ._session import Batch, Session
 from ._trace import WIRE_LOGGER, redact, trace
 
@@ -56,6 +57,7 @@ __all__ = [
     "CallbackRegistry",
     "Disconnected",
     "DropOldest",
+    "HoldBack",
     "InlineFirst",
     "Options",
     "Reconnected",
