@@ -651,3 +651,27 @@ async def test_a_list_that_never_ends_fails_at_its_bound_and_the_connection_goes
                 )
                 pong = await client.send_action(Action("Ping"), timeout=5)
                 assert pong.success and client.is_connected()
+
+
+@pytest.mark.parametrize("auth", ["md5", "plain"])
+async def test_bad_credentials_are_refused_at_the_call_and_nothing_is_sent(
+    kind: str, server: Address, auth: str
+) -> None:
+    async with open_client(kind, *server) as client:
+        for username, secret in (
+            ("admin", "word\r\nAction: Hangup"),
+            ("ad\nmin", "wordpass"),
+            ("admin", "\0"),
+        ):
+            await expect_error(amiproto.LocalProtocolError, client.login(username, secret, auth=auth))
+        # Nothing was left pending: the next login goes through.
+        assert (await client.login("admin", "wordpass", auth=auth)).success
+        assert (await client.send_action(Action("Ping"))).success
+
+
+async def test_an_unencodable_value_is_refused_at_the_call(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, username="admin", secret="wordpass") as client:
+        await expect_error(
+            amiproto.LocalProtocolError, client.send_action(Action("UserEvent", UserEvent="x", Data="\ud800"))
+        )
+        assert (await client.send_action(Action("Ping"))).success
