@@ -603,17 +603,13 @@ class Client:
 
     def _relogged(self, result: LoginResult) -> None:
         """The login a reconnect started has its answer: re-apply state and tell the program."""
-        self._session.relogin = False
-        if not result.success:
-            if result.answered and not self.options.retry_refused_login:
-                log.error("login after reconnect refused: %s; giving up", result.message)
-                self._give_up = True
-                self._broken("login refused after reconnect")
-            else:
-                # No answer (the server went away again, or stalls) or, when asked for, a
-                # refusal: one more failed attempt, retried with the backoff.
-                log.warning("login after reconnect failed: %s; retrying", result.message)
-                self._broken("login after reconnect failed")
+        failed = self._session.relogin_failed(result)
+        if failed is not None:
+            log.log(
+                logging.ERROR if failed.give_up else logging.WARNING, "login after reconnect %s", failed.log
+            )
+            self._give_up = failed.give_up
+            self._broken(failed.reason)
             return
         self._retries = None
         with self._core_lock:

@@ -398,17 +398,12 @@ class SharedClient(Generic[W]):
         return False
 
     def _relogged(self, result: LoginResult) -> None:
-        self._session.relogin = False
-        if not result.success:
-            if result.answered and not self.options.retry_refused_login:
-                self._log.error("login after reconnect refused: %s; giving up", result.message)
-                self._give_up = True
-                self._abort("login refused after reconnect")
-            else:
-                # No answer (the server went away again, or stalls) or, when asked for, a
-                # refusal: one more failed attempt, retried with the backoff.
-                self._log.warning("login after reconnect failed: %s; retrying", result.message)
-                self._abort("login after reconnect failed")
+        failed = self._session.relogin_failed(result)
+        if failed is not None:
+            level = logging.ERROR if failed.give_up else logging.WARNING
+            self._log.log(level, "login after reconnect %s", failed.log)
+            self._give_up = failed.give_up
+            self._abort(failed.reason)
             return
         self._retries = None
         self._write(self._session.reapply_bytes(self._backend.now()))

@@ -47,6 +47,16 @@ class _Credentials:
     events: bool | str | None
 
 
+@dataclass(frozen=True)
+class ReloginFailure:
+    """A re-login after a reconnect that failed: what to log, why the connection ends,
+    and whether the retries end with it."""
+
+    log: str
+    reason: str
+    give_up: bool
+
+
 class Session(Generic[W]):
     """One client's protocol state across reconnects; the adapter supplies waiters ``W``.
 
@@ -162,6 +172,21 @@ class Session(Generic[W]):
         )
         trace(self._trace, "->", data)
         return data
+
+    def relogin_failed(self, result: LoginResult) -> ReloginFailure | None:
+        """The answer to ``start_relogin``'s login: None when it succeeded, else what to do.
+
+        Only a refusal (an answer) may end the retries, and not with
+        ``retry_refused_login``; a login that got no answer is one more failed attempt.
+        """
+        self.relogin = False
+        if result.success:
+            return None
+        if result.answered and not self.options.retry_refused_login:
+            return ReloginFailure(
+                f"refused: {result.message}; giving up", "login refused after reconnect", True
+            )
+        return ReloginFailure(f"failed: {result.message}; retrying", "login after reconnect failed", False)
 
     def reapply_bytes(self, now: float) -> bytes:
         """Re-send the filters and event mask; their answers go to no waiter."""
