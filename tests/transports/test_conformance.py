@@ -637,6 +637,8 @@ def endless_list(sock: socket.socket) -> None:
     sock.sendall(item * 50)  # well past the bound below, and never a Complete
     ping = read_action(sock)["actionid"]
     sock.sendall(f"Response: Success\r\nActionID: {ping}\r\nPing: Pong\r\n\r\n".encode())
+    logoff = read_action(sock)["actionid"]  # answered, so that close() need not wait its grace
+    sock.sendall(f"Response: Goodbye\r\nActionID: {logoff}\r\n\r\n".encode())
 
 
 async def test_a_list_that_never_ends_fails_at_its_bound_and_the_connection_goes_on(kind: str) -> None:
