@@ -39,7 +39,7 @@ def test_parse_strips_reads_arrows_and_drops_comments() -> None:
     )
     assert parse_config(text) == [
         Category("one", [("a", "1"), ("b", "x=y"), ("semi", "a;b")]),
-        Category("two", [("empty", ""), ("a", "again"), ("a", "twice")]),
+        Category("two", [("empty", ""), ("a", "again"), ("a", "twice")], template=True),
     ]
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._config import DEFAULT_USERS, User, parse_manager_conf, users_from_mapping
+from ._config import DEFAULT_USERS, User, parse_manager_conf, read_from_disk, users_from_mapping
 from ._limits import Limits
 from ._replay import Recording, load_recording
 from ._runners import AsyncioServer, ThreadServer
@@ -68,9 +68,12 @@ class Simulator:
         max_unauthenticated: int = DEFAULT_LIMITS.max_unauthenticated,
     ) -> None:
         self._manager_conf: str | None = None
+        warnings: list[str] = []
         if manager_conf is not None:
             self._manager_conf = Path(manager_conf).read_text(encoding="utf-8")
-            self.users: dict[str, User] = parse_manager_conf(self._manager_conf, str(manager_conf))
+            self.users: dict[str, User] = parse_manager_conf(
+                self._manager_conf, str(manager_conf), read=read_from_disk, warnings=warnings
+            )
         else:
             self.users = users_from_mapping(DEFAULT_USERS if users is None else users)
         if calls_per_second is not None and calls_per_second <= 0:
@@ -84,6 +87,9 @@ class Simulator:
         self.replay_rate = replay_rate
         self._recording: Recording | None = None if replay is None else load_recording(replay)
         self._log = log
+        if log is not None:
+            for warning in warnings:  # what Asterisk would log while loading manager.conf
+                log(f"manager.conf: {warning}")
         self._fault: Fault | None = None
         self._world: World | None = None
         self._stop: Callable[[], None] | None = None
