@@ -17,6 +17,8 @@ from amiproto_transports.simulator._confparse import (
     select_categories,
 )
 
+from ..conftest import RECORDINGS, needs_shared
+
 
 def reader(files: dict[str, str]) -> IncludeReader:
     def read(path: str) -> list[tuple[str, str]]:
@@ -179,8 +181,9 @@ def test_a_readonly_user_from_a_template_in_manager_conf(tmp_path: Path) -> None
         load_manager_conf(conf)
 
 
+@needs_shared(RECORDINGS / "asterisk-config")
 def test_the_recorded_config_files_read_as_before() -> None:
-    recorded = Path("/work/shared/recordings/asterisk-config")
+    recorded = RECORDINGS / "asterisk-config"
     for name in ("manager.conf", "extensions.conf", "queues.conf"):
         path = str(recorded / name)
         cats = parse_config((recorded / name).read_text(encoding="utf-8"), source=path)
