@@ -25,8 +25,11 @@ class Simulator:
     """An AMI server that behaves like the Asterisk 22 of the recordings, on loopback.
 
     ``users`` maps a name to ``(secret, read classes, write classes)``;
-    ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it; an
-    unreadable file raises ``OSError``, a malformed one ``ManagerConfError``.
+    ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it; it is
+    read as Asterisk reads it (``#include`` files next to it, templates, each
+    user's ``eventfilter`` lines, see ``_confparse``); an unreadable file raises
+    ``OSError``, a malformed one ``ManagerConfError``, and what Asterisk would
+    only warn about goes to ``log``.
     Without either, the one user is ``admin``/``wordpass`` with all rights.
     GetConfig and ListCategories serve that manager.conf (or one written for
     ``users``) and the recorded server's extensions.conf and queues.conf.
@@ -44,7 +47,8 @@ class Simulator:
     ``Failed to parse message: line too long`` or ``Too many lines in message``
     error and goes on); unfinished actions of all connections together hold at
     most 32 MiB and a client that does not read at most 64 MiB of answers and
-    events, past which that connection is closed. Event filters (``Filter``) and
+    events, past which that connection is closed. Event filters (``Filter``, in
+    the classic and the ``MatchCriteria`` form, see ``_eventfilter``) and
     Hangup's ``/regex/`` are POSIX extended regular expressions matched in time
     linear in the text (see ``_filters``), so no client can stall the others.
     Bad input from one client never harms another: an unexpected error closes
