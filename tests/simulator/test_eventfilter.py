@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from amiproto_transports.simulator import Simulator
 from amiproto_transports.simulator._config import parse_manager_conf
 from amiproto_transports.simulator._eventfilter import FilterError, FilterSet, parse_filter
+from amiproto_transports.simulator._replay import load_recording
 from amiproto_transports.simulator._world import World
 
 from .test_session import Harness
@@ -186,3 +190,29 @@ def test_a_users_eventfilters_from_manager_conf_apply_to_its_sessions() -> None:
     h.action("Filter", Operation="Add", Filter="!UserEvent: Keep")  # the session's own add to the user's
     h.action("UserEvent", UserEvent="Keep", Channel="SIP/1")
     assert _user_event_names(h) == ["Keep"]
+
+
+def test_replayed_events_go_through_the_users_filters_by_name(tmp_path: Path) -> None:
+    rx = tmp_path / "few.rx"
+    rx.write_bytes(
+        b"Asterisk Call Manager/11.0.0\r\n"
+        b"Event: VarSet\r\nPrivilege: dialplan,all\r\nChannel: SIP/1\r\n\r\n"
+        b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: SIP/1\r\n\r\n"
+        b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: Local/x\r\n\r\n"
+    )
+    rule = "eventfilter(name(Newchannel),header(Channel),method(starts_with)) = SIP/"
+    conf = f"[u]\nsecret = s\nread = all\nwrite = all\n{rule}\n"
+    world = World(parse_manager_conf(conf), start=100.0, wall_offset=1.7e9, replay=load_recording(rx))
+    h = Harness(world)
+    h.login("u", "s", auth="plain")
+    h.advance(0.2)
+    assert [(e.name, e.get("Channel")) for e in h.events()] == [("Newchannel", "SIP/1")]
+
+
+def test_warnings_about_manager_conf_reach_the_simulators_log(tmp_path: Path) -> None:
+    conf = tmp_path / "manager.conf"
+    conf.write_text("[u]\nsecret = s\neventfilter(bogus(x)) = y\n#tryinclude none.conf\n#exec date\n")
+    logged: list[str] = []
+    sim = Simulator(manager_conf=conf, log=logged.append)
+    assert list(sim.users) == ["u"] and sim.users["u"].event_filters == ()
+    assert len(logged) == 2 and "bogus" in logged[1] and "#exec" in logged[0]
