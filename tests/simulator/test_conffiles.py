@@ -8,7 +8,14 @@ import pytest
 
 from amiproto_transports.simulator import DEFAULT_USERS, Simulator
 from amiproto_transports.simulator._calls import DIALPLAN
-from amiproto_transports.simulator._conffiles import EXTENSIONS_CONF, QUEUES_CONF, lookup, served_files
+from amiproto_transports.simulator._conffiles import (
+    CONFIG_DIR,
+    EXTENSIONS_CONF,
+    QUEUES_CONF,
+    include_reader,
+    lookup,
+    served_files,
+)
 from amiproto_transports.simulator._config import manager_conf_text, parse_manager_conf, users_from_mapping
 from amiproto_transports.simulator._confparse import (
     Category,
@@ -39,7 +46,7 @@ def test_parse_strips_reads_arrows_and_drops_comments() -> None:
     )
     assert parse_config(text) == [
         Category("one", [("a", "1"), ("b", "x=y"), ("semi", "a;b")]),
-        Category("two", [("empty", ""), ("a", "again"), ("a", "twice")]),
+        Category("two", [("empty", ""), ("a", "again"), ("a", "twice")], template=True),
     ]
 
 
@@ -137,3 +144,11 @@ def test_simulator_serves_the_manager_conf_it_was_given(tmp_path: Path) -> None:
     assert list(world.users) == ["bob"]
     default = Simulator()._new_world().config_files["manager.conf"]
     assert default == manager_conf_text(users_from_mapping(DEFAULT_USERS))
+
+
+def test_served_files_include_one_another_from_the_config_dir() -> None:
+    files = {"manager.conf": "[general]\n#include users_*.conf\n", "users_a.conf": "[a]\nsecret = x\n"}
+    read = include_reader(files)
+    cats = parse_config(files["manager.conf"], source=f"{CONFIG_DIR}/manager.conf", read=read)
+    assert [c.name for c in cats] == ["general", "a"]
+    assert read("/elsewhere/users_a.conf") == [] and read(f"{CONFIG_DIR}/nothing.conf") == []

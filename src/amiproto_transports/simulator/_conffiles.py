@@ -7,12 +7,14 @@ was given, or one written for its users.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 from collections.abc import Mapping
 
 from ._config import User, manager_conf_text
+from ._confparse import IncludeReader
 
-__all__ = ["CONFIG_DIR", "EXTENSIONS_CONF", "QUEUES_CONF", "served_files", "lookup"]
+__all__ = ["CONFIG_DIR", "EXTENSIONS_CONF", "QUEUES_CONF", "include_reader", "lookup", "served_files"]
 
 CONFIG_DIR = "/etc/asterisk"
 """Where the served files seem to live; an absolute ``Filename`` must point here."""
@@ -61,3 +63,20 @@ def lookup(files: Mapping[str, str], filename: str) -> str | None:
     if directory != CONFIG_DIR:
         return None
     return files.get(name)
+
+
+def include_reader(files: Mapping[str, str]) -> IncludeReader:
+    """An ``IncludeReader`` over the served files, for ``parse_config(..., source=f"{CONFIG_DIR}/name")``.
+
+    A served file's ``#include`` resolves against ``CONFIG_DIR`` like its
+    ``Filename``; wildcards match the served names, in sorted order.
+    """
+
+    def read(path: str) -> list[tuple[str, str]]:
+        directory, _, pattern = path.rpartition("/")
+        if directory != CONFIG_DIR:
+            return []
+        names = sorted(fnmatch.filter(files, pattern))
+        return [(f"{CONFIG_DIR}/{name}", files[name]) for name in names]
+
+    return read

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._confparse import ConfigSyntaxError, parse_config
+from ._confparse import ConfigSyntaxError, IncludeReader, parse_config
+from ._eventfilter import EventFilter, FilterError, parse_filter
 
 __all__ = [
     "ALL_CLASSES",
@@ -18,6 +20,7 @@ __all__ = [
     "manager_conf_text",
     "parse_classes",
     "parse_manager_conf",
+    "read_from_disk",
     "users_from_mapping",
 ]
 
@@ -60,12 +63,14 @@ def parse_classes(text: str) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """One manager account: its secret and the classes it may read and write."""
+    """One manager account: its secret, the classes it may read and write, its event filters."""
 
     name: str
     secret: str
     read: frozenset[str]
     write: frozenset[str]
+    event_filters: tuple[EventFilter, ...] = ()
+    """manager.conf's ``eventfilter`` lines, in order: every session of this user starts with them."""
 
 
 class ManagerConfError(ValueError):
@@ -80,28 +85,50 @@ def users_from_mapping(users: Mapping[str, tuple[str, str, str]]) -> dict[str, U
     }
 
 
-def parse_manager_conf(text: str, source: str = "manager.conf") -> dict[str, User]:
-    """The users of a ``manager.conf``: every section but ``[general]`` that has a secret.
+def parse_manager_conf(
+    text: str,
+    source: str = "manager.conf",
+    *,
+    read: IncludeReader | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, User]:
+    """The users of a ``manager.conf``: every section but ``[general]`` and templates that has a secret.
 
-    Raises ``ManagerConfError`` (naming ``source`` and the line number) for a
-    file Asterisk itself refuses: a section header without its closing ``]``, or
-    a setting before the first section.
+    The file is read as Asterisk reads it (see ``_confparse``): a user may come
+    from templates (``[readonly](base)``) and ``#include`` files, found by
+    ``read``. Settings are read in order, the last one winning, so a user's own
+    override its templates'; every ``eventfilter`` line counts, inherited ones
+    first. A filter Asterisk refuses is skipped with a warning in ``warnings``,
+    as Asterisk logs it and goes on. Raises ``ManagerConfError`` (naming the
+    file and line) for a file Asterisk itself refuses.
     """
+    found = [] if warnings is None else warnings
     try:
-        categories = parse_config(text)
+        categories = parse_config(text, source=source, read=read, warnings=found)
     except ConfigSyntaxError as error:
-        raise ManagerConfError(f"{source} {error}") from None
+        raise ManagerConfError(str(error)) from None
     sections: dict[str, dict[str, str]] = {}
+    filters: dict[str, list[EventFilter]] = {}
     for category in categories:
+        if category.template:
+            continue
         options = sections.setdefault(category.name, {})
+        rules = filters.setdefault(category.name, [])
         for key, value in category.variables:
-            options[key.lower()] = value
+            if key.lower().startswith("eventfilter"):
+                try:
+                    rules.append(parse_filter(key, value))
+                except FilterError as refused:
+                    found.append(f"{source} [{category.name}]: {key} = {value} not used: {refused}")
+            else:
+                options[key.lower()] = value
     return {
         name: User(
             name,
             options["secret"],
             parse_classes(options.get("read", "")),
             parse_classes(options.get("write", "")),
+            tuple(filters[name]),
         )
         for name, options in sections.items()
         if name.lower() != "general" and "secret" in options
@@ -142,6 +169,17 @@ def manager_conf_text(users: Mapping[str, User]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_manager_conf(path: str | Path) -> dict[str, User]:
-    """Read and parse a ``manager.conf`` file (``OSError`` if unreadable, else see ``parse_manager_conf``)."""
-    return parse_manager_conf(Path(path).read_text(encoding="utf-8"), str(path))
+def read_from_disk(path: str) -> list[tuple[str, str]]:
+    """An ``IncludeReader`` over the file system: the files ``path`` names (wildcards expanded, sorted)."""
+    names = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
+    return [(name, Path(name).read_text(encoding="utf-8")) for name in names if Path(name).is_file()]
+
+
+def load_manager_conf(path: str | Path, warnings: list[str] | None = None) -> dict[str, User]:
+    """Read and parse a ``manager.conf`` file and what it includes (see ``parse_manager_conf``).
+
+    ``OSError`` if the file itself is unreadable.
+    """
+    return parse_manager_conf(
+        Path(path).read_text(encoding="utf-8"), str(path), read=read_from_disk, warnings=warnings
+    )

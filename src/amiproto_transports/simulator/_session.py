@@ -36,8 +36,8 @@ from amiproto._server import GREETING
 from ._actions import ACTIONS, handler
 from ._actions._replies import Pairs, aid, response
 from ._config import User, parse_classes
+from ._eventfilter import FilterSet, parse_filter
 from ._events import OutEvent, make_event
-from ._filters import Pattern, compile_pattern
 from ._limits import MARKERS, LineReader
 from ._world import Fault, World
 
@@ -81,7 +81,7 @@ class Session:
         self._out_size = len(GREETING)
         self._pending_input = 0  # this connection's share of world.input_total
         self._mask: frozenset[str] = frozenset()
-        self._filters: list[tuple[bool, Pattern]] = []
+        self._filters = FilterSet()
         self._challenge: str | None = None
         self._held: list[bytes] | None = None  # events held back during a synchronous Originate
         self._queued: deque[ReceivedAction] = deque()
@@ -213,7 +213,7 @@ class Session:
             return
         if not (event.classes & self._mask):
             return
-        if self._filters and not self._passes(event.text):
+        if self._filters and not self._filters.passes(event.name, event.text):
             return
         if self._held is not None:
             self._held.append(event.raw)
@@ -228,12 +228,6 @@ class Session:
             self._out.clear()
             self._out_size = 0
             self._close(f"over {self.world.limits.max_output} bytes waiting to be read")
-
-    def _passes(self, text: str) -> bool:
-        includes = [pattern for keep, pattern in self._filters if keep]
-        if includes and not any(pattern.search(text) for pattern in includes):
-            return False
-        return not any(pattern.search(text) for keep, pattern in self._filters if not keep)
 
     # -- replay ----------------------------------------------------------------
 
@@ -267,7 +261,7 @@ class Session:
         kept = []
         for index in range(pos, end):
             if recording.classes[index] & self._mask and (
-                not self._filters or self._passes(recording.text(index))
+                not self._filters or self._filters.passes(recording.names[index], recording.text(index))
             ):
                 kept.append(recording.blob[offsets[index] : offsets[index + 1]])
         return b"".join(kept)
@@ -397,19 +391,14 @@ class Session:
         self._mask = _event_mask(value, self.user)
         return bool(self._mask)
 
-    def add_filter(self, text: str) -> bool:
-        """Add a regex filter on event text, ``!`` first to exclude; False when it is refused.
+    def add_filter(self, criteria: str, pattern: str) -> None:
+        """Add an event filter: ``criteria`` is ``eventfilter`` or ``eventfilter(...)``, see ``_eventfilter``.
 
-        Patterns are matched in linear time (see ``_filters``), so no filter can
-        stall the simulator's other connections.
+        Raises ``FilterError`` when Asterisk would refuse it. Regexes are
+        matched in linear time (see ``_filters``), so no filter can stall the
+        simulator's other connections.
         """
-        keep = not text.startswith("!")
-        try:
-            pattern = compile_pattern(text if keep else text[1:])
-        except ValueError:
-            return False
-        self._filters.append((keep, pattern))
-        return True
+        self._filters.add(parse_filter(criteria, pattern))
 
     def hold(self) -> None:
         """Hold back events and further actions until ``release`` (a synchronous Originate)."""
@@ -455,6 +444,8 @@ class Session:
             return
         self.user = user
         self._mask = _event_mask(action.get("Events"), user)
+        # As manager.c at login: the session starts with the user's eventfilters.
+        self._filters = FilterSet(user.event_filters)
         self.reply(action, "Success", [("Message", "Authentication accepted")])
         uptime = str(int(self._now - self.world.start))
         fully = [("Uptime", uptime), ("LastReload", uptime), ("Status", "Fully Booted")]

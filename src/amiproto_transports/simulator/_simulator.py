@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._config import DEFAULT_USERS, User, parse_manager_conf, users_from_mapping
+from ._config import DEFAULT_USERS, User, parse_manager_conf, read_from_disk, users_from_mapping
 from ._limits import Limits
 from ._replay import Recording, load_recording
 from ._runners import AsyncioServer, ThreadServer
@@ -25,8 +25,11 @@ class Simulator:
     """An AMI server that behaves like the Asterisk 22 of the recordings, on loopback.
 
     ``users`` maps a name to ``(secret, read classes, write classes)``;
-    ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it; an
-    unreadable file raises ``OSError``, a malformed one ``ManagerConfError``.
+    ``manager_conf`` (a path to an Asterisk ``manager.conf``) overrides it; it is
+    read as Asterisk reads it (``#include`` files next to it, templates, each
+    user's ``eventfilter`` lines, see ``_confparse``); an unreadable file raises
+    ``OSError``, a malformed one ``ManagerConfError``, and what Asterisk would
+    only warn about goes to ``log``.
     Without either, the one user is ``admin``/``wordpass`` with all rights.
     GetConfig and ListCategories serve that manager.conf (or one written for
     ``users``) and the recorded server's extensions.conf and queues.conf.
@@ -44,7 +47,8 @@ class Simulator:
     ``Failed to parse message: line too long`` or ``Too many lines in message``
     error and goes on); unfinished actions of all connections together hold at
     most 32 MiB and a client that does not read at most 64 MiB of answers and
-    events, past which that connection is closed. Event filters (``Filter``) and
+    events, past which that connection is closed. Event filters (``Filter``, in
+    the classic and the ``MatchCriteria`` form, see ``_eventfilter``) and
     Hangup's ``/regex/`` are POSIX extended regular expressions matched in time
     linear in the text (see ``_filters``), so no client can stall the others.
     Bad input from one client never harms another: an unexpected error closes
@@ -68,9 +72,12 @@ class Simulator:
         max_unauthenticated: int = DEFAULT_LIMITS.max_unauthenticated,
     ) -> None:
         self._manager_conf: str | None = None
+        warnings: list[str] = []
         if manager_conf is not None:
             self._manager_conf = Path(manager_conf).read_text(encoding="utf-8")
-            self.users: dict[str, User] = parse_manager_conf(self._manager_conf, str(manager_conf))
+            self.users: dict[str, User] = parse_manager_conf(
+                self._manager_conf, str(manager_conf), read=read_from_disk, warnings=warnings
+            )
         else:
             self.users = users_from_mapping(DEFAULT_USERS if users is None else users)
         if calls_per_second is not None and calls_per_second <= 0:
@@ -84,6 +91,9 @@ class Simulator:
         self.replay_rate = replay_rate
         self._recording: Recording | None = None if replay is None else load_recording(replay)
         self._log = log
+        if log is not None:
+            for warning in warnings:  # what Asterisk would log while loading manager.conf
+                log(f"manager.conf: {warning}")
         self._fault: Fault | None = None
         self._world: World | None = None
         self._stop: Callable[[], None] | None = None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction
 
 from .._calls import STATE_DESC
+from .._eventfilter import FilterError
 from .._events import OutEvent, make_event
 from ._registry import ACTIONS, handler
 
@@ -45,8 +46,18 @@ def filter_(session: Session, action: ReceivedAction) -> None:
     if (action.get("Operation") or "").strip().lower() != "add":
         session.error(action, "Unknown operation")
         return
-    if not session.add_filter(action.get("Filter") or ""):
-        session.error(action, "Filter Not Added")
+    # As manager.c's action_filter: MatchCriteria becomes eventfilter(<criteria>),
+    # the form manager.conf's eventfilter lines take.
+    criteria = action.get("MatchCriteria") or ""
+    try:
+        session.add_filter(
+            f"eventfilter({criteria})" if criteria else "eventfilter", action.get("Filter") or ""
+        )
+    except FilterError as refused:
+        if refused.compiled:
+            session.error(action, "Filter did not compile.  Check the syntax of the filter given.")
+        else:
+            session.error(action, "Filter was formatted incorrectly.  Check the syntax of the filter given.")
         return
     session.reply(action, "Success", [("Message", "Success")])
 

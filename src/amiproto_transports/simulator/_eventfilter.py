@@ -1,0 +1,165 @@
+"""Event filters as Asterisk 22 reads them: the classic regex and the ``MatchCriteria`` form.
+
+One rule serves the ``Filter`` action and manager.conf's ``eventfilter``
+(``main/manager.c``, ``manager_add_filter``): the action's ``MatchCriteria``
+becomes ``eventfilter(<criteria>)``, the same text a user's
+``eventfilter(...) = pattern`` line carries.
+
+- ``eventfilter = pattern``: a regex on the whole event text; ``!pattern``
+  excludes.
+- ``eventfilter(action(include|exclude),name(Event),header(Name),method(M))``
+  with any of the options in any order: only events called ``Event``
+  (case-sensitive), only the value of header ``Name``, matched by ``M``, one
+  of ``regex exact starts_with ends_with contains none``. Without ``method``
+  the method is ``none`` (the pattern must then be empty), as manager.c does
+  whatever its documentation says. ``action`` wins over a leading ``!``.
+
+Regexes are POSIX extended, matched in linear time by ``_filters``.
+Including and excluding combine as in ``should_send_event``: no filters pass
+everything; includes alone pass what one of them matches; excludes alone pass
+what none matches; both: what an include matches and no exclude does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._filters import Pattern, compile_pattern
+
+__all__ = ["METHODS", "EventFilter", "FilterError", "FilterSet", "parse_filter"]
+
+METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
+_OPTIONS = ("action", "name", "header", "method")
+
+
+class FilterError(ValueError):
+    """A filter Asterisk refuses; ``compiled`` tells a bad regex from a badly formed filter.
+
+    The two answers of the ``Filter`` action: "Filter did not compile." and
+    "Filter was formatted incorrectly.".
+    """
+
+    def __init__(self, message: str, *, compiled: bool = False) -> None:
+        super().__init__(message)
+        self.compiled = compiled
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """One include or exclude rule; equal when their text is."""
+
+    exclude: bool
+    method: str
+    pattern: str
+    event: str | None = None
+    header: str | None = None
+    """The header's name with its colon, as manager.c stores it (``Channel:``)."""
+    _regex: Pattern | None = field(default=None, compare=False, repr=False)
+
+    def matches(self, name: str, text: str) -> bool:
+        """Whether this rule selects the event ``name`` whose whole text is ``text``."""
+        if self.event is not None and name != self.event:
+            return False
+        if self.header is None:
+            return self._match(text)
+        for line in text.split("\n"):
+            if line.startswith(self.header):
+                value = line[len(self.header) :].rstrip("\r").lstrip(" \t")
+                if value and self._match(value):
+                    return True
+        return False
+
+    def _match(self, value: str) -> bool:
+        method = self.method
+        if method == "regex":
+            assert self._regex is not None
+            return self._regex.search(value)
+        if method == "exact":
+            return value == self.pattern
+        if method == "starts_with":
+            return value.startswith(self.pattern)
+        if method == "ends_with":
+            return value.endswith(self.pattern)
+        if method == "contains":
+            return self.pattern in value
+        return True  # "none": the name or header alone decides
+
+
+def parse_filter(criteria: str, pattern: str) -> EventFilter:
+    """The rule ``criteria = pattern`` (``eventfilter`` or ``eventfilter(...)``), or ``FilterError``."""
+    exclude = pattern.startswith("!")
+    if exclude:
+        pattern = pattern[1:]
+    method = "regex"
+    event: str | None = None
+    header: str | None = None
+    start = criteria.find("(")
+    if start < 0:
+        if not pattern:
+            raise FilterError(f"{criteria} = {pattern}: a filter without options needs a pattern")
+    else:
+        method = "none"
+        options = criteria[start + 1 :].strip()
+        if not options.endswith(")"):
+            raise FilterError(f"{criteria}: options not formatted correctly")
+        found: set[str] = set()
+        # manager.c splits on spaces, commas and ')' and matches option names by prefix.
+        for option in options.replace(")", " ").replace(",", " ").split():
+            kind = next((kind for kind in _OPTIONS if option.startswith(kind)), None)
+            value = option.partition("(")[2].strip()
+            if kind is None:
+                raise FilterError(f"{criteria}: filter option {option!r} is unknown")
+            if not value:
+                raise FilterError(f"{criteria}: {kind!r} option not formatted correctly")
+            if kind == "action":
+                if value not in ("include", "exclude"):
+                    raise FilterError(f"{criteria}: 'action' option {value!r} is unknown")
+                exclude = value == "exclude"
+            elif kind == "name":
+                event = value
+            elif kind == "header":
+                header = value if value.endswith(":") else value + ":"
+            else:
+                if value not in METHODS:
+                    raise FilterError(f"{criteria}: 'method' option {value!r} is unknown")
+                method = value
+            found.add(kind)
+        if not found:
+            raise FilterError(f"{criteria}: no action, name, header or method option")
+        if not pattern and method != "none":
+            raise FilterError(f"{criteria}: method can't be {method!r} with no filter pattern")
+        if pattern and method == "none":
+            raise FilterError(f"{criteria} = {pattern}: method can't be 'none' with a filter pattern")
+        if method == "none" and event is None and header is None:
+            raise FilterError(f"{criteria}: no name or header option and no filter pattern")
+    regex = None
+    if method == "regex":
+        try:
+            regex = compile_pattern(pattern)
+        except ValueError as error:
+            raise FilterError(str(error), compiled=True) from None
+    return EventFilter(exclude, method, pattern, event, header, regex)
+
+
+class FilterSet:
+    """A session's include and exclude rules, in the order they were added."""
+
+    __slots__ = ("excludes", "includes")
+
+    def __init__(self, rules: tuple[EventFilter, ...] = ()) -> None:
+        self.includes: list[EventFilter] = []
+        self.excludes: list[EventFilter] = []
+        for rule in rules:
+            self.add(rule)
+
+    def __bool__(self) -> bool:
+        return bool(self.includes or self.excludes)
+
+    def add(self, rule: EventFilter) -> None:
+        (self.excludes if rule.exclude else self.includes).append(rule)
+
+    def passes(self, name: str, text: str) -> bool:
+        """Whether the event ``name`` with text ``text`` goes to the client."""
+        if self.includes and not any(rule.matches(name, text) for rule in self.includes):
+            return False
+        return not any(rule.matches(name, text) for rule in self.excludes)
