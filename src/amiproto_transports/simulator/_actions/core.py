@@ -71,6 +71,9 @@ def list_commands(session: Session, action: ReceivedAction) -> None:
 @handler("Command", privilege="command", summary="Execute Asterisk CLI Command.")
 def command(session: Session, action: ReceivedAction) -> None:
     text = " ".join((action.get("Command") or "").split())
+    if not action.get("Command"):
+        session.error(action, "No command provided")
+        return
     seconds = session.now - session.world.start
     pbx = session.world.pbx
     if text in ("core show uptime", "core show uptime seconds"):
