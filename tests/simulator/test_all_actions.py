@@ -44,6 +44,7 @@ MATCHING = frozenset(
         "coreshowchannels",
         "corestatus",
         "dbdel",
+        "dbget",
         "devicestatelist",
         "events",
         "extensionstate",
@@ -87,7 +88,7 @@ FLOOR = {
     "events_off": 6,
     "filter": 4,
     "md5_login": 3,
-    "mixed_session": 27,
+    "mixed_session": 30,
     "originate_sync": 5,
     "plain_login": 3,
     "readonly": 4,
@@ -98,6 +99,8 @@ LIVE_LISTS = frozenset({"status", "coreshowchannels", "hangup"})
 # Headers whose values name things the real server and the simulator number differently.
 RENAMED = ("Channel", "BridgeID", "BridgeUniqueid", "Uniqueid", "Linkedid")
 
+HANGUP = b"Event: Hangup\r\n"
+CALL_PATIENCE = 40.0  # how long calls may take to end as they had on the real server (Wait(30) and more)
 STEP = 0.05  # simulated seconds between two looks at the output
 SETTLE = 0.1  # how long events tied to an answer may trail it
 PATIENCE = 3.0  # how long to wait for an answer that may never come (IAXnetstats sends none)
@@ -185,17 +188,21 @@ def renamings(
     return pairs
 
 
-def recorded(name: str) -> tuple[list[bytes], bytes]:
-    """The client's actions, one block each, and every byte the server sent."""
+def recorded(name: str) -> tuple[list[tuple[bytes, int]], bytes]:
+    """The actions, each with how many calls the real server had ended before it; what the server sent."""
+    actions: list[tuple[bytes, int]] = []
     tx, rx = b"", b""
     for line in (RECORDINGS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
         chunk = json.loads(line)
         data = bytes.fromhex(chunk["hex"])
-        if chunk["dir"] == "tx":
-            tx += data
-        else:
+        if chunk["dir"] == "rx":
             rx += data
-    return [block + b"\r\n\r\n" for block in tx.split(b"\r\n\r\n") if block.strip()], rx
+            continue
+        tx += data
+        *blocks, tx = tx.split(b"\r\n\r\n")
+        ended = rx.count(HANGUP)
+        actions += [(block + b"\r\n\r\n", ended) for block in blocks if block.strip()]
+    return actions, rx
 
 
 def play(name: str) -> Played:
@@ -213,10 +220,10 @@ def play(name: str) -> Played:
     session = Session(world, now)
     received = bytearray()
 
-    def run_until(done: bytes | None, limit: float) -> None:
+    def run_until(done: bytes | None, limit: float, count: int = 1) -> None:
         nonlocal now
         end = now + limit
-        while now < end and (done is None or done not in received):
+        while now < end and (done is None or received.count(done) < count):
             now += STEP
             world.advance(now)
             received.extend(session.data_to_send(now))
@@ -224,14 +231,16 @@ def play(name: str) -> Played:
     run_until(b"\r\n", STEP)
     played = Played(real=answers(real_items))
     renamed: dict[str, str] = {}
-    for recorded_action in actions:
+    for recorded_action, ended in actions:
+        # The real client paced its actions; as many calls must have ended here as there.
+        run_until(HANGUP, CALL_PATIENCE, ended)
         action = recorded_action
         found = re.search(rb"ActionID: ([^\r]*)", action)
         assert found is not None, action
         action_id = found.group(1)
         action_name = re.search(rb"Action: ([^\r]*)", action)
         played.actions.append((action_id.decode(), action_name.group(1).decode() if action_name else ""))
-        if b"\r\nKey: " in action:
+        if action.startswith(b"Action: Login\r\n") and b"\r\nKey: " in action:
             # The key answers the challenge this simulator gave, not the real one.
             challenges = re.findall(rb"Challenge: (\d+)", bytes(received))
             if challenges:
