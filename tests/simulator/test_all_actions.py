@@ -332,3 +332,11 @@ def test_real_names_map_to_the_simulators_through_the_same_answer() -> None:
     )
     pairs = renamings(messages_by_action_id(real)["1"], messages_by_action_id(ours)["1"])
     assert pairs == {"Local/x-0000007a;1": "Local/x-00000003;1"}
+
+
+@needs_shared(RECORDINGS / "mixed_session.jsonl")
+def test_actions_carry_how_many_calls_had_ended_before_them_on_the_real_server() -> None:
+    actions, rx = recorded("mixed_session")
+    ended = [count for _, count in actions]
+    assert ended == sorted(ended) and 0 < ended[-1] <= rx.count(HANGUP)
+    assert all(block.startswith(b"Action: ") and block.endswith(b"\r\n\r\n") for block, _ in actions)
