@@ -158,6 +158,10 @@ class Pbx:
             _, _, script = heapq.heappop(timers)
             self._step(script)
 
+    def schedule(self, script: Script) -> None:
+        """Run ``script`` up to its first wait now, and on as time advances."""
+        self._step(script)
+
     def _start(self, script: Script) -> None:
         self._step(script)
 

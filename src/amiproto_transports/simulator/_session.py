@@ -400,15 +400,27 @@ class Session:
         """
         self._filters.add(parse_filter(criteria, pattern))
 
+    @property
+    def events_held(self) -> int:
+        """How many events ``hold`` has kept back so far."""
+        return len(self._held or ())
+
+    @property
+    def actions_waiting(self) -> int:
+        """How many actions arrived while held, not handled yet."""
+        return len(self._queued)
+
     def hold(self) -> None:
         """Hold back events and further actions until ``release`` (a synchronous Originate)."""
         self._held = []
 
-    def release(self) -> None:
-        """Send the held events, then handle the actions that waited."""
+    def release(self, then: bytes = b"") -> None:
+        """Send the held events and ``then``, then handle the actions that waited."""
         held, self._held = self._held, None
         for event in held or ():
             self._queue(event)
+        if then and not self.closing:
+            self._queue(then)
         while self._queued and self._held is None and not self.closing:
             self._handle_safely(self._queued.popleft())
 

@@ -12,6 +12,7 @@ from ._config import User
 from ._events import OutEvent
 from ._limits import Limits
 from ._replay import Recording
+from ._states import LOADED_MODULES, RECORDED_DEVICE_STATES
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -67,6 +68,10 @@ class World:
         self.wall_offset = wall_offset
         self.pbx = Pbx(self.emit, self.wall)
         self.db: dict[tuple[str, str], str] = {}
+        self.device_states: dict[str, str] = dict(RECORDED_DEVICE_STATES)
+        """The device state cache (DeviceStateList): device -> state, in the order first seen."""
+        self.modules: set[str] = set(LOADED_MODULES)
+        """Names of the loaded modules, without ``.so`` (ModuleCheck, ModuleLoad)."""
         self.sessions: set[Session] = set()
         self.fault: Fault | None = None
         self.replay = replay

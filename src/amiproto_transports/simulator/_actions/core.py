@@ -37,7 +37,12 @@ def logoff(session: Session, action: ReceivedAction) -> None:
 
 @handler("Events", privilege=None, summary="Control Event Flow.")
 def events(session: Session, action: ReceivedAction) -> None:
-    on = session.set_event_mask(action.get("EventMask"))
+    mask = action.get("EventMask")
+    if not mask:
+        # main/manager.c (strings_to_mask): an empty mask is the one it refuses.
+        session.error(action, "Invalid event mask")
+        return
+    on = session.set_event_mask(mask)
     session.reply(action, "Success", [("Events", "On" if on else "Off")])
 
 
@@ -64,9 +69,12 @@ def filter_(session: Session, action: ReceivedAction) -> None:
 
 @handler("ListCommands", privilege=None, summary="List available manager commands.")
 def list_commands(session: Session, action: ReceivedAction) -> None:
+    # main/manager.c (action_listcommands): only what this user may run is listed.
+    write = session.user.write if session.user is not None else frozenset()
     pairs = [
         (spec.name, f"{spec.summary}  (Priv: {spec.privilege + ',all' if spec.privilege else '<none>'})")
         for spec in sorted(ACTIONS.values(), key=lambda spec: spec.name.lower())
+        if spec.needed is None or spec.needed & write
     ]
     session.reply(action, "Success", pairs)
 
@@ -74,6 +82,9 @@ def list_commands(session: Session, action: ReceivedAction) -> None:
 @handler("Command", privilege="command", summary="Execute Asterisk CLI Command.")
 def command(session: Session, action: ReceivedAction) -> None:
     text = " ".join((action.get("Command") or "").split())
+    if not action.get("Command"):
+        session.error(action, "No command provided")
+        return
     seconds = session.now - session.world.start
     pbx = session.world.pbx
     if text in ("core show uptime", "core show uptime seconds"):
@@ -146,10 +157,8 @@ def core_status(session: Session, action: ReceivedAction) -> None:
 
 @handler("UserEvent", privilege="user", summary="Send an arbitrary event.")
 def user_event(session: Session, action: ReceivedAction) -> None:
-    name = action.get("UserEvent")
-    if not name:
-        session.error(action, "Missing UserEvent")
-        return
+    # Asterisk does not check for the name: without one, the event has it empty (all_actions).
+    name = action.get("UserEvent") or ""
     head = make_event("UserEvent", "user,all", [("UserEvent", name)])
     session.reply(action, "Success", [("Message", "Event Sent")])
     # Asterisk copies every other line as it came, so a header it cannot parse
