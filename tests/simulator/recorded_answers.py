@@ -19,7 +19,16 @@ from amiproto_transports.simulator._world import World
 from ..conftest import RECORDINGS
 from .test_session import USERS, Harness
 
-__all__ = ["ALL_ACTIONS", "Answer", "answer_of", "assert_replays", "logged_in", "recorded", "replay"]
+__all__ = [
+    "ALL_ACTIONS",
+    "Answer",
+    "answer_of",
+    "assert_replays",
+    "logged_in",
+    "recorded",
+    "recorded_bytes",
+    "replay",
+]
 
 ALL_ACTIONS = RECORDINGS / "all_actions.jsonl"
 
@@ -87,6 +96,11 @@ def recorded(action_id: str) -> tuple[bytes, Answer]:
     """The recorded action ``action_id`` and the real server's answer to it."""
     action, data = _segments()[action_id]
     return action, answer_of(data, action_id)
+
+
+def recorded_bytes(action_id: str) -> tuple[bytes, bytes]:
+    """The recorded action ``action_id`` and every byte the server sent until the next action."""
+    return _segments()[action_id]
 
 
 def replay(harness: Harness, action_id: str) -> tuple[Answer, Answer]:

@@ -12,7 +12,7 @@ from amiproto import ReceivedAction
 
 from .._queues import DEVICE_INVALID, DEVICE_UNAVAILABLE, MAX_MEMBERS, Member, Queue, listing_order
 from ._registry import handler
-from ._replies import Pairs, aid, response
+from ._replies import Pairs, aid, message_with_newline, response
 
 if TYPE_CHECKING:
     from .._session import Session
@@ -230,8 +230,10 @@ def queue_member_ring_in_use(session: Session, action: ReceivedAction) -> None:
         return
     found = _members(session, action.get("Queue") or "", interface)
     if not found:
-        # app_queue.c sends this one with a trailing newline inside the message.
-        session.error(action, "Invalid interface, queuename, or ringinuse value\n")
+        # app_queue.c ends this message with a newline of its own.
+        session.answer(
+            [message_with_newline(action, "Error", "Invalid interface, queuename, or ringinuse value")]
+        )
         return
     session.reply(action, "Success", [("Message", "Interface ringinuse set successfully")])
     for queue, member in found:
