@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ._config import User, manager_conf_text
 
-__all__ = ["CONFIG_DIR", "EXTENSIONS_CONF", "QUEUES_CONF", "served_files", "lookup"]
+__all__ = ["CONFIG_DIR", "EXTENSIONS_CONF", "QUEUES_CONF", "served_files", "served_name", "lookup"]
 
 CONFIG_DIR = "/etc/asterisk"
 """Where the served files seem to live; an absolute ``Filename`` must point here."""
@@ -61,3 +61,12 @@ def lookup(files: Mapping[str, str], filename: str) -> str | None:
     if directory != CONFIG_DIR:
         return None
     return files.get(name)
+
+
+def served_name(filename: str) -> str | None:
+    """The served file name a ``Filename`` header points to, existing or not; None outside ``CONFIG_DIR``."""
+    filename = filename.strip()
+    if not filename or filename.endswith("/"):
+        return None
+    directory, _, name = posixpath.normpath(posixpath.join(CONFIG_DIR, filename)).rpartition("/")
+    return name if directory == CONFIG_DIR else None
