@@ -33,7 +33,7 @@ def _members(harness: Harness) -> dict[str, dict[str, str]]:
 
 
 def _fields(event: Any) -> dict[str, str]:
-    names = ("Membership", "Penalty", "Status", "Paused", "PausedReason")
+    names = ("Membership", "Penalty", "Status", "Paused", "PausedReason", "CallsTaken")
     return {name: event.get(name) for name in names}
 
 
@@ -122,3 +122,23 @@ def test_a_member_of_a_missing_extension_is_invalid_and_not_logged_in() -> None:
     h.action("QueueAdd", Queue="support", Interface="Local/nowhere@default")
     assert _members(h)["Local/nowhere@default"]["Status"] == "4"
     assert _summary(h) == ("1", "1")
+
+
+def test_a_call_to_the_queue_extension_reports_the_caller_and_the_agent() -> None:
+    h = logged_in()
+    h.action("Originate", Channel="Local/queue@default", Application="Wait", Data="3", Async="true")
+    h.advance(8)
+    names = [event.name for event in h.events() if event.name.startswith(("Queue", "Agent"))]
+    # The order of the load_120calls recording.
+    assert names == ["QueueCallerJoin", "AgentCalled", "QueueCallerLeave", "AgentConnect", "AgentComplete"]
+    (complete,) = h.events("AgentComplete")
+    assert (complete.get("Queue"), complete.get("Interface"), complete.get("Reason")) == (
+        "support",
+        "Local/wait@default",
+        "caller",
+    )
+    params = [event for event in h.action("QueueStatus").events if event.name == "QueueParams"]
+    assert (params[0].get("Completed"), params[0].get("ServicelevelPerf")) == ("1", "100.0")
+    assert _members(h)["Local/wait@default"]["CallsTaken"] == "1"
+    h.action("QueueReset", Queue="support")
+    assert _members(h)["Local/wait@default"]["CallsTaken"] == "0"

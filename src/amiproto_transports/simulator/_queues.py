@@ -82,6 +82,17 @@ class Queues:
     def get(self, name: str) -> Queue | None:
         return self.queues.get(name)
 
+    def call_done(self, name: str, interface: str, now: int) -> None:
+        """A call the member ``interface`` answered for queue ``name`` ended: count it."""
+        queue = self.queues.get(name)
+        if queue is None:
+            return
+        queue.completed += 1
+        member = queue.member(interface)
+        if member is not None:
+            member.calls_taken += 1
+            member.last_call = now
+
     def member_event(self, name: str, queue: Queue, member: Member) -> None:
         pairs = [
             ("Queue", queue.name),

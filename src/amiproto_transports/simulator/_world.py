@@ -69,6 +69,7 @@ class World:
         self.pbx = Pbx(self.emit, self.wall)
         self.db: dict[tuple[str, str], str] = {}
         self.queues = Queues(self.emit, self.device_status, int(self.wall(start)))
+        self.pbx.on_queue_call_done = self._queue_call_done
         self.dialplan: dict[str, dict[str, dict[int, tuple[str, str]]]] = {
             context: {exten: dict(enumerate(steps, 1)) for exten, steps in extens.items()}
             for context, extens in DIALPLAN.items()
@@ -84,6 +85,9 @@ class World:
     def wall(self, now: float) -> float:
         """Epoch seconds for a monotonic ``now``."""
         return now + self.wall_offset
+
+    def _queue_call_done(self, queue: str, interface: str) -> None:
+        self.queues.call_done(queue, interface, int(self.wall(self.pbx.now)))
 
     def device_status(self, device: str) -> int:
         """AST_DEVICE_* of a device: a Local one exists when its extension does; no other driver is loaded."""
