@@ -120,6 +120,8 @@ class Call:
     answered: bool = False
     ended: bool = False
     result_sent: bool = False
+    queue: str = ""  # for a call to a queue member: the queue it rings for
+    connected_at: float = 0.0  # when that member answered
 
 
 class Pbx:
@@ -138,6 +140,8 @@ class Pbx:
         self._unique = itertools.count(1)
         self._local = itertools.count(1)
         self.now = 0.0
+        self.on_queue_call_done: Callable[[str, str], None] | None = None
+        """Told (queue, member interface) when a call a queue member answered ends."""
 
     @property
     def active_calls(self) -> int:
@@ -278,6 +282,8 @@ class Pbx:
         pairs = channel_headers(one, "LocalOne") + channel_headers(two, "LocalTwo")
         pairs += [("Context", two.context), ("Exten", two.exten), ("LocalOptimization", "Yes")]
         self._ev("LocalBridge", CALL, pairs)
+        if call.queue:
+            self._agent_event("AgentCalled", call, [])
         self._ev("DialBegin", CALL, [*self._caller(call), *channel_headers(one, "Dest"), _dial(call)])
         yield 0.01
         yield from self._dialplan(call, two, steps)
@@ -319,22 +325,34 @@ class Pbx:
 
     def _dial(self, call: Call, chan: Channel, app: str, data: str) -> Script:
         target = QUEUE_MEMBER if app == "Queue" else data.split(",", maxsplit=1)[0]
-        if app == "Queue":
+        queue = data.split(",", maxsplit=1)[0] if app == "Queue" else ""
+        if queue:
             self._queue_event("QueueCallerJoin", chan, [("Position", "1"), ("Count", "1")])
         child = self._new_pair(target.partition("/")[2], call)
+        child.queue = queue
         child.one.cid_num = call.two.exten
         child.one.application = "AppQueue" if app == "Queue" else "AppDial"
         child.one.app_data = "(Outgoing Line)"
         call.children.append(child)
         child.on_answer = self._bridge_child
         self._start(self._call_script(child, None, []))
-        if app == "Queue":
-            self._queue_event("QueueCallerLeave", chan, [("Position", "1"), ("Count", "0")])
         while not child.ended and not call.ended:
             yield 0.05
 
     def _queue_event(self, name: str, chan: Channel, extra: list[tuple[str, str]]) -> None:
         self._ev(name, "agent,all", [*channel_headers(chan), ("Queue", "support"), *extra])
+
+    def _agent_event(self, name: str, child: Call, extra: list[tuple[str, str]]) -> None:
+        """AgentCalled/AgentConnect/AgentComplete: the waiting caller, then the member's channel."""
+        if child.parent is None:
+            return
+        pairs = [
+            *channel_headers(child.parent.two),
+            *channel_headers(child.one, "Dest"),
+            ("Queue", child.queue),
+        ]
+        pairs += [("Interface", QUEUE_MEMBER), ("MemberName", QUEUE_MEMBER), *extra]
+        self._ev(name, "agent,all", pairs)
 
     def _bridge_child(self, child: Call) -> None:
         parent = child.parent
@@ -362,6 +380,11 @@ class Pbx:
         self._ev("DialEnd", CALL, pairs)
         self._result(call, True)
         self._device_state(call, "INUSE")
+        if call.queue and call.parent is not None:
+            # The member answered: the caller leaves the queue for the member's bridge.
+            self._queue_event("QueueCallerLeave", call.parent.two, [("Position", "1"), ("Count", "0")])
+            call.connected_at = self.now
+            self._agent_event("AgentConnect", call, [("HoldTime", "0"), ("RingTime", "0")])
         if call.on_answer is not None:
             call.on_answer(call)
         if call.parent is None:
@@ -410,6 +433,14 @@ class Pbx:
         call.ended = True
         for child in call.children:
             self.hangup_call(child)
+        if call.queue and call.answered and call.parent is not None:
+            talk = str(int(self.now - call.connected_at))
+            reason = "caller" if call.parent.ended else "agent"
+            self._agent_event(
+                "AgentComplete", call, [("HoldTime", "0"), ("TalkTime", talk), ("Reason", reason)]
+            )
+            if self.on_queue_call_done is not None:
+                self.on_queue_call_done(call.queue, QUEUE_MEMBER)
         for chan in (call.one, call.two):
             if chan.bridge_id:
                 self._destroy_bridge(chan.bridge_id)

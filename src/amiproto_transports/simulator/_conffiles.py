@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from ._config import User, manager_conf_text
 from ._confparse import IncludeReader
 
-__all__ = ["CONFIG_DIR", "EXTENSIONS_CONF", "QUEUES_CONF", "include_reader", "lookup", "served_files"]
+__all__ = [
+    "CONFIG_DIR",
+    "EXTENSIONS_CONF",
+    "QUEUES_CONF",
+    "include_reader",
+    "lookup",
+    "served_files",
+    "served_name",
+]
 
 CONFIG_DIR = "/etc/asterisk"
 """Where the served files seem to live; an absolute ``Filename`` must point here."""
@@ -80,3 +88,12 @@ def include_reader(files: Mapping[str, str]) -> IncludeReader:
         return [(f"{CONFIG_DIR}/{name}", files[name]) for name in names]
 
     return read
+
+
+def served_name(filename: str) -> str | None:
+    """The served file name a ``Filename`` header points to, existing or not; None outside ``CONFIG_DIR``."""
+    filename = filename.strip()
+    if not filename or filename.endswith("/"):
+        return None
+    directory, _, name = posixpath.normpath(posixpath.join(CONFIG_DIR, filename)).rpartition("/")
+    return name if directory == CONFIG_DIR else None

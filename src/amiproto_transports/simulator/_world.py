@@ -6,11 +6,12 @@ import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._calls import Pbx
+from ._calls import DIALPLAN, Pbx
 from ._conffiles import served_files
 from ._config import User
 from ._events import OutEvent
 from ._limits import Limits
+from ._queues import DEVICE_INVALID, DEVICE_NOT_INUSE, Queues
 from ._replay import Recording
 from ._states import LOADED_MODULES, RECORDED_DEVICE_STATES
 
@@ -72,6 +73,13 @@ class World:
         """The device state cache (DeviceStateList): device -> state, in the order first seen."""
         self.modules: set[str] = set(LOADED_MODULES)
         """Names of the loaded modules, without ``.so`` (ModuleCheck, ModuleLoad)."""
+        self.queues = Queues(self.emit, self.device_status, int(self.wall(start)))
+        self.pbx.on_queue_call_done = self._queue_call_done
+        self.dialplan: dict[str, dict[str, dict[int, tuple[str, str]]]] = {
+            context: {exten: dict(enumerate(steps, 1)) for exten, steps in extens.items()}
+            for context, extens in DIALPLAN.items()
+        }
+        """What ShowDialPlan reports: context -> extension -> priority -> (app, data)."""
         self.sessions: set[Session] = set()
         self.fault: Fault | None = None
         self.replay = replay
@@ -82,6 +90,17 @@ class World:
     def wall(self, now: float) -> float:
         """Epoch seconds for a monotonic ``now``."""
         return now + self.wall_offset
+
+    def _queue_call_done(self, queue: str, interface: str) -> None:
+        self.queues.call_done(queue, interface, int(self.wall(self.pbx.now)))
+
+    def device_status(self, device: str) -> int:
+        """AST_DEVICE_* of a device: a Local one exists when its extension does; no other driver is loaded."""
+        tech, _, target = device.partition("/")
+        exten, _, context = target.partition("@")
+        if tech.lower() == "local" and exten in self.dialplan.get(context or "default", {}):
+            return DEVICE_NOT_INUSE
+        return DEVICE_INVALID
 
     def new_session_id(self) -> str:
         return hex(next(self._session_ids))

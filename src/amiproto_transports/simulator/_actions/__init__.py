@@ -4,7 +4,7 @@ Login and Challenge belong to the session (they set its user and challenge) and
 register themselves in ``_session.py``.
 """
 
-from . import calls, config, core, database, queues, system
+from . import calls, config, core, database, dialplan, queues, system, voicemail
 from ._registry import ACTIONS, ActionSpec, Handler, handler
 
 __all__ = [
@@ -15,7 +15,9 @@ __all__ = [
     "config",
     "core",
     "database",
+    "dialplan",
     "handler",
     "queues",
     "system",
+    "voicemail",
 ]

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction
 
 from .._arguments import variables_of
-from .._calls import DIALPLAN, Channel, bridge_headers, channel_headers
+from .._calls import Channel, bridge_headers, channel_headers
 from .._filters import compile_pattern
 from ._registry import handler
 from ._replies import Pairs, aid
+from .dialplan import HINT
 
 if TYPE_CHECKING:
     from .._session import Session
@@ -195,24 +196,38 @@ def bridge_list(session: Session, action: ReceivedAction) -> None:
 
 @handler("ShowDialPlan", privilege="config,reporting", summary="Show dialplan contexts and extensions")
 def show_dialplan(session: Session, action: ReceivedAction) -> None:
-    wanted = action.get("Context")
-    if wanted and wanted not in DIALPLAN:
+    dialplan = session.world.dialplan
+    wanted, wanted_exten = action.get("Context"), action.get("Extension")
+    if wanted and wanted not in dialplan:
         session.error(action, f"Did not find context {wanted}")
+        return
+    contexts = [wanted] if wanted else sorted(dialplan)
+    # Extension names are compared as written; Asterisk would also match dialplan patterns here.
+    found = {
+        context: {
+            exten: dialplan[context][exten]
+            for exten in sorted(dialplan[context])
+            if wanted_exten in (None, "", exten)
+        }
+        for context in contexts
+    }
+    if wanted_exten and not any(found.values()):
+        where = f"@{wanted}" if wanted else " in any context"
+        session.error(action, f"Did not find extension {wanted_exten}{where}")
         return
     items: list[Pairs] = []
     extensions = 0
-    contexts = [wanted] if wanted else sorted(DIALPLAN)
-    for context in contexts:
-        for exten, steps in sorted(DIALPLAN[context].items()):
+    for context, extens in found.items():
+        for exten, steps in extens.items():
             extensions += 1
-            for priority, (app, data) in enumerate(steps, 1):
+            for priority, (app, data) in sorted(steps.items()):
                 items.append(
                     [
                         ("Event", "ListDialplan"),
                         *aid(action),
                         ("Context", context),
                         ("Extension", exten),
-                        ("Priority", str(priority)),
+                        ("Priority", "hint" if priority == HINT else str(priority)),
                         ("Application", app),
                         ("AppData", data),
                         ("Registrar", "pbx_config"),

@@ -17,7 +17,8 @@ __all__: list[str] = []
 
 @handler("DBPut", privilege="system", summary="Put DB entry.")
 def db_put(session: Session, action: ReceivedAction) -> None:
-    where = _db_key(session, action)
+    # DBPut's errors, unlike its siblings', end without a full stop (main/db.c).
+    where = _db_key(session, action, stop="")
     if where is not None:
         # Asterisk reads the value from "Val"; a "Value" header is ignored.
         session.world.db[where] = action.get("Val") or ""
@@ -48,6 +49,40 @@ def db_del(session: Session, action: ReceivedAction) -> None:
     session.reply(action, "Success", [("Message", "Key deleted successfully")])
 
 
+@handler(
+    "DBGetTree", privilege="system,reporting", summary="Get DB entries, optionally at a particular family/key"
+)
+def db_get_tree(session: Session, action: ReceivedAction) -> None:
+    # Both headers are optional; with neither the whole database is listed, ordered by path.
+    prefix = _tree_prefix(action.get("Family"), action.get("Key"))
+    rows = sorted(
+        (f"/{where[0]}/{where[1]}", value)
+        for where, value in session.world.db.items()
+        if _in_tree(where, prefix)
+    )
+    items = [
+        [("Event", "DBGetTreeResponse"), ("Key", path), ("Val", value), *aid(action)] for path, value in rows
+    ]
+    session.send_list(action, "Result will follow", items, "DBGetTreeComplete")
+
+
+@handler("DBDelTree", privilege="system", summary="Delete DB Tree.")
+def db_del_tree(session: Session, action: ReceivedAction) -> None:
+    family = action.get("Family")
+    if not family:
+        session.error(action, "No family specified.")
+        return
+    prefix = _tree_prefix(family, action.get("Key"))
+    db = session.world.db
+    doomed = [where for where in db if _in_tree(where, prefix)]
+    if not doomed:
+        session.error(action, "Database entry not found")
+        return
+    for where in doomed:
+        del db[where]
+    session.reply(action, "Success", [("Message", "Key tree deleted successfully")])
+
+
 @handler("Setvar", privilege="call", summary="Sets a channel variable or function value.")
 def setvar(session: Session, action: ReceivedAction) -> None:
     name = action.get("Variable")
@@ -73,13 +108,26 @@ def getvar(session: Session, action: ReceivedAction) -> None:
     session.reply(action, "Success", [("Variable", name), ("Value", value)])
 
 
-def _db_key(session: Session, action: ReceivedAction) -> tuple[str, str] | None:
+def _db_key(session: Session, action: ReceivedAction, stop: str = ".") -> tuple[str, str] | None:
     """The ``(Family, Key)`` asked for, or None after answering the error."""
     family, key = action.get("Family"), action.get("Key")
     if not family:
-        session.error(action, "No family specified.")
+        session.error(action, f"No family specified{stop}")
         return None
     if not key:
-        session.error(action, "No key specified.")
+        session.error(action, f"No key specified{stop}")
         return None
     return family, key
+
+
+def _tree_prefix(family: str | None, key: str | None) -> str:
+    """The AstDB path a tree action covers: ``/family/key``, ``/family`` or everything."""
+    if family and key:
+        return f"/{family}/{key}"
+    return f"/{family}" if family else ""
+
+
+def _in_tree(where: tuple[str, str], prefix: str) -> bool:
+    # Asterisk matches whole path components: /fam covers /fam/k but not /family/k.
+    path = f"/{where[0]}/{where[1]}"
+    return not prefix or path == prefix or path.startswith(prefix + "/")
