@@ -118,6 +118,13 @@ def run_tx(address: tuple[str, int], tx: bytes) -> bytes:
 CHANNEL_LISTS = {"status": "Channel", "coreshowchannels": "Channel", "hangup": "Channel"}
 
 
+def all_actions_commands() -> dict[str, str]:
+    """Lower-cased action -> its ListCommands line, as the ``all_actions`` recording's server lists them."""
+    answers = by_action_id(parse_rx((RECORDINGS / "all_actions.rx").read_bytes()))
+    response, _ = answers["a-4"]
+    return {name.lower(): value for name, value in response.headers}
+
+
 def header_names(message: amiproto.Response | amiproto.Event) -> list[str]:
     """The header names in order, without the ``Output`` lines (compared apart) and the ActionID."""
     return [name.lower() for name, _ in message.headers if name.lower() not in ("output", "actionid")]
@@ -195,7 +202,8 @@ def test_recorded_session_gets_the_same_answers(name: str) -> None:
             assert ours_response.raw == response.raw, action_id
         if action_name == "listcommands":
             # We list the actions we implement: a subset of Asterisk's, described the same way.
-            real_pairs = {name.lower(): value for name, value in response.headers}
+            # Modules this session's server lacked (app_confbridge, res_parking) are in all_actions'.
+            real_pairs = all_actions_commands() | {name.lower(): value for name, value in response.headers}
             ours_pairs = [
                 (name.lower(), value) for name, value in ours_response.headers if name != "ActionID"
             ]

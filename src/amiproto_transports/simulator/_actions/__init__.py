@@ -4,7 +4,21 @@ Login and Challenge belong to the session (they set its user and challenge) and
 register themselves in ``_session.py``.
 """
 
-from . import calls, config, core, database, queues
+from . import bridges, calls, confbridge, config, core, database, monitoring, parking, queues
 from ._registry import ACTIONS, ActionSpec, Handler, handler
 
-__all__ = ["ACTIONS", "ActionSpec", "Handler", "calls", "config", "core", "database", "handler", "queues"]
+__all__ = [
+    "ACTIONS",
+    "ActionSpec",
+    "Handler",
+    "bridges",
+    "calls",
+    "confbridge",
+    "config",
+    "core",
+    "database",
+    "handler",
+    "monitoring",
+    "parking",
+    "queues",
+]
