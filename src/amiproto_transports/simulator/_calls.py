@@ -572,12 +572,17 @@ class Pbx:
         leaving = list(members)
         for chan in leaving:
             self._set(chan, "BRIDGEPEER", "")
+        # Destroyed, each member leaves and carries on at once; kicked, the bridge ends first.
+        at_once = kind.resume and first is None
         while members:
             chan = members.pop(0)
             chan.bridge_id = ""
             self._ev(
                 "BridgeLeave", CALL, [*bridge_headers(bridge_id, len(members), kind), *channel_headers(chan)]
             )
+            if at_once and members:
+                leaving.remove(chan)
+                self._resume(chan)
         del self.bridges[bridge_id]
         self.bridge_kinds.pop(bridge_id, None)
         self._ev("BridgeDestroy", CALL, bridge_headers(bridge_id, 0, kind))
