@@ -509,8 +509,8 @@ class Pbx:
         self._ev("BridgeDestroy", CALL, bridge_headers(bridge_id, 0))
 
     def hangup(self, name: str, cause: int = 0) -> bool:
-        """Hang up the call a channel belongs to; False when no such channel."""
-        chan = self.channels.get(name)
+        """Hang up the call a channel (named, or by uniqueid) belongs to; False when no such channel."""
+        chan = self.find(name)
         if chan is None or chan.call is None:
             return False
         root = chan.call
