@@ -205,3 +205,11 @@ def test_a_suspended_bridge_technology_is_listed_so() -> None:
         "Error",
         "Technology not found",
     )
+
+
+def test_park_answers_byte_for_byte_as_res_parking_does() -> None:
+    h = Harness()
+    h.login()
+    call(h, "p")
+    sent = h.send_raw(b"Action: Park\r\nActionID: p-1\r\nChannel: p.1\r\n\r\n")
+    assert sent.startswith(b"Response: Success\r\nActionID: p-1\r\nMessage: Park successful\n\r\n\r\n")

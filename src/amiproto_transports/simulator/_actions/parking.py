@@ -12,7 +12,7 @@ from amiproto import ReceivedAction
 
 from .._calls import PARKING_LOT
 from ._registry import handler
-from ._replies import Pairs, aid
+from ._replies import Pairs, aid, response
 
 if TYPE_CHECKING:
     from .._session import Session
@@ -38,8 +38,10 @@ def park(session: Session, action: ReceivedAction) -> None:
     if pbx.park(chan) is None:
         session.error(action, "Park action failed")
         return
-    # Asterisk's message ends in a bare newline ("Park successful\n"); the simulator sends the text alone.
-    session.reply(action, "Success", [("Message", "Park successful")])
+    # res_parking's message ends in a bare newline ("Park successful\n"), so the answer's
+    # last line ends LF, CRLF before the blank line: sent byte for byte as Asterisk does.
+    raw = response(action, "Success", [("Message", "Park successful")])
+    session.answer([raw[:-4] + b"\n\r\n\r\n"])
 
 
 @handler("ParkedCalls", privilege="call", summary="List parked calls.")
