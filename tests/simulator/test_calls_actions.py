@@ -209,7 +209,7 @@ def test_answers_and_lists_have_the_recorded_headers(replayed: list[tuple[Answer
     wrong = [
         (real.headers.get("ActionID"), list_shape(real), list_shape(ours))
         for real, ours in checked(replayed)
-        if real.action not in EVENTS_UNCHECKED and list_shape(real) != list_shape(ours)
+        if real.action not in {"originate", "bridgelist"} and list_shape(real) != list_shape(ours)
     ]
     for item in wrong:
         print(item)

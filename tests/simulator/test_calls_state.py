@@ -91,6 +91,7 @@ def test_a_bridge_is_listed_until_a_kick_ends_it_and_both_channels_carry_on() ->
     status = h.action("Status", Channel="a.1")
     bridge_id = status.events[0].get("BridgeID")
     assert bridge_id
+    assert (status.events[0].get("Application"), status.events[0].get("Data")) == ("(null)", "(null)")
     info = h.action("BridgeInfo", BridgeUniqueid=bridge_id)
     assert [e.get("Uniqueid") for e in info.events[:-1]] == ["a.1", "b.1"]
     assert info.events[-1].get("BridgeNumChannels") == "2"

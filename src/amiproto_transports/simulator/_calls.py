@@ -540,6 +540,7 @@ class Pbx:
             if chan.bridge_id:
                 self._leave_on_hangup(chan)
             chan.run += 1  # a bridged channel stops running its application
+            chan.application = chan.app_data = "(null)"  # what Status shows for it, as recorded
         bridge_id = str(uuid.uuid4())
         kind = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", resume=True)
         members: list[Channel] = []
