@@ -214,3 +214,16 @@ def test_park_answers_byte_for_byte_as_res_parking_does() -> None:
     call(h, "p")
     sent = h.send_raw(b"Action: Park\r\nActionID: p-1\r\nChannel: p.1\r\n\r\n")
     assert sent.startswith(b"Response: Success\r\nActionID: p-1\r\nMessage: Park successful\n\r\n\r\n")
+
+
+def test_absolute_timeout_hangs_up_when_it_expires_and_the_latest_one_wins() -> None:
+    h = Harness()
+    h.login()
+    call(h, "t")
+    assert answer(h, "AbsoluteTimeout", Channel="t.1", Timeout="1") == ("Success", "Timeout Set")
+    assert answer(h, "AbsoluteTimeout", Channel="t.1", Timeout="3") == ("Success", "Timeout Set")
+    h.advance(1.5)
+    assert answer(h, "Status", Channel="t.1")[0] == "Success"
+    h.advance(2.0)
+    assert answer(h, "Status", Channel="t.1") == ("Error", "No such channel")
+    assert answer(h, "AbsoluteTimeout", Channel="t.1", Timeout="1") == ("Error", "No such channel")

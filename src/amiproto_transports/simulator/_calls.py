@@ -88,6 +88,8 @@ class Channel:
     mixmonitor: str | None = None
     """The file a MixMonitor on this channel records to."""
     async_agi: bool = False
+    timeouts: int = 0
+    """Bumped by each AbsoluteTimeout, so only the latest one hangs up."""
 
 
 def channel_headers(chan: Channel, prefix: str = "") -> list[tuple[str, str]]:
@@ -640,7 +642,19 @@ class Pbx:
         else:
             self.dissolve(bridge_id, chan)
 
-    # -- channel features: DTMF, flash, MixMonitor, async AGI ------------------
+    # -- channel features: timeouts, DTMF, flash, MixMonitor, async AGI --------
+
+    def set_timeout(self, chan: Channel, seconds: int) -> None:
+        """Hang the channel's call up ``seconds`` from now (AbsoluteTimeout); 0 cancels."""
+        chan.timeouts += 1
+        if seconds > 0:
+            self._start(self._timeout_script(chan, seconds, chan.timeouts))
+
+    def _timeout_script(self, chan: Channel, seconds: int, token: int) -> Script:
+        yield float(seconds)
+        if chan.timeouts == token and chan.call is not None and self.channels.get(chan.name) is chan:
+            self._ev("SoftHangupRequest", CALL, [*channel_headers(chan), ("Cause", "16")])
+            self.hangup_call(chan.call, 16)
 
     def peer_of(self, chan: Channel) -> Channel:
         """The other half of a Local pair: what a frame queued on ``chan`` reaches."""

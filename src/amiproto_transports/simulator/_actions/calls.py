@@ -331,8 +331,11 @@ def cancel_atxfer(session: Session, action: ReceivedAction) -> None:
 
 @handler("AbsoluteTimeout", privilege="system,call", summary="Set absolute timeout.")
 def absolute_timeout(session: Session, action: ReceivedAction) -> None:
-    if find_channel(session, action, "No channel specified", "No such channel") is not None:
+    chan = find_channel(session, action, "No channel specified", "No such channel")
+    if chan is not None:
         session.reply(action, "Success", [("Message", "Timeout Set")])
+        # atoi(): anything that is not a number is 0, which cancels a timeout.
+        session.world.pbx.set_timeout(chan, max(_scan_int(action.get("Timeout") or "") or 0, 0))
 
 
 @handler("PlayDTMF", privilege="call", summary="Play DTMF signal on a specific channel.")
