@@ -227,3 +227,24 @@ def test_absolute_timeout_hangs_up_when_it_expires_and_the_latest_one_wins() -> 
     h.advance(2.0)
     assert answer(h, "Status", Channel="t.1") == ("Error", "No such channel")
     assert answer(h, "AbsoluteTimeout", Channel="t.1", Timeout="1") == ("Error", "No such channel")
+
+
+def test_kicking_a_dialled_call_out_of_its_bridge_ends_the_dial() -> None:
+    h = Harness()
+    h.login()
+    h.action(
+        "Originate",
+        Channel="Local/dial@default",
+        Application="Wait",
+        Data="25",
+        Async="true",
+        ChannelId="k.1",
+        OtherChannelId="k.2",
+    )
+    h.advance(0.3)
+    bridges = h.action("BridgeList").events[:-1]
+    assert len(bridges) == 1
+    assert answer(h, "BridgeKick", Channel="k.2") == ("Success", "Channel has been kicked")
+    h.advance(0.3)  # the caller's Dial returns and its dialplan hangs up
+    assert not h.action("BridgeList").events[:-1]
+    assert answer(h, "Status", Channel="k.1") == ("Error", "No such channel")

@@ -592,6 +592,11 @@ class Pbx:
         if kind.resume:
             for chan in leaving:
                 self._resume(chan)
+        else:
+            # A Dial's bridge: Dial returns, so the callee's leg ends and the caller carries on.
+            for chan in leaving:
+                if chan.call is not None and chan.call.parent is not None:
+                    self.hangup_call(chan.call, 16)
 
     def _resume(self, chan: Channel) -> None:
         """After a bridge, carry on in the dialplan where the channel was (Asterisk's after-go-on)."""
