@@ -141,6 +141,8 @@ class Conference:
     locked: bool = False
     recording: bool = False
     video_source: str = ""
+    announcer: str = ""
+    """The announcer channel ConfBridge keeps in the bridge (``CBAnn/name-N;2``)."""
 
 
 @dataclass(eq=False)
@@ -777,7 +779,8 @@ class Pbx:
             kind = BridgeKind("base", "softmix", "ConfBridge", name, resume=False)
             self.bridges[bridge_id] = []
             self.bridge_kinds[bridge_id] = kind
-            conference = self.conferences[name] = Conference(name, bridge_id)
+            announcer = f"CBAnn/{name}-{next(self._announcers):08x};2"
+            conference = self.conferences[name] = Conference(name, bridge_id, announcer=announcer)
             self._ev("BridgeCreate", CALL, bridge_headers(bridge_id, 0, kind))
             self._ev("ConfbridgeStart", CALL, self.conference_headers(conference))
             self._ev("DeviceStateChange", CALL, [("Device", f"confbridge:{name}"), ("State", "INUSE")])
@@ -791,7 +794,7 @@ class Pbx:
         self._ev("ConfbridgeJoin", CALL, [*headers, *channel_headers(chan), ("Admin", "No"), ("Muted", "No")])
 
     def _announcer(self, conference: Conference) -> str:
-        peers = [f"CBAnn/{conference.name}-{0x84:08x};2"]
+        peers = [conference.announcer]
         if conference.recording:
             peers.append(f"CBRec/{conference.name}-00000002")
         return ",".join(peers)
