@@ -16,12 +16,17 @@ import itertools
 import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from ._events import OutEvent, make_event
 
 __all__ = [
+    "BASIC_BRIDGE",
     "DIALPLAN",
+    "PARKING_LOT",
     "QUEUE_MEMBER",
+    "BridgeKind",
+    "Conference",
     "STATE_DESC",
     "Call",
     "Channel",
@@ -78,6 +83,13 @@ class Channel:
     bridge_id: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     call: Call | None = None
+    run: int = 0
+    """Bumped whenever the channel is sent elsewhere; a script that sees it change stops."""
+    mixmonitor: str | None = None
+    """The file a MixMonitor on this channel records to."""
+    async_agi: bool = False
+    timeouts: int = 0
+    """Bumped by each AbsoluteTimeout, so only the latest one hangs up."""
 
 
 def channel_headers(chan: Channel, prefix: str = "") -> list[tuple[str, str]]:
@@ -98,6 +110,39 @@ def channel_headers(chan: Channel, prefix: str = "") -> list[tuple[str, str]]:
         (prefix + "Uniqueid", chan.uniqueid),
         (prefix + "Linkedid", chan.linkedid),
     ]
+
+
+@dataclass(frozen=True)
+class BridgeKind:
+    """What the ``Bridge*`` headers say about a bridge besides its id and size."""
+
+    type: str
+    technology: str
+    creator: str
+    name: str
+    resume: bool
+    """Members go back to the dialplan when they leave (a Bridge action's after-go-on)."""
+
+
+BASIC_BRIDGE = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", resume=False)
+PARKING_LOT = ("default", 701, 720, 45)
+"""res_parking's default lot: name, first and last space, timeout in seconds."""
+
+
+@dataclass(eq=False)
+class Conference:
+    """A ConfBridge conference: its bridge and who is in it."""
+
+    name: str
+    bridge_id: str
+    members: list[Channel] = field(default_factory=list)
+    joined: dict[str, float] = field(default_factory=dict)
+    muted: set[str] = field(default_factory=set)
+    locked: bool = False
+    recording: bool = False
+    video_source: str = ""
+    announcer: str = ""
+    """The announcer channel ConfBridge keeps in the bridge (``CBAnn/name-N;2``)."""
 
 
 @dataclass(eq=False)
@@ -132,6 +177,15 @@ class Pbx:
         self._wall = wall
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, list[Channel]] = {}
+        self.bridge_kinds: dict[str, BridgeKind] = {}
+        """Bridges that are not a plain two-party call bridge; missing means ``BASIC_BRIDGE``."""
+        self.suspended_technologies: set[str] = set()
+        self.parked: dict[int, tuple[Channel, float]] = {}
+        """Parking space -> the parked channel and when it was parked."""
+        self.parking_bridge: str | None = None
+        self.conferences: dict[str, Conference] = {}
+        self._agi_commands = itertools.count(442728729)
+        self._announcers = itertools.count(0x84)
         self.globals: dict[str, str] = {}
         self.processed_calls = 0
         """Asterisk's running total: one per channel that started running the dialplan."""
@@ -199,7 +253,7 @@ class Pbx:
     def setvar(self, channel: str | None, name: str, value: str) -> bool:
         """Set a global (no channel) or channel variable; False when the channel is unknown."""
         if channel:
-            chan = self.channels.get(channel)
+            chan = self.find(channel)
             if chan is None:
                 return False
             chan.variables[name] = value
@@ -212,7 +266,7 @@ class Pbx:
     def getvar(self, channel: str | None, name: str) -> str | None:
         """The value ('' when unset), or None when the channel is unknown."""
         if channel:
-            chan = self.channels.get(channel)
+            chan = self.find(channel)
             if chan is None:
                 return None
             return chan.variables.get(name, "")
@@ -220,14 +274,23 @@ class Pbx:
 
     # -- calls ----------------------------------------------------------------
 
-    def _new_pair(self, target: str, parent: Call | None) -> Call:
+    def find(self, name: str) -> Channel | None:
+        """A channel by name or, as ``ast_channel_get_by_name`` also does, by uniqueid."""
+        chan = self.channels.get(name)
+        if chan is not None:
+            return chan
+        return next((chan for chan in self.channels.values() if chan.uniqueid == name), None)
+
+    def _new_pair(
+        self, target: str, parent: Call | None, ids: tuple[str | None, str | None] = (None, None)
+    ) -> Call:
         exten, _, context = target.partition("@")
         context = context or "default"
         wall = self._wall(self.now)
         number = next(self._local)
         base = f"Local/{exten}@{context}-{number:08x}"
-        first = f"{int(wall)}.{next(self._unique)}"
-        second = f"{int(wall)}.{next(self._unique)}"
+        first = ids[0] or f"{int(wall)}.{next(self._unique)}"
+        second = ids[1] or f"{int(wall)}.{next(self._unique)}"
         linkedid = parent.one.linkedid if parent is not None else first
         one = Channel(base + ";1", first, linkedid, context, exten, self.now, state=0)
         two = Channel(base + ";2", second, linkedid, context, exten, self.now, state=4)
@@ -251,9 +314,13 @@ class Pbx:
         action_id: str | None = None,
         report: bool = False,
         on_result: Callable[[bool], None] | None = None,
+        ids: tuple[str | None, str | None] = (None, None),
     ) -> Call:
-        """Start a call through ``Local/exten@context``; its events follow as time advances."""
-        call = self._new_pair(channel.partition("/")[2], None)
+        """Start a call through ``Local/exten@context``; its events follow as time advances.
+
+        ``ids`` are the uniqueids asked for the ``;1`` and ``;2`` channels (ChannelId, OtherChannelId).
+        """
+        call = self._new_pair(channel.partition("/")[2], None, ids)
         call.application, call.data, call.exten_target = application, data, exten_target
         call.action_id, call.report, call.on_result = action_id, report, on_result
         self._start(self._call_script(call, caller_id, variables or []))
@@ -291,9 +358,10 @@ class Pbx:
     def _caller(self, call: Call) -> list[tuple[str, str]]:
         return channel_headers(call.parent.two) if call.parent is not None else []
 
-    def _dialplan(self, call: Call, chan: Channel, steps: list[tuple[str, str]]) -> Script:
-        for priority, (app, data) in enumerate(steps, 1):
-            if call.ended:
+    def _dialplan(self, call: Call, chan: Channel, steps: list[tuple[str, str]], first: int = 1) -> Script:
+        token = chan.run
+        for priority, (app, data) in enumerate(steps, first):
+            if call.ended or chan.run != token:
                 return
             chan.priority = priority
             self._newexten(chan, app, data)
@@ -321,7 +389,8 @@ class Pbx:
                 yield from self._dial(call, chan, app, data)
             elif app == "Hangup":
                 break
-        self.hangup_call(call)
+        if chan.run == token:
+            self.hangup_call(call)
 
     def _dial(self, call: Call, chan: Channel, app: str, data: str) -> Script:
         target = QUEUE_MEMBER if app == "Queue" else data.split(",", maxsplit=1)[0]
@@ -398,12 +467,19 @@ class Pbx:
             steps = DIALPLAN.get(context, {}).get(exten, [])
             self.processed_calls += 1
             one.context, one.exten = context, exten
-            yield from self._dialplan(call, one, steps[priority - 1 :])
+            yield from self._dialplan(call, one, steps[priority - 1 :], priority)
             return
         one.application, one.app_data = call.application or "", call.data
-        if (call.application or "").lower() == "wait":
+        application = (call.application or "").lower()
+        token = one.run
+        if application == "wait":
             yield float(call.data or 0)
-            self.hangup_call(call)
+            if one.run == token:
+                self.hangup_call(call)
+        elif application == "confbridge":
+            self.conference_join(one, call.data.split(",")[0])
+        elif application == "agi" and call.data.startswith("agi:async"):
+            self._async_agi_start(one)
 
     def _result(self, call: Call, success: bool) -> None:
         if call.result_sent or call.parent is not None:
@@ -443,7 +519,7 @@ class Pbx:
                 self.on_queue_call_done(call.queue, QUEUE_MEMBER)
         for chan in (call.one, call.two):
             if chan.bridge_id:
-                self._destroy_bridge(chan.bridge_id)
+                self._leave_on_hangup(chan)
         one, two = call.one, call.two
         if call.answered:
             self._ev("HangupRequest", CALL, [*channel_headers(two), ("Cause", str(cause))])
@@ -472,13 +548,365 @@ class Pbx:
         self._ev("BridgeDestroy", CALL, bridge_headers(bridge_id, 0))
 
     def hangup(self, name: str, cause: int = 0) -> bool:
-        """Hang up the call a channel belongs to; False when no such channel."""
-        chan = self.channels.get(name)
+        """Hang up the call a channel (named, or by uniqueid) belongs to; False when no such channel."""
+        chan = self.find(name)
         if chan is None or chan.call is None:
             return False
         root = chan.call
         self.hangup_call(root, cause)
         return True
+
+    # -- redirects, bridges, transfers ---------------------------------------
+
+    def goto(self, chan: Channel, context: str, exten: str, priority: int) -> None:
+        """Send a channel to a dialplan location (Redirect): what it ran stops, the new steps run now."""
+        call = chan.call
+        if call is None or call.ended:
+            return
+        if chan.bridge_id:
+            self._leave_on_hangup(chan)
+        chan.run += 1
+        chan.context, chan.exten, chan.priority = context, exten, priority
+        steps = DIALPLAN.get(context, {}).get(exten)
+        if steps is None:
+            self.hangup_call(call)
+            return
+        self._start(self._dialplan(call, chan, steps[priority - 1 :], priority))
+
+    def bridge_channels(self, first: Channel, second: Channel) -> str:
+        """Put two channels in a new basic bridge (the Bridge action); returns its id."""
+        for chan in (first, second):
+            if chan.bridge_id:
+                self._leave_on_hangup(chan)
+            chan.run += 1  # a bridged channel stops running its application
+            chan.application = chan.app_data = "(null)"  # what Status shows for it, as recorded
+        bridge_id = str(uuid.uuid4())
+        kind = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", resume=True)
+        members: list[Channel] = []
+        self.bridges[bridge_id] = members
+        self.bridge_kinds[bridge_id] = kind
+        self._ev("BridgeCreate", CALL, bridge_headers(bridge_id, 0, kind))
+        for chan in (first, second):
+            members.append(chan)
+            chan.bridge_id = bridge_id
+            self._ev(
+                "BridgeEnter", CALL, [*bridge_headers(bridge_id, len(members), kind), *channel_headers(chan)]
+            )
+        for chan, peer in ((first, second), (second, first)):
+            self._set(chan, "BRIDGEPEER", peer.name)
+        return bridge_id
+
+    def bridge_headers_of(self, bridge_id: str) -> list[tuple[str, str]]:
+        kind = self.bridge_kinds.get(bridge_id, BASIC_BRIDGE)
+        return bridge_headers(bridge_id, len(self.bridges.get(bridge_id, ())), kind)
+
+    def dissolve(self, bridge_id: str, first: Channel | None = None) -> None:
+        """End a bridge: all leave (``first`` first) and go back to the dialplan if the kind says so."""
+        members = self.bridges.get(bridge_id)
+        if members is None:
+            return
+        if first is not None and first in members:
+            members.remove(first)
+            members.insert(0, first)
+        kind = self.bridge_kinds.get(bridge_id, BASIC_BRIDGE)
+        leaving = list(members)
+        for chan in leaving:
+            self._set(chan, "BRIDGEPEER", "")
+        # Destroyed, each member leaves and carries on at once; kicked, the bridge ends first.
+        at_once = kind.resume and first is None
+        while members:
+            chan = members.pop(0)
+            chan.bridge_id = ""
+            self._ev(
+                "BridgeLeave", CALL, [*bridge_headers(bridge_id, len(members), kind), *channel_headers(chan)]
+            )
+            if at_once and members:
+                leaving.remove(chan)
+                self._resume(chan)
+        del self.bridges[bridge_id]
+        self.bridge_kinds.pop(bridge_id, None)
+        self._ev("BridgeDestroy", CALL, bridge_headers(bridge_id, 0, kind))
+        if kind.resume:
+            for chan in leaving:
+                self._resume(chan)
+        else:
+            # A Dial's bridge: Dial returns, so the callee's leg ends and the caller carries on.
+            for chan in leaving:
+                if chan.call is not None and chan.call.parent is not None:
+                    self.hangup_call(chan.call, 16)
+
+    def _resume(self, chan: Channel) -> None:
+        """After a bridge, carry on in the dialplan where the channel was (Asterisk's after-go-on)."""
+        self.goto(chan, chan.context, chan.exten, chan.priority)
+
+    def blind_transfer(self, transferer: Channel, context: str, exten: str) -> None:
+        """Send the transferer's peer to ``exten@context``; the transferer goes back to its dialplan."""
+        bridge_id = transferer.bridge_id
+        kind = self.bridge_kinds.get(bridge_id, BASIC_BRIDGE)
+        peers = [chan for chan in self.bridges[bridge_id] if chan is not transferer]
+        self._ev("Unhold", CALL, channel_headers(transferer))
+        for peer in peers:
+            self._set(transferer, "BLINDTRANSFER", peer.name)
+            self._set(peer, "BLINDTRANSFER", transferer.name)
+        count = len(self.bridges[bridge_id])
+        pairs = [("Result", "Success"), *channel_headers(transferer, "Transferer")]
+        if peers:
+            pairs += channel_headers(peers[0], "Transferee")
+        pairs += [*bridge_headers(bridge_id, count, kind), ("IsExternal", "Yes"), ("Context", context)]
+        pairs += [("Extension", exten)]
+        for chan in [transferer, *peers]:
+            self._set(chan, "BRIDGEPEER", "")
+        members = self.bridges.pop(bridge_id)
+        self.bridge_kinds.pop(bridge_id, None)
+        self._ev("BlindTransfer", CALL, pairs)
+        for left in range(len(members) - 1, -1, -1):
+            chan = members.pop(0)
+            chan.bridge_id = ""
+            self._ev("BridgeLeave", CALL, [*bridge_headers(bridge_id, left, kind), *channel_headers(chan)])
+        self._ev("BridgeDestroy", CALL, bridge_headers(bridge_id, 0, kind))
+        for peer in peers:
+            self.goto(peer, context, exten, 1)
+        self._resume(transferer)
+
+    def _set(self, chan: Channel, name: str, value: str) -> None:
+        chan.variables[name] = value
+        self._varset(chan, name, value)
+
+    def _leave_on_hangup(self, chan: Channel) -> None:
+        bridge_id = chan.bridge_id
+        kind = self.bridge_kinds.get(bridge_id)
+        if kind is None:
+            self._destroy_bridge(bridge_id)
+        elif kind.type == "parking":
+            self.unpark(chan)
+        elif kind.creator == "ConfBridge":
+            self.conference_leave(chan)
+        else:
+            self.dissolve(bridge_id, chan)
+
+    # -- channel features: timeouts, DTMF, flash, MixMonitor, async AGI --------
+
+    def set_timeout(self, chan: Channel, seconds: int) -> None:
+        """Hang the channel's call up ``seconds`` from now (AbsoluteTimeout); 0 cancels."""
+        chan.timeouts += 1
+        if seconds > 0:
+            self._start(self._timeout_script(chan, seconds, chan.timeouts))
+
+    def _timeout_script(self, chan: Channel, seconds: int, token: int) -> Script:
+        yield float(seconds)
+        if chan.timeouts == token and chan.call is not None and self.channels.get(chan.name) is chan:
+            self._ev("SoftHangupRequest", CALL, [*channel_headers(chan), ("Cause", "16")])
+            self.hangup_call(chan.call, 16)
+
+    def peer_of(self, chan: Channel) -> Channel:
+        """The other half of a Local pair: what a frame queued on ``chan`` reaches."""
+        call = chan.call
+        if call is None:
+            return chan
+        return call.two if chan is call.one else call.one
+
+    def channel_event(self, name: str, privilege: str, chan: Channel, extra: list[tuple[str, str]]) -> None:
+        self._ev(name, privilege, [*channel_headers(chan), *extra])
+
+    def mixmonitor_start(self, chan: Channel, path: str) -> None:
+        chan.mixmonitor = path
+        self._set(chan, "MIXMONITOR_FILENAME", path)
+        self._ev("MixMonitorStart", CALL, channel_headers(chan))
+
+    def mixmonitor_stop(self, chan: Channel) -> bool:
+        if chan.mixmonitor is None:
+            return False
+        chan.mixmonitor = None
+        self._ev("MixMonitorStop", CALL, channel_headers(chan))
+        return True
+
+    def _async_agi_start(self, chan: Channel) -> None:
+        chan.async_agi = True
+        env = (
+            f"agi_request: async\nagi_channel: {chan.name}\nagi_language: en\nagi_type: Local\n"
+            f"agi_uniqueid: {chan.uniqueid}\nagi_context: {chan.context}\nagi_extension: {chan.exten}\n"
+            f"agi_priority: {chan.priority}\n\n"
+        )
+        self._ev("AsyncAGIStart", "agi,all", [*channel_headers(chan), ("Env", quote(env, safe=""))])
+
+    def agi_command(self, chan: Channel, command: str, command_id: str) -> None:
+        """Run one async AGI command with the events res_agi sends; every command succeeds."""
+        internal = str(next(self._agi_commands))
+        head = [*channel_headers(chan), ("CommandId", internal), ("Command", command)]
+        self._ev("AGIExecStart", "agi,all", head)
+        self._ev("AGIExecEnd", "agi,all", [*head, ("ResultCode", "200"), ("Result", "Success")])
+        result = [
+            ("Result", quote("200 result=1\n", safe="")),
+            *([("CommandId", command_id)] if command_id else []),
+        ]
+        self._ev("AsyncAGIExec", "agi,all", [*channel_headers(chan), *result])
+
+    # -- parking --------------------------------------------------------------
+
+    def park(self, chan: Channel) -> int | None:
+        """Park a channel in the default lot; the space, or None when the lot is full."""
+        lot, first, last, _ = PARKING_LOT
+        space = next((number for number in range(first, last + 1) if number not in self.parked), None)
+        if space is None:
+            return None
+        if chan.bridge_id:
+            self._leave_on_hangup(chan)
+        chan.run += 1
+        if self.parking_bridge is None:
+            self.parking_bridge = str(uuid.uuid4())
+            self.bridges[self.parking_bridge] = []
+            self.bridge_kinds[self.parking_bridge] = BridgeKind(
+                "parking", "holding_bridge", "Parking", lot, resume=False
+            )
+            self._ev("BridgeCreate", CALL, self.bridge_headers_of(self.parking_bridge))
+        self.parked[space] = (chan, self.now)
+        self._ev("ParkedCall", CALL, self.parked_headers(space))
+        self._ev("DeviceStateChange", CALL, [("Device", f"park:{space}@{lot}"), ("State", "INUSE")])
+        members = self.bridges[self.parking_bridge]
+        members.append(chan)
+        chan.bridge_id = self.parking_bridge
+        self._ev("BridgeEnter", CALL, [*self.bridge_headers_of(self.parking_bridge), *channel_headers(chan)])
+        return space
+
+    def parked_headers(self, space: int) -> list[tuple[str, str]]:
+        chan, since = self.parked[space]
+        lot, _, _, timeout = PARKING_LOT
+        waited = int(self.now - since)
+        device = chan.call.device if chan.call is not None else chan.name
+        return [
+            *channel_headers(chan, "Parkee"),
+            ("ParkerDialString", device),
+            ("Parkinglot", lot),
+            ("ParkingSpace", str(space)),
+            ("ParkingTimeout", str(max(timeout - waited, 0))),
+            ("ParkingDuration", str(waited)),
+        ]
+
+    def unpark(self, chan: Channel) -> None:
+        """A parked channel goes away (hung up): it leaves the lot's bridge, which stays."""
+        lot = PARKING_LOT[0]
+        for space, (parked, _) in list(self.parked.items()):
+            if parked is chan:
+                self._ev("ParkedCallGiveUp", CALL, self.parked_headers(space))
+                del self.parked[space]
+                self._ev(
+                    "DeviceStateChange", CALL, [("Device", f"park:{space}@{lot}"), ("State", "NOT_INUSE")]
+                )
+        members = self.bridges.get(chan.bridge_id, [])
+        if chan in members:
+            members.remove(chan)
+            self._ev("BridgeLeave", CALL, [*self.bridge_headers_of(chan.bridge_id), *channel_headers(chan)])
+        chan.bridge_id = ""
+
+    # -- ConfBridge -----------------------------------------------------------
+
+    def conference_headers(self, conference: Conference, *, source: bool = True) -> list[tuple[str, str]]:
+        kind = self.bridge_kinds[conference.bridge_id]
+        # The announcer channel ConfBridge keeps in the bridge counts as a member.
+        count = len(conference.members) + 1 + conference.recording
+        video = ("single", conference.video_source if source else "") if conference.video_source else None
+        return [("Conference", conference.name), *bridge_headers(conference.bridge_id, count, kind, video)]
+
+    def conference_join(self, chan: Channel, name: str) -> None:
+        conference = self.conferences.get(name)
+        if conference is None:
+            bridge_id = str(uuid.uuid4())
+            kind = BridgeKind("base", "softmix", "ConfBridge", name, resume=False)
+            self.bridges[bridge_id] = []
+            self.bridge_kinds[bridge_id] = kind
+            announcer = f"CBAnn/{name}-{next(self._announcers):08x};2"
+            conference = self.conferences[name] = Conference(name, bridge_id, announcer=announcer)
+            self._ev("BridgeCreate", CALL, bridge_headers(bridge_id, 0, kind))
+            self._ev("ConfbridgeStart", CALL, self.conference_headers(conference))
+            self._ev("DeviceStateChange", CALL, [("Device", f"confbridge:{name}"), ("State", "INUSE")])
+        conference.members.append(chan)
+        conference.joined[chan.name] = self.now
+        self.bridges[conference.bridge_id].append(chan)
+        chan.bridge_id = conference.bridge_id
+        headers = self.conference_headers(conference)
+        self._ev("BridgeEnter", CALL, [*headers[1:], *channel_headers(chan)])
+        self._set(chan, "BRIDGEPEER", self._announcer(conference))
+        self._ev("ConfbridgeJoin", CALL, [*headers, *channel_headers(chan), ("Admin", "No"), ("Muted", "No")])
+
+    def _announcer(self, conference: Conference) -> str:
+        peers = [conference.announcer]
+        if conference.recording:
+            peers.append(f"CBRec/{conference.name}-00000002")
+        return ",".join(peers)
+
+    def conference_leave(self, chan: Channel, *, kicked: bool = False) -> None:
+        conference = next((conf for conf in self.conferences.values() if chan in conf.members), None)
+        if conference is None:
+            return
+        if kicked:
+            self._set(chan, "CONFBRIDGE_RESULT", "KICKED")
+        self._set(chan, "BRIDGEPEER", "")
+        self._ev(
+            "ConfbridgeLeave",
+            CALL,
+            [*self.conference_headers(conference), *channel_headers(chan), ("Admin", "No")],
+        )
+        conference.members.remove(chan)
+        conference.muted.discard(chan.name)
+        conference.joined.pop(chan.name, None)
+        members = self.bridges[conference.bridge_id]
+        members.remove(chan)
+        chan.bridge_id = ""
+        kind = self.bridge_kinds[conference.bridge_id]
+        video = ("single", conference.video_source) if conference.video_source else None
+        if not conference.members:
+            self._ev("ConfbridgeEnd", CALL, self.conference_headers(conference, source=False))
+        self._ev(
+            "BridgeLeave",
+            CALL,
+            [*bridge_headers(conference.bridge_id, 1, kind, video), *channel_headers(chan)],
+        )
+        if not conference.members:
+            self._end_conference(conference)
+
+    def _end_conference(self, conference: Conference) -> None:
+        bridge_id = conference.bridge_id
+        kind = self.bridge_kinds.pop(bridge_id)
+        del self.bridges[bridge_id]
+        del self.conferences[conference.name]
+        self._ev(
+            "DeviceStateChange", CALL, [("Device", f"confbridge:{conference.name}"), ("State", "NOT_INUSE")]
+        )
+        video = ("single", "") if conference.video_source else None
+        if conference.video_source:
+            pairs = [
+                *bridge_headers(bridge_id, 0, kind, video),
+                ("BridgePreviousVideoSource", conference.video_source),
+            ]
+            self._ev("BridgeVideoSourceUpdate", CALL, pairs)
+        self._ev("BridgeDestroy", CALL, bridge_headers(bridge_id, 0, kind, video))
+
+    def conference_video_source(self, conference: Conference, chan: Channel) -> None:
+        previous, conference.video_source = conference.video_source, chan.uniqueid
+        headers = self.conference_headers(conference)[1:]
+        self._ev("BridgeVideoSourceUpdate", CALL, [*headers, ("BridgePreviousVideoSource", previous)])
+
+    def conference_record(self, conference: Conference, start: bool) -> None:
+        if start:
+            conference.recording = True
+            for chan in conference.members:
+                self._set(chan, "BRIDGEPEER", self._announcer(conference))
+            self._ev("ConfbridgeRecord", CALL, self.conference_headers(conference))
+        else:
+            self._ev("ConfbridgeStopRecord", CALL, self.conference_headers(conference))
+            conference.recording = False
+            for chan in conference.members:
+                self._set(chan, "BRIDGEPEER", self._announcer(conference))
+
+    def conference_event(self, name: str, conference: Conference, chan: Channel) -> None:
+        self._ev(name, CALL, [*self.conference_headers(conference), *channel_headers(chan), ("Admin", "No")])
+
+    def conference_kick(self, conference: Conference, chan: Channel) -> None:
+        """Kick a member: it leaves the conference and, ConfBridge having returned, its call ends."""
+        self.conference_leave(chan, kicked=True)
+        chan.run += 1
+        if chan.call is not None:
+            self.hangup_call(chan.call, 16)
 
     # -- load mode ------------------------------------------------------------
 
@@ -511,13 +939,19 @@ def _cause(cause: int) -> list[tuple[str, str]]:
     return [("Cause", str(cause)), ("Cause-txt", "Normal Clearing" if cause == 16 else "Unknown")]
 
 
-def bridge_headers(bridge_id: str, count: int) -> list[tuple[str, str]]:
-    return [
+def bridge_headers(
+    bridge_id: str, count: int, kind: BridgeKind = BASIC_BRIDGE, video: tuple[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The bridge snapshot headers; ``video`` is (mode, source) once a video source was chosen."""
+    pairs = [
         ("BridgeUniqueid", bridge_id),
-        ("BridgeType", "basic"),
-        ("BridgeTechnology", "simple_bridge"),
-        ("BridgeCreator", "<unknown>"),
-        ("BridgeName", "<unknown>"),
+        ("BridgeType", kind.type),
+        ("BridgeTechnology", kind.technology),
+        ("BridgeCreator", kind.creator),
+        ("BridgeName", kind.name),
         ("BridgeNumChannels", str(count)),
-        ("BridgeVideoSourceMode", "none"),
     ]
+    if video is None:
+        return [*pairs, ("BridgeVideoSourceMode", "none")]
+    mode, source = video
+    return [*pairs, ("BridgeVideoSourceMode", mode), *([("BridgeVideoSource", source)] if source else [])]

@@ -4,19 +4,36 @@ Login and Challenge belong to the session (they set its user and challenge) and
 register themselves in ``_session.py``.
 """
 
-from . import calls, config, core, database, dialplan, queues, system, voicemail
+from . import (
+    bridges,
+    calls,
+    confbridge,
+    config,
+    core,
+    database,
+    dialplan,
+    monitoring,
+    parking,
+    queues,
+    system,
+    voicemail,
+)
 from ._registry import ACTIONS, ActionSpec, Handler, handler
 
 __all__ = [
     "ACTIONS",
     "ActionSpec",
     "Handler",
+    "bridges",
     "calls",
+    "confbridge",
     "config",
     "core",
     "database",
     "dialplan",
     "handler",
+    "monitoring",
+    "parking",
     "queues",
     "system",
     "voicemail",
