@@ -7,6 +7,7 @@ import re
 import pytest
 
 import amiproto
+import amiproto.actions
 from amiproto_transports.simulator._actions import ACTIONS, handler
 from amiproto_transports.simulator._config import ALL_CLASSES
 from amiproto_transports.simulator._session import Session
@@ -16,6 +17,13 @@ from .test_session import Harness
 
 ALL_ACTIONS_RX = RECORDINGS / "all_actions.rx"
 LISTED = re.compile(r"(?P<summary>.*)  \(Priv: (?P<privilege>[^)]*)\)")
+
+
+def documented_synopsis(name: str) -> str:
+    """The synopsis ami-docs.xml gives action ``name`` (the first line of its builder's docstring)."""
+    builder = amiproto.actions.ACTION_BUILDERS[name]
+    assert builder.action_name == name and builder.__doc__ is not None
+    return builder.__doc__.splitlines()[0]
 
 
 def listed_commands() -> dict[str, str]:
@@ -74,7 +82,12 @@ def test_privileges_and_summaries_match_the_recorded_list_commands() -> None:
             break
     assert len(recorded) > 100, "no ListCommands answer in the recording"
     simulated = listed_commands()
-    assert simulated.keys() <= recorded.keys()
+    for name in simulated.keys() - recorded.keys():
+        # Modules the recorded server lacks (DAHDI, MeetMe ...): documented actions only,
+        # listed with their documented synopsis (test_other_actions.py checks the classes).
+        ours = LISTED.fullmatch(simulated[name])
+        assert ours is not None
+        recorded[name] = f"{documented_synopsis(name)}  (Priv: {ours['privilege']})"
     for name, value in simulated.items():
         ours, theirs = LISTED.fullmatch(value), LISTED.fullmatch(recorded[name])
         assert ours is not None and theirs is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import amiproto
+import amiproto.actions
 from amiproto_transports.simulator import Simulator
 
 from ..conftest import RECORDINGS, needs_shared
@@ -212,7 +213,12 @@ def test_recorded_session_gets_the_same_answers(name: str) -> None:
                 (name.lower(), value) for name, value in ours_response.headers if name != "ActionID"
             ]
             assert len(ours_pairs) > 10
-            assert all(real_pairs.get(name) == value for name, value in ours_pairs), action_id
+            # Actions of modules neither recorded server had (DAHDI, MeetMe ...) are documented
+            # ones, whose descriptions test_actions.py checks against the documentation.
+            unrecorded = {name.lower() for name in amiproto.actions.ACTION_BUILDERS} - real_pairs.keys()
+            assert all(
+                real_pairs.get(name) == value for name, value in ours_pairs if name not in unrecorded
+            ), action_id
         else:
             assert header_names(ours_response) == header_names(response), action_id
         real_output = [output_shape(line) for line in response.output]

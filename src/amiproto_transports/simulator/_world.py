@@ -73,6 +73,8 @@ class World:
         """The device state cache (DeviceStateList): device -> state, in the order first seen."""
         self.modules: set[str] = set(LOADED_MODULES)
         """Names of the loaded modules, without ``.so`` (ModuleCheck, ModuleLoad)."""
+        self.mwi_mailboxes: dict[str, tuple[int, int]] = {}
+        """res_mwi_external's mailboxes (MWIUpdate, MWIGet, MWIDelete): id -> (old, new) counts."""
         self.queues = Queues(self.emit, self.device_status, int(self.wall(start)))
         self.pbx.on_queue_call_done = self._queue_call_done
         self.dialplan: dict[str, dict[str, dict[int, tuple[str, str]]]] = {
