@@ -14,6 +14,7 @@ import amiproto
 from amiproto_transports.simulator import Simulator
 
 from ..conftest import RECORDINGS, needs_shared
+from .test_actions import documented_synopses
 
 SESSIONS = [
     "plain_login",
@@ -212,7 +213,13 @@ def test_recorded_session_gets_the_same_answers(name: str) -> None:
                 (name.lower(), value) for name, value in ours_response.headers if name != "ActionID"
             ]
             assert len(ours_pairs) > 10
-            assert all(real_pairs.get(name) == value for name, value in ours_pairs), action_id
+            # Actions neither recorded server had (PJSIP) carry their documented synopsis.
+            documented = {name.lower(): synopsis for name, synopsis in documented_synopses().items()}
+            assert all(
+                real_pairs.get(name) == value
+                or (name not in real_pairs and value.split("  (Priv: ")[0] == documented.get(name))
+                for name, value in ours_pairs
+            ), action_id
         else:
             assert header_names(ours_response) == header_names(response), action_id
         real_output = [output_shape(line) for line in response.output]
