@@ -68,10 +68,27 @@ ANSWERS: list[tuple[str, dict[str, str], str, str]] = [
         "Unable to retrieve endpoint alice",
     ),
     ("PJSIPNotify", {"URI": "sip:bob@192.0.2.1", "Variable": "Event=check-sync"}, "Success", "NOTIFY sent"),
-    ("PJSIPNotify", {"Channel": "PJSIP/alice-00000001"}, "Error", "Channel not found"),
     (
         "PJSIPNotify",
-        {"Endpoint": "alice", "URI": "sip:bob@192.0.2.1"},
+        {"Channel": "PJSIP/alice-00000001", "Variable": "Event=talk"},
+        "Error",
+        "Channel not found",
+    ),
+    (
+        "PJSIPNotify",
+        {"Endpoint": "alice", "Option": "clear-mwi"},
+        "Error",
+        "Unable to find notify type 'clear-mwi'",
+    ),
+    (
+        "PJSIPNotify",
+        {"URI": "sip:bob@192.0.2.1", "Option": "clear-mwi"},
+        "Error",
+        "Unable to find notify type 'clear-mwi'",
+    ),
+    (
+        "PJSIPNotify",
+        {"Endpoint": "alice", "URI": "sip:bob@192.0.2.1", "Variable": "Event=check-sync"},
         "Error",
         "PJSIPNotify requires either an endpoint name, a SIP URI, or a channel."
         "  You must use only one of them.",
@@ -104,6 +121,16 @@ MISSING: list[tuple[str, dict[str, str], str]] = [
         {"Variable": "Event=check-sync"},
         "PJSIPNotify requires either an endpoint name, a SIP URI, or a channel.",
     ),
+    (
+        "PJSIPNotify",
+        {"Endpoint": "alice"},
+        "PJSIPNotify requires either an Option or Variable(s).You must use only one of them.",
+    ),
+    (
+        "PJSIPNotify",
+        {"Endpoint": "alice", "Option": "clear-mwi", "Variable": "Event=check-sync"},
+        "PJSIPNotify requires either an Option or Variable(s).You must use only one of them.",
+    ),
     ("PJSIPHangup", {"Cause": "486"}, "No channel specified"),
     ("PJSIPSetMaintenance", {"State": "on"}, "Endpoint parameter missing"),
     ("PJSIPSetMaintenance", {"Endpoint": "alice"}, "State parameter missing"),
@@ -121,6 +148,7 @@ ENDS_IN_LF = {
     ("PJSIPQualify", "Unable to retrieve endpoint"),
     ("PJSIPRegister", "Unable to retrieve registration entry"),
     ("PJSIPUnregister", "Unable to retrieve registration entry"),
+    ("PJSIPNotify", "Unable to find notify type 'clear-mwi'"),
 }
 
 # The list actions that answer an empty list: (action, its message, extra headers on the closing event).

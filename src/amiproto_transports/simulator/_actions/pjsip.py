@@ -180,9 +180,10 @@ def show_resource_lists(session: Session, action: ReceivedAction) -> None:
 
 # -- res/res_pjsip_notify.c ------------------------------------------------------------------------
 
-# The stored copies of res_pjsip_notify.c predate the Channel parameter Asterisk 22
-# documents: its "use only one" and "requires" texts, and the unknown channel's
-# error, are what Asterisk 22's module says as best recalled, not read.
+# The asterisk/asterisk copy stored for reading predates the Channel and Option
+# parameters Asterisk 22 documents; these answers follow manager_notify in a fork
+# of current Asterisk (7kas/GABPBX77), which has both. No pjsip_notify.conf type is
+# configured, so every Option names an unknown type.
 NOTIFY_NEEDS_ONE = "PJSIPNotify requires either an endpoint name, a SIP URI, or a channel."
 
 
@@ -193,9 +194,16 @@ NOTIFY_NEEDS_ONE = "PJSIPNotify requires either an endpoint name, a SIP URI, or 
 )
 def notify(session: Session, action: ReceivedAction) -> None:
     endpoint, uri, channel = (action.get(name) for name in ("Endpoint", "URI", "Channel"))
-    given = sum(1 for value in (endpoint, uri, channel) if value)
-    if given > 1:
+    option, variables = action.get("Option"), action.get("Variable")
+    if bool(option) == bool(variables):
+        # Asterisk's two string literals meet with no space between them.
+        session.error(
+            action, "PJSIPNotify requires either an Option or Variable(s).You must use only one of them."
+        )
+    elif sum(1 for value in (endpoint, uri, channel) if value) > 1:
         session.error(action, f"{NOTIFY_NEEDS_ONE}  You must use only one of them.")
+    elif (endpoint or uri) and option:
+        _error_with_newline(session, action, f"Unable to find notify type '{option}'")
     elif endpoint:
         name = _strip_prefix(_strip_prefix(endpoint, "sip/"), "pjsip/")
         session.error(action, f"Unable to retrieve endpoint {name}")
@@ -213,8 +221,8 @@ def notify(session: Session, action: ReceivedAction) -> None:
 
 # main/manager.c's ast_manager_hangup_helper answers, as for Hangup; the PJSIP
 # handler it calls only logs "Not a PJSIP channel" for the channels modelled here,
-# so none is hung up. The privilege is chan_pjsip.c's registration as recalled
-# (the stored chan_pjsip.c predates the action): the same classes as Hangup.
+# so none is hung up. The privilege is chan_pjsip.c's registration, read in the
+# fork named above (the stored asterisk/asterisk copy predates the action).
 @handler(
     "PJSIPHangup",
     privilege="system,call",
