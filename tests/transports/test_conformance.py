@@ -437,6 +437,42 @@ async def test_a_cancelled_login_leaves_no_login_in_progress(kind: str) -> None:
             assert (await client.login("admin", "wordpass", auth="plain", timeout=2)).success
 
 
+def answer_the_first_login_late(accept: bool) -> Callable[[socket.socket], None]:
+    """Answer the first login only after its caller gave up on it (refused or accepted),
+    then accept every later login and answer every other action."""
+
+    def script(sock: socket.socket) -> None:
+        first = read_action(sock)
+        time.sleep(0.4)
+        verdict = "Success" if accept else "Error"
+        sock.sendall(f"Response: {verdict}\r\nActionID: {first['actionid']}\r\n\r\n".encode())
+        while True:
+            action = read_action(sock)
+            message = "Authentication accepted" if action["action"].lower() == "login" else "Pong"
+            answer = f"Response: Success\r\nActionID: {action['actionid']}\r\nMessage: {message}\r\n\r\n"
+            sock.sendall(answer.encode())
+
+    return script
+
+
+@pytest.mark.parametrize("accept", [False, True])
+async def test_the_late_answer_to_a_cancelled_login_goes_to_nobody(kind: str, accept: bool) -> None:
+    if kind == "sync":
+        pytest.skip("a blocking call cannot be cancelled")
+    seen: list[str] = []
+    with scripted_server(answer_the_first_login_late(accept)) as address:
+        async with open_client(kind, *address) as client:
+            client.register_callback("", lambda event: seen.append(event.name))
+            with anyio.move_on_after(0.1) as scope:
+                await client.login("admin", "wrong", auth="plain", timeout=5)
+            assert scope.cancelled_caught
+            # Sent while the first is in flight; the server answers the first one first.
+            assert (await client.login("admin", "wordpass", auth="plain", timeout=3)).success
+            assert (await client.send_action(Action("Ping"), timeout=3)).success
+            assert client.is_connected()
+    assert "Reconnected" not in seen  # not taken for a reconnect's re-login
+
+
 async def test_fault_close_mid_list(kind: str, simulator: Simulator, server: Address) -> None:
     async with open_client(kind, *server, **ADMIN) as client:
         await client.send_action(

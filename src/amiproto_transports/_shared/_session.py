@@ -26,6 +26,9 @@ W = TypeVar("W")
 # after a reconnect, and whether only the latest one counts.
 _REAPPLIED = {"filter": False, "events": True}
 
+# The owner of a reconnect's re-login, in ``Session._login_owners``.
+_RELOGIN = object()
+
 
 @dataclass(slots=True)
 class Batch(Generic[W]):
@@ -69,6 +72,9 @@ class Session(Generic[W]):
         self.waiters: dict[str, W] = {}
         self.login_waiter: W | None = None
         self.relogin = False
+        # Each login in flight in the core, by the ActionID it started with: its waiter
+        # or _RELOGIN. A waiter that is no longer ``login_waiter`` was given up on.
+        self._login_owners: dict[str, object] = {}
         self.closed_reason: str | None = None
         self.credentials: _Credentials | None = None
         self.reapply: list[Action] = []
@@ -87,6 +93,7 @@ class Session(Generic[W]):
         self.conn = self._new_conn()
         self.closed_reason = None
         self.relogin = False
+        self._login_owners.clear()
 
     @property
     def open(self) -> bool:
@@ -152,6 +159,7 @@ class Session(Generic[W]):
         )
         self.credentials = _Credentials(username, secret, auth, events)
         self.login_waiter = waiter
+        self._started_login(waiter)
         trace(self._trace, "->", data)
         return data
 
@@ -170,8 +178,14 @@ class Session(Generic[W]):
             timeout=timeout,
             now=now,
         )
+        self._started_login(_RELOGIN)
         trace(self._trace, "->", data)
         return data
+
+    def _started_login(self, owner: object) -> None:
+        action_id = self.conn.last_action_id
+        assert action_id is not None
+        self._login_owners[action_id] = owner
 
     def relogin_failed(self, result: LoginResult) -> ReloginFailure | None:
         """The answer to ``start_relogin``'s login: None when it succeeded, else what to do.
@@ -285,13 +299,26 @@ class Session(Generic[W]):
                     if item.orphan:
                         deliver.append(item)
                 elif isinstance(item, LoginResult):
-                    batch.logins.append((self.login_waiter, item))
-                    self.login_waiter = None
+                    self._route_login(batch, item)
                 elif isinstance(item, amiproto.ConnectionClosed):
                     self._lost(batch, item.reason)
                     return
                 elif isinstance(item, amiproto.UnknownMessage):
                     deliver.append(item)
+
+    def _route_login(self, batch: Batch[W], result: LoginResult) -> None:
+        # Only to the login it answers: a login given up on (cancelled, interrupted)
+        # is still in flight in the core, and its late answer belongs to nobody.
+        owner = self._login_owners.pop(result.action_id or "", None)
+        if owner is _RELOGIN:
+            batch.logins.append((None, result))
+        elif owner is not None and owner is self.login_waiter:
+            batch.logins.append((self.login_waiter, result))
+            self.login_waiter = None
+        else:
+            logging.getLogger("amiproto.client").debug(
+                "the answer to a login given up on: success=%s", result.success
+            )
 
     def fail_all(self) -> list[W]:
         """Every waiter still registered, removed; the adapter fails them with ConnectionLost."""
