@@ -322,8 +322,10 @@ class Client:
 
     def _shutdown(self) -> None:
         self._closing.set()
-        sock = self._sock
         with self._core_lock:
+            # Under the lock, after _closing: a reconnect installs its socket before
+            # this (and it is shut here) or sees _closing and closes it itself.
+            sock = self._sock
             unsent = self._writer.unsent_locked()
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -483,7 +485,8 @@ class Client:
                             self._wake_r.recv(4096)
                     else:
                         readable = True
-                if self._closing.is_set() and not readable:
+                # On every pass: a server that always has more to read never stops a close.
+                if self._closing.is_set():
                     return "closed by the program"
                 if readable:
                     try:
@@ -588,6 +591,9 @@ class Client:
                 log.info("reconnect attempt %d failed: %s", attempt, error)
                 continue
             with self._core_lock:
+                if self._closing.is_set():  # closed while connecting: _shutdown saw the old socket
+                    sock.close()
+                    return 0
                 self._session.reset()
                 self._use_socket_locked(sock, self._session.start_relogin(time.monotonic()))
                 self._reconnect_attempts = attempt
