@@ -300,10 +300,18 @@ class Client:
         one, or when the connection ends. Its buffer drops the oldest like the callbacks'."""
         subscription = _Subscription(self, self.options.queue_size, timeout)
         with self._core_lock:
-            if not self._session.open and not self.options.reconnect:
+            # Under the lock _end_consumers takes its list with: one made after it ran
+            # (closed, or given up reconnecting) ends at once instead of waiting for ever.
+            if self._ended_locked():
                 subscription.queue.closed = True
             self._subscriptions = [*self._subscriptions, subscription]
         return subscription
+
+    def _ended_locked(self) -> bool:
+        """Under the core lock: no more events will come."""
+        if self._queue.closed or self._closing.is_set():
+            return True
+        return not self._session.open and not self.options.reconnect
 
     def close(self) -> None:
         """Log off when possible, close the socket, stop the threads. Idempotent.
@@ -729,7 +737,9 @@ class Client:
     def _end_consumers(self) -> None:
         with self._queue_cond:
             self._queue.closed = True
-        for subscription in self._subscriptions:
+        with self._core_lock:  # see events()
+            subscriptions = self._subscriptions
+        for subscription in subscriptions:
             with subscription.cond:
                 subscription.queue.closed = True
                 subscription.cond.notify()

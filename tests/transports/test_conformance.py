@@ -583,6 +583,38 @@ async def test_close_is_idempotent_and_fails_later_sends(kind: str, server: Addr
     await expect_error(amiproto.ConnectionLost, face.send_action(Action("Ping")))
 
 
+async def a_new_events_iterator_ends(face: Face) -> bool:
+    """Whether an ``events()`` iterator without a timeout, made now, ends (within 5 s)."""
+    native: Any = face.native
+    if face.kind == "sync":
+        ended: list[list[amiproto.Event]] = []
+        iterator = native.events()
+        reader = threading.Thread(target=lambda: ended.append(list(iterator)), daemon=True)
+        reader.start()
+        await anyio.to_thread.run_sync(partial(reader.join, 5))
+        return bool(ended)
+    events = native.events()
+    with anyio.move_on_after(5):
+        async for _ in events:
+            pass
+        return True
+    await events.aclose()
+    return False
+
+
+async def test_events_made_after_the_end_end_at_once_with_reconnect_on(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, reconnect=True, **ADMIN) as client:
+        await client.close()
+        assert await a_new_events_iterator_ends(client)
+    with scripted_connections(accept_login_then_drop, refuse_login) as address:
+        backoff = Backoff(initial=0.02, maximum=0.1)
+        options: dict[str, Any] = {"username": "admin", "secret": "x", "auth": "plain"}
+        async with open_client(kind, *address, reconnect=True, backoff=backoff, **options) as client:
+            native: Any = client.native
+            await wait_until(lambda: native._give_up and native._queue.closed, 5)
+            assert await a_new_events_iterator_ends(client)  # gave up reconnecting
+
+
 async def test_wire_trace_hides_secrets(kind: str, server: Address, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="amiproto.wire"):
         async with open_client(kind, *server, auth="plain", trace=True, **ADMIN) as client:

@@ -50,7 +50,8 @@ class Events:
         self.queue: DropOldest[Event] = DropOldest(client.options.queue_size)
         self.ready = client._backend.wakeup()
         self._taken: list[Event] = []
-        if not client._session.open and not client.options.reconnect:
+        # Made after the client closed, or gave up reconnecting: no more events will come.
+        if client._queue.closed or client._closing or not (client._session.open or client.options.reconnect):
             self.queue.closed = True
         client._subscriptions = [*client._subscriptions, self]
 
