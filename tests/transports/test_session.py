@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 import amiproto
@@ -115,3 +117,13 @@ def test_a_read_of_only_events_and_a_mixed_read_deliver_alike() -> None:
         assert [m.get("N") for m in batch.deliver if isinstance(m, amiproto.Event)] == [
             str(i) for i in range(5)
         ] * (kinds.count("event") // 5)
+
+
+def test_the_trace_of_a_line_split_across_reads_shows_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    session: Session[str] = Session(Options("h", timeout=None, trace=True))
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    with caplog.at_level(logging.DEBUG, logger="amiproto.wire"):
+        feed(session, "Response: Success\r\nActionID: 1\r\nLine-000000-000000: sec")
+        feed(session, "ret=hunter2\r\n\r\n")
+    assert "hunter2" not in caplog.text
+    assert "secret=<redacted>" in caplog.text

@@ -16,7 +16,7 @@ import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from ._options import Options
-from ._trace import trace
+from ._trace import ReceivedTrace, trace
 
 __all__ = ["Batch", "Session"]
 
@@ -79,6 +79,7 @@ class Session(Generic[W]):
         self.credentials: _Credentials | None = None
         self.reapply: list[Action] = []
         self._trace = options.trace
+        self._received = ReceivedTrace()
 
     def _new_conn(self) -> amiproto.Connection:
         return amiproto.Connection(
@@ -94,6 +95,7 @@ class Session(Generic[W]):
         self.closed_reason = None
         self.relogin = False
         self._login_owners.clear()
+        self._received = ReceivedTrace()
 
     @property
     def open(self) -> bool:
@@ -230,7 +232,7 @@ class Session(Generic[W]):
             batch.closed = self.closed_reason
             return batch
         if self._trace:
-            trace(True, "<-", data)
+            self._received.feed(data)
         try:
             self.conn.receive_data(data, now)
         except amiproto.RemoteProtocolError as error:
