@@ -165,9 +165,11 @@ class Client:
         self._workers: list[threading.Thread] = []
         self._give_up = False  # set when a reconnect's login is refused
         self._reconnect_attempts = 0
-        # The reconnect attempts since the connection was last up, and their delays: a
-        # re-login that fails is one more attempt of the same backoff, not a fresh start.
+        # The reconnect attempts since a connection last proved itself (Session.proven), and
+        # their delays: a re-login that fails, or a connection dropped before it sent
+        # anything, is one more attempt of the same backoff, not a fresh start.
         self._retries: Iterator[tuple[int, float]] | None = None
+        self._announced_up = True  # the program was told the client is up (a Disconnected pairs with it)
 
     # -- public API --
 
@@ -448,9 +450,11 @@ class Client:
                 self._on_lost(reason)
                 if self._closing.is_set() or self._give_up or not self.options.reconnect:
                     break
-                if self._retries is None:  # up until now, not a failed attempt to reconnect
+                if self._announced_up:  # the program was told it is up: not a failed attempt
+                    self._announced_up = False
                     # The other worker runs its callbacks while this one waits to reconnect.
                     self._deliver([Disconnected.make(Reason=reason)], wake_standby=True)
+                if self._retries is None or self._session.proven:
                     self._retries = enumerate(self.options.backoff.delays(), 1)
                 if self._reconnect(self._retries) == 0:
                     break
@@ -609,7 +613,7 @@ class Client:
             log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
-                self._retries = None
+                self._announced_up = True
                 self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
             return attempt
         log.error("giving up reconnecting")
@@ -625,7 +629,7 @@ class Client:
             self._give_up = failed.give_up
             self._broken(failed.reason)
             return
-        self._retries = None
+        self._announced_up = True
         with self._core_lock:
             self._writer.buffer += self._session.reapply_bytes(time.monotonic())
             count = len(self._session.reapply)
@@ -779,7 +783,9 @@ def connect(
     last ``Events`` and every ``Filter`` action, then deliver a synthetic
     ``Reconnected`` event to callbacks (a ``Disconnected`` one when the loss is seen).
     A re-login that gets no answer is one more failed attempt; one the server refuses
-    ends the retries, unless ``retry_refused_login``.
+    ends the retries, unless ``retry_refused_login``. The backoff starts afresh only
+    after a connection has proven itself (the server sent more than its greeting and
+    the re-login's answer): one dropped at once is one more attempt too.
     ``ssl``: an ``ssl.SSLContext``, or True for ``ssl.create_default_context()``
     (verifying the server's certificate and name, ``server_hostname`` or ``host``).
     ``max_send_buffer``: bytes of actions that may wait unsent (the server reads

@@ -13,7 +13,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -27,6 +27,7 @@ from amiproto_transports._shared import CLOSE_GRACE, Backoff, Disconnected, Reco
 from amiproto_transports.simulator import Simulator
 
 from .harness import (
+    GREETING,
     Face,
     accept_login,
     expect_error,
@@ -682,6 +683,68 @@ async def test_a_refused_relogin_ends_the_retries_unless_asked(kind: str) -> Non
         notices = await reconnect_notices(kind, address, retry_refused_login=True)
     assert [type(n) for n in notices] == [Disconnected, Reconnected]
     assert notices[1].get("Attempts") == "2"
+
+
+@contextlib.contextmanager
+def dropping_server(script: Callable[[socket.socket], None]) -> Iterator[tuple[Address, list[int]]]:
+    """A server that greets each connection, runs ``script`` on it and closes it: the
+    address, and a count of the connections it took."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    taken = [0]
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            taken[0] += 1
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(5.0)
+                conn.sendall(GREETING)
+                script(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[:2], taken
+    finally:
+        stop.set()
+        thread.join(5.0)
+        listener.close()
+
+
+@pytest.mark.parametrize("with_login", [False, True])
+async def test_connections_dropped_at_once_use_the_backoff_attempts_up(kind: str, with_login: bool) -> None:
+    # Accepted (and logged in), then dropped before the server sent anything more: never
+    # up for real, so each is one more attempt, and Backoff(attempts=3) ends the retries.
+    options: dict[str, Any] = {"username": "admin", "secret": "x", "auth": "plain"} if with_login else {}
+    registered = threading.Event()
+    first = [True]
+
+    def script(sock: socket.socket) -> None:
+        if with_login:
+            accept_login(sock)
+        if first[0]:
+            first[0] = False
+            registered.wait(5)  # the first loss comes once the callbacks are there to see it
+
+    notices: list[amiproto.Event] = []
+    with dropping_server(script) as (address, taken):
+        backoff = Backoff(initial=0.01, maximum=0.02, attempts=3)
+        async with open_client(kind, *address, reconnect=True, backoff=backoff, **options) as client:
+            client.register_callback(Disconnected, notices.append)
+            client.register_callback(Reconnected, notices.append)
+            registered.set()
+            native: Any = client.native
+            await wait_until(lambda: native._queue.closed, 10)  # gave up reconnecting
+            assert taken[0] == 4  # the first connection and three attempts
+    # Each time it was up, the program was told, and told of its loss.
+    assert [type(n) for n in notices] == [Disconnected, Reconnected] * 3 + [Disconnected]
 
 
 async def test_ssl_true_is_the_default_verifying_context(kind: str, server: Address) -> None:

@@ -127,3 +127,19 @@ def test_the_trace_of_a_line_split_across_reads_shows_no_secret(caplog: pytest.L
         feed(session, "ret=hunter2\r\n\r\n")
     assert "hunter2" not in caplog.text
     assert "secret=<redacted>" in caplog.text
+
+
+def test_a_connection_proves_itself_by_a_message_beyond_greeting_and_relogin() -> None:
+    session: Session[str] = Session(Options("h", timeout=None))
+    session.login("u", "s", auth="plain", events=None, timeout=None, now=1.0, waiter="w")
+    assert session.fail_all() == ["w"]  # the connection is lost
+    session.reset()  # and made again: the re-login is the session's own
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    session.start_relogin(1.0)
+    assert not session.proven
+    feed(session, f"Response: Success\r\nActionID: {session.conn.last_action_id}\r\n\r\n")
+    assert not session.proven  # the re-login's own answer proves nothing
+    feed(session, "Event: FullyBooted\r\n\r\n")
+    assert session.proven
+    session.reset()
+    assert not session.proven

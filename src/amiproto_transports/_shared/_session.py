@@ -8,6 +8,7 @@ ended; it also keeps the credentials and the actions to re-apply after a reconne
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Generic, TypeVar, cast
@@ -75,6 +76,10 @@ class Session(Generic[W]):
         # Each login in flight in the core, by the ActionID it started with: its waiter
         # or _RELOGIN. A waiter that is no longer ``login_waiter`` was given up on.
         self._login_owners: dict[str, object] = {}
+        # Whether this connection has proven itself: the server sent a message beyond
+        # the greeting and a re-login's answer. Only then does a loss start the reconnect
+        # backoff afresh; a server that accepts and drops at once uses its attempts up.
+        self.proven = False
         self.closed_reason: str | None = None
         self.credentials: _Credentials | None = None
         self.reapply: list[Action] = []
@@ -96,6 +101,7 @@ class Session(Generic[W]):
         self.relogin = False
         self._login_owners.clear()
         self._received = ReceivedTrace()
+        self.proven = False
 
     @property
     def open(self) -> bool:
@@ -283,6 +289,8 @@ class Session(Generic[W]):
                 return
             if not items:
                 return
+            if not self.proven:
+                self._look_for_proof(items)
             if all(map(isinstance, items, repeat(event_type))):
                 # Only events, as most reads of a busy server bring: checked at C speed.
                 deliver.extend(cast("list[Message]", items))
@@ -307,6 +315,18 @@ class Session(Generic[W]):
                     return
                 elif isinstance(item, amiproto.UnknownMessage):
                     deliver.append(item)
+
+    def _look_for_proof(self, items: Sequence[object]) -> None:
+        # While a re-login is unanswered, its own answers (the Challenge's too) prove
+        # nothing; a refused one never lets the connection prove itself.
+        waiting = _RELOGIN in self._login_owners.values()
+        for item in items:
+            if isinstance(item, LoginResult):
+                if waiting and item.success:
+                    waiting = False
+            elif isinstance(item, (Event, Response, amiproto.UnknownMessage)) and not waiting:
+                self.proven = True
+                return
 
     def _route_login(self, batch: Batch[W], result: LoginResult) -> None:
         # Only to the login it answers: a login given up on (cancelled, interrupted)
