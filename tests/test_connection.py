@@ -166,6 +166,7 @@ def test_md5_login() -> None:
     assert conn.data_to_send() == b""
     items = reply(conn, "Response: Success\nActionID: t-2\nMessage: Authentication accepted\n\n")
     assert isinstance(items[-1], amiproto.LoginResult) and items[-1].success
+    assert items[-1].action_id == "t-1"  # the Challenge's: the ActionID login() sent
 
 
 def test_failed_login() -> None:
@@ -175,6 +176,7 @@ def test_failed_login() -> None:
     result = items[-1]
     assert isinstance(result, amiproto.LoginResult)
     assert not result.success and result.message == "Authentication failed"
+    assert result.action_id == "t-1"
     assert not conn.authenticated and state_of(conn) is amiproto.State.READY
 
 

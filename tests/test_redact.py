@@ -86,3 +86,19 @@ def test_an_update_config_that_sets_a_secret_hides_its_value() -> None:
     assert "newpw" not in repr(action)
     shown = redact_wire(action.serialize(), from_client=True)
     assert b"newpw" not in shown and b"Value-000001: all" in shown
+
+
+@pytest.mark.parametrize("bad", ["hunter2\nx", "hunter2\udfff"])
+def test_an_error_about_a_config_secrets_value_hides_it(bad: str) -> None:
+    # Refused at once (a newline) or at serialize() (a character UTF-8 cannot carry).
+    pairs = [("Var-000000", "secret"), ("Value-000000", bad)]
+    with pytest.raises(amiproto.LocalProtocolError) as caught:
+        amiproto.Action("UpdateConfig", pairs).serialize()
+    assert "hunter2" not in str(caught.value) and "Value-000000" in str(caught.value)
+    assert REDACTED in str(caught.value)
+
+
+def test_a_malformed_pair_is_shown_by_its_shape_only() -> None:
+    with pytest.raises(amiproto.LocalProtocolError) as caught:
+        amiproto.Action("Login", [("Username", "admin"), ("Secret", "hunter2", "x")])  # type: ignore[list-item]
+    assert "hunter2" not in str(caught.value) and "tuple of length 3" in str(caught.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ._errors import LocalProtocolError
-from ._redact import REDACTED, is_secret, redact_pairs
+from ._redact import REDACTED, is_secret, redact_pairs, secret_names
 
 __all__ = ["Action", "HeaderValue", "check_header", "encode_value", "header_text"]
 
@@ -25,8 +25,12 @@ def header_text(value: HeaderValue) -> str:
     raise LocalProtocolError(f"header values must be str, int, float or bool, not {type(value).__name__}")
 
 
-def check_header(name: str, value: str) -> None:
-    """Refuse what would break the framing: one stray CRLF would inject a second action."""
+def check_header(name: str, value: str, *, secret: bool | None = None) -> None:
+    """Refuse what would break the framing: one stray CRLF would inject a second action.
+
+    ``secret``: whether the value is a credential, not to be shown in the error
+    (default: judged from ``name`` alone; an action knows better, see ``secret_names``).
+    """
     if not isinstance(name, str) or not name:
         raise LocalProtocolError(f"a header name must be a non-empty str, not {name!r}")
     if ":" in name or name != name.strip():
@@ -38,11 +42,14 @@ def check_header(name: str, value: str) -> None:
         raise LocalProtocolError(f"header name {name!r} contains {bad!r}")
     if "\r" in value or "\n" in value or "\0" in value:
         bad = next(bad for bad in _FORBIDDEN if bad in value)
-        shown = REDACTED if is_secret(name) else repr(value)
+        hidden = is_secret(name) if secret is None else secret
+        shown = REDACTED if hidden else repr(value)
         raise LocalProtocolError(f"value of header {name!r} contains {bad!r}: {shown}")
 
 
-def encode_value(name: str, value: str, encoding: str, *, part: str = "value of header") -> bytes:
+def encode_value(
+    name: str, value: str, encoding: str, *, part: str = "value of header", secret: bool | None = None
+) -> bytes:
     """``value`` in ``encoding``, or ``LocalProtocolError`` for what the wire cannot carry.
 
     ``surrogateescape`` lets through exactly the lone surrogates U+DC80..U+DCFF,
@@ -52,10 +59,19 @@ def encode_value(name: str, value: str, encoding: str, *, part: str = "value of 
     try:
         return value.encode(encoding, "surrogateescape")
     except UnicodeEncodeError as error:
-        shown = REDACTED if is_secret(name) else repr(error.object[error.start : error.end])
+        hidden = is_secret(name) if secret is None else secret
+        shown = REDACTED if hidden else repr(error.object[error.start : error.end])
         raise LocalProtocolError(
             f"{part} {name!r} cannot be encoded in {encoding}: {shown} at {error.start}"
         ) from None
+
+
+def _shape(pair: object) -> str:
+    """What a malformed header pair is, without its content."""
+    try:
+        return f"a {type(pair).__name__} of length {len(pair)}"  # type: ignore[arg-type]
+    except TypeError:
+        return f"a {type(pair).__name__}"
 
 
 class Action:
@@ -81,14 +97,19 @@ class Action:
         if not isinstance(name, str) or not name.strip():
             raise LocalProtocolError(f"an action needs a name, got {name!r}")
         items = pairs.items() if isinstance(pairs, Mapping) else pairs
-        headers: list[tuple[str, str]] = []
+        texts: list[tuple[str, str]] = []
         for pair in [*items, *fields.items()]:
             try:
                 header, value = pair
             except (TypeError, ValueError):
-                raise LocalProtocolError(f"headers must be (name, value) pairs, got {pair!r}") from None
-            text = header_text(value)
-            check_header(header, text)
+                # Its shape only: a malformed pair may well hold a secret.
+                raise LocalProtocolError(f"headers must be (name, value) pairs, got {_shape(pair)}") from None
+            texts.append((header, header_text(value)))
+        # Judged on the whole action: a config secret's Value-N is one by its Var-N.
+        secret = secret_names(texts)
+        headers: list[tuple[str, str]] = []
+        for header, text in texts:
+            check_header(header, text, secret=isinstance(header, str) and header.strip().lower() in secret)
             if header.lower() == "action":
                 raise LocalProtocolError("the action name is the first argument, not an 'Action' header")
             headers.append((header, text))
@@ -129,9 +150,10 @@ class Action:
         except UnicodeEncodeError:
             pass
         # Rare: find the header to blame, without the whole message (it may hold a secret).
+        secret = secret_names(self.headers)
         for header, value in (("Action", self.name), *self.headers):
             encode_value(header, header, encoding, part="header name")
-            encode_value(header, value, encoding)
+            encode_value(header, value, encoding, secret=header.strip().lower() in secret)
         raise AssertionError("unreachable: every header encodes")  # pragma: no cover
 
     def __repr__(self) -> str:

@@ -63,6 +63,7 @@ class _Credentials:
     secret: str = field(repr=False)
     events: str | None
     timeout: float | None
+    started_by: str | None = None  # the ActionID login() sent, for the LoginResult
 
 
 @dataclass
@@ -444,12 +445,14 @@ class Connection:
         self._check_credentials(username, secret, events_value)
         credentials = _Credentials(username, secret, events_value, timeout)
         if auth == "md5":
-            action = Action("Challenge", AuthType="MD5")
-            return self._send(action, timeout, now, _CHALLENGE_STEP, credentials)
-        pairs = [("Username", username), ("Secret", secret)]
-        if events_value is not None:
-            pairs.append(("Events", events_value))
-        return self._send(Action("Login", pairs), timeout, now, _LOGIN_STEP, credentials)
+            data = self._send(Action("Challenge", AuthType="MD5"), timeout, now, _CHALLENGE_STEP, credentials)
+        else:
+            pairs = [("Username", username), ("Secret", secret)]
+            if events_value is not None:
+                pairs.append(("Events", events_value))
+            data = self._send(Action("Login", pairs), timeout, now, _LOGIN_STEP, credentials)
+        credentials.started_by = self.last_action_id
+        return data
 
     def _check_credentials(self, username: object, secret: object, events: object) -> None:
         """Refuse what the Login action could not carry, before any byte is produced."""
@@ -489,7 +492,13 @@ class Connection:
             message = "no answer to the login: " + ("timed out" if timed_out else "the connection ended")
         self._items.append(
             LoginResult(
-                success, credentials.username, response, message, answered=answered, timed_out=timed_out
+                success,
+                credentials.username,
+                response,
+                message,
+                answered=answered,
+                timed_out=timed_out,
+                action_id=credentials.started_by,
             )
         )
 

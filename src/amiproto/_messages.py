@@ -367,6 +367,8 @@ class LoginResult:
 
     ``answered`` is false when no answer came: then ``timed_out`` tells a login
     timeout from a connection that ended first, and the login was not refused.
+    ``action_id`` is the ActionID of the action ``login()`` sent (the Challenge with
+    MD5): it tells which of several logins in flight this one ends.
     """
 
     success: bool
@@ -375,6 +377,7 @@ class LoginResult:
     message: str | None = None
     answered: bool = True
     timed_out: bool = False
+    action_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["CONFIG_SECRET_KEYS", "REDACTED", "SECRET_HEADERS", "is_secret", "redact_pairs", "redact_wire"]
+__all__ = [
+    "CONFIG_SECRET_KEYS",
+    "REDACTED",
+    "SECRET_HEADERS",
+    "is_secret",
+    "redact_pairs",
+    "redact_wire",
+    "secret_names",
+]
 
 SECRET_HEADERS = frozenset({"secret", "key"})
 """Lower-cased names of the headers whose values a client sends as credentials."""
@@ -50,18 +58,31 @@ def is_secret(name: str) -> bool:
     return name.strip().lower() in SECRET_HEADERS
 
 
+def secret_names(pairs: Iterable[tuple[object, object]]) -> frozenset[str]:
+    """The lower-cased, stripped names among a client's ``(name, value)`` pairs whose
+    values are credentials: ``Secret``, ``Key``, and each ``Value-N`` whose ``Var-N`` names
+    a config secret. Pairs that are not two strings count for nothing."""
+    names = set()
+    for name, value in pairs:
+        if not isinstance(name, str):
+            continue
+        lowered = name.strip().lower()
+        if lowered in SECRET_HEADERS:
+            names.add(lowered)
+        elif (
+            lowered.startswith("var-")
+            and isinstance(value, str)
+            and value.strip().lower() in CONFIG_SECRET_KEYS
+        ):
+            names.add(f"value-{lowered[4:]}")
+    return frozenset(names)
+
+
 def redact_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """A client's ``(name, value)`` pairs with the values of credentials replaced."""
     pairs = list(pairs)
-    secret_values = {
-        f"value-{name.strip()[4:]}".lower()
-        for name, value in pairs
-        if name.strip().lower().startswith("var-") and value.strip().lower() in CONFIG_SECRET_KEYS
-    }
-    return [
-        (name, REDACTED if is_secret(name) or name.strip().lower() in secret_values else value)
-        for name, value in pairs
-    ]
+    secret = secret_names(pairs)
+    return [(name, REDACTED if name.strip().lower() in secret else value) for name, value in pairs]
 
 
 def redact_wire(data: bytes, *, from_client: bool) -> bytes:

@@ -165,9 +165,11 @@ class Client:
         self._workers: list[threading.Thread] = []
         self._give_up = False  # set when a reconnect's login is refused
         self._reconnect_attempts = 0
-        # The reconnect attempts since the connection was last up, and their delays: a
-        # re-login that fails is one more attempt of the same backoff, not a fresh start.
+        # The reconnect attempts since a connection last proved itself (Session.proven), and
+        # their delays: a re-login that fails, or a connection dropped before it sent
+        # anything, is one more attempt of the same backoff, not a fresh start.
         self._retries: Iterator[tuple[int, float]] | None = None
+        self._announced_up = True  # the program was told the client is up (a Disconnected pairs with it)
 
     # -- public API --
 
@@ -300,10 +302,18 @@ class Client:
         one, or when the connection ends. Its buffer drops the oldest like the callbacks'."""
         subscription = _Subscription(self, self.options.queue_size, timeout)
         with self._core_lock:
-            if not self._session.open and not self.options.reconnect:
+            # Under the lock _end_consumers takes its list with: one made after it ran
+            # (closed, or given up reconnecting) ends at once instead of waiting for ever.
+            if self._ended_locked():
                 subscription.queue.closed = True
             self._subscriptions = [*self._subscriptions, subscription]
         return subscription
+
+    def _ended_locked(self) -> bool:
+        """Under the core lock: no more events will come."""
+        if self._queue.closed or self._closing.is_set():
+            return True
+        return not self._session.open and not self.options.reconnect
 
     def close(self) -> None:
         """Log off when possible, close the socket, stop the threads. Idempotent.
@@ -322,8 +332,10 @@ class Client:
 
     def _shutdown(self) -> None:
         self._closing.set()
-        sock = self._sock
         with self._core_lock:
+            # Under the lock, after _closing: a reconnect installs its socket before
+            # this (and it is shut here) or sees _closing and closes it itself.
+            sock = self._sock
             unsent = self._writer.unsent_locked()
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -438,9 +450,11 @@ class Client:
                 self._on_lost(reason)
                 if self._closing.is_set() or self._give_up or not self.options.reconnect:
                     break
-                if self._retries is None:  # up until now, not a failed attempt to reconnect
+                if self._announced_up:  # the program was told it is up: not a failed attempt
+                    self._announced_up = False
                     # The other worker runs its callbacks while this one waits to reconnect.
                     self._deliver([Disconnected.make(Reason=reason)], wake_standby=True)
+                if self._retries is None or self._session.proven:
                     self._retries = enumerate(self.options.backoff.delays(), 1)
                 if self._reconnect(self._retries) == 0:
                     break
@@ -483,7 +497,8 @@ class Client:
                             self._wake_r.recv(4096)
                     else:
                         readable = True
-                if self._closing.is_set() and not readable:
+                # On every pass: a server that always has more to read never stops a close.
+                if self._closing.is_set():
                     return "closed by the program"
                 if readable:
                     try:
@@ -588,6 +603,9 @@ class Client:
                 log.info("reconnect attempt %d failed: %s", attempt, error)
                 continue
             with self._core_lock:
+                if self._closing.is_set():  # closed while connecting: _shutdown saw the old socket
+                    sock.close()
+                    return 0
                 self._session.reset()
                 self._use_socket_locked(sock, self._session.start_relogin(time.monotonic()))
                 self._reconnect_attempts = attempt
@@ -595,7 +613,7 @@ class Client:
             log.info("reconnected to %s:%s (attempt %d)", self.options.host, self.options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
-                self._retries = None
+                self._announced_up = True
                 self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
             return attempt
         log.error("giving up reconnecting")
@@ -611,7 +629,7 @@ class Client:
             self._give_up = failed.give_up
             self._broken(failed.reason)
             return
-        self._retries = None
+        self._announced_up = True
         with self._core_lock:
             self._writer.buffer += self._session.reapply_bytes(time.monotonic())
             count = len(self._session.reapply)
@@ -723,7 +741,9 @@ class Client:
     def _end_consumers(self) -> None:
         with self._queue_cond:
             self._queue.closed = True
-        for subscription in self._subscriptions:
+        with self._core_lock:  # see events()
+            subscriptions = self._subscriptions
+        for subscription in subscriptions:
             with subscription.cond:
                 subscription.queue.closed = True
                 subscription.cond.notify()
@@ -763,7 +783,9 @@ def connect(
     last ``Events`` and every ``Filter`` action, then deliver a synthetic
     ``Reconnected`` event to callbacks (a ``Disconnected`` one when the loss is seen).
     A re-login that gets no answer is one more failed attempt; one the server refuses
-    ends the retries, unless ``retry_refused_login``.
+    ends the retries, unless ``retry_refused_login``. The backoff starts afresh only
+    after a connection has proven itself (the server sent more than its greeting and
+    the re-login's answer): one dropped at once is one more attempt too.
     ``ssl``: an ``ssl.SSLContext``, or True for ``ssl.create_default_context()``
     (verifying the server's certificate and name, ``server_hostname`` or ``host``).
     ``max_send_buffer``: bytes of actions that may wait unsent (the server reads

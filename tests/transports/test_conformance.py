@@ -13,7 +13,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -27,6 +27,7 @@ from amiproto_transports._shared import CLOSE_GRACE, Backoff, Disconnected, Reco
 from amiproto_transports.simulator import Simulator
 
 from .harness import (
+    GREETING,
     Face,
     accept_login,
     expect_error,
@@ -437,6 +438,42 @@ async def test_a_cancelled_login_leaves_no_login_in_progress(kind: str) -> None:
             assert (await client.login("admin", "wordpass", auth="plain", timeout=2)).success
 
 
+def answer_the_first_login_late(accept: bool) -> Callable[[socket.socket], None]:
+    """Answer the first login only after its caller gave up on it (refused or accepted),
+    then accept every later login and answer every other action."""
+
+    def script(sock: socket.socket) -> None:
+        first = read_action(sock)
+        time.sleep(0.4)
+        verdict = "Success" if accept else "Error"
+        sock.sendall(f"Response: {verdict}\r\nActionID: {first['actionid']}\r\n\r\n".encode())
+        while True:
+            action = read_action(sock)
+            message = "Authentication accepted" if action["action"].lower() == "login" else "Pong"
+            answer = f"Response: Success\r\nActionID: {action['actionid']}\r\nMessage: {message}\r\n\r\n"
+            sock.sendall(answer.encode())
+
+    return script
+
+
+@pytest.mark.parametrize("accept", [False, True])
+async def test_the_late_answer_to_a_cancelled_login_goes_to_nobody(kind: str, accept: bool) -> None:
+    if kind == "sync":
+        pytest.skip("a blocking call cannot be cancelled")
+    seen: list[str] = []
+    with scripted_server(answer_the_first_login_late(accept)) as address:
+        async with open_client(kind, *address) as client:
+            client.register_callback("", lambda event: seen.append(event.name))
+            with anyio.move_on_after(0.1) as scope:
+                await client.login("admin", "wrong", auth="plain", timeout=5)
+            assert scope.cancelled_caught
+            # Sent while the first is in flight; the server answers the first one first.
+            assert (await client.login("admin", "wordpass", auth="plain", timeout=3)).success
+            assert (await client.send_action(Action("Ping"), timeout=3)).success
+            assert client.is_connected()
+    assert "Reconnected" not in seen  # not taken for a reconnect's re-login
+
+
 async def test_fault_close_mid_list(kind: str, simulator: Simulator, server: Address) -> None:
     async with open_client(kind, *server, **ADMIN) as client:
         await client.send_action(
@@ -547,6 +584,38 @@ async def test_close_is_idempotent_and_fails_later_sends(kind: str, server: Addr
     await expect_error(amiproto.ConnectionLost, face.send_action(Action("Ping")))
 
 
+async def a_new_events_iterator_ends(face: Face) -> bool:
+    """Whether an ``events()`` iterator without a timeout, made now, ends (within 5 s)."""
+    native: Any = face.native
+    if face.kind == "sync":
+        ended: list[list[amiproto.Event]] = []
+        iterator = native.events()
+        reader = threading.Thread(target=lambda: ended.append(list(iterator)), daemon=True)
+        reader.start()
+        await anyio.to_thread.run_sync(partial(reader.join, 5))
+        return bool(ended)
+    events = native.events()
+    with anyio.move_on_after(5):
+        async for _ in events:
+            pass
+        return True
+    await events.aclose()
+    return False
+
+
+async def test_events_made_after_the_end_end_at_once_with_reconnect_on(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, reconnect=True, **ADMIN) as client:
+        await client.close()
+        assert await a_new_events_iterator_ends(client)
+    with scripted_connections(accept_login_then_drop, refuse_login) as address:
+        backoff = Backoff(initial=0.02, maximum=0.1)
+        options: dict[str, Any] = {"username": "admin", "secret": "x", "auth": "plain"}
+        async with open_client(kind, *address, reconnect=True, backoff=backoff, **options) as client:
+            native: Any = client.native
+            await wait_until(lambda: native._give_up and native._queue.closed, 5)
+            assert await a_new_events_iterator_ends(client)  # gave up reconnecting
+
+
 async def test_wire_trace_hides_secrets(kind: str, server: Address, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="amiproto.wire"):
         async with open_client(kind, *server, auth="plain", trace=True, **ADMIN) as client:
@@ -614,6 +683,68 @@ async def test_a_refused_relogin_ends_the_retries_unless_asked(kind: str) -> Non
         notices = await reconnect_notices(kind, address, retry_refused_login=True)
     assert [type(n) for n in notices] == [Disconnected, Reconnected]
     assert notices[1].get("Attempts") == "2"
+
+
+@contextlib.contextmanager
+def dropping_server(script: Callable[[socket.socket], None]) -> Iterator[tuple[Address, list[int]]]:
+    """A server that greets each connection, runs ``script`` on it and closes it: the
+    address, and a count of the connections it took."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    taken = [0]
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            taken[0] += 1
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(5.0)
+                conn.sendall(GREETING)
+                script(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[:2], taken
+    finally:
+        stop.set()
+        thread.join(5.0)
+        listener.close()
+
+
+@pytest.mark.parametrize("with_login", [False, True])
+async def test_connections_dropped_at_once_use_the_backoff_attempts_up(kind: str, with_login: bool) -> None:
+    # Accepted (and logged in), then dropped before the server sent anything more: never
+    # up for real, so each is one more attempt, and Backoff(attempts=3) ends the retries.
+    options: dict[str, Any] = {"username": "admin", "secret": "x", "auth": "plain"} if with_login else {}
+    registered = threading.Event()
+    first = [True]
+
+    def script(sock: socket.socket) -> None:
+        if with_login:
+            accept_login(sock)
+        if first[0]:
+            first[0] = False
+            registered.wait(5)  # the first loss comes once the callbacks are there to see it
+
+    notices: list[amiproto.Event] = []
+    with dropping_server(script) as (address, taken):
+        backoff = Backoff(initial=0.01, maximum=0.02, attempts=3)
+        async with open_client(kind, *address, reconnect=True, backoff=backoff, **options) as client:
+            client.register_callback(Disconnected, notices.append)
+            client.register_callback(Reconnected, notices.append)
+            registered.set()
+            native: Any = client.native
+            await wait_until(lambda: native._queue.closed, 10)  # gave up reconnecting
+            assert taken[0] == 4  # the first connection and three attempts
+    # Each time it was up, the program was told, and told of its loss.
+    assert [type(n) for n in notices] == [Disconnected, Reconnected] * 3 + [Disconnected]
 
 
 async def test_ssl_true_is_the_default_verifying_context(kind: str, server: Address) -> None:

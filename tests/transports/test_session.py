@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 import amiproto
@@ -115,3 +117,29 @@ def test_a_read_of_only_events_and_a_mixed_read_deliver_alike() -> None:
         assert [m.get("N") for m in batch.deliver if isinstance(m, amiproto.Event)] == [
             str(i) for i in range(5)
         ] * (kinds.count("event") // 5)
+
+
+def test_the_trace_of_a_line_split_across_reads_shows_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    session: Session[str] = Session(Options("h", timeout=None, trace=True))
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    with caplog.at_level(logging.DEBUG, logger="amiproto.wire"):
+        feed(session, "Response: Success\r\nActionID: 1\r\nLine-000000-000000: sec")
+        feed(session, "ret=hunter2\r\n\r\n")
+    assert "hunter2" not in caplog.text
+    assert "secret=<redacted>" in caplog.text
+
+
+def test_a_connection_proves_itself_by_a_message_beyond_greeting_and_relogin() -> None:
+    session: Session[str] = Session(Options("h", timeout=None))
+    session.login("u", "s", auth="plain", events=None, timeout=None, now=1.0, waiter="w")
+    assert session.fail_all() == ["w"]  # the connection is lost
+    session.reset()  # and made again: the re-login is the session's own
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    session.start_relogin(1.0)
+    assert not session.proven
+    feed(session, f"Response: Success\r\nActionID: {session.conn.last_action_id}\r\n\r\n")
+    assert not session.proven  # the re-login's own answer proves nothing
+    feed(session, "Event: FullyBooted\r\n\r\n")
+    assert session.proven
+    session.reset()
+    assert not session.proven

@@ -21,7 +21,7 @@ from amiproto_transports import sync as sync_client
 from amiproto_transports._shared import Backoff
 from amiproto_transports.simulator import Simulator
 
-from .harness import GREETING, scripted_server
+from .harness import GREETING, scripted_connections, scripted_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -289,3 +289,58 @@ def test_a_writer_blocked_on_a_lost_connection_is_freed_for_the_next() -> None:
             conn.close()
         client._shutdown()
         listener.close()
+
+
+def test_close_during_a_reconnect_stops_the_client_and_its_new_socket() -> None:
+    """close() while a reconnect was connecting: it shut the old socket, never the new
+    one, and the reader went on reading the new connection after close() returned."""
+    patched = threading.Event()
+    opening = threading.Event()
+    gate = threading.Event()
+    streaming = threading.Event()
+    stop = threading.Event()
+
+    def drop(sock: socket.socket) -> None:
+        patched.wait(5)  # then the first connection is reset: the client reconnects
+
+    def stream_events(sock: socket.socket) -> None:
+        # Always something to read, so that the reader is never idle.
+        number = 0
+        while not stop.is_set():
+            number += 1
+            sock.sendall(f"Event: UserEvent\r\nUserEvent: tick\r\nN: {number}\r\n\r\n".encode())
+            streaming.set()
+            time.sleep(0.005)
+
+    with scripted_connections(drop, stream_events) as address:
+        client = sync_client.connect(
+            *address, timeout=5, reconnect=True, backoff=Backoff(initial=0.01, jitter=0.0)
+        )
+        native: Any = client
+        original = native._open_socket
+
+        def slow_open() -> socket.socket:
+            opening.set()
+            assert gate.wait(5)
+            sock: socket.socket = original()
+            streaming.wait(5)  # the reader's first look finds something to read
+            return sock
+
+        native._open_socket = slow_open
+        patched.set()
+        try:
+            assert opening.wait(5)
+            closer = threading.Thread(target=client.close, daemon=True)
+            closer.start()
+            assert native._closing.wait(5)
+            gate.set()  # the reconnect's connect completes after close() began
+            closer.join(10)
+            assert not closer.is_alive()
+            for worker in native._workers:
+                worker.join(5)
+            assert not any(worker.is_alive() for worker in native._workers)
+            assert native._sock is None or native._sock.fileno() == -1
+        finally:
+            stop.set()
+            gate.set()
+            client._shutdown()

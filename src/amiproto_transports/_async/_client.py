@@ -50,7 +50,8 @@ class Events:
         self.queue: DropOldest[Event] = DropOldest(client.options.queue_size)
         self.ready = client._backend.wakeup()
         self._taken: list[Event] = []
-        if not client._session.open and not client.options.reconnect:
+        # Made after the client closed, or gave up reconnecting: no more events will come.
+        if client._queue.closed or client._closing or not (client._session.open or client.options.reconnect):
             self.queue.closed = True
         client._subscriptions = [*client._subscriptions, self]
 
@@ -101,9 +102,11 @@ class SharedClient(Generic[W]):
         self._closing = False
         self._give_up = False
         self._reconnect_attempts = 0
-        # The reconnect attempts since the connection was last up, and their delays: a
-        # re-login that fails is one more attempt of the same backoff, not a fresh start.
+        # The reconnect attempts since a connection last proved itself (Session.proven), and
+        # their delays: a re-login that fails, or a connection dropped before it sent
+        # anything, is one more attempt of the same backoff, not a fresh start.
         self._retries: Iterator[tuple[int, float]] | None = None
+        self._announced_up = True  # the program was told the client is up (a Disconnected pairs with it)
 
     # -- public API --
 
@@ -288,8 +291,10 @@ class SharedClient(Generic[W]):
                 await self._backend.aclose()
                 if self._closing or self._give_up or not self.options.reconnect:
                     break
-                if self._retries is None:  # up until now, not a failed attempt to reconnect
+                if self._announced_up:  # the program was told it is up: not a failed attempt
+                    self._announced_up = False
                     self._deliver([Disconnected.make(Reason=reason)])
+                if self._retries is None or self._session.proven:
                     self._retries = enumerate(self.options.backoff.delays(), 1)
                 if not await self._reconnect(self._retries):
                     break
@@ -391,7 +396,7 @@ class SharedClient(Generic[W]):
             self._log.info("reconnected to %s:%s (attempt %d)", options.host, options.port, attempt)
             if self._session.credentials is None:
                 self._ready = True
-                self._retries = None
+                self._announced_up = True
                 self._deliver([Reconnected.make(Attempts=str(attempt), Reapplied="0")])
             return True
         self._log.error("giving up reconnecting")
@@ -405,7 +410,7 @@ class SharedClient(Generic[W]):
             self._give_up = failed.give_up
             self._abort(failed.reason)
             return
-        self._retries = None
+        self._announced_up = True
         self._write(self._session.reapply_bytes(self._backend.now()))
         self._ready = True
         count = len(self._session.reapply)

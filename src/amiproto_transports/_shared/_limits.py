@@ -15,6 +15,7 @@ __all__ = [
     "EAGER_BYTES",
     "RECV_SIZE",
     "SEND_HIGH_WATER",
+    "TRACE_LINE_LIMIT",
 ]
 
 DEFAULT_QUEUE_SIZE = 10_000
@@ -41,3 +42,8 @@ CLOSE_GRACE = 2.0
 """Seconds ``close()`` waits for the Logoff answer (and so for unsent bytes ahead of it)
 before it aborts the connection, dropping what is unsent. The sync client then waits at
 most as long again for its threads (a callback that blocks is left to finish on its own)."""
+
+TRACE_LINE_LIMIT = 64 * 1024
+"""Bytes of an unfinished received line the wire trace holds back until its end arrives (it
+redacts whole lines only). A longer line is shown up to there, redacted as it stands, and
+the rest of it is not shown at all: it could continue a credential."""

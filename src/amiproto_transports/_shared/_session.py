@@ -8,6 +8,7 @@ ended; it also keeps the credentials and the actions to re-apply after a reconne
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Generic, TypeVar, cast
@@ -16,7 +17,7 @@ import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from ._options import Options
-from ._trace import trace
+from ._trace import ReceivedTrace, trace
 
 __all__ = ["Batch", "Session"]
 
@@ -25,6 +26,9 @@ W = TypeVar("W")
 # Actions whose effect on the server lasts for the session and must be re-applied
 # after a reconnect, and whether only the latest one counts.
 _REAPPLIED = {"filter": False, "events": True}
+
+# The owner of a reconnect's re-login, in ``Session._login_owners``.
+_RELOGIN = object()
 
 
 @dataclass(slots=True)
@@ -69,10 +73,18 @@ class Session(Generic[W]):
         self.waiters: dict[str, W] = {}
         self.login_waiter: W | None = None
         self.relogin = False
+        # Each login in flight in the core, by the ActionID it started with: its waiter
+        # or _RELOGIN. A waiter that is no longer ``login_waiter`` was given up on.
+        self._login_owners: dict[str, object] = {}
+        # Whether this connection has proven itself: the server sent a message beyond
+        # the greeting and a re-login's answer. Only then does a loss start the reconnect
+        # backoff afresh; a server that accepts and drops at once uses its attempts up.
+        self.proven = False
         self.closed_reason: str | None = None
         self.credentials: _Credentials | None = None
         self.reapply: list[Action] = []
         self._trace = options.trace
+        self._received = ReceivedTrace()
 
     def _new_conn(self) -> amiproto.Connection:
         return amiproto.Connection(
@@ -87,6 +99,9 @@ class Session(Generic[W]):
         self.conn = self._new_conn()
         self.closed_reason = None
         self.relogin = False
+        self._login_owners.clear()
+        self._received = ReceivedTrace()
+        self.proven = False
 
     @property
     def open(self) -> bool:
@@ -152,6 +167,7 @@ class Session(Generic[W]):
         )
         self.credentials = _Credentials(username, secret, auth, events)
         self.login_waiter = waiter
+        self._started_login(waiter)
         trace(self._trace, "->", data)
         return data
 
@@ -170,8 +186,14 @@ class Session(Generic[W]):
             timeout=timeout,
             now=now,
         )
+        self._started_login(_RELOGIN)
         trace(self._trace, "->", data)
         return data
+
+    def _started_login(self, owner: object) -> None:
+        action_id = self.conn.last_action_id
+        assert action_id is not None
+        self._login_owners[action_id] = owner
 
     def relogin_failed(self, result: LoginResult) -> ReloginFailure | None:
         """The answer to ``start_relogin``'s login: None when it succeeded, else what to do.
@@ -216,7 +238,7 @@ class Session(Generic[W]):
             batch.closed = self.closed_reason
             return batch
         if self._trace:
-            trace(True, "<-", data)
+            self._received.feed(data)
         try:
             self.conn.receive_data(data, now)
         except amiproto.RemoteProtocolError as error:
@@ -267,6 +289,8 @@ class Session(Generic[W]):
                 return
             if not items:
                 return
+            if not self.proven:
+                self._look_for_proof(items)
             if all(map(isinstance, items, repeat(event_type))):
                 # Only events, as most reads of a busy server bring: checked at C speed.
                 deliver.extend(cast("list[Message]", items))
@@ -285,13 +309,38 @@ class Session(Generic[W]):
                     if item.orphan:
                         deliver.append(item)
                 elif isinstance(item, LoginResult):
-                    batch.logins.append((self.login_waiter, item))
-                    self.login_waiter = None
+                    self._route_login(batch, item)
                 elif isinstance(item, amiproto.ConnectionClosed):
                     self._lost(batch, item.reason)
                     return
                 elif isinstance(item, amiproto.UnknownMessage):
                     deliver.append(item)
+
+    def _look_for_proof(self, items: Sequence[object]) -> None:
+        # While a re-login is unanswered, its own answers (the Challenge's too) prove
+        # nothing; a refused one never lets the connection prove itself.
+        waiting = _RELOGIN in self._login_owners.values()
+        for item in items:
+            if isinstance(item, LoginResult):
+                if waiting and item.success:
+                    waiting = False
+            elif isinstance(item, (Event, Response, amiproto.UnknownMessage)) and not waiting:
+                self.proven = True
+                return
+
+    def _route_login(self, batch: Batch[W], result: LoginResult) -> None:
+        # Only to the login it answers: a login given up on (cancelled, interrupted)
+        # is still in flight in the core, and its late answer belongs to nobody.
+        owner = self._login_owners.pop(result.action_id or "", None)
+        if owner is _RELOGIN:
+            batch.logins.append((None, result))
+        elif owner is not None and owner is self.login_waiter:
+            batch.logins.append((self.login_waiter, result))
+            self.login_waiter = None
+        else:
+            logging.getLogger("amiproto.client").debug(
+                "the answer to a login given up on: success=%s", result.success
+            )
 
     def fail_all(self) -> list[W]:
         """Every waiter still registered, removed; the adapter fails them with ConnectionLost."""
