@@ -83,6 +83,7 @@ MATCHING = frozenset(
         "bridge",
         "bridgedestroy",
         "bridgeinfo",
+        "bridgelist",
         "bridgekick",
         "bridgetechnologylist",
         "bridgetechnologysuspend",
@@ -161,7 +162,7 @@ MATCHING = frozenset(
 
 # The lowest score each session may get: raise it to the score this test prints (``-s``).
 FLOOR = {
-    "all_actions": 210,
+    "all_actions": 211,
     "bad_secret": 2,
     "events_off": 6,
     "filter": 4,
@@ -294,6 +295,10 @@ def play(name: str) -> Played:
         wall_offset=1.7e9,
         manager_conf=MANAGER_CONF.read_text(encoding="utf-8"),
     )
+    if name == "all_actions":
+        # The recorded server had parked a call in an earlier session, and res_parking keeps
+        # a lot's bridge once made: its BridgeList shows it before this session's first Park.
+        world.pbx.parking_lot_bridge()
     now = 100.0
     session = Session(world, now)
     received = bytearray()

@@ -743,6 +743,18 @@ class Pbx:
 
     # -- parking --------------------------------------------------------------
 
+    def parking_lot_bridge(self) -> str:
+        """The default lot's holding bridge: made (BridgeCreate) on the first Park, then kept,
+        as res_parking keeps it for the lot's life."""
+        if self.parking_bridge is None:
+            self.parking_bridge = str(uuid.uuid4())
+            self.bridges[self.parking_bridge] = []
+            self.bridge_kinds[self.parking_bridge] = BridgeKind(
+                "parking", "holding_bridge", "Parking", PARKING_LOT[0], resume=False
+            )
+            self._ev("BridgeCreate", CALL, self.bridge_headers_of(self.parking_bridge))
+        return self.parking_bridge
+
     def park(self, chan: Channel) -> int | None:
         """Park a channel in the default lot; the space, or None when the lot is full."""
         lot, first, last, _ = PARKING_LOT
@@ -752,20 +764,13 @@ class Pbx:
         if chan.bridge_id:
             self._leave_on_hangup(chan)
         chan.run += 1
-        if self.parking_bridge is None:
-            self.parking_bridge = str(uuid.uuid4())
-            self.bridges[self.parking_bridge] = []
-            self.bridge_kinds[self.parking_bridge] = BridgeKind(
-                "parking", "holding_bridge", "Parking", lot, resume=False
-            )
-            self._ev("BridgeCreate", CALL, self.bridge_headers_of(self.parking_bridge))
+        bridge = self.parking_lot_bridge()
         self.parked[space] = (chan, self.now)
         self._ev("ParkedCall", CALL, self.parked_headers(space))
         self._ev("DeviceStateChange", CALL, [("Device", f"park:{space}@{lot}"), ("State", "INUSE")])
-        members = self.bridges[self.parking_bridge]
-        members.append(chan)
-        chan.bridge_id = self.parking_bridge
-        self._ev("BridgeEnter", CALL, [*self.bridge_headers_of(self.parking_bridge), *channel_headers(chan)])
+        self.bridges[bridge].append(chan)
+        chan.bridge_id = bridge
+        self._ev("BridgeEnter", CALL, [*self.bridge_headers_of(bridge), *channel_headers(chan)])
         return space
 
     def parked_headers(self, space: int) -> list[tuple[str, str]]:
