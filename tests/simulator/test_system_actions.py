@@ -286,3 +286,15 @@ def test_list_commands_is_the_recorded_answer_for_every_action_known() -> None:
     recorded = [(name, value) for name, value in real.headers if name in known]
     assert [(name, value) for name, value in ours.headers if name in known] == recorded
     assert len(known) >= 50
+
+
+def test_device_state_list_follows_the_state_changes_the_simulator_announces() -> None:
+    h = Harness()
+    h.login(auth="plain")
+    h.action("Originate", Channel="Local/wait@default", Application="Wait", Data="3", Async="true")
+    h.advance(0.5)
+    announced = {e.get("Device"): e.get("State") for e in h.events("DeviceStateChange")}
+    assert announced, "a call announces its device's state"
+    listed = h.action("DeviceStateList")
+    states = {e.get("Device"): e.get("State") for e in listed.events if e.name == "DeviceStateChange"}
+    assert all(states.get(device) == state for device, state in announced.items()), (announced, states)

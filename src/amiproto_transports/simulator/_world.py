@@ -109,6 +109,12 @@ class World:
 
     def emit(self, event: OutEvent) -> None:
         """Queue an event for every session; ``dispatch()`` delivers it."""
+        if event.name == "DeviceStateChange":
+            # Asterisk publishes these from its device state cache, which DeviceStateList lists.
+            headers = dict(_header_lines(event.raw))
+            device, state = headers.get("Device"), headers.get("State")
+            if device and state:
+                self.device_states[device] = state
         self._pending.append(event)
 
     def dispatch(self) -> None:
@@ -132,3 +138,13 @@ class World:
         deadlines += [session.next_deadline() for session in self.sessions]
         known = [deadline for deadline in deadlines if deadline is not None]
         return min(known) if known else None
+
+
+def _header_lines(raw: bytes) -> list[tuple[str, str]]:
+    """An event's ``name: value`` lines (the simulator writes them itself, one per line)."""
+    pairs = []
+    for line in raw.decode("utf-8", "surrogateescape").split("\r\n"):
+        name, colon, value = line.partition(": ")
+        if colon:
+            pairs.append((name, value))
+    return pairs
