@@ -278,16 +278,25 @@ def queue_rule(session: Session, action: ReceivedAction) -> None:
     session.answer([response(action, "Success", [])[:-2] + b"\r\n\r\n"])
 
 
-@handler("QueueChangePriorityCaller", privilege=None, summary="Change priority of a caller on queue.")
-def queue_change_priority_caller(session: Session, action: ReceivedAction) -> None:
+def _queue_and_caller(session: Session, action: ReceivedAction) -> tuple[str, str] | None:
+    """The Queue and Caller headers both caller actions need, or None after app_queue's error."""
     name = action.get("Queue")
     if not name:
         session.error(action, "'Queue' not specified.")
-        return
+        return None
     caller = action.get("Caller")
     if not caller:
         session.error(action, "'Caller' not specified.")
+        return None
+    return name, caller
+
+
+@handler("QueueChangePriorityCaller", privilege=None, summary="Change priority of a caller on queue.")
+def queue_change_priority_caller(session: Session, action: ReceivedAction) -> None:
+    named = _queue_and_caller(session, action)
+    if named is None:
         return
+    name, caller = named
     priority_text = action.get("Priority")
     if not priority_text:
         session.error(action, "'Priority' not specified.")
@@ -309,14 +318,10 @@ def queue_change_priority_caller(session: Session, action: ReceivedAction) -> No
     summary="Request to withdraw a caller from the queue back to the dialplan.",
 )
 def queue_withdraw_caller(session: Session, action: ReceivedAction) -> None:
-    name = action.get("Queue")
-    if not name:
-        session.error(action, "'Queue' not specified.")
+    named = _queue_and_caller(session, action)
+    if named is None:
         return
-    caller = action.get("Caller")
-    if not caller:
-        session.error(action, "'Caller' not specified.")
-        return
+    name, caller = named
     problem = _caller_problem(session, name, caller)
     if problem:
         session.error(action, f"Unable to request withdraw from queue: {problem}")
