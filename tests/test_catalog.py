@@ -25,8 +25,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import amiproto
-from amiproto import _catalog, _registry, actions, events
-from amiproto._typed import TypedEvent, python_name, snake_case, to_bool, to_int
+from amiproto import _catalog, _event_specs, _registry, actions, events
+from amiproto._typed import TypedEvent, WireEnum, python_name, snake_case, to_bool, to_int
 from amiproto_transports.simulator._arguments import variables_of
 
 from .conftest import DATA, RECORDINGS, ROOT, SAMPLES, SHARED, needs_shared
@@ -338,6 +338,36 @@ def test_the_module_lists_builds_and_pickles_its_classes() -> None:
     assert issubclass(events.ChannelStateDesc, str) and events.ChannelStateDesc.UP == "Up"
 
 
+def test_enumerations_print_as_the_text_on_the_wire() -> None:
+    """str(), format() and f-strings give the header's text, not ``Class.MEMBER``."""
+    (event,) = replay_rx(b"Event: Newchannel\r\nChannelStateDesc: Up\r\n\r\n")
+    assert isinstance(event, events.Newchannel)
+    state = event.channel_state_desc
+    assert state == "Up" and hash(state) == hash("Up") and {"Up": 1}[state] == 1
+    assert (str(state), f"{state}", f"{state:>4}", "{}".format(state)) == ("Up", "Up", "  Up", "Up")  # noqa: UP032
+    assert state is events.ChannelStateDesc.UP
+    assert repr(state) == "<ChannelStateDesc.UP: 'Up'>"  # the repr still says what it is
+    for class_name in _catalog.events_names():
+        enum_class = getattr(events, class_name)
+        if isinstance(enum_class, type) and issubclass(enum_class, enum.Enum):
+            assert issubclass(enum_class, WireEnum) and issubclass(enum_class, str), class_name
+            for member in enum_class:
+                assert str(member) == f"{member}" == member.value == member, (class_name, member.name)
+
+
+def test_no_enumeration_hides_a_name_of_amiproto_or_an_event() -> None:
+    """One rule for every clash: ``Value`` after the name (events.Response was one)."""
+    enumerations = set(_event_specs.ENUMS)
+    assert not enumerations & set(amiproto.__all__)
+    assert not enumerations & set(_event_specs.CLASSES)
+    assert {"ResponseValue", "StateValue", "ShutdownValue"} <= enumerations
+    with pytest.raises(AttributeError):
+        events.Response  # type: ignore[attr-defined]  # noqa: B018
+    (event,) = replay_rx(b"Event: OriginateResponse\r\nResponse: Failure\r\nReason: 5\r\n\r\n")
+    assert isinstance(event, events.OriginateResponse)
+    assert event.response is events.ResponseValue.FAILURE and f"{event.response}" == "Failure"
+
+
 def test_the_stub_spells_out_what_the_module_builds() -> None:
     """Type checkers read events.pyi; the runtime builds from _event_specs: they agree."""
     stub = ast.parse((ROOT / "src" / "amiproto" / "events.pyi").read_text(encoding="utf-8"))
@@ -356,6 +386,8 @@ def test_the_stub_spells_out_what_the_module_builds() -> None:
             if isinstance(target, ast.Name) and target.id != "__slots__"
         }
         if issubclass(built, enum.Enum):
+            assert [base.id for base in node.bases if isinstance(base, ast.Name)] == ["WireEnum"]
+            assert built.__bases__ == (WireEnum,), node.name
             members = {
                 name: value.value for name, value in assigned.items() if isinstance(value, ast.Constant)
             }

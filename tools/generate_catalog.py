@@ -36,6 +36,7 @@ else:  # pragma: no cover - Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import amiproto  # noqa: E402
 from amiproto._typed import TypedEvent, python_name, snake_case  # noqa: E402
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "asterisk-22" / "ami-docs.xml"
@@ -286,7 +287,9 @@ def plan_enums(events: dict[str, EventDoc]) -> dict[tuple[str, ...], str]:
     """A class name for each distinct enumeration, named after its shortest header.
 
     Two enumerations under the same header are told apart by an event name in
-    front; a name that is also an event's gets ``Value`` after it.
+    front; a name that is also an event's, or one ``amiproto`` exports (``Response``,
+    ``State``), gets ``Value`` after it, so that neither hides the other in a reader's
+    imports.
     """
     users: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for event in sorted(events.values(), key=lambda item: item.name):
@@ -299,7 +302,7 @@ def plan_enums(events: dict[str, EventDoc]) -> dict[tuple[str, ...], str]:
         header, event_name = min(uses, key=lambda use: (len(use[0]), use[0], use[1]))
         chosen[values] = (header, event_name)
         by_header.setdefault(header, []).append(values)
-    taken = {class_name(name) for name in events}
+    taken = {class_name(name) for name in events} | set(amiproto.__all__)
     names: dict[tuple[str, ...], str] = {}
     for values, (header, event_name) in chosen.items():
         base = class_name(header)
@@ -444,11 +447,10 @@ def render_events_stub(planned: list[EventClass], enums: dict[tuple[str, ...], s
         _EVENTS_DOC + "\n"
         "This stub spells out what ``events.py`` builds on first use, for type checkers.\n"
         '"""\n',
-        "import enum\n",
-        "from ._typed import TypedEvent, choice, flag, integer, text\n\n",
+        "from ._typed import TypedEvent, WireEnum, choice, flag, integer, text\n\n",
     ]
     for values, enum_name in sorted(enums.items(), key=lambda item: item[1]):
-        out.append(f"class {enum_name}(str, enum.Enum):")
+        out.append(f"class {enum_name}(WireEnum):")
         out.append(docstring([f"Documented values of {enum_name}."]).rstrip("\n"))
         out.append("")
         for member, value in enum_members(enum_name, values):

@@ -12,13 +12,12 @@ built once even when a reader thread and the program ask at the same moment.
 
 from __future__ import annotations
 
-import enum
 import json
 import threading
 from typing import Any
 
 from . import _event_specs as specs
-from ._typed import Field, TypedEvent, choice, flag, integer, text
+from ._typed import Field, TypedEvent, WireEnum, choice, flag, integer, text
 
 __all__ = ["catalogued_event_class", "events_attribute", "events_names"]
 
@@ -28,7 +27,7 @@ _BY_NAME = "EVENT_CLASSES_BY_NAME"
 # Reentrant: building an event class builds its enumerations under the same lock.
 _lock = threading.RLock()
 _classes: dict[str, type[TypedEvent]] = {}  # by documented event name; at most len(specs.EVENTS)
-_enums: dict[str, type[enum.Enum]] = {}  # by class name; at most len(specs.ENUMS)
+_enums: dict[str, type[WireEnum]] = {}  # by class name; at most len(specs.ENUMS)
 
 
 def catalogued_event_class(name: str) -> type[TypedEvent] | None:
@@ -76,7 +75,7 @@ def _field(header: str, kind: str, doc: str) -> Field[Any]:
     return text(header, doc)
 
 
-def _enum(class_name: str) -> type[enum.Enum]:
+def _enum(class_name: str) -> type[WireEnum]:
     found = _enums.get(class_name)
     if found is None:
         with _lock:
@@ -86,10 +85,10 @@ def _enum(class_name: str) -> type[enum.Enum]:
     return found
 
 
-def _build_enum(class_name: str) -> type[enum.Enum]:
-    # The functional API makes the same class as ``class X(str, enum.Enum)``.
-    built: type[enum.Enum] = enum.Enum(  # type: ignore[misc]  # mypy wants a literal name
-        class_name, specs.ENUMS[class_name], module=_MODULE, qualname=class_name, type=str
+def _build_enum(class_name: str) -> type[WireEnum]:
+    # The functional API makes the same class as ``class X(WireEnum)`` in events.pyi.
+    built: type[WireEnum] = WireEnum(  # type: ignore[call-overload]  # mypy wants a literal name
+        class_name, specs.ENUMS[class_name], module=_MODULE, qualname=class_name
     )
     built.__doc__ = f"Documented values of {class_name}."
     return built

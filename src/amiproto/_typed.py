@@ -11,6 +11,8 @@ Three ideas live here, so that the generated modules stay plain tables:
 - ``ActionBuilder``: an ``Action`` whose constructor takes the documented
   parameters as keyword arguments and refuses missing or unknown ones, and
   values of the wrong type (None for a required one, a list for a single one).
+- ``WireEnum``: the base of every catalogue enumeration, a ``str`` that prints
+  as the value on the wire.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "HeaderValue",
     "Indexed",
     "TypedEvent",
+    "WireEnum",
     "assignments",
     "choice",
     "flag",
@@ -91,6 +94,22 @@ def python_name(name: str, reserved: Iterable[str] = ()) -> str:
 
 
 # -- conversions ---------------------------------------------------------------
+
+
+class WireEnum(str, enum.Enum):
+    """An enumerated header value: a ``str`` equal to the text on the wire, and
+    printed as that text (``Up``, not ``ChannelStateDesc.UP``) by ``str()``,
+    ``format()`` and f-strings, so it can go back into a header or a log as is.
+
+    ``enum.StrEnum`` does the same from Python 3.11; this runs on 3.10 too.
+    """
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
 
 # The spellings Asterisk's own ast_true()/ast_false() accept, plus the
 # enabled/disabled pair some events use.

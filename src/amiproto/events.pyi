@@ -11,25 +11,23 @@ convert, None when the header is absent. See docs/catalog.md.
 This stub spells out what ``events.py`` builds on first use, for type checkers.
 """
 
-import enum
+from ._typed import TypedEvent, WireEnum, choice, flag, integer, text
 
-from ._typed import TypedEvent, choice, flag, integer, text
-
-class AMAFlags(str, enum.Enum):
+class AMAFlags(WireEnum):
     """Documented values of AMAFlags."""
 
     OMIT = "OMIT"
     BILLING = "BILLING"
     DOCUMENTATION = "DOCUMENTATION"
 
-class AgentsStatus(str, enum.Enum):
+class AgentsStatus(WireEnum):
     """Documented values of AgentsStatus."""
 
     AGENT_LOGGEDOFF = "AGENT_LOGGEDOFF"
     AGENT_IDLE = "AGENT_IDLE"
     AGENT_ONCALL = "AGENT_ONCALL"
 
-class BillingID(str, enum.Enum):
+class BillingID(WireEnum):
     """Documented values of BillingID."""
 
     NORMAL = "Normal"
@@ -42,14 +40,14 @@ class BillingID(str, enum.Enum):
     CALL_TRANSFER = "CallTransfer"
     NOT_AVAILABLE = "NotAvailable"
 
-class BridgeVideoSourceMode(str, enum.Enum):
+class BridgeVideoSourceMode(WireEnum):
     """Documented values of BridgeVideoSourceMode."""
 
     NONE = "none"
     TALKER = "talker"
     SINGLE = "single"
 
-class ChannelStateDesc(str, enum.Enum):
+class ChannelStateDesc(WireEnum):
     """Documented values of ChannelStateDesc."""
 
     DOWN = "Down"
@@ -64,7 +62,7 @@ class ChannelStateDesc(str, enum.Enum):
     PRE_RING = "Pre-ring"
     UNKNOWN = "Unknown"
 
-class ContactListStatus(str, enum.Enum):
+class ContactListStatus(WireEnum):
     """Documented values of ContactListStatus."""
 
     REACHABLE = "Reachable"
@@ -72,7 +70,7 @@ class ContactListStatus(str, enum.Enum):
     NON_QUALIFIED = "NonQualified"
     UNKNOWN = "Unknown"
 
-class ContactStatusValue(str, enum.Enum):
+class ContactStatusValue(WireEnum):
     """Documented values of ContactStatusValue."""
 
     UNKNOWN = "Unknown"
@@ -82,7 +80,7 @@ class ContactStatusValue(str, enum.Enum):
     REMOVED = "Removed"
     UPDATED = "Updated"
 
-class DestType(str, enum.Enum):
+class DestType(WireEnum):
     """Documented values of DestType."""
 
     BRIDGE = "Bridge"
@@ -91,7 +89,7 @@ class DestType(str, enum.Enum):
     THREEWAY = "Threeway"
     FAIL = "Fail"
 
-class DialEndDialStatus(str, enum.Enum):
+class DialEndDialStatus(WireEnum):
     """Documented values of DialEndDialStatus."""
 
     ABORT = "ABORT"
@@ -104,20 +102,20 @@ class DialEndDialStatus(str, enum.Enum):
     GOTO = "GOTO"
     NOANSWER = "NOANSWER"
 
-class DialStateDialStatus(str, enum.Enum):
+class DialStateDialStatus(WireEnum):
     """Documented values of DialStateDialStatus."""
 
     RINGING = "RINGING"
     PROCEEDING = "PROCEEDING"
     PROGRESS = "PROGRESS"
 
-class Direction(str, enum.Enum):
+class Direction(WireEnum):
     """Documented values of Direction."""
 
     RECEIVED = "Received"
     SENT = "Sent"
 
-class Disposition(str, enum.Enum):
+class Disposition(WireEnum):
     """Documented values of Disposition."""
 
     NO_ANSWER = "NO ANSWER"
@@ -126,7 +124,7 @@ class Disposition(str, enum.Enum):
     ANSWERED = "ANSWERED"
     CONGESTION = "CONGESTION"
 
-class EventName(str, enum.Enum):
+class EventName(WireEnum):
     """Documented values of EventName."""
 
     CHAN_START = "CHAN_START"
@@ -151,7 +149,7 @@ class EventName(str, enum.Enum):
     DTMF = "DTMF"
     USER_DEFINED = "USER_DEFINED"
 
-class FAXSessionOperation(str, enum.Enum):
+class FAXSessionOperation(WireEnum):
     """Documented values of FAXSessionOperation."""
 
     GATEWAY = "gateway"
@@ -160,28 +158,28 @@ class FAXSessionOperation(str, enum.Enum):
     RECEIVE = "receive"
     NONE = "none"
 
-class FAXStatusOperation(str, enum.Enum):
+class FAXStatusOperation(WireEnum):
     """Documented values of FAXStatusOperation."""
 
     GATEWAY = "gateway"
     RECEIVE = "receive"
     SEND = "send"
 
-class LoadStatus(str, enum.Enum):
+class LoadStatus(WireEnum):
     """Documented values of LoadStatus."""
 
     FAILURE = "Failure"
     SUCCESS = "Success"
     DECLINE = "Decline"
 
-class Membership(str, enum.Enum):
+class Membership(WireEnum):
     """Documented values of Membership."""
 
     DYNAMIC = "dynamic"
     REALTIME = "realtime"
     STATIC = "static"
 
-class Multiplier(str, enum.Enum):
+class Multiplier(WireEnum):
     """Documented values of Multiplier."""
 
     V_1_1000 = "1/1000"
@@ -192,20 +190,20 @@ class Multiplier(str, enum.Enum):
     V_100 = "100"
     V_1000 = "1000"
 
-class OutboundRegistrationDetailStatus(str, enum.Enum):
+class OutboundRegistrationDetailStatus(WireEnum):
     """Documented values of OutboundRegistrationDetailStatus."""
 
     REGISTERED = "Registered"
     UNREGISTERED = "Unregistered"
     REJECTED = "Rejected"
 
-class PT(str, enum.Enum):
+class PT(WireEnum):
     """Documented values of PT."""
 
     V_200_SR = "200(SR)"
     V_201_RR = "201(RR)"
 
-class PeerStatusValue(str, enum.Enum):
+class PeerStatusValue(WireEnum):
     """Documented values of PeerStatusValue."""
 
     UNKNOWN = "Unknown"
@@ -214,7 +212,7 @@ class PeerStatusValue(str, enum.Enum):
     REJECTED = "Rejected"
     LAGGED = "Lagged"
 
-class RateType(str, enum.Enum):
+class RateType(WireEnum):
     """Documented values of RateType."""
 
     NOT_AVAILABLE = "NotAvailable"
@@ -225,14 +223,14 @@ class RateType(str, enum.Enum):
     VOLUME = "Volume"
     SPECIAL_CODE = "SpecialCode"
 
-class Reason(str, enum.Enum):
+class Reason(WireEnum):
     """Documented values of Reason."""
 
     CALLER = "caller"
     AGENT = "agent"
     TRANSFER = "transfer"
 
-class RegistryStatus(str, enum.Enum):
+class RegistryStatus(WireEnum):
     """Documented values of RegistryStatus."""
 
     REGISTERED = "Registered"
@@ -240,13 +238,13 @@ class RegistryStatus(str, enum.Enum):
     REJECTED = "Rejected"
     FAILED = "Failed"
 
-class Response(str, enum.Enum):
-    """Documented values of Response."""
+class ResponseValue(WireEnum):
+    """Documented values of ResponseValue."""
 
     FAILURE = "Failure"
     SUCCESS = "Success"
 
-class Result(str, enum.Enum):
+class Result(WireEnum):
     """Documented values of Result."""
 
     FAIL = "Fail"
@@ -254,26 +252,26 @@ class Result(str, enum.Enum):
     NOT_PERMITTED = "Not Permitted"
     SUCCESS = "Success"
 
-class SessionType(str, enum.Enum):
+class SessionType(WireEnum):
     """Documented values of SessionType."""
 
     G_711 = "G.711"
     T_38 = "T.38"
 
-class Severity(str, enum.Enum):
+class Severity(WireEnum):
     """Documented values of Severity."""
 
     INFORMATIONAL = "Informational"
     ERROR = "Error"
 
-class ShutdownValue(str, enum.Enum):
+class ShutdownValue(WireEnum):
     """Documented values of ShutdownValue."""
 
     UNCLEANLY = "Uncleanly"
     CLEANLY = "Cleanly"
 
-class State(str, enum.Enum):
-    """Documented values of State."""
+class StateValue(WireEnum):
+    """Documented values of StateValue."""
 
     UNINITIALIZED = "Uninitialized"
     INITIALIZED = "Initialized"
@@ -284,7 +282,7 @@ class State(str, enum.Enum):
     INACTIVE = "Inactive"
     UNKNOWN = "Unknown"
 
-class StatusText(str, enum.Enum):
+class StatusText(WireEnum):
     """Documented values of StatusText."""
 
     IDLE = "Idle"
@@ -297,19 +295,19 @@ class StatusText(str, enum.Enum):
     IN_USE_HOLD = "InUse&Hold"
     UNKNOWN = "Unknown"
 
-class SubscriptionType(str, enum.Enum):
+class SubscriptionType(WireEnum):
     """Documented values of SubscriptionType."""
 
     MWI = "mwi"
     EXTENSION_STATE = "extension_state"
 
-class TotalType(str, enum.Enum):
+class TotalType(WireEnum):
     """Documented values of TotalType."""
 
     SUB_TOTAL = "SubTotal"
     TOTAL = "Total"
 
-class Type(str, enum.Enum):
+class Type(WireEnum):
     """Documented values of Type."""
 
     NOT_AVAILABLE = "NotAvailable"
@@ -317,14 +315,14 @@ class Type(str, enum.Enum):
     CURRENCY = "Currency"
     UNITS = "Units"
 
-class Unit(str, enum.Enum):
+class Unit(WireEnum):
     """Documented values of Unit."""
 
     OCTET = "Octet"
     SEGMENT = "Segment"
     MESSAGE = "Message"
 
-class UnloadStatus(str, enum.Enum):
+class UnloadStatus(WireEnum):
     """Documented values of UnloadStatus."""
 
     SUCCESS = "Success"
@@ -3280,7 +3278,7 @@ class FAXSession(TypedEvent):
     event_name = "FAXSession"
     session_number = integer("SessionNumber", "The numerical identifier for this particular session")
     operation = choice("Operation", FAXSessionOperation, "FAX session operation type")
-    state = choice("State", State, "Current state of the FAX session")
+    state = choice("State", StateValue, "Current state of the FAX session")
     error_correction_mode = flag(
         "ErrorCorrectionMode", "Whether error correcting mode is enabled for the FAX session."
     )
@@ -3317,7 +3315,7 @@ class FAXSessionsEntry(TypedEvent):
     session_number = integer("SessionNumber", "The numerical identifier for this particular session")
     session_type = choice("SessionType", SessionType, "FAX session passthru/relay type")
     operation = choice("Operation", FAXSessionOperation, "FAX session operation type")
-    state = choice("State", State, "Current state of the FAX session")
+    state = choice("State", StateValue, "Current state of the FAX session")
     files = text("Files", "File or list of files associated with this FAX session")
 
 class FAXStats(TypedEvent):
@@ -4740,7 +4738,7 @@ class OriginateResponse(TypedEvent):
     __slots__ = ()
 
     event_name = "OriginateResponse"
-    response = choice("Response", Response)
+    response = choice("Response", ResponseValue)
     channel = text("Channel")
     context = text("Context")
     exten = text("Exten")

@@ -181,8 +181,9 @@ class Client:
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Call ``callback(message)`` on a worker thread for each matching message, in order.
 
-        ``key``: an event name (any case), an ``amiproto.Message`` subclass (isinstance),
-        ``""`` for every event, or None for orphan responses. Returns a function that
+        ``key``: an event name or a glob of names (``"Queue*"``; both any case), an
+        ``amiproto.Message`` subclass (isinstance), ``""`` for every event, or None for
+        orphan responses. Returns a function that
         removes this registration. Exceptions from a callback are logged and ignored.
         """
         return self._callbacks.register(key, callback)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import anyio
 import pytest
@@ -119,19 +120,71 @@ async def test_run_callbacks_lets_cancellation_through() -> None:
 
 
 def test_the_match_cache_is_bounded() -> None:
-    from amiproto_transports._shared import _callbacks
-
+    """A server inventing event names cannot grow the caches past their limit, and the
+    names seen after such a flood are cached again (a full cache is emptied, not frozen)."""
     registry = _callbacks.CallbackRegistry()
     seen: list[object] = []
     registry.register("", seen.append)
     conn = amiproto.Connection()
-    names = [f"Invented{i}" for i in range(_callbacks._CACHE_LIMIT + 5)]
-    conn.receive_data(b"".join(f"Event: {name}\r\n\r\n".encode() for name in names))
+    names = [f"Invented{i}" for i in range(_callbacks._CACHE_LIMIT * 2 + 5)]
+    conn.receive_data(b"".join(f"Event: {name}\r\n\r\n".encode() for name in [*names, "Hangup"]))
     for event in conn.next_events():
         assert isinstance(event, amiproto.Event)
         assert registry.matching(event) == (seen.append,)
-    assert len(registry._cache) == _callbacks._CACHE_LIMIT
-    assert len(registry.by_name) == _callbacks._CACHE_LIMIT
+        assert len(registry._cache) <= _callbacks._CACHE_LIMIT
+        assert len(registry.by_name) <= _callbacks._CACHE_LIMIT
+    assert registry.by_name["Hangup"][1] == (seen.append,)
+
+
+def test_globs_match_names_without_case_in_registration_order() -> None:
+    registry = CallbackRegistry()
+    calls: list[str] = []
+    registry.register("Queue*", lambda m: calls.append("Queue*"))
+    registry.register("queuecallerjoin", lambda m: calls.append("name"))
+    registry.register("AGENT?ALLED", lambda m: calls.append("AGENT?ALLED"))
+    registry.register("[qa]*Leave", lambda m: calls.append("[qa]*Leave"))
+    registry.register("", lambda m: calls.append("all"))
+    remove = registry.register("*", lambda m: calls.append("removed"))
+    remove()
+    expected = {
+        "QueueCallerJoin": ["Queue*", "name", "all"],
+        "QueueCallerLeave": ["Queue*", "[qa]*Leave", "all"],
+        "queuememberadded": ["Queue*", "all"],
+        "AgentCalled": ["AGENT?ALLED", "all"],
+        "AgentsCalled": ["all"],  # ? is exactly one character
+        "AgentCalledX": ["all"],  # a glob matches the whole name
+        "Newchannel": ["all"],
+    }
+    for name, order in expected.items():
+        calls.clear()
+        run_callbacks_sync(registry, [event(name)], logging.getLogger("amiproto.test-callbacks"))
+        assert calls == order, name
+    answered = Response(b"Response: Success\r\nActionID: y\r\n\r\n")
+    answered.orphan = True
+    assert registry.matching(answered) == ()  # a glob is a name: never a response's
+
+
+def test_a_glob_is_matched_once_per_event_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dispatch looks a name up in the cache; the globs run when a name is first seen,
+    and again only after a registration changes what matches."""
+    registry = CallbackRegistry()
+    selected: list[str | None] = []
+    select = CallbackRegistry._select
+
+    def counting(cache_key: tuple[type, str | None], entries: Any) -> Any:
+        selected.append(cache_key[1])
+        return select(cache_key, entries)
+
+    monkeypatch.setattr(CallbackRegistry, "_select", staticmethod(counting))
+    calls: list[str] = []
+    registry.register("Queue*", lambda m: calls.append(m.name))
+    log = logging.getLogger("amiproto.test-callbacks")
+    run_callbacks_sync(registry, [event("QueueParams"), event("Hangup")] * 50, log)
+    assert calls == ["QueueParams"] * 50
+    assert selected == ["QueueParams", "Hangup"]
+    registry.register("Hang*", lambda m: calls.append("hang"))
+    run_callbacks_sync(registry, [event("Hangup")] * 3, log)
+    assert calls[-3:] == ["hang"] * 3 and selected == ["QueueParams", "Hangup", "Hangup"]
 
 
 @pytest.mark.anyio

@@ -133,6 +133,23 @@ async def test_callbacks_of_all_four_kinds(kind: str, server: Address) -> None:
     assert not any(k == "removed" for k, _ in seen)
 
 
+async def test_callbacks_by_glob(kind: str, server: Address) -> None:
+    seen: list[tuple[str, str]] = []
+    async with open_client(kind, *server) as client:
+        client.register_callback("*BOOTED", lambda e: seen.append(("*BOOTED", e.name)))
+        client.register_callback("User?vent", lambda e: seen.append(("User?vent", e.name)))
+        client.register_callback("[uf]*", lambda e: seen.append(("[uf]*", e.name)))
+        await client.login("admin", "wordpass")
+        await client.send_action(Action("UserEvent", UserEvent="Hello"))
+        await wait_until(lambda: ("[uf]*", "UserEvent") in seen)
+    assert seen == [
+        ("*BOOTED", "FullyBooted"),
+        ("[uf]*", "FullyBooted"),
+        ("User?vent", "UserEvent"),
+        ("[uf]*", "UserEvent"),
+    ]
+
+
 async def test_callback_errors_and_send_from_callback(kind: str, server: Address) -> None:
     results: list[bool] = []
     async with open_client(kind, *server, **ADMIN) as client:

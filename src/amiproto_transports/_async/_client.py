@@ -117,8 +117,9 @@ class SharedClient(Generic[W]):
 
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Call ``callback(message)`` from the dispatcher task, awaiting it if it returns an
-        awaitable. ``key``: an event name, a Message class, ``""`` (every event) or None
-        (orphan responses). Returns a function that removes the registration."""
+        awaitable. ``key``: an event name or a glob of names (``"Queue*"``), a Message
+        class, ``""`` (every event) or None (orphan responses). Returns a function that
+        removes the registration."""
         return self._callbacks.register(key, callback)
 
     def is_connected(self) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import inspect
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -23,8 +25,9 @@ __all__ = [
 ]
 
 CallbackKey = str | type[Message] | None
-"""An event name, a message class (matched with isinstance), ``""`` for every event,
-or None for orphan responses."""
+"""An event name or a glob of names (``"Queue*"``: ``*``, ``?``, ``[...]``), both
+compared without case; a message class (matched with isinstance); ``""`` for every
+event; or None for orphan responses."""
 
 Callback = Callable[[Any], object]
 """Called with one message. Async clients await what it returns when that is awaitable."""
@@ -34,6 +37,12 @@ Unregister = Callable[[], None]
 
 
 _CACHE_LIMIT = 4096
+"""Entries in each match cache; a full cache is emptied and refilled (see ``_remember``)."""
+
+_GLOB_CHARACTERS = frozenset("*?[")
+
+_Entry = tuple[object, CallbackKey, Callback, "re.Pattern[str] | None"]
+"""(token, key with names lowered, callback, the compiled glob when the key is one)."""
 
 _Dispatch = Callable[
     [
@@ -56,16 +65,19 @@ _C_DISPATCH: _Dispatch | None = _accel.c_function(__name__, "_C_DISPATCH")
 class CallbackRegistry:
     """Callbacks by key; ``matching(message)`` lists those a message goes to.
 
-    Rules: an ``Event`` goes to callbacks registered under its name (compared
-    without case), under ``""``, and under any class it is an instance of; an
+    Rules: an ``Event`` goes to callbacks registered under its name or a glob
+    matching it (both compared without case), under ``""``, and under any class
+    it is an instance of; an
     orphan ``Response`` (one no action waits for) goes to callbacks under None
     and under classes it is an instance of; other messages go only to matching
     classes. Matching callbacks run in registration order. The registry is
     copy-on-write, so a dispatcher may read it while another thread registers.
+    Globs are matched once per event name, when its callbacks are cached: a
+    pattern costs nothing on events whose name was seen before.
     """
 
     def __init__(self) -> None:
-        self._entries: tuple[tuple[object, CallbackKey, Callback], ...] = ()
+        self._entries: tuple[_Entry, ...] = ()
         self._cache: dict[tuple[type, str | None], tuple[Callback, ...]] = {}
         # The hot path: an event's exact name -> (its class, its callbacks).
         self._by_name: dict[str, tuple[type, tuple[Callback, ...]]] = {}
@@ -78,7 +90,10 @@ class CallbackRegistry:
             raise TypeError(f"callback {callback!r} is not callable")
         token = object()
         lowered = key.lower() if isinstance(key, str) else key
-        self._entries = (*self._entries, (token, lowered, callback))
+        glob = None
+        if isinstance(lowered, str) and not _GLOB_CHARACTERS.isdisjoint(lowered):
+            glob = re.compile(fnmatch.translate(lowered))
+        self._entries = (*self._entries, (token, lowered, callback, glob))
         self._cache = {}
         self._by_name = {}
 
@@ -107,8 +122,7 @@ class CallbackRegistry:
             if hit is not None and hit[0] is message.__class__:
                 return hit[1]
             found = self._matching(message.__class__, name)
-            if len(by_name) < _CACHE_LIMIT:
-                by_name[name] = (message.__class__, found)
+            _remember(by_name, name, (message.__class__, found))
             return found
         if isinstance(message, Response) and message.orphan:
             return self._matching(type(message), None)
@@ -122,27 +136,34 @@ class CallbackRegistry:
         if found is None:
             # Both read once: a concurrent register() replaces them, never mutates them.
             found = tuple(self._select(cache_key, self._entries))
-            # Bounded, so that a server inventing event names cannot grow it for ever.
-            if len(cache) < _CACHE_LIMIT:
-                cache[cache_key] = found
+            _remember(cache, cache_key, found)
         return found
 
     @staticmethod
-    def _select(
-        cache_key: tuple[type, str | None], entries: tuple[tuple[object, CallbackKey, Callback], ...]
-    ) -> Iterator[Callback]:
+    def _select(cache_key: tuple[type, str | None], entries: tuple[_Entry, ...]) -> Iterator[Callback]:
         cls, name = cache_key
         name = None if name is None else name.lower()
         is_event = issubclass(cls, Event)
-        for _, key, callback in entries:
+        for _, key, callback, glob in entries:
             if isinstance(key, type):
                 if issubclass(cls, key):
                     yield callback
             elif is_event:
-                if key in ("", name):
+                if key in ("", name) or (glob is not None and name is not None and glob.match(name)):
                     yield callback
             elif key is None and name is None:
                 yield callback
+
+
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
+    """Store in a match cache of at most ``_CACHE_LIMIT`` entries.
+
+    A server inventing event names must not grow it for ever; emptying it when full
+    (rather than no longer storing) lets the names a program really sees back in after
+    such a flood, at the cost of one lookup per name again."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 def _report(log: logging.Logger, callback: Callback, message: Message, error: BaseException) -> None:
