@@ -191,17 +191,21 @@ class Client:
         """True while the socket is up (and, when credentials were given, logged in)."""
         return self._ready and not self._closing.is_set()
 
-    def submit(self, action: Action, timeout: float | None = None) -> Future[ActionCompleted]:
+    def submit(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> Future[ActionCompleted]:
         """Send ``action`` without waiting for its answer; the Future resolves as ``send_action``
-        would return or raise.
+        would return or raise (``wait_for_result`` as there).
 
         Many ``submit`` calls in a row pipeline actions from one thread. While more than
         ``max_send_buffer`` bytes are unsent, it waits for room, at most ``timeout``, and
         then raises ``ActionTimeout`` itself, with nothing of the action queued.
         """
-        return self._submit(action, timeout)[1]
+        return self._submit(action, timeout, wait_for_result)[1]
 
-    def _submit(self, action: Action, timeout: float | None) -> tuple[str, Future[ActionCompleted]]:
+    def _submit(
+        self, action: Action, timeout: float | None, wait_for_result: bool = False
+    ) -> tuple[str, Future[ActionCompleted]]:
         future: Future[ActionCompleted] = LightFuture()
         if timeout is None:
             timeout = self.options.timeout
@@ -212,7 +216,9 @@ class Client:
         with self._core_lock:
             if writer.unsent_locked() > writer.high_water:
                 timeout, now = self._wait_for_room_locked(action.name, timeout, now)
-            action_id, data = self._session.send(action, timeout, now, future)
+            action_id, data = self._session.send(
+                action, timeout, now, future, wait_for_result=wait_for_result
+            )
             writer.queue_locked(data)
             chunk = writer.take_eager_chunk_locked()
         self._want_answer()
@@ -240,16 +246,24 @@ class Client:
         now = time.monotonic()
         return (None if deadline is None else max(0.0, deadline - now)), now
 
-    def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+    def send_action(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> ActionCompleted:
         """Send ``action`` and wait for everything that belongs to it.
 
         ``timeout`` defaults to the client's ``timeout``. Returns the core's
-        ``ActionCompleted`` (an error response is a result with ``success`` False);
-        raises ``ActionTimeout``, ``ConnectionLost``, or ``AuthenticationError`` for a
-        refused ``Login``.
+        ``ActionCompleted`` (an error response is a result with ``success`` False), whose
+        ``response`` is never None; raises ``ActionTimeout``, ``ConnectionLost``, or
+        ``AuthenticationError`` for a refused ``Login``.
+
+        ``wait_for_result=True``: an ``Originate`` with a true ``Async`` completes only
+        when its ``OriginateResponse`` has come too, held in ``.result``; ``success`` is
+        false when that says ``Response: Failure`` (see its ``Reason``). ``timeout``
+        covers the whole wait (Originate's own ``Timeout`` is in ms; allow for it). An
+        error response completes at once; other actions are unaffected.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        action_id, future = self._submit(action, timeout)
+        action_id, future = self._submit(action, timeout, wait_for_result)
         try:
             return future.result(None if timeout is None else timeout + _GRACE)
         except _FutureTimeout:

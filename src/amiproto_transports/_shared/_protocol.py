@@ -27,7 +27,9 @@ class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co]):
 
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister: ...
 
-    def send_action(self, action: Action, timeout: float | None = None) -> SendT_co: ...
+    def send_action(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> SendT_co: ...
 
     def login(
         self,
