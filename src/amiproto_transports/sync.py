@@ -51,14 +51,14 @@ import ssl as _ssl
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as _FutureTimeout
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from ._future import LightFuture
 from ._shared import (
@@ -86,6 +86,7 @@ from ._shared import (
     outcome,
     run_callbacks_sync,
 )
+from ._shared._protocol import MessageT
 from ._sync_roles import Role, Workers
 from ._sync_writer import Writer
 from ._tls_socket import LockedTLS
@@ -178,11 +179,21 @@ class Client:
         """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
         return self._queue.dropped + self._sub_dropped
 
+    @overload
+    def register_callback(
+        self, key: type[MessageT], callback: Callable[[MessageT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_callback(self, key: str, callback: Callable[[Event], object]) -> Unregister: ...
+    @overload
+    def register_callback(self, key: None, callback: Callable[[Response], object]) -> Unregister: ...
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Call ``callback(message)`` on a worker thread for each matching message, in order.
 
         ``key``: an event name (any case), an ``amiproto.Message`` subclass (isinstance),
-        ``""`` for every event, or None for orphan responses. Returns a function that
+        ``""`` for every event, or None for orphan responses. For type checkers the
+        callback takes that class (``events.Newchannel`` gives ``Newchannel``), an
+        ``Event`` for a name or ``""``, a ``Response`` for None. Returns a function that
         removes this registration. Exceptions from a callback are logged and ignored.
         """
         return self._callbacks.register(key, callback)

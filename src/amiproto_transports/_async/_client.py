@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, TypeVar, overload
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from .._shared import (
     CLOSE_GRACE,
@@ -33,6 +33,7 @@ from .._shared import (
     login_outcome,
     outcome,
 )
+from .._shared._protocol import MessageT
 from ._base import Backend, Waiter
 
 __all__ = ["Events", "SharedClient"]
@@ -115,10 +116,19 @@ class SharedClient(Generic[W]):
         """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
         return self._queue.dropped + self._sub_dropped
 
+    @overload
+    def register_callback(
+        self, key: type[MessageT], callback: Callable[[MessageT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_callback(self, key: str, callback: Callable[[Event], object]) -> Unregister: ...
+    @overload
+    def register_callback(self, key: None, callback: Callable[[Response], object]) -> Unregister: ...
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Call ``callback(message)`` from the dispatcher task, awaiting it if it returns an
         awaitable. ``key``: an event name, a Message class, ``""`` (every event) or None
-        (orphan responses). Returns a function that removes the registration."""
+        (orphan responses). Returns a function that removes the registration. Typed as
+        ``sync.Client.register_callback``: a class key types the callback's message."""
         return self._callbacks.register(key, callback)
 
     def is_connected(self) -> bool:
