@@ -49,6 +49,11 @@ DEFAULT_MAX_LIST_EVENTS = 100_000
 _LIST_END_VALUES = ("complete", "cancelled")
 _EVENT_NAME_CACHE_SIZE = 4096
 _LOGIN_NAMES = ("login", "challenge")
+# Actions that, sent with a true Async header, report their outcome later in one
+# event with the same ActionID: action name (lower case) -> that event's name.
+_RESULT_EVENTS = {"originate": "OriginateResponse"}
+# The words Asterisk's ast_true() reads as true.
+_TRUE_WORDS = frozenset(("yes", "true", "y", "t", "1", "on"))
 
 # The C helper that hides events from the cyclic GC (see _speedups.c); None: pure Python.
 _C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function(__name__, "_C_UNTRACK")
@@ -75,6 +80,8 @@ class _Pending:
     response: Response | None = None
     is_list: bool = False
     events: list[Event] = field(default_factory=list)
+    result_event: str | None = None  # the event that ends this action, when waited for
+    result: Event | None = None
 
 
 class Connection:
@@ -112,7 +119,9 @@ class Connection:
         self._items: deque[Item] = deque()
         self._outbox = bytearray()
         self._pending: dict[str, _Pending] = {}
-        self._open_lists = 0
+        # Pending actions that collect events (open lists, awaited results): while
+        # none does, events skip the correlation step.
+        self._collecting = 0
         # Raw "Event:" line tails seen on the fast path -> (name, class).
         self._event_names: dict[bytes, tuple[str, type[Event]]] = {}
         # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
@@ -265,7 +274,7 @@ class Connection:
             event._encoding = encoding
             event._truncated = False
             append(event)
-            if self._open_lists:
+            if self._collecting:
                 self._correlate(event)
 
     def _learn_event_name(self, key: bytes) -> tuple[str, type[Event]]:
@@ -322,11 +331,18 @@ class Connection:
         self._items.append(response)
         if response.status == "goodbye":
             self._move(Input.GOODBYE)
+        assert action_id is not None
+        if pending.result_event is not None:
+            # An error response ends the action at once; a success waits for the result
+            # event, unless that came first.
+            if response.success and not response.truncated and pending.result is None:
+                return
+            self._complete(action_id, pending, complete=not response.truncated)
+            return
         if self._starts_list(response, pending.action):
             pending.is_list = True
-            self._open_lists += 1
+            self._collecting += 1
             return
-        assert action_id is not None
         # A response cut short by end of file is not a whole answer.
         self._complete(action_id, pending, complete=not response.truncated)
 
@@ -344,16 +360,21 @@ class Connection:
 
     def _on_event(self, event: Event) -> None:
         self._items.append(event)
-        if self._open_lists:
+        if self._collecting:
             self._correlate(event)
 
     def _correlate(self, event: Event) -> None:
         """Attach an event to the open list it belongs to, and close the list at its end."""
         action_id = event.action_id
         pending = self._pending.get(action_id) if action_id is not None else None
-        if pending is None or not pending.is_list:
+        if pending is None:
             return
         assert action_id is not None
+        if pending.result_event is not None:
+            self._take_result(action_id, pending, event)
+            return
+        if not pending.is_list:
+            return
         if self._ends_list(event, pending):
             pending.events.append(event)
             self._complete(action_id, pending, complete=not event.truncated)
@@ -363,6 +384,14 @@ class Connection:
             # A list that never ends must not grow without bound: give it up here;
             # with the action gone, its later events are ordinary events.
             self._complete(action_id, pending, complete=False, too_many_events=True)
+
+    def _take_result(self, action_id: str, pending: _Pending, event: Event) -> None:
+        """Keep the result event an action waits for; with its response in, that completes it."""
+        if pending.result is not None or event.name.lower() != (pending.result_event or "").lower():
+            return
+        pending.result = event
+        if pending.response is not None:
+            self._complete(action_id, pending, complete=not event.truncated)
 
     @staticmethod
     def _ends_list(event: Event, pending: _Pending) -> bool:
@@ -385,8 +414,8 @@ class Connection:
         too_many_events: bool = False,
     ) -> None:
         del self._pending[action_id]
-        if pending.is_list:
-            self._open_lists -= 1
+        if pending.is_list or pending.result_event is not None:
+            self._collecting -= 1
         warnings: list[str] = []
         events = tuple(pending.events)
         if pending.is_list and complete and events:
@@ -402,6 +431,7 @@ class Connection:
                 warnings=tuple(warnings),
                 is_list=pending.is_list,
                 too_many_events=too_many_events,
+                result=pending.result,
             )
         )
         if pending.role == _KEEPALIVE:
@@ -511,16 +541,37 @@ class Connection:
 
     # -- sending ---------------------------------------------------------------
 
-    def send(self, action: Action, *, timeout: float | None = None, now: float | None = None) -> bytes:
+    def send(
+        self,
+        action: Action,
+        *,
+        timeout: float | None = None,
+        now: float | None = None,
+        wait_for_result: bool = False,
+    ) -> bytes:
         """Register ``action`` and return its bytes for the socket.
 
         An ``ActionID`` given in the action is used as it is; otherwise one is
         generated. ``timeout`` (seconds, needs a ``now`` here or earlier) makes
         ``handle_timer()`` complete the action as timed out.
+
+        ``wait_for_result``: an action that reports its outcome in a later event
+        (``Originate`` with a true ``Async``: ``OriginateResponse``, same ActionID)
+        completes only when that event has come too; ``ActionCompleted.result``
+        holds it and ``success`` reads it. An error response still completes at
+        once; ``timeout`` covers the whole wait; any other action (a synchronous
+        Originate too) completes with its response, as without it.
         """
         if not isinstance(action, Action):
             raise LocalProtocolError(f"send() takes an amiproto.Action, not {type(action).__name__}")
-        return self._send(action, timeout, now, _PLAIN, None)
+        data = self._send(action, timeout, now, _PLAIN, None)
+        if wait_for_result:
+            result_event = _result_event_of(action)
+            if result_event is not None:
+                assert self.last_action_id is not None
+                self._pending[self.last_action_id].result_event = result_event
+                self._collecting += 1
+        return data
 
     def _send(
         self,
@@ -624,6 +675,17 @@ class Connection:
         self._move(event)
         self._closed_emitted = True
         self._items.append(ConnectionClosed(reason, pending))
+
+
+def _result_event_of(action: Action) -> str | None:
+    """The event that will report ``action``'s outcome, or None when its response does."""
+    event = _RESULT_EVENTS.get(action.name.lower())
+    if event is None:
+        return None
+    asynchronous = action.get("Async")
+    if asynchronous is None or asynchronous.strip().lower() not in _TRUE_WORDS:
+        return None
+    return event
 
 
 def _check_list_items(events: tuple[Event, ...]) -> list[str]:

@@ -344,6 +344,16 @@ class ActionCompleted:
     connection's ``max_list_events``: the action was given up at that point,
     ``events`` holds the items collected until then, and the rest of the list
     arrives as ordinary events.
+
+    ``result`` is the event that reported the outcome of an action sent with
+    ``wait_for_result`` (the ``OriginateResponse`` of an async ``Originate``), or
+    None: not waited for, or it never came (then ``complete`` is false).
+    ``success`` is false when it says ``Response: Failure`` (see its ``Reason``).
+
+    ``response`` is None only when the action ended before any answer: a
+    timeout (``timed_out``) or the end of the connection. The clients raise
+    ``ActionTimeout`` or ``ConnectionLost`` then, so the ``ActionCompleted``
+    they return always has one; ``get(name)`` reads its headers either way.
     """
 
     action_id: str
@@ -355,10 +365,23 @@ class ActionCompleted:
     warnings: tuple[str, ...] = ()
     is_list: bool = False
     too_many_events: bool = False
+    result: Event | None = None
 
     @property
     def success(self) -> bool:
-        return self.complete and self.response is not None and self.response.success
+        """The response says Success, it came whole, and so did any awaited result."""
+        if not (self.complete and self.response is not None and self.response.success):
+            return False
+        if self.result is None:
+            return True
+        outcome = self.result.get("Response")
+        return outcome is not None and outcome.strip().lower() == "success"
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The response's header ``name`` (any case); ``default`` without it or a response."""
+        if self.response is None:
+            return default
+        return self.response.get(name, default)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,9 +56,12 @@ class Client(SharedClient[_asyncio.Future[Any]]):
     def __init__(self, options: Options) -> None:
         super().__init__(options, AsyncioBackend, log)
 
-    def submit(self, action: Action, timeout: float | None = None) -> _asyncio.Future[ActionCompleted]:
+    def submit(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> _asyncio.Future[ActionCompleted]:
         """Send ``action`` now, without a task; the Future resolves as ``send_action`` would
-        return or raise. Many ``submit`` calls in a row pipeline actions cheaply.
+        return or raise (``wait_for_result`` as there). Many ``submit`` calls in a row pipeline
+        actions cheaply.
 
         A cancelled Future's answer is ignored when it comes (or its timeout passes).
 
@@ -67,7 +70,7 @@ class Client(SharedClient[_asyncio.Future[Any]]):
         as ``send_action`` would after waiting ``timeout``; pace a burst with
         ``send_action``, or retry later.
         """
-        return self._submit(action, timeout)[1]
+        return self._submit(action, timeout, wait_for_result)[1]
 
 
 @contextlib.asynccontextmanager

@@ -51,14 +51,14 @@ import ssl as _ssl
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as _FutureTimeout
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from ._future import LightFuture
 from ._shared import (
@@ -86,6 +86,7 @@ from ._shared import (
     outcome,
     run_callbacks_sync,
 )
+from ._shared._protocol import MessageT
 from ._sync_roles import Role, Workers
 from ._sync_writer import Writer
 from ._tls_socket import LockedTLS
@@ -178,12 +179,22 @@ class Client:
         """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
         return self._queue.dropped + self._sub_dropped
 
+    @overload
+    def register_callback(
+        self, key: type[MessageT], callback: Callable[[MessageT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_callback(self, key: str, callback: Callable[[Event], object]) -> Unregister: ...
+    @overload
+    def register_callback(self, key: None, callback: Callable[[Response], object]) -> Unregister: ...
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Call ``callback(message)`` on a worker thread for each matching message, in order.
 
         ``key``: an event name or a glob of names (``"Queue*"``; both any case), an
         ``amiproto.Message`` subclass (isinstance), ``""`` for every event, or None for
-        orphan responses. Returns a function that
+        orphan responses. For type checkers the callback takes that class
+        (``events.Newchannel`` gives ``Newchannel``), an ``Event`` for a name or ``""``, a
+        ``Response`` for None. Returns a function that
         removes this registration. Exceptions from a callback are logged and ignored.
         """
         return self._callbacks.register(key, callback)
@@ -192,17 +203,21 @@ class Client:
         """True while the socket is up (and, when credentials were given, logged in)."""
         return self._ready and not self._closing.is_set()
 
-    def submit(self, action: Action, timeout: float | None = None) -> Future[ActionCompleted]:
+    def submit(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> Future[ActionCompleted]:
         """Send ``action`` without waiting for its answer; the Future resolves as ``send_action``
-        would return or raise.
+        would return or raise (``wait_for_result`` as there).
 
         Many ``submit`` calls in a row pipeline actions from one thread. While more than
         ``max_send_buffer`` bytes are unsent, it waits for room, at most ``timeout``, and
         then raises ``ActionTimeout`` itself, with nothing of the action queued.
         """
-        return self._submit(action, timeout)[1]
+        return self._submit(action, timeout, wait_for_result)[1]
 
-    def _submit(self, action: Action, timeout: float | None) -> tuple[str, Future[ActionCompleted]]:
+    def _submit(
+        self, action: Action, timeout: float | None, wait_for_result: bool = False
+    ) -> tuple[str, Future[ActionCompleted]]:
         future: Future[ActionCompleted] = LightFuture()
         if timeout is None:
             timeout = self.options.timeout
@@ -213,7 +228,9 @@ class Client:
         with self._core_lock:
             if writer.unsent_locked() > writer.high_water:
                 timeout, now = self._wait_for_room_locked(action.name, timeout, now)
-            action_id, data = self._session.send(action, timeout, now, future)
+            action_id, data = self._session.send(
+                action, timeout, now, future, wait_for_result=wait_for_result
+            )
             writer.queue_locked(data)
             chunk = writer.take_eager_chunk_locked()
         self._want_answer()
@@ -241,16 +258,24 @@ class Client:
         now = time.monotonic()
         return (None if deadline is None else max(0.0, deadline - now)), now
 
-    def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+    def send_action(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> ActionCompleted:
         """Send ``action`` and wait for everything that belongs to it.
 
         ``timeout`` defaults to the client's ``timeout``. Returns the core's
-        ``ActionCompleted`` (an error response is a result with ``success`` False);
-        raises ``ActionTimeout``, ``ConnectionLost``, or ``AuthenticationError`` for a
-        refused ``Login``.
+        ``ActionCompleted`` (an error response is a result with ``success`` False), whose
+        ``response`` is never None; raises ``ActionTimeout``, ``ConnectionLost``, or
+        ``AuthenticationError`` for a refused ``Login``.
+
+        ``wait_for_result=True``: an ``Originate`` with a true ``Async`` completes only
+        when its ``OriginateResponse`` has come too, held in ``.result``; ``success`` is
+        false when that says ``Response: Failure`` (see its ``Reason``). ``timeout``
+        covers the whole wait (Originate's own ``Timeout`` is in ms; allow for it). An
+        error response completes at once; other actions are unaffected.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        action_id, future = self._submit(action, timeout)
+        action_id, future = self._submit(action, timeout, wait_for_result)
         try:
             return future.result(None if timeout is None else timeout + _GRACE)
         except _FutureTimeout:

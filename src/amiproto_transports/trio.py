@@ -57,9 +57,12 @@ class Client(SharedClient[Pending[Any]]):
     def __init__(self, options: Options) -> None:
         super().__init__(options, TrioBackend, log)
 
-    def submit(self, action: Action, timeout: float | None = None) -> Pending[ActionCompleted]:
+    def submit(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> Pending[ActionCompleted]:
         """Send ``action`` now, without a task; ``await pending.get()`` returns or raises as
-        ``send_action`` would. Many ``submit`` calls in a row pipeline actions cheaply.
+        ``send_action`` would (``wait_for_result`` as there). Many ``submit`` calls in a row
+        pipeline actions cheaply.
 
         An answer nobody waits for any more is dropped when it comes (or its timeout passes).
 
@@ -68,7 +71,7 @@ class Client(SharedClient[Pending[Any]]):
         as ``send_action`` would after waiting ``timeout``; pace a burst with
         ``send_action``, or retry later.
         """
-        return self._submit(action, timeout)[1]
+        return self._submit(action, timeout, wait_for_result)[1]
 
 
 @contextlib.asynccontextmanager

@@ -46,17 +46,18 @@ class Face:
     def dropped_events(self) -> int:
         return self.native.dropped_events
 
-    async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+    async def send_action(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> ActionCompleted:
         native = self.native
         if isinstance(native, sync_client.Client):
-            return await anyio.to_thread.run_sync(
-                partial(native.send_action, action, timeout), limiter=_LIMITER
-            )
+            send = partial(native.send_action, action, timeout, wait_for_result=wait_for_result)
+            return await anyio.to_thread.run_sync(send, limiter=_LIMITER)
         assert isinstance(native, (aio_client.Client, trio_client.Client))
-        return await native.send_action(action, timeout)
+        return await native.send_action(action, timeout, wait_for_result=wait_for_result)
 
     async def submit_all(
-        self, actions: list[Action], timeout: float | None = None
+        self, actions: list[Action], timeout: float | None = None, *, wait_for_result: bool = False
     ) -> list[ActionCompleted | amiproto.AMIError]:
         """``submit()`` every action in one burst from one thread or task, then collect
         each result or the AMIError it raised, in order."""
@@ -65,7 +66,9 @@ class Face:
         if isinstance(native, sync_client.Client):
 
             def run() -> None:
-                futures = [native.submit(action, timeout) for action in actions]
+                futures = [
+                    native.submit(action, timeout, wait_for_result=wait_for_result) for action in actions
+                ]
                 for future in futures:
                     try:
                         results.append(future.result(5.0))
@@ -74,13 +77,13 @@ class Face:
 
             await anyio.to_thread.run_sync(run)
         elif isinstance(native, aio_client.Client):
-            futures = [native.submit(action, timeout) for action in actions]
+            futures = [native.submit(action, timeout, wait_for_result=wait_for_result) for action in actions]
             for outcome in await asyncio.gather(*futures, return_exceptions=True):
                 assert isinstance(outcome, (ActionCompleted, amiproto.AMIError)), outcome
                 results.append(outcome)
         else:
             assert isinstance(native, trio_client.Client)
-            pending = [native.submit(action, timeout) for action in actions]
+            pending = [native.submit(action, timeout, wait_for_result=wait_for_result) for action in actions]
             for answer in pending:
                 try:
                     results.append(await answer.get())

@@ -22,7 +22,8 @@ import pytest
 import trustme
 
 import amiproto
-from amiproto import Action
+from amiproto import Action, actions
+from amiproto import events as catalog_events
 from amiproto_transports._shared import CLOSE_GRACE, Backoff, Disconnected, Reconnected
 from amiproto_transports.simulator import Simulator
 
@@ -109,6 +110,31 @@ async def test_list_and_command(kind: str, server: Address) -> None:
         assert any("uptime" in line for line in command.response.output) if command.response else False
         error = await client.send_action(Action("NoSuchAction"))
         assert not error.success and error.complete
+
+
+async def test_async_originate_waits_for_its_result(kind: str, server: Address) -> None:
+    def originate(target: str) -> Action:
+        return actions.Originate(channel=target, application="Wait", data="1", async_=True)
+
+    async with open_client(kind, *server, **ADMIN) as client:
+        answered = await client.send_action(originate("Local/echo@default"), wait_for_result=True)
+        assert answered.success and answered.complete
+        assert isinstance(answered.result, catalog_events.OriginateResponse)
+        assert answered.result.action_id == answered.action_id
+        assert answered.get("Message") == "Originate successfully queued"
+        # A missing extension: queued, then the call fails.
+        failed = await client.send_action(originate("Local/nowhere@nocontext"), wait_for_result=True)
+        assert failed.response is not None and failed.response.success
+        assert not failed.success and failed.result is not None
+        assert failed.result.get("Response") == "Failure" and failed.result.get("Reason") is not None
+        # submit() takes it too; without it the response alone completes the action.
+        waited, plain = await client.submit_all(
+            [originate("Local/echo@default"), Action("Ping")], wait_for_result=True
+        )
+        assert isinstance(waited, amiproto.ActionCompleted) and waited.result is not None and waited.success
+        assert isinstance(plain, amiproto.ActionCompleted) and plain.result is None
+        unwaited = await client.send_action(originate("Local/echo@default"))
+        assert unwaited.success and unwaited.result is None
 
 
 async def test_callbacks_of_all_four_kinds(kind: str, server: Address) -> None:

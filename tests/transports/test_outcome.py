@@ -37,3 +37,24 @@ def test_a_connection_that_ended_is_still_connection_lost() -> None:
     done = next(i for i in conn.next_events() if isinstance(i, amiproto.ActionCompleted))
     with pytest.raises(amiproto.ConnectionLost):
         outcome(done)
+
+
+def test_a_result_not_waited_out_says_the_action_was_accepted() -> None:
+    conn = connected()
+    originate = amiproto.Action("Originate", Channel="Local/1@x", Application="Wait", Async="true")
+    conn.send(originate, timeout=1.0, now=0.0, wait_for_result=True)
+    reply(conn, "Response: Success\nActionID: t-1\nMessage: Originate successfully queued\n\n")
+    conn.handle_timer(1.0)
+    done = next(i for i in conn.next_events() if isinstance(i, amiproto.ActionCompleted))
+    with pytest.raises(amiproto.ActionTimeout, match=r"Originate \(t-1\) was accepted, but its result"):
+        outcome(done)
+
+
+def test_a_list_cut_by_its_timeout_got_no_answer_in_time() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Status"), timeout=1.0, now=0.0)
+    reply(conn, "Response: Success\nActionID: t-1\nEventList: start\n\n")
+    conn.handle_timer(1.0)
+    done = next(i for i in conn.next_events() if isinstance(i, amiproto.ActionCompleted))
+    with pytest.raises(amiproto.ActionTimeout, match=r"Status \(t-1\) got no answer in time"):
+        outcome(done)

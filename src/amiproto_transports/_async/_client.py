@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, TypeVar, overload
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from .._shared import (
     CLOSE_GRACE,
@@ -33,6 +33,7 @@ from .._shared import (
     login_outcome,
     outcome,
 )
+from .._shared._protocol import MessageT
 from ._base import Backend, Waiter
 
 __all__ = ["Events", "SharedClient"]
@@ -115,18 +116,35 @@ class SharedClient(Generic[W]):
         """Messages dropped because the dispatcher queue or an ``events()`` buffer was full."""
         return self._queue.dropped + self._sub_dropped
 
+    @overload
+    def register_callback(
+        self, key: type[MessageT], callback: Callable[[MessageT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_callback(self, key: str, callback: Callable[[Event], object]) -> Unregister: ...
+    @overload
+    def register_callback(self, key: None, callback: Callable[[Response], object]) -> Unregister: ...
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         """Call ``callback(message)`` from the dispatcher task, awaiting it if it returns an
         awaitable. ``key``: an event name or a glob of names (``"Queue*"``), a Message
         class, ``""`` (every event) or None (orphan responses). Returns a function that
-        removes the registration."""
+        removes the registration. Typed as ``sync.Client.register_callback``: a class key
+        types the callback's message."""
         return self._callbacks.register(key, callback)
 
     def is_connected(self) -> bool:
         return self._ready and not self._closing
 
-    async def send_action(self, action: Action, timeout: float | None = None) -> ActionCompleted:
+    async def send_action(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> ActionCompleted:
         """Send ``action`` and wait for all of its answer; see ``sync.Client.send_action``.
+
+        ``wait_for_result=True``: an ``Originate`` with a true ``Async`` completes only
+        when its ``OriginateResponse`` has come too, held in ``.result``; ``success`` is
+        false when that says ``Response: Failure`` (see its ``Reason``). ``timeout``
+        covers the whole wait (Originate's own ``Timeout`` is in ms; allow for it). An
+        error response completes at once; other actions are unaffected.
 
         While more than ``max_send_buffer`` bytes are unsent, it first waits for room,
         at most ``timeout``, then raises ``ActionTimeout`` with nothing of it queued.
@@ -135,7 +153,7 @@ class SharedClient(Generic[W]):
             timeout = self.options.timeout
         if not self._backend.has_room():
             timeout = await self._wait_for_room(action.name, timeout)
-        action_id, waiter = self._submit(action, timeout)
+        action_id, waiter = self._submit(action, timeout, wait_for_result)
         # Waiting for the answer is the back-pressure: it needs the bytes sent first. A
         # wait for the socket before it would outlast the action's timeout on a full one.
         try:
@@ -162,7 +180,7 @@ class SharedClient(Generic[W]):
         limit = self.options.max_send_buffer
         return amiproto.ActionTimeout(f"{name}: no room to send in time (over max_send_buffer {limit} bytes)")
 
-    def _submit(self, action: Action, timeout: float | None) -> tuple[str, W]:
+    def _submit(self, action: Action, timeout: float | None, wait_for_result: bool = False) -> tuple[str, W]:
         """Queue ``action`` now. More than ``max_send_buffer`` bytes unsent: ``ActionTimeout``
         at once, with nothing queued (``send_action`` has waited for room before)."""
         if timeout is None:
@@ -174,7 +192,7 @@ class SharedClient(Generic[W]):
             raise self._no_room(action.name)
         waiter = backend.waiter()
         now = backend.now()
-        action_id, data = self._session.send(action, timeout, now, waiter)
+        action_id, data = self._session.send(action, timeout, now, waiter, wait_for_result=wait_for_result)
         if timeout is not None:
             self._arm_before(now + timeout)
         self._write(data)

@@ -18,7 +18,13 @@ def outcome(completed: ActionCompleted) -> ActionCompleted:
     list given up at the core's ``max_list_events`` raises ``ListTooLong``.
     """
     if completed.timed_out:
-        raise amiproto.ActionTimeout(f"{completed.action.name} ({completed.action_id}) got no answer in time")
+        name = f"{completed.action.name} ({completed.action_id})"
+        response = completed.response
+        if response is not None and response.success and not completed.is_list:
+            # Waited for a result event (wait_for_result): the action is under way, and
+            # its result will still come, as an ordinary event.
+            raise amiproto.ActionTimeout(f"{name} was accepted, but its result did not come in time")
+        raise amiproto.ActionTimeout(f"{name} got no answer in time")
     if completed.too_many_events:
         raise amiproto.ListTooLong(
             f"{completed.action.name} ({completed.action_id}) was given up after "

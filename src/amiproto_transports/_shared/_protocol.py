@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from typing import Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Protocol, TypeVar, overload
 
-from amiproto import Action, ActionCompleted, Event, LoginResult
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from ._callbacks import Callback, CallbackKey, Unregister
 
-__all__ = ["AMIClient", "AsyncClient", "SyncClient"]
+__all__ = ["AMIClient", "AsyncClient", "MessageT", "SyncClient"]
+
+MessageT = TypeVar("MessageT", bound=Message)
+"""The message class a callback registered under a class receives (the overloads of
+``register_callback``: a class gives that class, a name or ``""`` gives ``Event``,
+None gives ``Response``)."""
 
 SendT_co = TypeVar("SendT_co", covariant=True)
 LoginT_co = TypeVar("LoginT_co", covariant=True)
@@ -25,9 +30,19 @@ class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co]):
     @property
     def dropped_events(self) -> int: ...
 
+    @overload
+    def register_callback(
+        self, key: type[MessageT], callback: Callable[[MessageT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_callback(self, key: str, callback: Callable[[Event], object]) -> Unregister: ...
+    @overload
+    def register_callback(self, key: None, callback: Callable[[Response], object]) -> Unregister: ...
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister: ...
 
-    def send_action(self, action: Action, timeout: float | None = None) -> SendT_co: ...
+    def send_action(
+        self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False
+    ) -> SendT_co: ...
 
     def login(
         self,

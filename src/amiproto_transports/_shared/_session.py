@@ -110,7 +110,9 @@ class Session(Generic[W]):
 
     # -- outgoing --
 
-    def send(self, action: Action, timeout: float | None, now: float, waiter: W) -> tuple[str, bytes]:
+    def send(
+        self, action: Action, timeout: float | None, now: float, waiter: W, *, wait_for_result: bool = False
+    ) -> tuple[str, bytes]:
         """Register ``waiter`` for ``action``; returns its ActionID and the bytes to write."""
         if not isinstance(action, Action):
             raise amiproto.LocalProtocolError(f"send_action takes an amiproto.Action, not {action!r}")
@@ -119,7 +121,7 @@ class Session(Generic[W]):
         conn = self.conn
         # The core may refuse the action (a duplicate ActionID, a bad state); what it
         # queued by itself must then stay queued, so it is taken only after send().
-        data = self._with_queued(conn.send(action, timeout=timeout, now=now))
+        data = self._with_queued(conn.send(action, timeout=timeout, now=now, wait_for_result=wait_for_result))
         action_id = conn.last_action_id
         assert action_id is not None
         self.waiters[action_id] = waiter
