@@ -181,16 +181,16 @@ def start_replay(*argv: str) -> tuple[subprocess.Popen[str], int]:
     return process, int(found.group(1))
 
 
-def finish(process: subprocess.Popen[str]) -> str:
+def finish(process: subprocess.Popen[str], status: int = 0) -> str:
     try:
         out, err = process.communicate(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(5)
-    assert process.returncode == 0, err
+    assert process.returncode == status, err
     assert "Traceback" not in err
-    return out
+    return out + err
 
 
 def test_replay_a_shared_recording_to_the_sync_client() -> None:
@@ -210,6 +210,21 @@ def test_record_then_replay_round_trip(cli: Runner, tmp_path: Path) -> None:
     response = json.loads(result.out.splitlines()[0])
     assert response["headers"]["Ping"] == "Pong"
     assert "played to the end" in finish(process)
+
+
+def test_replay_answers_a_mismatching_client_with_an_error(cli: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "ping.jsonl"
+    assert cli("record", str(path), "--action", "Ping").code == 0
+    process, port = start_replay(str(path))
+    result = cli("action", "CoreSettings", "--port", str(port), "--secret", "x", "--json")
+    assert result.code == 1, result.err
+    response = json.loads(result.out.splitlines()[0])["headers"]
+    # Not the recorded Pong: the client learns that the replay and it disagree.
+    assert "Ping" not in response
+    assert response["Message"] == "amiproto replay: the recording has Ping here, not CoreSettings"
+    said = finish(process, status=1)
+    assert "client sent CoreSettings where the recording has Ping" in said
+    assert "ended early" in said
 
 
 def test_replay_an_rx_stream_through_the_simulator(cli: Runner) -> None:
