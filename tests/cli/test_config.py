@@ -161,3 +161,20 @@ def test_the_secret_is_not_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch)
     found = settings(None)
     assert found == Settings(secret="hunter2")
     assert "hunter2" not in repr(found)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_secret_others_may_read_is_warned_about(
+    cli: Runner, server: tuple[str, int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    host, port = server
+    path = write_config(
+        tmp_path, monkeypatch, f'[office]\nhost = "{host}"\nport = {port}\nsecret = "{SECRET}"\n'
+    )
+    path.chmod(0o644)
+    shared = cli("action", "Ping", "--profile", "office")
+    assert shared.code == 0
+    assert "others may read it (chmod 600" in shared.err
+    assert SECRET not in shared.out + shared.err
+    path.chmod(0o600)
+    assert "warning" not in cli("action", "Ping", "--profile", "office").err

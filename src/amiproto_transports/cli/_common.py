@@ -134,6 +134,8 @@ def target(
         found = settings(args.profile)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    for warning in found.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     host = args.host if args.host is not None else found.host
     port = args.port if args.port is not None else found.port
     if host is not None or port is not None:

@@ -15,7 +15,9 @@ The config file is ``~/.config/amiproto/config.toml``, or the path in
 
 ``secret_command`` is run without a shell (a string is split as a shell would
 split it, nothing more) with a time limit, and its stdout, less the final line
-break, is the secret. Neither the secret nor that output is ever printed.
+break, is the secret. Neither the secret nor that output is ever printed. A
+file that holds a ``secret`` and that others may read gets a warning, as ssh
+warns of a readable key.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Settings:
     port: int | None = None
     username: str | None = None
     secret: str | None = field(default=None, repr=False)
+    warnings: tuple[str, ...] = ()
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -76,6 +79,7 @@ def settings(profile: str | None, environ: Mapping[str, str] = os.environ) -> Se
         port=chosen.port if chosen.port is not None else from_env.port,
         username=chosen.username if chosen.username is not None else from_env.username,
         secret=chosen.secret if chosen.secret is not None else from_env.secret,
+        warnings=chosen.warnings,
     )
 
 
@@ -121,9 +125,12 @@ def _profile(name: str, path: Path) -> Settings:
     if port is not None and (not isinstance(port, int) or isinstance(port, bool)):
         raise ConfigError(f"{where}: port must be a number")
     secret = _text(table, "secret", where)
+    warnings: tuple[str, ...] = ()
+    if secret is not None and os.name == "posix" and path.stat().st_mode & 0o077:
+        warnings = (f"{path} holds a secret and others may read it (chmod 600 {path})",)
     if "secret_command" in table:
         secret = _run_secret_command(table["secret_command"], where)
-    return Settings(_text(table, "host", where), port, _text(table, "username", where), secret)
+    return Settings(_text(table, "host", where), port, _text(table, "username", where), secret, warnings)
 
 
 def _text(table: dict[str, Any], key: str, where: str) -> str | None:
