@@ -113,11 +113,11 @@ def run(args: argparse.Namespace) -> int:
     duration = args.duration
     if duration is None and args.count is None and args.listen is None:
         duration = 0.0 if to_send else _DEFAULT_DURATION
+    log = log_path(args.file) if args.log else None
+    if log is not None and not Path(args.file).name.removesuffix(".gz").endswith(".jsonl"):
+        raise UsageError(f"{args.file}: --log needs a FILE ending in .jsonl or .jsonl.gz")
     term = Terminal(plain=args.plain)
     with target(args, calls_per_second=2.0) as where:
-        log = log_path(args.file) if args.log else None
-        if log is not None and not Path(args.file).name.removesuffix(".gz").endswith(".jsonl"):
-            raise UsageError(f"{args.file}: --log needs a FILE ending in .jsonl or .jsonl.gz")
         try:
             writer = SessionWriter(args.file, log)
         except OSError as error:
