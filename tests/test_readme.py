@@ -1,4 +1,5 @@
-"""Every snippet in README.md runs: Python blocks against the simulator, shell lines as commands."""
+"""Every snippet in README.md and CONTRIBUTING.md runs: Python blocks against the simulator,
+shell lines as commands."""
 
 from __future__ import annotations
 
@@ -16,15 +17,29 @@ from amiproto_transports.simulator import Simulator
 from .conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)
-PYTHON = [code for lang, code in BLOCKS if lang == "python"]
-SHELL = [line for lang, code in BLOCKS if lang == "sh" for line in code.splitlines() if line.strip()]
+CONTRIBUTING = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+PYPROJECT = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def blocks(text: str, language: str) -> list[str]:
+    return [code for lang, code in re.findall(r"```(\w+)\n(.*?)```", text, flags=re.S) if lang == language]
+
+
+def shell_lines(text: str) -> list[str]:
+    return [line for code in blocks(text, "sh") for line in code.splitlines() if line.strip()]
+
+
+PYTHON = blocks(README, "python") + blocks(CONTRIBUTING, "python")
+README_SHELL = shell_lines(README)
+SHELL = README_SHELL + shell_lines(CONTRIBUTING)
 CI_SCRIPT = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 # Commands CI itself runs (checked below to be in .ci/run), and one that is the
 # thorough, by-hand run of tests this suite already runs with the quick profile.
 RUN_BY_CI = {"pip install -e '.[dev]'", "python -m pytest", "ruff check . && ruff format --check . && mypy"}
 BY_HAND = {line for line in SHELL if line.startswith("HYPOTHESIS_PROFILE=thorough ")}
+# Installs from the package index: checked to name this project, never run (they would replace it).
+FROM_THE_INDEX = {"pip install amiproto"}
 # Smaller workloads for the long-running commands; the command itself is what is tested.
 QUICKER = {
     "python benchmarks/bench_core.py": ["--repeat", "1"],
@@ -42,7 +57,11 @@ def run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[st
 
 def test_readme_has_the_expected_snippets() -> None:
     assert len(PYTHON) >= 5
-    assert SHELL[:3] == ["pip install -e '.[dev]'", "amiproto demo", "python -m pytest"]
+    # What a newcomer runs, first: the install, the demo, then the tests as CI runs them.
+    first = ["pip install amiproto", "amiproto demo", "pip install -e '.[dev]'", "python -m pytest"]
+    assert README_SHELL[:4] == first
+    assert re.search(r'(?m)^name = "amiproto"$', PYPROJECT)
+    assert "amiproto[trio]" in README and re.search(r"(?m)^trio = \[", PYPROJECT)
 
 
 # A comment after a print() in a snippet shows what it prints.
@@ -70,6 +89,8 @@ def test_shell_snippet_runs(line: str) -> None:
         return
     if line in BY_HAND:
         pytest.skip("the thorough hypothesis profile is for runs by hand")
+    if line in FROM_THE_INDEX:
+        return
     argv = shlex.split(line)
     if argv[0] == "amiproto":
         script = shutil.which("amiproto")

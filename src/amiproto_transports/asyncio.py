@@ -1,5 +1,26 @@
 """An asyncio AMI client over the amiproto core.
 
+Use::
+
+    import asyncio
+
+    import amiproto
+    from amiproto_transports.asyncio import connect
+
+    async def main() -> None:
+        async with connect("127.0.0.1", 5038, username="admin", secret="wordpass") as client:
+            result = await client.send_action(amiproto.actions.CoreShowChannels(), timeout=5)
+            print(result.success, len(result.events))
+            async for event in client.events(timeout=0.5):  # ends after 0.5 s of silence
+                print(event.name)
+
+    asyncio.run(main())
+
+``submit`` returns an ``asyncio.Future`` instead of waiting; callbacks may be
+plain functions or coroutine functions. ``help(connect)`` lists the options.
+
+How it works
+------------
 Tasks: a reader (reads the stream, feeds the core, resolves futures, and
 reconnects when asked to) and a dispatcher. Callbacks run in arrival order: in
 the reader's task, right after their batch was read, until one returns an

@@ -1,5 +1,22 @@
 """A blocking, thread-safe AMI client on ``socket``, over the amiproto core.
 
+Use::
+
+    import amiproto
+    from amiproto_transports.sync import connect
+
+    with connect("127.0.0.1", 5038, username="admin", secret="wordpass") as client:
+        client.register_callback("Newchannel", lambda event: print(event.get("Channel")))
+        result = client.send_action(amiproto.actions.CoreShowChannels(), timeout=5)
+        print(result.success, len(result.events))
+
+``connect()`` logs in and returns a ``Client``; ``send_action`` blocks until
+the answer (``submit`` returns a ``concurrent.futures.Future`` instead);
+callbacks run on the client's threads. ``help(connect)`` lists the options
+(``reconnect``, ``keepalive``, ``events``, ``ssl``, limits).
+
+How it works
+------------
 Threads: the caller's, two workers and one writer.
 
 - One worker at a time is the reader (the roles and their hand-over rules are

@@ -1,5 +1,26 @@
-"""A trio AMI client over the amiproto core.
+"""A trio AMI client over the amiproto core (``pip install 'amiproto[trio]'``).
 
+Use::
+
+    import trio
+
+    import amiproto
+    from amiproto_transports.trio import connect
+
+    async def main() -> None:
+        async with connect("127.0.0.1", 5038, username="admin", secret="wordpass") as client:
+            result = await client.send_action(amiproto.actions.CoreShowChannels(), timeout=5)
+            print(result.success, len(result.events))
+            async for event in client.events(timeout=0.5):  # ends after 0.5 s of silence
+                print(event.name)
+
+    trio.run(main)
+
+``submit`` returns a ``Pending`` (``await pending.get()``); callbacks may be
+plain functions or async ones. ``help(connect)`` lists the options.
+
+How it works
+------------
 ``async with connect(...) as client`` starts four tasks in a nursery of the
 client's own: a reader (feeds the core, wakes waiters, reconnects when asked
 to), a writer (the only task that awaits a write to the stream, so a cancelled

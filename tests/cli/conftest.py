@@ -23,6 +23,9 @@ class Result:
 
 Runner = Callable[..., Result]
 
+# What the user's own shell may set that would point the CLI elsewhere.
+CLEARED = ("AMI_HOST", "AMI_PORT", "AMI_USERNAME", "AMI_SECRET", "AMIPROTO_CONFIG", "NO_COLOR")
+
 
 @pytest.fixture
 def sim() -> Iterator[tuple[Simulator, list[str]]]:
@@ -34,9 +37,9 @@ def sim() -> Iterator[tuple[Simulator, list[str]]]:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Runner]:
-    """Run ``main(argv)`` in-process; returns a ``Result``. AMI_SECRET and NO_COLOR are cleared."""
-    monkeypatch.delenv("AMI_SECRET", raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    """Run ``main(argv)`` in-process; returns a ``Result``. The AMI_* settings and NO_COLOR are cleared."""
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
 
     def run(*argv: str) -> Result:
         code = main(list(argv))
@@ -47,7 +50,7 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AMI_SECRET", "NO_COLOR")}
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(extra)
     return env
 

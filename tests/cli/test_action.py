@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from amiproto_transports.cli._action import LEGACY_ACTIONS, resolve_action
+from amiproto_transports.cli._action import LEGACY_ACTIONS, SIMULATOR_ANSWERS, resolve_action, unknown_headers
 from amiproto_transports.cli._common import UsageError
 from amiproto_transports.simulator import Simulator
 
@@ -75,7 +75,46 @@ def test_without_host_the_embedded_simulator_is_used(cli: Runner) -> None:
     result = cli("action", "CoreSettings")
     assert result.code == 0
     assert "AMIversion" in result.out
-    assert "embedded simulator" in result.err
+    # On stdout, first: whoever reads the answer also reads who gave it.
+    assert result.out.splitlines()[0] == SIMULATOR_ANSWERS
+    assert "embedded simulator" not in result.err
+    as_json = json.loads(cli("action", "CoreSettings", "--json").out.splitlines()[0])
+    assert as_json["server"] == "embedded simulator"
+
+
+def test_a_real_server_is_not_called_the_simulator(cli: Runner, sim: tuple[Simulator, list[str]]) -> None:
+    _, options = sim
+    result = cli("action", "Ping", *options)
+    assert result.code == 0
+    assert "simulator" not in result.out + result.err
+    assert "server" not in json.loads(cli("action", "Ping", "--json", *options).out.splitlines()[0])
+
+
+def test_an_undocumented_header_warns_and_is_still_sent(
+    cli: Runner, sim: tuple[Simulator, list[str]]
+) -> None:
+    _, options = sim
+    result = cli("action", "DBPut", "Family=fam", "Key=k", "Value=v", *options)
+    assert "warning: DBPut has no header Value (did you mean Val?)" in result.err
+    # Sent as given: the server stored an empty value, as Asterisk does.
+    got = cli("action", "DBGet", "Family=fam", "Key=k", "--json", *options)
+    found = [json.loads(line) for line in got.out.splitlines()]
+    assert [obj["headers"]["Val"] for obj in found if obj.get("name") == "DBGetResponse"] == [""]
+
+
+def test_documented_headers_do_not_warn() -> None:
+    assert unknown_headers("DBPut", [("family", "f"), ("Key", "k"), ("Val", "v"), ("ActionID", "1")]) == []
+    numbered = [("Action-000000", "NewCat"), ("Cat-000012", "x"), ("UnitAmount(0)", "1")]
+    assert unknown_headers("UpdateConfig", numbered[:2]) == []
+    assert unknown_headers("AOCMessage", numbered[2:]) == []
+    assert unknown_headers("UpdateConfig", [("Action-x", "NewCat")]) == [
+        "UpdateConfig has no header Action-x"
+    ]
+    # Legacy and forced actions: the catalogue knows nothing to compare with.
+    assert unknown_headers("SIPpeers", [("Anything", "1")]) == []
+    assert unknown_headers("DBPut", [("Valu", "1"), ("VALU", "2")]) == [
+        "DBPut has no header Valu (did you mean Val?)"
+    ]
 
 
 def test_names_are_matched_without_case_and_sent_canonically(cli: Runner) -> None:

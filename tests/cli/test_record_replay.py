@@ -137,6 +137,46 @@ def test_record_another_clients_session_as_a_proxy(tmp_path: Path) -> None:
     assert b"Action: Ping" in tx and b"Secret: <redacted>" in tx and b"wordpass" not in tx
 
 
+def read_log(path: Path) -> list[tuple[str, bytes]]:
+    """The chunks of a ``.log``, read by their headers' byte counts."""
+    data, chunks, at = path.read_bytes(), [], 0
+    while at < len(data):
+        header_end = data.index(b"\n", at)
+        found = re.fullmatch(rb"--- (rx|tx) (\d+)", data[at:header_end])
+        assert found, data[at : at + 40]
+        size = int(found.group(2))
+        chunks.append((found.group(1).decode(), data[header_end + 1 : header_end + 1 + size]))
+        at = header_end + 1 + size
+        assert data[at : at + 1] == b"\n"
+        at += 1
+    return chunks
+
+
+@pytest.mark.parametrize("name", ["session.jsonl", "session.jsonl.gz"])
+def test_record_log_writes_the_readable_form_beside(cli: Runner, tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    result = cli("record", str(path), "--log", "--auth", "plain", "--action", "Ping")
+    assert result.code == 0, result.err
+    log = tmp_path / "session.log"
+    assert str(log) in result.out
+    # The same chunks as the exact form, so the same redaction.
+    assert read_log(log) == read_session(path)
+    text = log.read_bytes()
+    assert b"Secret: <redacted>" in text and b"wordpass" not in text
+    assert b"--- tx " in text and b"Action: Ping\r\n" in text
+
+
+def test_record_log_needs_a_jsonl_name(cli: Runner, tmp_path: Path) -> None:
+    result = cli("record", str(tmp_path / "session.log"), "--log", "--action", "Ping")
+    assert_one_line_error(result.err, "--log needs")
+    assert not (tmp_path / "session.log").exists()
+
+
+def test_without_log_no_log_is_written(cli: Runner, tmp_path: Path) -> None:
+    assert cli("record", str(tmp_path / "session.jsonl"), "--action", "Ping").code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.jsonl"]
+
+
 def test_record_errors(cli: Runner, tmp_path: Path) -> None:
     refused = cli("record", str(tmp_path / "x.jsonl"), "--host", "127.0.0.1", "--port", "1", "--secret", "x")
     assert refused.code == 2
@@ -181,16 +221,16 @@ def start_replay(*argv: str) -> tuple[subprocess.Popen[str], int]:
     return process, int(found.group(1))
 
 
-def finish(process: subprocess.Popen[str]) -> str:
+def finish(process: subprocess.Popen[str], status: int = 0) -> str:
     try:
         out, err = process.communicate(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(5)
-    assert process.returncode == 0, err
+    assert process.returncode == status, err
     assert "Traceback" not in err
-    return out
+    return out + err
 
 
 def test_replay_a_shared_recording_to_the_sync_client() -> None:
@@ -210,6 +250,21 @@ def test_record_then_replay_round_trip(cli: Runner, tmp_path: Path) -> None:
     response = json.loads(result.out.splitlines()[0])
     assert response["headers"]["Ping"] == "Pong"
     assert "played to the end" in finish(process)
+
+
+def test_replay_answers_a_mismatching_client_with_an_error(cli: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "ping.jsonl"
+    assert cli("record", str(path), "--action", "Ping").code == 0
+    process, port = start_replay(str(path))
+    result = cli("action", "CoreSettings", "--port", str(port), "--secret", "x", "--json")
+    assert result.code == 1, result.err
+    response = json.loads(result.out.splitlines()[0])["headers"]
+    # Not the recorded Pong: the client learns that the replay and it disagree.
+    assert "Ping" not in response
+    assert response["Message"] == "amiproto replay: the recording has Ping here, not CoreSettings"
+    said = finish(process, status=1)
+    assert "client sent CoreSettings where the recording has Ping" in said
+    assert "ended early" in said
 
 
 def test_replay_an_rx_stream_through_the_simulator(cli: Runner) -> None:

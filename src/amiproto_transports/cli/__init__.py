@@ -1,6 +1,7 @@
 """The ``amiproto`` command: demo, events, action, simulate, record, replay, bench.
 
-Exit status: 0 success; 1 the action was answered with ``Response: Error``;
+Exit status: 0 success; 1 the action was answered with ``Response: Error``
+(``replay``: a client sent an action the recording does not have);
 2 a user error (bad arguments, connection refused, timeout, bad credentials,
 unknown action, malformed ``Key=Value``), reported as one line on stderr
 without a traceback; 130 interrupted.

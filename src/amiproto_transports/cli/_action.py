@@ -17,6 +17,13 @@ Anything else is refused as a probable typo (with the nearest names), unless
 with its canonical spelling, and a known list action carries the event that
 ends its list, so lists complete even on servers too old to send
 ``EventList``.
+
+A header name the catalogue does not document for a documented action is
+warned about (``DBPut Value=`` stores an empty value: the header is ``Val``)
+and still sent, since servers and modules differ. Without a server named
+(``--host``, ``--profile``, ``AMI_HOST``...), the first line of the output says
+that the embedded simulator answered, so that nobody takes its answer for
+their PBX's.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import functools
+import re
 import time
 
 import amiproto
@@ -31,7 +39,11 @@ import amiproto
 from ._common import UsageError, add_connection_options, add_output_options, open_client, parse_pairs, target
 from ._output import Terminal, message_json, printable
 
-__all__ = ["LEGACY_ACTIONS", "add_parser", "resolve_action", "run"]
+__all__ = ["LEGACY_ACTIONS", "SIMULATOR_ANSWERS", "add_parser", "resolve_action", "run", "unknown_headers"]
+
+SIMULATOR_ANSWERS = "answered by amiproto's embedded simulator, not a real Asterisk (give --host)"
+# Headers every action may carry, whatever the catalogue lists for it.
+_ANY_ACTION_HEADERS = frozenset({"actionid"})
 
 LEGACY_ACTIONS: dict[str, str | None] = {
     # name -> the event that ends its list (None: not a list action)
@@ -118,6 +130,40 @@ def _missing_required(name: str, pairs: list[tuple[str, str]]) -> list[str]:
     return missing
 
 
+def unknown_headers(name: str, pairs: list[tuple[str, str]]) -> list[str]:
+    """Warnings for the header names the catalogue does not document for action ``name``.
+
+    Each says the nearest documented name when there is one. Actions the
+    catalogue does not describe (legacy, ``--force``) get none.
+    """
+    from amiproto.actions import ACTION_BUILDERS  # noqa: PLC0415 (see _known)
+
+    builder = ACTION_BUILDERS.get(name)
+    if builder is None:
+        return []
+    documented = [header for _, header in builder.parameters]
+    # Numbered headers (UpdateConfig's Action-000000, AOCMessage's UnitAmount(0)) match by pattern.
+    patterns = [_header_pattern(header) for header in documented]
+    warnings = []
+    seen = set()
+    for key, _ in pairs:
+        lowered = key.lower()
+        if lowered in _ANY_ACTION_HEADERS or lowered in seen or any(p.fullmatch(key) for p in patterns):
+            continue
+        seen.add(lowered)
+        plain = [header for header in documented if "{" not in header]
+        by_case = {header.lower(): header for header in plain}
+        close = difflib.get_close_matches(lowered, list(by_case), n=1, cutoff=0.5)
+        hint = f" (did you mean {by_case[close[0]]}?)" if close else ""
+        warnings.append(f"{name} has no header {key}{hint}")
+    return warnings
+
+
+def _header_pattern(header: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^}]*\}", header)
+    return re.compile(r"\d+".join(re.escape(part) for part in parts), flags=re.IGNORECASE)
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "action",
@@ -144,27 +190,42 @@ def run(args: argparse.Namespace) -> int:
         action = amiproto.Action(name, pairs, list_complete_event=list_end)
     except amiproto.LocalProtocolError as error:
         raise UsageError(str(error)) from None
+    for warning in unknown_headers(name, pairs):
+        term.warn(f"{warning}; sent anyway")
     for header in _missing_required(name, pairs):
         term.warn(f"{name} documents {header} as required")
-    with target(args) as where, open_client(where, events=False) as client:
+    with target(args, note=False) as where, open_client(where, events=False) as client:
+        if where.simulator is not None and not term.json:
+            term.line(term.style(SIMULATOR_ANSWERS, "dim"))
         start = time.perf_counter()
         completed = client.send_action(action, timeout=where.timeout)
         elapsed = time.perf_counter() - start
     # The client's own ActionID is noise unless the user chose one.
-    show(term, completed, elapsed, hide_action_id=action.action_id is None)
+    simulated = where.simulator is not None
+    show(term, completed, elapsed, hide_action_id=action.action_id is None, simulated=simulated)
     return 0 if completed.success else 1
 
 
 def show(
-    term: Terminal, completed: amiproto.ActionCompleted, elapsed: float, *, hide_action_id: bool = False
+    term: Terminal,
+    completed: amiproto.ActionCompleted,
+    elapsed: float,
+    *,
+    hide_action_id: bool = False,
+    simulated: bool = False,
 ) -> None:
-    """Print an action's answer: its response, then its list events."""
+    """Print an action's answer: its response, then its list events.
+
+    ``simulated``: the embedded simulator answered; JSON says so in the response's object.
+    """
     response = completed.response
     if term.json:
         if response is not None:
             obj = message_json(response)
             obj["action"] = completed.action.name
             obj["round_trip_ms"] = round(elapsed * 1000, 3)
+            if simulated:
+                obj["server"] = "embedded simulator"
             term.json_line(obj)
         for event in completed.events:
             term.json_line(message_json(event))

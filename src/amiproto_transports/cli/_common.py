@@ -1,9 +1,10 @@
 """What the subcommands share: connection options, the embedded fallback, user errors.
 
-The rule for where a command connects: to ``--host``/``--port`` when either is
-given (``--port`` alone means 127.0.0.1), otherwise to an embedded simulator
-started on a free loopback port for the command's lifetime. Nothing else is
-ever contacted.
+The rule for where a command connects: to the host and port that the options,
+the ``--profile`` or the ``AMI_HOST``/``AMI_PORT`` variables give (a port alone
+means 127.0.0.1; ``_config`` says which wins), otherwise to an embedded
+simulator started on a free loopback port for the command's lifetime. Nothing
+else is ever contacted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import argparse
 import contextlib
 import getpass
 import math
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from amiproto import Action, ActionTimeout, ConnectionLost, Event, LocalProtocol
 
 from ..simulator import DEFAULT_USERS, Simulator
 from ..sync import Client, connect
+from ._config import ConfigError, Settings, settings
 
 __all__ = [
     "DEFAULT_PORT",
@@ -39,6 +40,7 @@ __all__ = [
 DEFAULT_PORT = 5038
 DEFAULT_USER = "admin"
 SECRET_ENV = "AMI_SECRET"
+SIMULATOR_NOTE = "no --host given: using an embedded simulator"
 
 
 class UsageError(Exception):
@@ -73,12 +75,20 @@ def positive_seconds(text: str) -> float:
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "connection", "without --host and --port, an embedded simulator on loopback is used"
+        "connection",
+        "options absent are read from --profile, then from AMI_HOST, AMI_PORT, AMI_USERNAME and "
+        "AMI_SECRET; without a host or port, an embedded simulator on loopback is used",
     )
     group.add_argument("--host", help="Asterisk host to connect to")
     group.add_argument("--port", type=int, help=f"AMI port (default {DEFAULT_PORT})")
     group.add_argument("--user", help=f"AMI username (default {DEFAULT_USER})")
     group.add_argument("--secret", help=f"AMI secret (default: ${SECRET_ENV}, else a prompt on a terminal)")
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="host, port, username and secret (or secret_command) from table [NAME] of "
+        "~/.config/amiproto/config.toml ($AMIPROTO_CONFIG names another file)",
+    )
     group.add_argument("--auth", choices=("md5", "plain"), default="md5", help="login method (default md5)")
     group.add_argument(
         "--timeout",
@@ -120,33 +130,41 @@ def target(
 ) -> Iterator[Target]:
     """The server named on the command line, or an embedded simulator while the block runs."""
     timeout: float = args.timeout
-    user = args.user or DEFAULT_USER
-    if args.host is not None or args.port is not None:
-        port = DEFAULT_PORT if args.port is None else args.port
+    try:
+        found = settings(args.profile)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    for warning in found.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    host = args.host if args.host is not None else found.host
+    port = args.port if args.port is not None else found.port
+    if host is not None or port is not None:
+        port = DEFAULT_PORT if port is None else port
         if not 0 < port < 65536:
-            raise UsageError(f"--port {port} is not a TCP port")
-        yield Target(args.host or "127.0.0.1", port, user, _secret(args), args.auth, timeout)
+            raise UsageError(f"port {port} is not a TCP port")
+        user = args.user or found.username or DEFAULT_USER
+        yield Target(host or "127.0.0.1", port, user, _secret(args, found, user), args.auth, timeout)
         return
+    user = args.user or DEFAULT_USER
     simulator = Simulator(calls_per_second=calls_per_second)
     # AMI_SECRET is meant for real servers: only an explicit --secret applies here.
     secret = args.secret if args.secret is not None else DEFAULT_USERS[DEFAULT_USER][0]
     with simulator.running("127.0.0.1", 0) as (host, port):
         if note:
             traffic = f", {calls_per_second:g} calls/s" if calls_per_second else ""
-            sys.stderr.write(f"no --host given: using an embedded simulator on {host}:{port}{traffic}\n")
+            sys.stderr.write(f"{SIMULATOR_NOTE} on {host}:{port}{traffic}\n")
             sys.stderr.flush()
         yield Target(host, port, user, secret, args.auth, timeout, simulator)
 
 
-def _secret(args: argparse.Namespace) -> str:
+def _secret(args: argparse.Namespace, found: Settings, user: str) -> str:
     if args.secret is not None:
         return str(args.secret)
-    from_env = os.environ.get(SECRET_ENV)
-    if from_env is not None:
-        return from_env
+    if found.secret is not None:
+        return found.secret
     if sys.stdin.isatty():
         try:
-            return getpass.getpass(f"AMI secret for {args.user or DEFAULT_USER}: ")
+            return getpass.getpass(f"AMI secret for {user}: ")
         except EOFError:
             pass
     raise UsageError(f"no secret given: use --secret or set {SECRET_ENV}")

@@ -11,7 +11,8 @@ Two ways to make the session:
 
 Either way the bytes pass through a proxy on loopback, so the file holds
 exactly what crossed the wire, in the ``.jsonl`` format of the recordings
-(``amiproto replay`` plays it back).
+(``amiproto replay`` plays it back). ``--log`` also writes the readable form,
+``NAME.log``, beside it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shlex
 import socket
 import threading
 import time
+from pathlib import Path
 
 import amiproto
 
@@ -36,7 +38,7 @@ from ._common import (
     target,
 )
 from ._output import Progress, Terminal
-from ._recording import Proxy, SessionWriter
+from ._recording import Proxy, SessionWriter, log_path
 
 __all__ = ["add_parser", "run"]
 
@@ -67,6 +69,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"seconds of events to record (default {_DEFAULT_DURATION:g}, or 0 with --action)",
     )
     parser.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    parser.add_argument(
+        "--log",
+        action="store_true",
+        help="also write the readable form beside FILE (x.jsonl -> x.log): chunks headed "
+        "'--- rx N' / '--- tx N', redacted alike",
+    )
     parser.add_argument(
         "--listen",
         type=int,
@@ -105,12 +113,15 @@ def run(args: argparse.Namespace) -> int:
     duration = args.duration
     if duration is None and args.count is None and args.listen is None:
         duration = 0.0 if to_send else _DEFAULT_DURATION
+    log = log_path(args.file) if args.log else None
+    if log is not None and not Path(args.file).name.removesuffix(".gz").endswith(".jsonl"):
+        raise UsageError(f"{args.file}: --log needs a FILE ending in .jsonl or .jsonl.gz")
     term = Terminal(plain=args.plain)
     with target(args, calls_per_second=2.0) as where:
         try:
-            writer = SessionWriter(args.file)
+            writer = SessionWriter(args.file, log)
         except OSError as error:
-            raise UsageError(f"cannot write {args.file}: {error.strerror}") from None
+            raise UsageError(f"cannot write {error.filename or args.file}: {error.strerror}") from None
         try:
             if args.listen is not None:
                 _record_other(term, where, writer, args.listen, duration)
@@ -123,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     total = writer.chunks["rx"] + writer.chunks["tx"]
     term.line(
         f"saved {total} chunks ({writer.bytes['rx']:,} bytes received, {writer.bytes['tx']:,} sent) "
-        f"to {writer.path}; Secret and Key values redacted"
+        f"to {writer.path}{'' if log is None else f' and {log}'}; Secret and Key values redacted"
     )
     return 0
 

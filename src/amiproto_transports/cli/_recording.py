@@ -5,6 +5,11 @@ The format is the one of ``shared/recordings``: one JSON object a line,
 crossed the wire (``rx``: from the server; ``tx``: from the client). A ``.gz``
 suffix means gzip.
 
+A readable form can be written beside it (``log_path``): the ``.log`` of the
+recordings, each chunk headed ``--- rx N`` or ``--- tx N`` (N: its byte
+count), its bytes as they are, then an empty line. Both files get the same
+redacted bytes.
+
 Redaction works on whole lines, so a secret split across two TCP chunks is
 still caught: each direction keeps an unfinished last line back until its end
 arrives. What it replaces: the value of every ``Secret`` and ``Key`` header the
@@ -26,7 +31,7 @@ from typing import IO, cast
 
 from amiproto import _redact
 
-__all__ = ["REDACTED", "Proxy", "SessionWriter", "read_session", "redact"]
+__all__ = ["REDACTED", "Proxy", "SessionWriter", "log_path", "read_session", "redact"]
 
 REDACTED = _redact.REDACTED.encode()
 
@@ -63,12 +68,25 @@ def read_session(path: str | Path) -> list[tuple[str, bytes]]:
     return chunks
 
 
-class SessionWriter:
-    """Writes chunks as they come, redacted; thread-safe."""
+def log_path(path: str | Path) -> Path:
+    """Where the readable form of recording ``path`` goes: ``x.jsonl[.gz]`` -> ``x.log``."""
+    path = Path(path)
+    name = path.name.removesuffix(".gz").removesuffix(".jsonl")
+    return path.with_name(name + ".log")
 
-    def __init__(self, path: str | Path) -> None:
+
+class SessionWriter:
+    """Writes chunks as they come, redacted, and their readable form to ``log`` if given; thread-safe."""
+
+    def __init__(self, path: str | Path, log: str | Path | None = None) -> None:
         self.path = Path(path)
+        self.log_path = None if log is None else Path(log)
         self._stream = _open(self.path, "w")
+        try:
+            self._log = None if self.log_path is None else open(self.log_path, "wb")  # noqa: SIM115
+        except BaseException:
+            self._stream.close()
+            raise
         self._held = {"rx": b"", "tx": b""}
         self._lock = threading.Lock()
         self.chunks = {"rx": 0, "tx": 0}
@@ -84,9 +102,13 @@ class SessionWriter:
                 self._emit(direction, data[:end])
 
     def _emit(self, direction: str, data: bytes) -> None:
-        line = json.dumps({"dir": direction, "hex": redact(direction, data).hex()})
+        redacted = redact(direction, data)
+        line = json.dumps({"dir": direction, "hex": redacted.hex()})
         self._stream.write(line.encode() + b"\n")
         self._stream.flush()
+        if self._log is not None:
+            self._log.write(f"--- {direction} {len(redacted)}\n".encode() + redacted + b"\n")
+            self._log.flush()
         self.chunks[direction] += 1
 
     def close(self) -> None:
@@ -100,6 +122,8 @@ class SessionWriter:
                     self._emit(direction, held)
                     self._held[direction] = b""
             self._stream.close()
+            if self._log is not None:
+                self._log.close()
 
 
 class Proxy:

@@ -5,8 +5,10 @@
   point where the recorded client spoke, the replay waits for the connected
   client to send as many actions. The ActionIDs of the recording are rewritten
   to the ones the client really used, so that its answers correlate. Secrets
-  are not checked (they were redacted anyway). A client that sends other
-  actions than the recorded ones still gets the recorded answers, with a note.
+  are not checked (they were redacted anyway). A client that sends another
+  action than the recorded one gets a ``Response: Error`` saying so instead of
+  the recorded answer, which would mislead it, and its session ends there; the
+  command then exits with status 1 (after ``--once``, or when stopped).
 - A raw ``.rx`` / ``.rx.gz`` stream (server bytes only) is served by the
   simulator's replay mode: a client logs in as to the simulator, then gets the
   recording's events.
@@ -30,7 +32,7 @@ from ._common import DEFAULT_PORT, UsageError, positive_seconds
 from ._output import Terminal
 from ._recording import read_session
 
-__all__ = ["Script", "add_parser", "load_script", "run", "serve_script"]
+__all__ = ["Mismatch", "Script", "add_parser", "load_script", "run", "serve_script"]
 
 _ACTION_ID_LINE = re.compile(rb"(?im)^actionid[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(\r?\n)")
 
@@ -90,8 +92,26 @@ def rewrite_ids(data: bytes, ids: dict[str, str | None]) -> bytes:
     return _ACTION_ID_LINE.sub(replace, data)
 
 
+class Mismatch(Exception):
+    """The client sent another action than the recording has; it was answered with an error."""
+
+
+def mismatch_response(live: amiproto.ReceivedAction, recorded: amiproto.ReceivedAction) -> bytes:
+    """The ``Response: Error`` a client gets for an action the recording does not have here."""
+    lines = ["Response: Error"]
+    if live.action_id is not None:
+        lines.append(f"ActionID: {live.action_id}")
+    sent = live.name or "no Action header"
+    lines.append(f"Message: amiproto replay: the recording has {recorded.name} here, not {sent}")
+    return "".join(line + "\r\n" for line in lines).encode("utf-8", "surrogateescape") + b"\r\n"
+
+
 def serve_script(sock: socket.socket, script: Script, notes: list[str], timeout: float | None = None) -> bool:
-    """Play ``script`` on one client connection; True when it ran to the end."""
+    """Play ``script`` on one client connection; True when it ran to the end.
+
+    Raises ``Mismatch`` (after answering the client with an error) when the
+    client sends another action than the recorded one.
+    """
     server = amiproto.ServerConnection()
     ids: dict[str, str | None] = {}
     sock.settimeout(timeout)
@@ -104,8 +124,10 @@ def serve_script(sock: socket.socket, script: Script, notes: list[str], timeout:
             if live is None:
                 return False
             if live.name.lower() != recorded.name.lower():
-                notes.append(
-                    f"client sent {live.name or '(no action)'} where the recording has {recorded.name}"
+                sock.sendall(mismatch_response(live, recorded))
+                raise Mismatch(
+                    f"client sent {live.name or '(no action)'} where the recording has {recorded.name}: "
+                    "answered with an error"
                 )
             if recorded.action_id is not None:
                 ids[recorded.action_id] = live.action_id
@@ -180,6 +202,7 @@ def _replay_session(term: Terminal, args: argparse.Namespace, path: Path) -> int
     host, port = listener.getsockname()[:2]
     term.line(f"replaying {path.name} ({script.actions} client actions) on {host}:{port}; Ctrl-C stops")
     timeout: float = args.timeout
+    mismatched = False
     try:
         with listener:
             while True:
@@ -188,6 +211,10 @@ def _replay_session(term: Terminal, args: argparse.Namespace, path: Path) -> int
                     notes: list[str] = []
                     try:
                         finished = serve_script(sock, script, notes, timeout)
+                    except Mismatch as mismatch:
+                        finished = False
+                        mismatched = True
+                        notes.append(str(mismatch))
                     except TimeoutError:
                         finished = False
                         notes.append(f"no action from the client in {timeout:g} s")
@@ -201,9 +228,9 @@ def _replay_session(term: Terminal, args: argparse.Namespace, path: Path) -> int
                 ended = "played to the end" if finished else "ended early"
                 term.line(f"{peer[0]}:{peer[1]}: session {ended}")
                 if args.once:
-                    return 0
+                    return 1 if mismatched else 0
     except KeyboardInterrupt:
-        return 0
+        return 1 if mismatched else 0
 
 
 def _replay_stream(term: Terminal, args: argparse.Namespace, path: Path) -> int:
