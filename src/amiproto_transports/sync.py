@@ -793,7 +793,8 @@ def connect(
     ``max_list_events``: events one list action may collect; past it the action raises
     ``amiproto.ListTooLong`` and the rest of its list arrives as ordinary events.
     ``trace``: log both directions at DEBUG on ``amiproto.wire``, Secret/Key redacted.
-    Raises ``ConnectionLost`` when the connection cannot be made and
+    Raises ``amiproto.ConnectFailed`` (a ``ConnectionLost`` and a ``ConnectionError``,
+    with the reason in its message) when the connection cannot be made, and
     ``AuthenticationError`` when the login is refused.
     """
     options = Options.from_arguments(locals())  # first: locals() is exactly the parameters

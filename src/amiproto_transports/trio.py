@@ -33,6 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from amiproto import Action, ActionCompleted
 
+try:
+    import trio as _trio  # noqa: F401 (only to say what to install when it is missing)
+except ModuleNotFoundError as missing:  # pragma: no cover (tested in a subprocess)
+    raise ModuleNotFoundError(
+        "amiproto_transports.trio needs trio: pip install amiproto[trio]", name="trio"
+    ) from missing
+
 from ._async import SharedClient
 from ._async._trio import Pending, TrioBackend
 from ._shared import (

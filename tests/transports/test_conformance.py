@@ -72,7 +72,20 @@ async def test_refused_connection(kind: str) -> None:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nobody listens there now
-    await expect_error(amiproto.ConnectionLost, open_client(kind, "127.0.0.1", port).__aenter__())
+    error = await expect_error(amiproto.ConnectionLost, open_client(kind, "127.0.0.1", port).__aenter__())
+    # One error for both families: the package's and the standard library's.
+    assert isinstance(error, amiproto.ConnectFailed)
+    assert isinstance(error, ConnectionError)
+    assert isinstance(error, amiproto.AMIError)
+    prefix = f"cannot connect to 127.0.0.1:{port}: "
+    assert str(error).startswith(prefix) and str(error)[len(prefix) :].strip()
+
+
+async def test_an_unreachable_address_fails_with_its_reason(kind: str) -> None:
+    # TEST-NET-1 (RFC 5737) is never routed: refused, unreachable or timed out, each says why.
+    error = await expect_error(OSError, open_client(kind, "192.0.2.1", 5038, timeout=0.2).__aenter__())
+    assert isinstance(error, amiproto.ConnectFailed)
+    assert str(error).partition("192.0.2.1:5038: ")[2].strip()
 
 
 async def test_login_later_and_by_hand(kind: str, server: Address) -> None:

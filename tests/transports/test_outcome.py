@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import amiproto
-from amiproto_transports._shared._outcome import outcome
+from amiproto_transports._shared import Options
+from amiproto_transports._shared._outcome import connect_error, outcome
 
 from ..helpers import connected, reply
 
@@ -37,3 +38,18 @@ def test_a_connection_that_ended_is_still_connection_lost() -> None:
     done = next(i for i in conn.next_events() if isinstance(i, amiproto.ActionCompleted))
     with pytest.raises(amiproto.ConnectionLost):
         outcome(done)
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"),
+    [
+        (TimeoutError(), "no connection within 1.5 s (timed out)"),
+        (OSError(), "OSError"),
+        (OSError(111, ""), "[Errno 111]"),
+        (ConnectionRefusedError(111, "Connection refused"), "[Errno 111] Connection refused"),
+    ],
+)
+def test_a_failed_connect_always_says_why(cause: BaseException, reason: str) -> None:
+    error = connect_error(Options("pbx", 5039, timeout=1.5), cause)
+    assert isinstance(error, amiproto.ConnectFailed) and isinstance(error, ConnectionError)
+    assert str(error) == f"cannot connect to pbx:5039: {reason}"

@@ -165,6 +165,8 @@ class TrioBackend:
                 await trio.aclose_forcefully(stream)  # a failed handshake: the socket is ours
             # trio wraps a failed handshake (an unverified certificate, say) without a message.
             cause = error.__cause__ if isinstance(error, trio.BrokenResourceError) else None
+            if isinstance(error, trio.TooSlowError):
+                cause = TimeoutError()  # says nothing itself: the message names the timeout
             raise connect_error(options, cause or error) from error
         self.stream = stream
         self._outgoing.clear()
