@@ -754,8 +754,8 @@ class Client:
 
 
 def connect(
-    host: str,
-    port: int = 5038,
+    host: str | None = None,
+    port: int | None = None,
     *,
     username: str | None = None,
     secret: str | None = None,
@@ -775,6 +775,11 @@ def connect(
     retry_refused_login: bool = False,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
+
+    ``host``, ``port``, ``username`` and ``secret``, when not given (None), are read
+    from the environment variables ``AMI_HOST``, ``AMI_PORT`` (default 5038),
+    ``AMI_USERNAME`` and ``AMI_SECRET``; an argument given always wins. So
+    ``connect()`` alone connects (and logs in) where the environment says.
 
     ``timeout``: connect timeout and default action timeout (None: wait for ever).
     ``keepalive``: seconds of silence before a Ping; no answer within
@@ -800,9 +805,9 @@ def connect(
     options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
     client = Client(options)
     client._start()
-    if username is not None:
+    if options.username is not None:  # the argument, or AMI_USERNAME
         try:
-            client.login(username, secret or "", auth=auth, events=events, timeout=timeout)
+            client.login(options.username, options.secret or "", auth=auth, events=events, timeout=timeout)
         except BaseException:
             client._shutdown()
             raise

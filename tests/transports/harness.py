@@ -163,8 +163,8 @@ class Face:
 
 
 @contextlib.asynccontextmanager
-async def open_client(kind: str, host: str, port: int, **options: Any) -> AsyncIterator[Face]:
-    """Connect the client of ``kind``; closes it on exit."""
+async def open_client(kind: str, host: str | None, port: int | None, **options: Any) -> AsyncIterator[Face]:
+    """Connect the client of ``kind``; closes it on exit. None: from the environment."""
     options.setdefault("timeout", 5.0)
     if kind == "sync":
         client = await anyio.to_thread.run_sync(partial(sync_client.connect, host, port, **options))

@@ -88,6 +88,22 @@ async def test_an_unreachable_address_fails_with_its_reason(kind: str) -> None:
     assert str(error).partition("192.0.2.1:5038: ")[2].strip()
 
 
+async def test_connect_without_arguments_reads_the_environment(
+    kind: str, server: Address, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMI_HOST", server[0])
+    monkeypatch.setenv("AMI_PORT", str(server[1]))
+    monkeypatch.setenv("AMI_USERNAME", "admin")
+    monkeypatch.setenv("AMI_SECRET", "wordpass")
+    async with open_client(kind, None, None) as client:
+        assert client.is_connected()
+        result = await client.send_action(Action("Ping"))
+        assert result.success  # logged in: an anonymous Ping is refused
+    # An argument given wins: this secret is refused although the environment's is right.
+    refused = open_client(kind, None, None, secret="nope")
+    await expect_error(amiproto.AuthenticationError, refused.__aenter__())
+
+
 async def test_login_later_and_by_hand(kind: str, server: Address) -> None:
     async with open_client(kind, *server) as client:
         denied = await client.send_action(Action("Ping"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl as _ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -10,7 +11,12 @@ from typing import Any
 from ._backoff import Backoff
 from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
 
-__all__ = ["Options"]
+__all__ = ["ENVIRONMENT", "Options"]
+
+DEFAULT_PORT = 5038
+
+ENVIRONMENT = {"host": "AMI_HOST", "port": "AMI_PORT", "username": "AMI_USERNAME", "secret": "AMI_SECRET"}
+"""The variables ``connect()`` reads for each of these arguments when it is not given."""
 
 
 @dataclass(frozen=True)
@@ -18,7 +24,7 @@ class Options:
     """Everything ``connect()`` takes, in one place for the three clients."""
 
     host: str
-    port: int = 5038
+    port: int = DEFAULT_PORT
     username: str | None = None
     secret: str | None = field(default=None, repr=False)
     auth: str = "md5"
@@ -61,7 +67,9 @@ class Options:
         passes ``locals()`` here as its first statement, so the arguments are named
         once. The names must be exactly the fields: a parameter one side lacks is a
         TypeError on the first call, not a silently ignored option. ``backoff`` None
-        means the default ``Backoff()``.
+        means the default ``Backoff()``. ``host``, ``port``, ``username`` and
+        ``secret`` None are read from ``ENVIRONMENT`` (an argument given always wins);
+        no host anywhere is a TypeError, like a missing argument.
         """
         names = {f.name for f in fields(cls)}
         if arguments.keys() != names:
@@ -71,4 +79,22 @@ class Options:
         values = dict(arguments)
         if values["backoff"] is None:
             values["backoff"] = Backoff()
+        for name, variable in ENVIRONMENT.items():
+            if values[name] is None:
+                values[name] = os.environ.get(variable) or None
+        if values["host"] is None:
+            raise TypeError(f"connect() needs a host: pass host= or set {ENVIRONMENT['host']}")
+        values["port"] = _port(values["port"])
         return cls(**values)
+
+
+def _port(port: int | str | None) -> int:
+    """The port argument, or the environment's text of it (``AMI_PORT``), or the default."""
+    if port is None:
+        return DEFAULT_PORT
+    if isinstance(port, str):
+        try:
+            return int(port)
+        except ValueError:
+            raise ValueError(f"{ENVIRONMENT['port']} is not a port number: {port!r}") from None
+    return port
