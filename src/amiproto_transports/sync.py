@@ -73,6 +73,7 @@ from ._shared import (
     Callback,
     CallbackKey,
     CallbackRegistry,
+    Callbacks,
     Disconnected,
     DropOldest,
     HoldBack,
@@ -140,6 +141,8 @@ class Client:
         self.options = options
         self._session: Session[_Waiter[Any]] = Session(options)
         self._callbacks = CallbackRegistry()
+        for key, callback in (options.callbacks or {}).items():  # before anything is read
+            self._callbacks.register(key, callback)
         self._core_lock = threading.Lock()
         self._closing = threading.Event()
         self._writer = Writer(
@@ -773,6 +776,7 @@ def connect(
     max_send_buffer: int = SEND_HIGH_WATER,
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
+    callbacks: Callbacks | None = None,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
 
@@ -798,6 +802,9 @@ def connect(
     ``max_list_events``: events one list action may collect; past it the action raises
     ``amiproto.ListTooLong`` and the rest of its list arrives as ordinary events.
     ``trace``: log both directions at DEBUG on ``amiproto.wire``, Secret/Key redacted.
+    ``callbacks``: ``{key: callback}``, each registered as ``register_callback(key,
+    callback)`` before the login is sent, so that the events sent right after it
+    (``FullyBooted``) reach them; registering after ``connect()`` returns may miss those.
     Raises ``amiproto.ConnectFailed`` (a ``ConnectionLost`` and a ``ConnectionError``,
     with the reason in its message) when the connection cannot be made, and
     ``AuthenticationError`` when the login is refused.

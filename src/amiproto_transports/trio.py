@@ -48,6 +48,7 @@ from ._shared import (
     SEND_HIGH_WATER,
     AsyncClient,
     Backoff,
+    Callbacks,
     Options,
 )
 
@@ -99,6 +100,7 @@ async def connect(
     max_send_buffer: int = SEND_HIGH_WATER,
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
+    callbacks: Callbacks | None = None,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``;

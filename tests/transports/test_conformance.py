@@ -104,6 +104,19 @@ async def test_connect_without_arguments_reads_the_environment(
     await expect_error(amiproto.AuthenticationError, refused.__aenter__())
 
 
+async def test_callbacks_given_to_connect_see_what_follows_the_login(kind: str, server: Address) -> None:
+    booted: list[amiproto.Event] = []
+    every: list[str] = []
+    callbacks = {"FullyBooted": booted.append, "": lambda event: every.append(event.name)}
+    async with open_client(kind, *server, callbacks=callbacks, **ADMIN) as client:
+        # The simulator, as Asterisk, sends FullyBooted in the same read as the login's answer.
+        await wait_until(lambda: bool(booted))
+        assert booted[0].get("Status") == "Fully Booted"
+        assert "FullyBooted" in every
+        assert (await client.send_action(Action("UserEvent", UserEvent="After"))).success
+        await wait_until(lambda: "UserEvent" in every)  # and they stay registered
+
+
 async def test_login_later_and_by_hand(kind: str, server: Address) -> None:
     async with open_client(kind, *server) as client:
         denied = await client.send_action(Action("Ping"))

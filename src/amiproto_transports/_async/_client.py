@@ -93,6 +93,8 @@ class SharedClient(Generic[W]):
         self._arm_before = self._backend.arm_before
         self._session: Session[W] = Session(options)
         self._callbacks = CallbackRegistry()
+        for key, callback in (options.callbacks or {}).items():  # before anything is read
+            self._callbacks.register(key, callback)
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
         self._dispatch = InlineFirst(self._callbacks, self._queue, log)
         self._queue_ready = self._backend.wakeup()

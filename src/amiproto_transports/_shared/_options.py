@@ -8,10 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from amiproto import Message
+
 from ._backoff import Backoff
+from ._callbacks import Callback, CallbackKey
 from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
 
-__all__ = ["ENVIRONMENT", "Options"]
+__all__ = ["ENVIRONMENT", "Callbacks", "Options"]
+
+Callbacks = Mapping[str, Callback] | Mapping[type[Message], Callback] | Mapping[CallbackKey, Callback]
+"""What ``connect(callbacks=...)`` takes. A union because a Mapping's key type is invariant:
+a ``dict[str, ...]`` built beforehand is not a ``Mapping[CallbackKey, ...]``."""
 
 DEFAULT_PORT = 5038
 
@@ -48,6 +55,9 @@ class Options:
     retry_refused_login: bool = False
     """With ``reconnect``: retry, with the backoff, a re-login the server refused
     (``Response: Error``) instead of giving up. A re-login that got no answer is always retried."""
+    callbacks: Callbacks | None = None
+    """Callbacks registered before anything is sent, as ``register_callback(key, callback)``
+    for each item: they see the events that come right after the login (``FullyBooted``)."""
 
     def __post_init__(self) -> None:
         if self.ssl is True:
