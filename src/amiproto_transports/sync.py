@@ -173,6 +173,7 @@ class Client:
         # anything, is one more attempt of the same backoff, not a fresh start.
         self._retries: Iterator[tuple[int, float]] | None = None
         self._announced_up = True  # the program was told the client is up (a Disconnected pairs with it)
+        self._ended = threading.Event()  # closed for good: see wait_closed
 
     # -- public API --
 
@@ -302,7 +303,15 @@ class Client:
 
     def events(self, timeout: float | None = None) -> _Subscription:
         """An iterator over events from now on; it ends after ``timeout`` seconds without
-        one, or when the connection ends. Its buffer drops the oldest like the callbacks'."""
+        one, or when the client is closed for good (see ``wait_closed``). Its buffer drops
+        the oldest like the callbacks'.
+
+        With ``reconnect``, a lost connection does not end it: it yields the synthetic
+        ``Disconnected`` event, then, once connected again, ``Reconnected`` and the new
+        connection's events (those the server sent meanwhile are lost). A ``timeout``
+        shorter than the outage ends it, though. Without ``reconnect`` it ends with the
+        connection.
+        """
         subscription = _Subscription(self, self.options.queue_size, timeout)
         with self._core_lock:
             # Under the lock _end_consumers takes its list with: one made after it ran
@@ -311,6 +320,18 @@ class Client:
                 subscription.queue.closed = True
             self._subscriptions = [*self._subscriptions, subscription]
         return subscription
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the client is closed for good; False if ``timeout`` seconds passed first.
+
+        Closed for good: ``close()`` was called, or the connection ended and no reconnect
+        follows (``reconnect`` off, or it gave up: attempts spent, or a re-login refused).
+        A connection lost and made again with ``reconnect`` does not end the wait, so
+        ``client.wait_closed()`` is the main loop of a program that works in callbacks.
+        Callbacks stay registered across reconnects and see ``Disconnected`` and
+        ``Reconnected``; the callbacks already queued still run after the end.
+        """
+        return self._ended.wait(timeout)
 
     def _ended_locked(self) -> bool:
         """Under the core lock: no more events will come."""
@@ -360,6 +381,7 @@ class Client:
             sock.close()
         self._wake_r.close()
         self._wake_w.close()
+        self._ended.set()  # also when a callback that blocks keeps a worker past CLOSE_GRACE
 
     def __enter__(self) -> Client:
         return self
@@ -742,6 +764,7 @@ class Client:
                     self._queue_cond.notify_all()
 
     def _end_consumers(self) -> None:
+        self._ended.set()
         with self._queue_cond:
             self._queue.closed = True
         with self._core_lock:  # see events()

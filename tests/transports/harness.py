@@ -153,6 +153,17 @@ class Face:
             return len(backend._outgoing) + queued
         return len(backend._outgoing) + int(backend._in_flight)
 
+    async def wait_closed(self, timeout: float) -> bool:
+        """The client's ``wait_closed()``, given at most ``timeout`` seconds; True when it returned."""
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            return await anyio.to_thread.run_sync(native.wait_closed, timeout)
+        assert isinstance(native, (aio_client.Client, trio_client.Client))
+        with anyio.move_on_after(timeout):
+            await native.wait_closed()
+            return True
+        return False
+
     async def close(self) -> None:
         native = self.native
         if isinstance(native, sync_client.Client):

@@ -850,3 +850,64 @@ async def test_an_unencodable_value_is_refused_at_the_call(kind: str, server: Ad
             amiproto.LocalProtocolError, client.send_action(Action("UserEvent", UserEvent="x", Data="\ud800"))
         )
         assert (await client.send_action(Action("Ping"))).success
+
+
+async def test_wait_closed_returns_after_close_and_at_once_afterwards(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        assert not await client.wait_closed(0.05)  # connected: it waits
+        async with anyio.create_task_group() as group:
+            ended: list[bool] = []
+
+            async def wait() -> None:
+                ended.append(await client.wait_closed(5.0))
+
+            group.start_soon(wait)
+            group.start_soon(wait)  # two waiters at once both return
+            await anyio.sleep(0.05)
+            await client.close()
+        assert ended == [True, True]
+        assert await client.wait_closed(0.0 if kind == "sync" else 1.0)
+
+
+def accept_login_then_close(sock: socket.socket) -> None:
+    """Accept the login, then close the connection (the last script is otherwise held open)."""
+    accept_login(sock)
+    sock.shutdown(socket.SHUT_RDWR)
+
+
+async def test_wait_closed_returns_when_the_connection_ends_without_reconnect(kind: str) -> None:
+    with scripted_server(accept_login_then_close) as address:
+        async with open_client(kind, *address, username="admin", secret="x", auth="plain") as client:
+            assert await client.wait_closed(5.0)
+            assert not client.is_connected()
+
+
+async def test_wait_closed_outlasts_a_reconnect_and_returns_when_it_gives_up(kind: str) -> None:
+    notices: list[amiproto.Event] = []
+    backoff = Backoff(initial=0.02, maximum=0.05, attempts=2)
+    callbacks = {Reconnected: notices.append}
+    # The second connection is closed too; then nobody answers a login: the attempts run out.
+    with scripted_connections(accept_login_then_drop, accept_login_then_close) as address:
+        async with open_client(
+            kind,
+            *address,
+            username="admin",
+            secret="x",
+            auth="plain",
+            reconnect=True,
+            backoff=backoff,
+            callbacks=callbacks,
+            timeout=0.3,  # for each unanswered re-login
+        ) as client:
+            ended: list[bool] = []
+
+            async def wait() -> None:
+                ended.append(await client.wait_closed(5.0))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                await wait_until(lambda: bool(notices))
+                # Made after the loss and the reconnect, this check sees the wait go on.
+                assert not ended
+            assert ended == [True]
+            assert not client.is_connected()
