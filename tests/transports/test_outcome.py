@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 import amiproto
@@ -40,13 +43,20 @@ def test_a_connection_that_ended_is_still_connection_lost() -> None:
         outcome(done)
 
 
+REFUSED = os.strerror(errno.ECONNREFUSED)  # the system's words: "Connection refused" on Linux
+
+
 @pytest.mark.parametrize(
     ("cause", "reason"),
     [
         (TimeoutError(), "no connection within 1.5 s (timed out)"),
         (OSError(), "OSError"),
-        (OSError(111, ""), "[Errno 111]"),
-        (ConnectionRefusedError(111, "Connection refused"), "[Errno 111] Connection refused"),
+        (OSError(errno.ECONNREFUSED, ""), f"[Errno {errno.ECONNREFUSED}] ({REFUSED})"),
+        (
+            OSError(errno.ECONNREFUSED, "Connect call failed ('pbx', 5039)"),  # as asyncio says it
+            f"[Errno {errno.ECONNREFUSED}] Connect call failed ('pbx', 5039) ({REFUSED})",
+        ),
+        (ConnectionRefusedError(errno.ECONNREFUSED, REFUSED), f"[Errno {errno.ECONNREFUSED}] {REFUSED}"),
     ],
 )
 def test_a_failed_connect_always_says_why(cause: BaseException, reason: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import amiproto
 from amiproto import ActionCompleted, LoginResult
 
@@ -59,4 +61,10 @@ def connect_error(options: Options, error: BaseException) -> amiproto.ConnectFai
 def _reason(error: BaseException, options: Options) -> str:
     if isinstance(error, TimeoutError):  # trio's TooSlowError is mapped to it by its backend
         return f"no connection within {options.timeout} s (timed out)"
-    return str(error).strip() or type(error).__name__
+    text = str(error).strip() or type(error).__name__
+    if isinstance(error, OSError) and error.errno:
+        # asyncio says "Connect call failed" for a refusal: the system's words say which.
+        words = os.strerror(error.errno)
+        if words.lower() not in text.lower():
+            text = f"{text} ({words})"
+    return text
