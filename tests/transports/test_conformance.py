@@ -117,6 +117,9 @@ async def test_callbacks_given_to_connect_see_what_follows_the_login(kind: str, 
         assert "FullyBooted" in every
         assert (await client.send_action(Action("UserEvent", UserEvent="After"))).success
         await wait_until(lambda: "UserEvent" in every)  # and they stay registered
+    # A key register_callback refuses is refused at connect(), before anything is sent.
+    with pytest.raises(TypeError, match="callback key"):
+        await open_client(kind, *server, callbacks={3: print}).__aenter__()
 
 
 async def test_login_later_and_by_hand(kind: str, server: Address) -> None:

@@ -8,17 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from amiproto import Message
-
 from ._backoff import Backoff
-from ._callbacks import Callback, CallbackKey
+from ._callbacks import Callback
 from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
 
 __all__ = ["ENVIRONMENT", "Callbacks", "Options"]
 
-Callbacks = Mapping[str, Callback] | Mapping[type[Message], Callback] | Mapping[CallbackKey, Callback]
-"""What ``connect(callbacks=...)`` takes. A union because a Mapping's key type is invariant:
-a ``dict[str, ...]`` built beforehand is not a ``Mapping[CallbackKey, ...]``."""
+Callbacks = Mapping[Any, Callback]
+"""What ``connect(callbacks=...)`` takes: ``{key: callback}``, each key one that
+``register_callback`` takes (``CallbackKey``). Typed Any because a Mapping's key type is
+invariant: a ``dict[type[FullyBooted], ...]`` is no ``Mapping[CallbackKey, ...]``. A bad key
+is a TypeError at ``connect()``, as it is at ``register_callback``."""
 
 DEFAULT_PORT = 5038
 
