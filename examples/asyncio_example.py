@@ -19,9 +19,13 @@ async def run(host: str, port: int, username: str, secret: str, duration: float)
     async def count(event: amiproto.Event) -> None:  # async callbacks are awaited
         seen[event.name] = seen.get(event.name, 0) + 1
 
+    # Given to connect(), the callbacks are in place before the login is sent: they see
+    # FullyBooted, which the server sends right after it (register_callback would be late).
+    callbacks = {"": count}
     try:
-        async with connect(host, port, username=username, secret=secret, timeout=5, keepalive=5) as client:
-            client.register_callback("", count)
+        async with connect(
+            host, port, username=username, secret=secret, timeout=5, keepalive=5, callbacks=callbacks
+        ) as client:
             pong = await client.send_action(amiproto.Action("Ping"))
             print(f"Ping: {pong.response.get('Ping') if pong.response else None}")
             # Many actions at once; the core matches each answer to its ActionID.

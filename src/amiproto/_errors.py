@@ -6,6 +6,7 @@ __all__ = [
     "AMIError",
     "ActionTimeout",
     "AuthenticationError",
+    "ConnectFailed",
     "ConnectionLost",
     "ListTooLong",
     "LocalProtocolError",
@@ -40,6 +41,16 @@ class ActionTimeout(AMIError):
 
 class ConnectionLost(AMIError):
     """The connection ended while something was still waiting on it."""
+
+
+class ConnectFailed(ConnectionLost, ConnectionError):
+    """The connection could not be made (refused, unreachable, timed out, TLS handshake).
+
+    Both an ``AMIError`` (a ``ConnectionLost``, as it always was) and the standard
+    library's ``ConnectionError`` (so an ``OSError``), so that ``except OSError`` around
+    a connect, as for any other socket library, catches it too. The message names the
+    address and the reason.
+    """
 
 
 class ListTooLong(AMIError):

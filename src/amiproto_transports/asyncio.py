@@ -63,6 +63,7 @@ from ._shared import (
     SEND_HIGH_WATER,
     AsyncClient,
     Backoff,
+    Callbacks,
     Options,
 )
 
@@ -96,8 +97,8 @@ class Client(SharedClient[_asyncio.Future[Any]]):
 
 @contextlib.asynccontextmanager
 async def connect(
-    host: str,
-    port: int = 5038,
+    host: str | None = None,
+    port: int | None = None,
     *,
     username: str | None = None,
     secret: str | None = None,
@@ -115,11 +116,14 @@ async def connect(
     max_send_buffer: int = SEND_HIGH_WATER,
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
+    callbacks: Callbacks | None = None,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
-    and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""
+    and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``;
+    ``host``, ``port``, ``username`` and ``secret`` not given are read from ``AMI_HOST``,
+    ``AMI_PORT``, ``AMI_USERNAME`` and ``AMI_SECRET``."""
     options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
-    async with Client(options)._connected(username, secret, auth, events, timeout) as client:
+    async with Client(options)._connected(options.username, options.secret, auth, events, timeout) as client:
         yield client
 
 

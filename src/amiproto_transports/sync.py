@@ -90,6 +90,7 @@ from ._shared import (
     Callback,
     CallbackKey,
     CallbackRegistry,
+    Callbacks,
     Disconnected,
     DropOldest,
     HoldBack,
@@ -158,6 +159,8 @@ class Client:
         self.options = options
         self._session: Session[_Waiter[Any]] = Session(options)
         self._callbacks = CallbackRegistry()
+        for key, callback in (options.callbacks or {}).items():  # before anything is read
+            self._callbacks.register(key, callback)
         self._core_lock = threading.Lock()
         self._closing = threading.Event()
         self._writer = Writer(
@@ -188,6 +191,7 @@ class Client:
         # anything, is one more attempt of the same backoff, not a fresh start.
         self._retries: Iterator[tuple[int, float]] | None = None
         self._announced_up = True  # the program was told the client is up (a Disconnected pairs with it)
+        self._ended = threading.Event()  # closed for good: see wait_closed
 
     # -- public API --
 
@@ -342,7 +346,15 @@ class Client:
 
     def events(self, timeout: float | None = None) -> _Subscription:
         """An iterator over events from now on; it ends after ``timeout`` seconds without
-        one, or when the connection ends. Its buffer drops the oldest like the callbacks'."""
+        one, or when the client is closed for good (see ``wait_closed``). Its buffer drops
+        the oldest like the callbacks'.
+
+        With ``reconnect``, a lost connection does not end it: it yields the synthetic
+        ``Disconnected`` event, then, once connected again, ``Reconnected`` and the new
+        connection's events (those the server sent meanwhile are lost). A ``timeout``
+        shorter than the outage ends it, though. Without ``reconnect`` it ends with the
+        connection.
+        """
         subscription = _Subscription(self, self.options.queue_size, timeout)
         with self._core_lock:
             # Under the lock _end_consumers takes its list with: one made after it ran
@@ -351,6 +363,18 @@ class Client:
                 subscription.queue.closed = True
             self._subscriptions = [*self._subscriptions, subscription]
         return subscription
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the client is closed for good; False if ``timeout`` seconds passed first.
+
+        Closed for good: ``close()`` was called, or the connection ended and no reconnect
+        follows (``reconnect`` off, or it gave up: attempts spent, or a re-login refused).
+        A connection lost and made again with ``reconnect`` does not end the wait, so
+        ``client.wait_closed()`` is the main loop of a program that works in callbacks.
+        Callbacks stay registered across reconnects and see ``Disconnected`` and
+        ``Reconnected``; the callbacks already queued still run after the end.
+        """
+        return self._ended.wait(timeout)
 
     def _ended_locked(self) -> bool:
         """Under the core lock: no more events will come."""
@@ -400,6 +424,7 @@ class Client:
             sock.close()
         self._wake_r.close()
         self._wake_w.close()
+        self._ended.set()  # also when a callback that blocks keeps a worker past CLOSE_GRACE
 
     def __enter__(self) -> Client:
         return self
@@ -782,6 +807,7 @@ class Client:
                     self._queue_cond.notify_all()
 
     def _end_consumers(self) -> None:
+        self._ended.set()
         with self._queue_cond:
             self._queue.closed = True
         with self._core_lock:  # see events()
@@ -797,8 +823,8 @@ class Client:
 
 
 def connect(
-    host: str,
-    port: int = 5038,
+    host: str | None = None,
+    port: int | None = None,
     *,
     username: str | None = None,
     secret: str | None = None,
@@ -816,8 +842,14 @@ def connect(
     max_send_buffer: int = SEND_HIGH_WATER,
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
+    callbacks: Callbacks | None = None,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
+
+    ``host``, ``port``, ``username`` and ``secret``, when not given (None), are read
+    from the environment variables ``AMI_HOST``, ``AMI_PORT`` (default 5038),
+    ``AMI_USERNAME`` and ``AMI_SECRET``; an argument given always wins. So
+    ``connect()`` alone connects (and logs in) where the environment says.
 
     ``timeout``: connect timeout and default action timeout (None: wait for ever).
     ``keepalive``: seconds of silence before a Ping; no answer within
@@ -836,15 +868,19 @@ def connect(
     ``max_list_events``: events one list action may collect; past it the action raises
     ``amiproto.ListTooLong`` and the rest of its list arrives as ordinary events.
     ``trace``: log both directions at DEBUG on ``amiproto.wire``, Secret/Key redacted.
-    Raises ``ConnectionLost`` when the connection cannot be made and
+    ``callbacks``: ``{key: callback}``, each registered as ``register_callback(key,
+    callback)`` before the login is sent, so that the events sent right after it
+    (``FullyBooted``) reach them; registering after ``connect()`` returns may miss those.
+    Raises ``amiproto.ConnectFailed`` (a ``ConnectionLost`` and a ``ConnectionError``,
+    with the reason in its message) when the connection cannot be made, and
     ``AuthenticationError`` when the login is refused.
     """
     options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
     client = Client(options)
     client._start()
-    if username is not None:
+    if options.username is not None:  # the argument, or AMI_USERNAME
         try:
-            client.login(username, secret or "", auth=auth, events=events, timeout=timeout)
+            client.login(options.username, options.secret or "", auth=auth, events=events, timeout=timeout)
         except BaseException:
             client._shutdown()
             raise

@@ -54,6 +54,13 @@ from typing import TYPE_CHECKING, Any
 
 from amiproto import Action, ActionCompleted
 
+try:
+    import trio as _trio  # noqa: F401 (only to say what to install when it is missing)
+except ModuleNotFoundError as missing:  # pragma: no cover (tested in a subprocess)
+    raise ModuleNotFoundError(
+        "amiproto_transports.trio needs trio: pip install amiproto[trio]", name="trio"
+    ) from missing
+
 from ._async import SharedClient
 from ._async._trio import Pending, TrioBackend
 from ._shared import (
@@ -62,6 +69,7 @@ from ._shared import (
     SEND_HIGH_WATER,
     AsyncClient,
     Backoff,
+    Callbacks,
     Options,
 )
 
@@ -97,8 +105,8 @@ class Client(SharedClient[Pending[Any]]):
 
 @contextlib.asynccontextmanager
 async def connect(
-    host: str,
-    port: int = 5038,
+    host: str | None = None,
+    port: int | None = None,
     *,
     username: str | None = None,
     secret: str | None = None,
@@ -116,11 +124,14 @@ async def connect(
     max_send_buffer: int = SEND_HIGH_WATER,
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
+    callbacks: Callbacks | None = None,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
-    and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``."""
+    and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``;
+    ``host``, ``port``, ``username`` and ``secret`` not given are read from ``AMI_HOST``,
+    ``AMI_PORT``, ``AMI_USERNAME`` and ``AMI_SECRET``."""
     options = Options.from_arguments(locals())  # first: locals() is exactly the parameters
-    async with Client(options)._connected(username, secret, auth, events, timeout) as client:
+    async with Client(options)._connected(options.username, options.secret, auth, events, timeout) as client:
         yield client
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+
+from amiproto import _accel
 
 from .conftest import Runner, run_module
 
@@ -44,6 +47,14 @@ def test_usage_errors_and_help(cli: Runner) -> None:
 
 
 def test_python_dash_m_version() -> None:
-    process = run_module("--version")
+    process = run_module("--version", AMIPROTO_PURE_PYTHON="")
     assert process.returncode == 0
     assert process.stdout.startswith("amiproto ")
+    built = all(importlib.util.find_spec(twin.c_module) for twin in _accel.TWINS)
+    assert ("(C speedups: in use)" in process.stdout) == built, process.stdout
+
+
+def test_version_says_when_the_speedups_are_off() -> None:
+    process = run_module("--version", AMIPROTO_PURE_PYTHON="1")
+    assert process.returncode == 0
+    assert "(C speedups: off (AMIPROTO_PURE_PYTHON))" in process.stdout

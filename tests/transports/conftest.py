@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from amiproto_transports._shared._options import ENVIRONMENT
 from amiproto_transports.simulator import Simulator
 
 KINDS = ("sync", "asyncio", "trio")
@@ -31,3 +32,11 @@ def simulator() -> Simulator:
 def server(simulator: Simulator) -> Iterator[tuple[str, int]]:
     with simulator.running() as address:
         yield address
+
+
+@pytest.fixture(autouse=True)
+def no_ami_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The developer's own AMI_HOST, AMI_USERNAME ... must not reach a test's connect()."""
+    for variable in ENVIRONMENT.values():
+        monkeypatch.delenv(variable, raising=False)
+    return monkeypatch

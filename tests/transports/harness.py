@@ -156,6 +156,17 @@ class Face:
             return len(backend._outgoing) + queued
         return len(backend._outgoing) + int(backend._in_flight)
 
+    async def wait_closed(self, timeout: float) -> bool:
+        """The client's ``wait_closed()``, given at most ``timeout`` seconds; True when it returned."""
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            return await anyio.to_thread.run_sync(native.wait_closed, timeout)
+        assert isinstance(native, (aio_client.Client, trio_client.Client))
+        with anyio.move_on_after(timeout):
+            await native.wait_closed()
+            return True
+        return False
+
     async def close(self) -> None:
         native = self.native
         if isinstance(native, sync_client.Client):
@@ -166,8 +177,8 @@ class Face:
 
 
 @contextlib.asynccontextmanager
-async def open_client(kind: str, host: str, port: int, **options: Any) -> AsyncIterator[Face]:
-    """Connect the client of ``kind``; closes it on exit."""
+async def open_client(kind: str, host: str | None, port: int | None, **options: Any) -> AsyncIterator[Face]:
+    """Connect the client of ``kind``; closes it on exit. None: from the environment."""
     options.setdefault("timeout", 5.0)
     if kind == "sync":
         client = await anyio.to_thread.run_sync(partial(sync_client.connect, host, port, **options))

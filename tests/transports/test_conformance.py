@@ -73,7 +73,54 @@ async def test_refused_connection(kind: str) -> None:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nobody listens there now
-    await expect_error(amiproto.ConnectionLost, open_client(kind, "127.0.0.1", port).__aenter__())
+    error = await expect_error(amiproto.ConnectionLost, open_client(kind, "127.0.0.1", port).__aenter__())
+    # One error for both families: the package's and the standard library's.
+    assert isinstance(error, amiproto.ConnectFailed)
+    assert isinstance(error, ConnectionError)
+    assert isinstance(error, amiproto.AMIError)
+    prefix = f"cannot connect to 127.0.0.1:{port}: "
+    assert str(error).startswith(prefix)
+    assert "refused" in str(error).lower()
+    assert "all attempts" not in str(error)  # trio's summary says nothing of why
+
+
+async def test_an_unreachable_address_fails_with_its_reason(kind: str) -> None:
+    # TEST-NET-1 (RFC 5737) is never routed: refused, unreachable or timed out, each says why.
+    error = await expect_error(OSError, open_client(kind, "192.0.2.1", 5038, timeout=0.2).__aenter__())
+    assert isinstance(error, amiproto.ConnectFailed)
+    assert str(error).partition("192.0.2.1:5038: ")[2].strip()
+
+
+async def test_connect_without_arguments_reads_the_environment(
+    kind: str, server: Address, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMI_HOST", server[0])
+    monkeypatch.setenv("AMI_PORT", str(server[1]))
+    monkeypatch.setenv("AMI_USERNAME", "admin")
+    monkeypatch.setenv("AMI_SECRET", "wordpass")
+    async with open_client(kind, None, None) as client:
+        assert client.is_connected()
+        result = await client.send_action(Action("Ping"))
+        assert result.success  # logged in: an anonymous Ping is refused
+    # An argument given wins: this secret is refused although the environment's is right.
+    refused = open_client(kind, None, None, secret="nope")
+    await expect_error(amiproto.AuthenticationError, refused.__aenter__())
+
+
+async def test_callbacks_given_to_connect_see_what_follows_the_login(kind: str, server: Address) -> None:
+    booted: list[amiproto.Event] = []
+    every: list[str] = []
+    callbacks = {"FullyBooted": booted.append, "": lambda event: every.append(event.name)}
+    async with open_client(kind, *server, callbacks=callbacks, **ADMIN) as client:
+        # The simulator, as Asterisk, sends FullyBooted in the same read as the login's answer.
+        await wait_until(lambda: bool(booted))
+        assert booted[0].get("Status") == "Fully Booted"
+        assert "FullyBooted" in every
+        assert (await client.send_action(Action("UserEvent", UserEvent="After"))).success
+        await wait_until(lambda: "UserEvent" in every)  # and they stay registered
+    # A key register_callback refuses is refused at connect(), before anything is sent.
+    with pytest.raises(TypeError, match="callback key"):
+        await open_client(kind, *server, callbacks={3: print}).__aenter__()
 
 
 async def test_login_later_and_by_hand(kind: str, server: Address) -> None:
@@ -851,3 +898,64 @@ async def test_an_unencodable_value_is_refused_at_the_call(kind: str, server: Ad
             amiproto.LocalProtocolError, client.send_action(Action("UserEvent", UserEvent="x", Data="\ud800"))
         )
         assert (await client.send_action(Action("Ping"))).success
+
+
+async def test_wait_closed_returns_after_close_and_at_once_afterwards(kind: str, server: Address) -> None:
+    async with open_client(kind, *server, **ADMIN) as client:
+        assert not await client.wait_closed(0.05)  # connected: it waits
+        async with anyio.create_task_group() as group:
+            ended: list[bool] = []
+
+            async def wait() -> None:
+                ended.append(await client.wait_closed(5.0))
+
+            group.start_soon(wait)
+            group.start_soon(wait)  # two waiters at once both return
+            await anyio.sleep(0.05)
+            await client.close()
+        assert ended == [True, True]
+        assert await client.wait_closed(0.0 if kind == "sync" else 1.0)
+
+
+def accept_login_then_close(sock: socket.socket) -> None:
+    """Accept the login, then close the connection (the last script is otherwise held open)."""
+    accept_login(sock)
+    sock.shutdown(socket.SHUT_RDWR)
+
+
+async def test_wait_closed_returns_when_the_connection_ends_without_reconnect(kind: str) -> None:
+    with scripted_server(accept_login_then_close) as address:
+        async with open_client(kind, *address, username="admin", secret="x", auth="plain") as client:
+            assert await client.wait_closed(5.0)
+            assert not client.is_connected()
+
+
+async def test_wait_closed_outlasts_a_reconnect_and_returns_when_it_gives_up(kind: str) -> None:
+    notices: list[amiproto.Event] = []
+    backoff = Backoff(initial=0.02, maximum=0.05, attempts=2)
+    callbacks = {Reconnected: notices.append}
+    # The second connection is closed too; then nobody answers a login: the attempts run out.
+    with scripted_connections(accept_login_then_drop, accept_login_then_close) as address:
+        async with open_client(
+            kind,
+            *address,
+            username="admin",
+            secret="x",
+            auth="plain",
+            reconnect=True,
+            backoff=backoff,
+            callbacks=callbacks,
+            timeout=0.3,  # for each unanswered re-login
+        ) as client:
+            ended: list[bool] = []
+
+            async def wait() -> None:
+                ended.append(await client.wait_closed(5.0))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                await wait_until(lambda: bool(notices))
+                # Made after the loss and the reconnect, this check sees the wait go on.
+                assert not ended
+            assert ended == [True]
+            assert not client.is_connected()

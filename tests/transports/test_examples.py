@@ -49,3 +49,4 @@ def test_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert "event: UserEvent TrioExample" in out
     else:
         assert "Ping: Pong" in out
+        assert "'FullyBooted': 1" in out  # its callback was there before the login

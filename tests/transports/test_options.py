@@ -14,11 +14,12 @@ from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
 from amiproto_transports._shared import Backoff, Options
+from amiproto_transports._shared._options import ENVIRONMENT
 
 
 def arguments(**changes: Any) -> dict[str, Any]:
     """Every connect() parameter at its default, as connect()'s locals() would be."""
-    values: dict[str, Any] = {"host": "127.0.0.1", "backoff": None}
+    values: dict[str, Any] = {"host": "127.0.0.1", "port": None, "backoff": None}
     for f in dataclasses.fields(Options):
         if f.name not in values:
             values[f.name] = f.default
@@ -51,8 +52,8 @@ def test_each_connect_signature_is_the_options(connect: Callable[..., Any]) -> N
     assert list(parameters) == [f.name for f in dataclasses.fields(Options)]
     for f in dataclasses.fields(Options):
         default = parameters[f.name].default
-        if f.name == "backoff":
-            assert default is None
+        if f.name in ("backoff", "host", "port"):
+            assert default is None  # resolved by from_arguments
         elif f.default is dataclasses.MISSING:
             assert default is inspect.Parameter.empty
         else:
@@ -71,3 +72,41 @@ def test_ssl_true_is_the_default_verifying_context_and_false_is_none() -> None:
 def test_max_send_buffer_must_hold_something() -> None:
     with pytest.raises(ValueError, match="max_send_buffer"):
         Options.from_arguments(arguments(max_send_buffer=0))
+
+
+def test_absent_arguments_come_from_the_environment(no_ami_environment: pytest.MonkeyPatch) -> None:
+    no_ami_environment.setenv("AMI_HOST", "pbx.example")
+    no_ami_environment.setenv("AMI_PORT", "5039")
+    no_ami_environment.setenv("AMI_USERNAME", "admin")
+    no_ami_environment.setenv("AMI_SECRET", "wordpass")
+    options = Options.from_arguments(arguments(host=None))
+    assert (options.host, options.port, options.username, options.secret) == (
+        "pbx.example",
+        5039,
+        "admin",
+        "wordpass",
+    )
+    assert "wordpass" not in repr(options)
+
+
+def test_arguments_given_win_over_the_environment(no_ami_environment: pytest.MonkeyPatch) -> None:
+    values = ("pbx.example", "5039", "admin", "wordpass")
+    for variable, value in zip(ENVIRONMENT.values(), values, strict=True):
+        no_ami_environment.setenv(variable, value)
+    options = Options.from_arguments(arguments(host="10.0.0.1", port=6000, username="me", secret="mine"))
+    assert (options.host, options.port, options.username, options.secret) == ("10.0.0.1", 6000, "me", "mine")
+
+
+def test_without_host_or_environment_connect_says_what_is_missing(
+    no_ami_environment: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(TypeError, match="AMI_HOST"):
+        Options.from_arguments(arguments(host=None))
+    options = Options.from_arguments(arguments())
+    assert (options.port, options.username, options.secret) == (5038, None, None)
+
+
+def test_a_port_from_the_environment_must_be_a_number(no_ami_environment: pytest.MonkeyPatch) -> None:
+    no_ami_environment.setenv("AMI_PORT", "ami")
+    with pytest.raises(ValueError, match="AMI_PORT is not a port number: 'ami'"):
+        Options.from_arguments(arguments())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 import amiproto
-from amiproto_transports._shared._outcome import outcome
+from amiproto_transports._shared import Options
+from amiproto_transports._shared._outcome import connect_error, outcome
 
 from ..helpers import connected, reply
 
@@ -58,3 +62,25 @@ def test_a_list_cut_by_its_timeout_got_no_answer_in_time() -> None:
     done = next(i for i in conn.next_events() if isinstance(i, amiproto.ActionCompleted))
     with pytest.raises(amiproto.ActionTimeout, match=r"Status \(t-1\) got no answer in time"):
         outcome(done)
+
+
+REFUSED = os.strerror(errno.ECONNREFUSED)  # the system's words: "Connection refused" on Linux
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"),
+    [
+        (TimeoutError(), "no connection within 1.5 s (timed out)"),
+        (OSError(), "OSError"),
+        (OSError(errno.ECONNREFUSED, ""), f"[Errno {errno.ECONNREFUSED}] ({REFUSED})"),
+        (
+            OSError(errno.ECONNREFUSED, "Connect call failed ('pbx', 5039)"),  # as asyncio says it
+            f"[Errno {errno.ECONNREFUSED}] Connect call failed ('pbx', 5039) ({REFUSED})",
+        ),
+        (ConnectionRefusedError(errno.ECONNREFUSED, REFUSED), f"[Errno {errno.ECONNREFUSED}] {REFUSED}"),
+    ],
+)
+def test_a_failed_connect_always_says_why(cause: BaseException, reason: str) -> None:
+    error = connect_error(Options("pbx", 5039, timeout=1.5), cause)
+    assert isinstance(error, amiproto.ConnectFailed) and isinstance(error, ConnectionError)
+    assert str(error) == f"cannot connect to pbx:5039: {reason}"

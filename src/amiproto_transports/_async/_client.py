@@ -34,7 +34,7 @@ from .._shared import (
     outcome,
 )
 from .._shared._protocol import MessageT
-from ._base import Backend, Waiter
+from ._base import Backend, Waiter, Wakeup
 
 __all__ = ["Events", "SharedClient"]
 
@@ -94,6 +94,8 @@ class SharedClient(Generic[W]):
         self._arm_before = self._backend.arm_before
         self._session: Session[W] = Session(options)
         self._callbacks = CallbackRegistry()
+        for key, callback in (options.callbacks or {}).items():  # before anything is read
+            self._callbacks.register(key, callback)
         self._queue: DropOldest[Message] = DropOldest(options.queue_size)
         self._dispatch = InlineFirst(self._callbacks, self._queue, log)
         self._queue_ready = self._backend.wakeup()
@@ -108,6 +110,8 @@ class SharedClient(Generic[W]):
         # anything, is one more attempt of the same backoff, not a fresh start.
         self._retries: Iterator[tuple[int, float]] | None = None
         self._announced_up = True  # the program was told the client is up (a Disconnected pairs with it)
+        self._ended = False  # closed for good: see wait_closed
+        self._ended_waiters: list[Wakeup] = []  # one per wait_closed() call: a Wakeup has one waiter
 
     # -- public API --
 
@@ -235,8 +239,35 @@ class SharedClient(Generic[W]):
 
     def events(self, timeout: float | None = None) -> Events:
         """Events from now on (``async for``); ends after ``timeout`` s without one, or when
-        the connection ends. Its buffer drops the oldest like the callbacks' queue."""
+        the client is closed for good (see ``wait_closed``). Its buffer drops the oldest
+        like the callbacks' queue.
+
+        With ``reconnect``, a lost connection does not end it: it yields the synthetic
+        ``Disconnected`` event, then, once connected again, ``Reconnected`` and the new
+        connection's events (those the server sent meanwhile are lost). A ``timeout``
+        shorter than the outage ends it, though. Without ``reconnect`` it ends with the
+        connection.
+        """
         return Events(self, timeout)
+
+    async def wait_closed(self) -> None:
+        """Return once the client is closed for good (bound it with the event loop's own
+        timeouts: ``asyncio.timeout``, ``trio.move_on_after``).
+
+        Closed for good: ``close()`` was called, or the connection ended and no reconnect
+        follows (``reconnect`` off, or it gave up: attempts spent, or a re-login refused).
+        A connection lost and made again with ``reconnect`` does not end the wait, so
+        ``await client.wait_closed()`` is the main loop of a program that works in
+        callbacks. Callbacks stay registered across reconnects and see ``Disconnected``
+        and ``Reconnected``.
+        """
+        wakeup = self._backend.wakeup()
+        self._ended_waiters.append(wakeup)
+        try:
+            while not self._ended:  # no await between this check and the wait: no lost wake-up
+                await wakeup.wait()
+        finally:
+            self._ended_waiters.remove(wakeup)
 
     async def close(self) -> None:
         """Log off when possible, close the connection, stop the tasks. Idempotent.
@@ -448,6 +479,9 @@ class SharedClient(Generic[W]):
             await dispatch.run_pending()
 
     def _end_consumers(self) -> None:
+        self._ended = True
+        for wakeup in self._ended_waiters:
+            wakeup.set()
         self._queue.closed = True
         self._queue_ready.set()
         for subscription in self._subscriptions:

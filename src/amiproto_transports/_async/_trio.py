@@ -163,9 +163,7 @@ class TrioBackend:
         except (*ERRORS, trio.TooSlowError) as error:
             if stream is not None:
                 await trio.aclose_forcefully(stream)  # a failed handshake: the socket is ours
-            # trio wraps a failed handshake (an unverified certificate, say) without a message.
-            cause = error.__cause__ if isinstance(error, trio.BrokenResourceError) else None
-            raise connect_error(options, cause or error) from error
+            raise connect_error(options, _why(error)) from error
         self.stream = stream
         self._outgoing.clear()
         self._aborted = False
@@ -288,6 +286,19 @@ class TrioBackend:
 
     async def stop(self) -> None:
         self._scope.cancel()
+
+
+def _why(error: BaseException) -> BaseException:
+    """The error that says why a connect failed: trio's own often say nothing of it."""
+    if isinstance(error, trio.TooSlowError):
+        return TimeoutError()  # says nothing itself: connect_error names the timeout
+    cause = error.__cause__
+    if isinstance(error, trio.BrokenResourceError) and cause is not None:
+        return cause  # a failed handshake (an unverified certificate, say), wrapped without a message
+    attempts = getattr(cause, "exceptions", None)  # "all attempts to connect failed": a group of why
+    if isinstance(error, OSError) and attempts:
+        return OSError("; ".join(dict.fromkeys(str(attempt) for attempt in attempts)))
+    return error
 
 
 class _Wakeup:

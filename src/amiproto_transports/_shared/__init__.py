@@ -33,7 +33,7 @@ from ._limits import (
     SEND_HIGH_WATER,
 )
 from ._notices import Disconnected, Reconnected
-from ._options import Options
+from ._options import Callbacks, Options
 from ._outcome import connect_error, login_outcome, outcome
 from ._protocol import AMIClient, AsyncClient, SyncClient
 from ._queue import DropOldest, HoldBack
@@ -59,6 +59,7 @@ __all__ = [
     "DropOldest",
     "HoldBack",
     "InlineFirst",
+    "Callbacks",
     "Options",
     "Reconnected",
     "Session",

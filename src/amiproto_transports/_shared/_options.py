@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import ssl as _ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ._backoff import Backoff
+from ._callbacks import Callback
 from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
 
-__all__ = ["Options"]
+__all__ = ["ENVIRONMENT", "Callbacks", "Options"]
+
+Callbacks = Mapping[Any, Callback]
+"""What ``connect(callbacks=...)`` takes: ``{key: callback}``, each key one that
+``register_callback`` takes (``CallbackKey``). Typed Any because a Mapping's key type is
+invariant: a ``dict[type[FullyBooted], ...]`` is no ``Mapping[CallbackKey, ...]``. A bad key
+is a TypeError at ``connect()``, as it is at ``register_callback``."""
+
+DEFAULT_PORT = 5038
+
+ENVIRONMENT = {"host": "AMI_HOST", "port": "AMI_PORT", "username": "AMI_USERNAME", "secret": "AMI_SECRET"}
+"""The variables ``connect()`` reads for each of these arguments when it is not given."""
 
 
 @dataclass(frozen=True)
@@ -18,7 +31,7 @@ class Options:
     """Everything ``connect()`` takes, in one place for the three clients."""
 
     host: str
-    port: int = 5038
+    port: int = DEFAULT_PORT
     username: str | None = None
     secret: str | None = field(default=None, repr=False)
     auth: str = "md5"
@@ -42,6 +55,9 @@ class Options:
     retry_refused_login: bool = False
     """With ``reconnect``: retry, with the backoff, a re-login the server refused
     (``Response: Error``) instead of giving up. A re-login that got no answer is always retried."""
+    callbacks: Callbacks | None = None
+    """Callbacks registered before anything is sent, as ``register_callback(key, callback)``
+    for each item: they see the events that come right after the login (``FullyBooted``)."""
 
     def __post_init__(self) -> None:
         if self.ssl is True:
@@ -61,7 +77,9 @@ class Options:
         passes ``locals()`` here as its first statement, so the arguments are named
         once. The names must be exactly the fields: a parameter one side lacks is a
         TypeError on the first call, not a silently ignored option. ``backoff`` None
-        means the default ``Backoff()``.
+        means the default ``Backoff()``. ``host``, ``port``, ``username`` and
+        ``secret`` None are read from ``ENVIRONMENT`` (an argument given always wins);
+        no host anywhere is a TypeError, like a missing argument.
         """
         names = {f.name for f in fields(cls)}
         if arguments.keys() != names:
@@ -71,4 +89,22 @@ class Options:
         values = dict(arguments)
         if values["backoff"] is None:
             values["backoff"] = Backoff()
+        for name, variable in ENVIRONMENT.items():
+            if values[name] is None:
+                values[name] = os.environ.get(variable) or None
+        if values["host"] is None:
+            raise TypeError(f"connect() needs a host: pass host= or set {ENVIRONMENT['host']}")
+        values["port"] = _port(values["port"])
         return cls(**values)
+
+
+def _port(port: int | str | None) -> int:
+    """The port argument, or the environment's text of it (``AMI_PORT``), or the default."""
+    if port is None:
+        return DEFAULT_PORT
+    if isinstance(port, str):
+        try:
+            return int(port)
+        except ValueError:
+            raise ValueError(f"{ENVIRONMENT['port']} is not a port number: {port!r}") from None
+    return port

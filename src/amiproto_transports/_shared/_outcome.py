@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import amiproto
 from amiproto import ActionCompleted, LoginResult
 
@@ -52,6 +54,23 @@ def login_outcome(result: LoginResult) -> LoginResult:
     )
 
 
-def connect_error(options: Options, error: BaseException) -> amiproto.ConnectionLost:
-    """A failed connect, in the package's exception family."""
-    return amiproto.ConnectionLost(f"cannot connect to {options.host}:{options.port}: {error}")
+def connect_error(options: Options, error: BaseException) -> amiproto.ConnectFailed:
+    """A failed connect, in the package's exception family (and an ``OSError``), with a reason.
+
+    Some failures say nothing in ``str()`` (asyncio's and trio's timeouts, a bare
+    ``OSError()``): their reason is then their kind, so the message never ends empty.
+    """
+    reason = _reason(error, options)
+    return amiproto.ConnectFailed(f"cannot connect to {options.host}:{options.port}: {reason}")
+
+
+def _reason(error: BaseException, options: Options) -> str:
+    if isinstance(error, TimeoutError):  # trio's TooSlowError is mapped to it by its backend
+        return f"no connection within {options.timeout} s (timed out)"
+    text = str(error).strip() or type(error).__name__
+    if isinstance(error, OSError) and error.errno:
+        # asyncio says "Connect call failed" for a refusal: the system's words say which.
+        words = os.strerror(error.errno)
+        if words.lower() not in text.lower():
+            text = f"{text} ({words})"
+    return text

@@ -20,9 +20,10 @@ SendT_co = TypeVar("SendT_co", covariant=True)
 LoginT_co = TypeVar("LoginT_co", covariant=True)
 EventsT_co = TypeVar("EventsT_co", covariant=True)
 CloseT_co = TypeVar("CloseT_co", covariant=True)
+WaitT_co = TypeVar("WaitT_co", covariant=True)
 
 
-class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co]):
+class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co, WaitT_co]):
     """The one shape of every client. The type parameters are what the blocking
     methods return: the results themselves for the sync client, awaitables of
     them for asyncio and trio (an ``async def`` method returns a coroutine)."""
@@ -60,11 +61,13 @@ class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co]):
 
     def close(self) -> CloseT_co: ...
 
+    def wait_closed(self) -> WaitT_co: ...
 
-SyncClient = AMIClient[ActionCompleted, LoginResult, Iterator[Event], None]
+
+SyncClient = AMIClient[ActionCompleted, LoginResult, Iterator[Event], None, bool]
 """The blocking client's surface (``amiproto_transports.sync.Client``)."""
 
 AsyncClient = AMIClient[
-    Awaitable[ActionCompleted], Awaitable[LoginResult], AsyncIterator[Event], Awaitable[None]
+    Awaitable[ActionCompleted], Awaitable[LoginResult], AsyncIterator[Event], Awaitable[None], Awaitable[None]
 ]
 """The asyncio and trio clients' surface: the same names, awaited."""

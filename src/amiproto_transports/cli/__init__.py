@@ -15,6 +15,7 @@ import os
 import sys
 
 import amiproto
+from amiproto import _accel
 
 from . import _action, _bench, _demo, _events, _record, _replay, _simulate
 from ._common import OneLineParser, UsageError
@@ -24,13 +25,27 @@ __all__ = ["main"]
 _COMMANDS = (_demo, _events, _action, _simulate, _record, _replay, _bench)
 
 
+def version_line() -> str:
+    """``amiproto X.Y (C speedups: ...)``: a bug report says which code ran."""
+    loaded = [_accel.c_function(twin.module, twin.slot) is not None for twin in _accel.TWINS]
+    if all(loaded):
+        speedups = "in use"
+    elif not _accel.speedups_enabled():
+        speedups = "off (AMIPROTO_PURE_PYTHON)"
+    elif any(loaded):
+        speedups = "partly built, pure Python for the rest"
+    else:
+        speedups = "not built, pure Python"
+    return f"amiproto {amiproto.__version__} (C speedups: {speedups})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="amiproto",
         description="Talk to the Asterisk Manager Interface, or to amiproto's embedded simulator.",
         epilog="Start with 'amiproto demo'. Each command has --help.",
     )
-    parser.add_argument("--version", action="version", version=f"amiproto {amiproto.__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _COMMANDS:
         module.add_parser(subparsers)
