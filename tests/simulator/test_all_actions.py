@@ -30,6 +30,7 @@ from amiproto_transports.simulator._session import Session
 from amiproto_transports.simulator._world import World
 
 from ..conftest import RECORDINGS, needs_shared
+from .test_recordings import parse_rx as parse
 
 MANAGER_CONF = RECORDINGS / "asterisk-config" / "manager.conf"
 
@@ -220,18 +221,6 @@ def _distinct(answer: Answer) -> Answer:
 
 def recorded_sessions() -> list[str]:
     return sorted(path.stem for path in RECORDINGS.glob("*.jsonl"))
-
-
-def parse(data: bytes) -> list[object]:
-    conn = amiproto.Connection()
-    conn.receive_data(data)
-    conn.receive_data(b"")
-    items: list[object] = []
-    while (item := conn.next_event()) is not amiproto.NEED_DATA:
-        items.append(item)
-        if isinstance(item, amiproto.ConnectionClosed):
-            break
-    return items
 
 
 def answers(items: list[object]) -> dict[str, Answer]:

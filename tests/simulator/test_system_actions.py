@@ -8,7 +8,8 @@ from amiproto_transports.simulator._states import RECORDED_DEVICE_STATES
 from amiproto_transports.simulator._world import World
 
 from ..conftest import RECORDINGS, needs_shared
-from .test_all_actions import MANAGER_CONF, messages_by_action_id, parse, play
+from .test_all_actions import MANAGER_CONF, messages_by_action_id, play
+from .test_recordings import parse_rx as parse
 from .test_session import Harness
 
 # all_actions ActionIDs answered by system.py (and core.py's Events, UserEvent, Login, Challenge):
