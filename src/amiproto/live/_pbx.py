@@ -1,0 +1,135 @@
+"""``PBX``: the live model, fed with the items ``Connection.next_event()`` yields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._actions import Action
+from .._messages import ActionCompleted, ConnectionClosed, Event
+from ._changes import Change
+from ._channels import ChannelTracker
+from ._objects import Bridge, Call, Channel, ExtensionState, Queue
+from ._queues import QueueTracker
+from ._states import StateTracker
+from ._tracking import EventHandler, ListHandler
+
+__all__ = ["PBX"]
+
+
+class PBX:
+    """What is happening on one Asterisk right now, kept current from its events.
+
+    Pure state: no I/O and no clock. Give every item a connection yields to
+    ``apply(item, now)``; to fill the model from scratch (at start, after a
+    reconnect), send ``snapshot_actions()`` and apply their completions too.
+    Objects are updated in place; ``apply`` returns what it changed.
+    """
+
+    def __init__(self, *, history: int = 0) -> None:
+        """``history``: how many finished calls ``finished_calls`` keeps (0: none)."""
+        self._channels = ChannelTracker(history=history)
+        self._queues = QueueTracker()
+        self._states = StateTracker()
+        trackers = (self._channels, self._queues, self._states)
+        self._on_event: dict[str, EventHandler] = {}
+        self._on_list: dict[str, ListHandler] = {}
+        for tracker in trackers:
+            self._on_event.update(tracker.event_handlers())
+            self._on_list.update(tracker.list_handlers())
+        self._trackers = trackers
+        self._seq = 0
+        # Snapshot actions handed out and not completed yet: id(action) -> (action, seq).
+        self._snapshots: dict[int, tuple[Action, int]] = {}
+        self._synced = False
+
+    # -- the model --
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        """Channels up now, by Uniqueid."""
+        return self._channels.channels
+
+    @property
+    def bridges(self) -> Mapping[str, Bridge]:
+        """Bridges that exist now, by BridgeUniqueid."""
+        return self._channels.bridges
+
+    @property
+    def calls(self) -> Mapping[str, Call]:
+        """Calls with a channel up, by Linkedid."""
+        return self._channels.calls
+
+    @property
+    def finished_calls(self) -> Sequence[Call]:
+        """The latest finished calls, oldest first, at most ``history`` of them."""
+        return self._channels.finished_calls
+
+    @property
+    def queues(self) -> Mapping[str, Queue]:
+        """Queues, by name."""
+        return self._queues.queues
+
+    @property
+    def device_states(self) -> Mapping[str, str]:
+        """Each device's state (``NOT_INUSE``, ``INUSE``, ...), by device name."""
+        return self._states.device_states
+
+    @property
+    def extension_states(self) -> Mapping[tuple[str, str], ExtensionState]:
+        """Each hint's state, by ``(exten, context)``."""
+        return self._states.extension_states
+
+    @property
+    def synced(self) -> bool:
+        """True once every action of the latest ``snapshot_actions()`` has completed whole;
+        False before, and again after the connection closes."""
+        return self._synced
+
+    # -- feeding it --
+
+    def snapshot_actions(self) -> list[Action]:
+        """Fresh list actions that fill the model from scratch; send them all, then
+        ``apply`` their completions. A new call forgets the previous, unfinished ones."""
+        actions = [action for tracker in self._trackers for action in tracker.snapshot_actions()]
+        self._snapshots = {id(action): (action, self._seq) for action in actions}
+        self._synced = False
+        return actions
+
+    def apply(self, item: Any, now: float | None = None) -> Sequence[Change]:
+        """Apply one item of ``next_event()`` and return the changes it made.
+
+        ``now`` is the time to record (created, started, wait start...), in any
+        unit the program likes; None records no time. Items the model does not
+        follow change nothing and cost one dictionary lookup.
+        """
+        if isinstance(item, Event):
+            handler = self._on_event.get(item.name)
+            if handler is None:
+                return ()
+            self._seq += 1
+            changes: list[Change] = []
+            handler(item, now, self._seq, changes)
+            return changes
+        if isinstance(item, ActionCompleted):
+            return self._completed(item, now)
+        if isinstance(item, ConnectionClosed):
+            self._synced = False
+        return ()
+
+    def _completed(self, completed: ActionCompleted, now: float | None) -> Sequence[Change]:
+        handler = self._on_list.get(completed.action.name.lower())
+        if handler is None:
+            return ()
+        mark = self._snapshots.pop(id(completed.action), None)
+        since = None
+        if mark is not None and mark[0] is completed.action:
+            since = mark[1]
+            if not (completed.complete and not completed.too_many_events):
+                # A snapshot list that broke off: the model stays unsynced until the next.
+                self._snapshots.clear()
+            elif not self._snapshots:
+                self._synced = True
+        changes: list[Change] = []
+        handler(completed, since, now, changes)
+        return changes
