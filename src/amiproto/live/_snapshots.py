@@ -15,17 +15,11 @@ K = TypeVar("K", bound=Hashable)
 def is_whole(completed: ActionCompleted) -> bool:
     """True when ``completed`` is a list that arrived whole, so what it lacks is gone.
 
-    An error answer (no permission, module not loaded) lists nothing and proves
-    nothing; neither does a list cut short or given up at ``max_list_events``.
+    An error answer (no permission, module not loaded) is no list and proves
+    nothing; a list cut short, or given up at ``max_list_events``
+    (``too_many_events``), is not ``complete``.
     """
-    response = completed.response
-    return (
-        completed.is_list
-        and completed.complete
-        and not completed.too_many_events
-        and response is not None
-        and response.success
-    )
+    return completed.is_list and completed.complete
 
 
 class Removals(Generic[K]):
