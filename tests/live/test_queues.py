@@ -667,6 +667,7 @@ def test_load_recording_callers_agree_with_every_count_the_server_sends() -> Non
     assert (joins, checks) == (40, 80)
     support = pbx.queues["support"]
     assert support.callers == {}
+    assert pbx._queues._caller_seqs == {}  # callers that left leave no trace behind
     (wait,) = support.members.values()
     assert (wait.interface, wait.calls_taken, wait.in_call, wait.status) == (
         "Local/wait@default",
