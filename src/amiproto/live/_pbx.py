@@ -16,6 +16,14 @@ from ._tracking import EventHandler, ListHandler
 
 __all__ = ["PBX"]
 
+_ActionKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _key(action: Action) -> _ActionKey:
+    """What identifies a snapshot action in its completion: ``Connection.send()``
+    completes a copy that carries the ActionID it gave, so not the object itself."""
+    return action.name.lower(), tuple(pair for pair in action.headers if pair[0].lower() != "actionid")
+
 
 class PBX:
     """What is happening on one Asterisk right now, kept current from its events.
@@ -39,8 +47,8 @@ class PBX:
             self._on_list.update(tracker.list_handlers())
         self._trackers = trackers
         self._seq = 0
-        # Snapshot actions handed out and not completed yet: id(action) -> (action, seq).
-        self._snapshots: dict[int, tuple[Action, int]] = {}
+        # Snapshot actions handed out and not completed yet: their key -> seq.
+        self._snapshots: dict[_ActionKey, int] = {}
         self._synced = False
 
     # -- the model --
@@ -92,7 +100,7 @@ class PBX:
         """Fresh list actions that fill the model from scratch; send them all, then
         ``apply`` their completions. A new call forgets the previous, unfinished ones."""
         actions = [action for tracker in self._trackers for action in tracker.snapshot_actions()]
-        self._snapshots = {id(action): (action, self._seq) for action in actions}
+        self._snapshots = {_key(action): self._seq for action in actions}
         self._synced = False
         return actions
 
@@ -121,10 +129,8 @@ class PBX:
         handler = self._on_list.get(completed.action.name.lower())
         if handler is None:
             return ()
-        mark = self._snapshots.pop(id(completed.action), None)
-        since = None
-        if mark is not None and mark[0] is completed.action:
-            since = mark[1]
+        since = self._snapshots.pop(_key(completed.action), None)
+        if since is not None:
             if not (completed.complete and not completed.too_many_events):
                 # A snapshot list that broke off: the model stays unsynced until the next.
                 self._snapshots.clear()
