@@ -82,7 +82,9 @@ def main() -> int:
     print(f"the core runs {built}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'run':<34}{'msg/s':>12}{'MB/s':>9}{'ms':>9}")
     print(f"{'core full parse alone':<34}{count / alone:>12,.0f}{megabytes / alone:>9.1f}{alone * 1e3:>9.1f}")
-    print(f"{'full parse + PBX.apply':<34}{count / model:>12,.0f}{megabytes / model:>9.1f}{model * 1e3:>9.1f}")
+    print(
+        f"{'full parse + PBX.apply':<34}{count / model:>12,.0f}{megabytes / model:>9.1f}{model * 1e3:>9.1f}"
+    )
     verdict = "meets" if ratio >= GOAL else "misses"
     print(
         f"model on / core alone: {ratio:.2f}x (median of paired rounds; "

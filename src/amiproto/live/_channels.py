@@ -491,8 +491,11 @@ class ChannelTracker:
         if call is None or call.answered:
             return
         call.answered = True
-        call.answered_at = at
-        changes.append(CallChanged(call, {"answered": (False, True), "answered_at": (None, at)}))
+        fields: Fields = {"answered": (False, True)}
+        if at is not None:
+            fields["answered_at"] = (None, at)
+            call.answered_at = at
+        changes.append(CallChanged(call, fields))
 
     # -- reconciling with the lists --
 
