@@ -16,7 +16,10 @@ A call is the set of channels that share a Linkedid. It starts with its first
 channel and ends, leaving ``calls``, when its last channel hangs up. It is
 *answered* as soon as one of its channels is Up (state 6): answered by a
 person or by the dialplan (Answer, an IVR, voicemail) alike, as Asterisk
-itself counts a channel answered.
+itself counts a channel answered. What a list reveals happened while the model
+was not looking has no time: a call found answered keeps ``answered_at`` None,
+a channel found by a list was created ``now`` minus its Duration, and a call
+whose channels a list no longer shows ends ``now``.
 
 Reconciling with a list (see ``_tracking``): a listed object that an event
 touched after ``since`` keeps, for each group of fields (the snapshot, the
