@@ -661,6 +661,7 @@ def status_view(items: Sequence[amiproto.Event]) -> dict[str, dict[str, Any]]:
     return view
 
 
+@pytest.mark.usefixtures("implementation")  # with the C speedups and in pure Python
 def test_the_model_fed_only_events_equals_every_core_show_channels_list() -> None:
     """The key test: on real traffic, events alone give what the server lists.
 

@@ -13,6 +13,7 @@ def message(text: str) -> amiproto.Event:
     return amiproto.Event(text.replace("\n", "\r\n").encode())
 
 
+@pytest.mark.usefixtures("implementation")  # with the C speedups and in pure Python
 def test_a_reader_reads_its_headers_in_its_order_as_get_does() -> None:
     read = header_reader(["uniqueid", "Channel", "Missing", "Value"])
     event = message("Event: VarSet\nChannel: PJSIP/a\nUniqueid: 1.1\nValue: x: y\nvalue: second\n\n")
