@@ -772,6 +772,10 @@ HANDMADE = parse(
     + "Event: Newexten\nUniqueid: 1795674569.4\n\n"
     + "Event: BridgeLeave\nBridgeUniqueid: b-x\n\n"
 )
+BRIDGE_LISTS = [
+    parse(listed_bridge("911f962b-8c21-4e1f-b045-d0475ef819b2") + listed_bridge("b-new")),
+    parse("Event: BridgeListItem\nActionID: x\nBridgeUniqueid: \n\n"),
+]
 RECORDED_LISTS = [
     [item for item in recorded_events() if item.action_id == list_id] for list_id in ("s0", "s50", "s100")
 ]
@@ -781,7 +785,8 @@ RECORDED_LISTS = [
 def feeds(draw: st.DrawFn) -> list[object]:
     """Events of the recording and hand-made ones, in any order, with list completions
     (handed out by the model or not) and fresh snapshot hand-outs among them."""
-    pool: list[object] = [*RECORDED_WINDOW, *HANDMADE, *(("list", n) for n in range(3)), "snapshot"]
+    lists = [("list", n) for n in range(len(RECORDED_LISTS))]
+    pool: list[object] = [*RECORDED_WINDOW, *HANDMADE, *lists, ("bridges", 0), ("bridges", 1), "snapshot"]
     return draw(st.lists(st.sampled_from(pool), max_size=150))
 
 
@@ -809,14 +814,20 @@ def test_any_order_or_subset_of_events_never_raises_and_keeps_the_model_consiste
     feed: list[object],
 ) -> None:
     pbx = PBX(history=3)
-    action: amiproto.Action = actions.CoreShowChannels()
+    handed: dict[str, amiproto.Action] = {}
+    response = amiproto.Response(b"Response: Success\r\nActionID: x\r\nEventList: start\r\n\r\n")
     for now, item in enumerate(feed):
         if item == "snapshot":
-            action = handed_out(pbx, "CoreShowChannels")
+            handed = {action.name: action for action in pbx.snapshot_actions()}
             continue
         if isinstance(item, tuple):
-            events = tuple(RECORDED_LISTS[item[1]])
-            response = amiproto.Response(b"Response: Success\r\nActionID: x\r\nEventList: start\r\n\r\n")
+            kind, index = item
+            if kind == "list":
+                action = handed.pop("CoreShowChannels", actions.CoreShowChannels())
+                events = tuple(RECORDED_LISTS[index])
+            else:
+                action = handed.pop("BridgeList", actions.BridgeList())
+                events = tuple(BRIDGE_LISTS[index])
             item = amiproto.ActionCompleted("x", action, response, events=events, is_list=True)  # noqa: PLW2901
         check_consistent(pbx, pbx.apply(item, float(now)))
 

@@ -188,7 +188,7 @@ class ChannelTracker:
     def _on_newchannel(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         snapshot = _read_snapshot(event)
         uniqueid = snapshot[0]
-        if uniqueid is None or uniqueid in self._tracks:
+        if not uniqueid or uniqueid in self._tracks:
             self._on_snapshot(event, now, seq, changes)
             return
         if uniqueid in self._gone_channels:
@@ -218,7 +218,7 @@ class ChannelTracker:
         # It is sent once the channel answered, and may overtake the channel's own
         # earlier events (even its Newchannel), so it waits for the channel to be Up.
         uniqueid, response, application, data = _read_originated(event)
-        if uniqueid is None or application is None or (response or "").lower() != "success":
+        if not uniqueid or application is None or (response or "").lower() != "success":
             return
         track = self._tracks.get(uniqueid)
         if track is not None and track.channel.channel_state == _UP:
@@ -259,7 +259,7 @@ class ChannelTracker:
 
     def _on_hangup(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         uniqueid = _read_snapshot(event)[0]
-        if uniqueid is None:
+        if not uniqueid:
             return
         _remember(self._gone_channels, uniqueid)
         self._originated.pop(uniqueid, None)
@@ -304,7 +304,7 @@ class ChannelTracker:
 
     def _on_bridge_destroy(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         bridge_id = _read_bridge(event)[0]
-        if bridge_id is None:
+        if not bridge_id:
             return
         _remember(self._gone_bridges, bridge_id)
         bridge = self.bridges.get(bridge_id)
@@ -320,7 +320,7 @@ class ChannelTracker:
         by the caller, who may add more), or None when the channel cannot be followed.
         A channel not seen before is added and reported at once, with empty fields."""
         uniqueid = snapshot[0]
-        if uniqueid is None:
+        if not uniqueid:
             return None
         track = self._tracks.get(uniqueid)
         if track is None:
@@ -419,7 +419,7 @@ class ChannelTracker:
         self, values: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
     ) -> tuple[Bridge, Fields] | None:
         bridge_id = values[0]
-        if bridge_id is None or bridge_id in self._gone_bridges:
+        if not bridge_id or bridge_id in self._gone_bridges:
             return None
         self._bridge_seqs[bridge_id] = seq
         bridge = self.bridges.get(bridge_id)
@@ -511,7 +511,7 @@ class ChannelTracker:
                 continue
             snapshot = _read_snapshot(item)
             uniqueid = snapshot[0]
-            if uniqueid is None:
+            if not uniqueid:
                 continue
             listed.add(uniqueid)
             if uniqueid in self._gone_channels:
@@ -571,7 +571,7 @@ class ChannelTracker:
                 continue
             values = _read_bridge(item)
             bridge_id = values[0]
-            if bridge_id is None:
+            if not bridge_id:
                 continue
             listed.add(bridge_id)
             if bridge_id in self._gone_bridges:
