@@ -1,0 +1,42 @@
+"""Reading a fixed list of headers from many events (``amiproto.live._fields``)."""
+
+from __future__ import annotations
+
+import pytest
+
+import amiproto
+from amiproto.live import _fields
+from amiproto.live._fields import header_reader
+
+
+def message(text: str) -> amiproto.Event:
+    return amiproto.Event(text.replace("\n", "\r\n").encode())
+
+
+@pytest.mark.usefixtures("implementation")  # with the C speedups and in pure Python
+def test_a_reader_reads_its_headers_in_its_order_as_get_does() -> None:
+    read = header_reader(["uniqueid", "Channel", "Missing", "Value"])
+    event = message("Event: VarSet\nChannel: PJSIP/a\nUniqueid: 1.1\nValue: x: y\nvalue: second\n\n")
+    assert read(event) == ("1.1", "PJSIP/a", None, "x: y")
+    assert read(event) == tuple(event.get(name) for name in ("uniqueid", "Channel", "Missing", "Value"))
+    # Another shape, then the first again: each reads its own positions.
+    other = message("Event: VarSet\nValue: 1\nUniqueid: 2.2\nMissing: here\nChannel: b\n\n")
+    assert read(other) == ("2.2", "b", "here", "1")
+    assert read(event) == ("1.1", "PJSIP/a", None, "x: y")
+
+
+def test_a_reader_remembers_a_bounded_number_of_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_fields, "_GETTERS_LIMIT", 3)
+    read = header_reader(["A", "B"])
+    shapes = [message(f"Event: X\nA: {n}\nB: b\nExtra{n}: 1\n\n") for n in range(10)]
+    assert [read(event) for event in shapes] == [(str(n), "b") for n in range(10)]
+    # White box: the reader's cache of getters is the one dict among its closure's cells.
+    (getters,) = [
+        cell.cell_contents for cell in read.__closure__ or () if isinstance(cell.cell_contents, dict)
+    ]
+    assert 0 < len(getters) <= 3
+
+
+def test_a_reader_needs_two_headers() -> None:
+    with pytest.raises(ValueError, match="two"):
+        header_reader(["Uniqueid"])
