@@ -207,6 +207,9 @@ def test_snapshots_sent_through_a_connection_sync_the_model() -> None:
     wire.answer_error(ids["ExtensionStateList"], "No dialplan hints are available")
     assert not wire.pbx.synced
     wire.answer_list(ids["QueueStatus"], [], "QueueStatusComplete")
+    wire.answer_list(ids["BridgeList"], [], "BridgeListComplete")
+    assert not wire.pbx.synced
+    wire.answer_list(ids["CoreShowChannels"], [], "CoreShowChannelsComplete")
     assert wire.pbx.synced
     wire.close()
     assert not wire.pbx.synced
