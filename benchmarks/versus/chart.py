@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from results import Report, Row, Section
+from .results import Report, Row, Section
 
 __all__ = ["draw"]
 

@@ -289,7 +289,13 @@ class Peer:
         """Read ``segments``; raise ``TimeBoxExceeded`` if stopped at ``deadline``."""
         source = Segments(segments, deadline)
         started = time.perf_counter()
-        self.read(source, keep)
+        try:
+            self.read(source, keep)
+        except Exception as error:
+            # An early end in the middle of a message is an error to some libraries.
+            if not source.timed_out:
+                raise
+            raise TimeBoxExceeded(time.perf_counter() - started, source.fed, source.total) from error
         if source.timed_out:
             raise TimeBoxExceeded(time.perf_counter() - started, source.fed, source.total)
 

@@ -22,13 +22,14 @@ from bench_clients import (
     trio_events,
     trio_submit,
 )
-from peer_clients import panoramisk_events, panoramisk_pings, raw_socket_pings
-from peer_readers import Peer
-from results import Chart, Column, Row, Section
-from rounds import Failures, Run, best, interleaved, paired_ratio
 
 from amiproto_transports.benchmark import DATA_FILE
 from amiproto_transports.simulator._replay import load_recording
+
+from .peer_clients import panoramisk_events, panoramisk_pings, raw_socket_pings
+from .peer_readers import Peer
+from .results import Chart, Column, Row, Section
+from .rounds import Failures, Run, best, interleaved, paired_ratio
 
 __all__ = ["events", "pings", "replay_blob"]
 

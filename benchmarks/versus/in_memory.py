@@ -15,10 +15,6 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from peer_readers import Peer, TimeBoxExceeded
-from results import Chart, Column, Row, Section
-from rounds import Failures, Run, best, counted, describe, interleaved, paired_ratio
-
 from amiproto import _accel
 from amiproto._server import GREETING
 from amiproto_transports.benchmark import (
@@ -31,6 +27,10 @@ from amiproto_transports.benchmark import (
     memory_per_message,
     naive,
 )
+
+from .peer_readers import Peer, TimeBoxExceeded
+from .results import Chart, Column, Row, Section
+from .rounds import Failures, Run, best, counted, describe, interleaved, paired_ratio
 
 __all__ = ["SEGMENT", "large_message", "memory", "parsers", "peer_rows", "recording_slice"]
 
