@@ -34,7 +34,7 @@ QUICK = Settings(
     rounds=5,
     messages=None,
     large_sizes=(1 << 20, 4 << 20),
-    large_rounds=1,
+    large_rounds=2,
     # panoramisk and asterisk-ami take seconds on 4 MiB (quadratic): they are stopped.
     time_box=2.5,
     replays=16,
