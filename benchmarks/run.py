@@ -19,7 +19,7 @@ chart.png (with matplotlib) to ``--out``. A library that is not installed or
 fails is a row that says so. The ratios are what to compare: each is the median
 over rounds of two runs' rates in the same round, the runs taking turns.
 ``--quick`` (under two minutes) does fewer rounds and less work, and stops a
-library still reading one large message after 1.5 s; ``--smoke`` takes seconds,
+library still reading one large message after 2.5 s; ``--smoke`` takes seconds,
 to check the machinery, and its figures mean nothing. The bench extra installs
 the other libraries and matplotlib: pip install -e '.[bench]'.
 """
