@@ -9,6 +9,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -41,10 +43,13 @@ BY_HAND = {line for line in SHELL if line.startswith("HYPOTHESIS_PROFILE=thoroug
 # Installs from the package index: checked to name this project, never run (they would replace it).
 FROM_THE_INDEX = {"pip install amiproto"}
 # Smaller workloads for the long-running commands; the command itself is what is tested.
+# run.py's seconds-long run writes here, not over the committed results.
+RUN_PY_OUT = str(Path(tempfile.gettempdir()) / "amiproto-run-py")
 QUICKER = {
     "python benchmarks/bench_core.py": ["--repeat", "1"],
     "python benchmarks/bench_clients.py": ["--runs", "1", "--pings", "400"],
     "python fuzz/fuzz_connection.py --iterations 20000": ["--iterations", "300"],
+    "python benchmarks/run.py --quick": ["--smoke", "--out", RUN_PY_OUT],
 }
 
 
