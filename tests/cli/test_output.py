@@ -15,9 +15,9 @@ from amiproto_transports.cli._output import (
     Progress,
     Style,
     Terminal,
-    _cut,
     color_enabled,
     columns,
+    cut,
     headers_dict,
     message_json,
     printable,
@@ -74,7 +74,7 @@ def test_columns_and_visible_length() -> None:
     assert lines == ["a            1", "long name  100"]
     coloured = Style(True)("abc", "bold")
     assert visible_len(coloured) == 3
-    assert visible_len(_cut(Style(True)("abcdefgh", "red"), 4)) == 4
+    assert visible_len(cut(Style(True)("abcdefgh", "red"), 4)) == 4
 
 
 def test_json_keeps_repeated_headers_in_order() -> None:

@@ -28,9 +28,11 @@ __all__ = [
     "Terminal",
     "color_enabled",
     "columns",
+    "cut",
     "headers_dict",
     "message_json",
     "printable",
+    "visible_len",
 ]
 
 _CODES = {
@@ -294,7 +296,7 @@ class Terminal:
         ).rstrip()
         width = self.width
         if width is not None and visible_len(text) > width:
-            text = _cut(text, width)
+            text = cut(text, width)
         return text
 
     def event(self, event: amiproto.Event, when: float) -> None:
@@ -345,7 +347,7 @@ class Terminal:
         self.lines(columns(rows))
 
 
-def _cut(text: str, width: int) -> str:
+def cut(text: str, width: int) -> str:
     """``text`` cut to ``width`` visible characters, keeping escape sequences whole."""
     out = []
     seen = 0
