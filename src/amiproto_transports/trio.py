@@ -53,6 +53,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from amiproto import Action, ActionCompleted
+from amiproto.live import PBX
 
 try:
     import trio as _trio  # noqa: F401 (only to say what to install when it is missing)
@@ -125,6 +126,7 @@ async def connect(
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
     callbacks: Callbacks | None = None,
+    live: bool | PBX = False,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``;

@@ -22,7 +22,15 @@ thread, a task or a clock.
 """
 
 from ._backoff import Backoff
-from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks, run_callbacks_sync
+from ._callbacks import (
+    Callback,
+    CallbackKey,
+    CallbackRegistry,
+    Delivered,
+    Unregister,
+    run_callbacks,
+    run_callbacks_sync,
+)
 from ._dispatcher import InlineFirst
 from ._limits import (
     CLOSE_GRACE,
@@ -55,6 +63,7 @@ __all__ = [
     "Callback",
     "CallbackKey",
     "CallbackRegistry",
+    "Delivered",
     "Disconnected",
     "DropOldest",
     "HoldBack",
