@@ -107,6 +107,7 @@ class Session(Generic[W]):
         self._snapshot_failure: ActionCompleted | None = None
         # Snapshot lists given up at max_list_events: the rest of each still comes, as
         # events carrying its ActionID, and is no more the program's than the start.
+        # At most one per snapshot action (each is forgotten at its list's end, or a reconnect).
         self._overflowed: set[str] = set()
         self._login_deadline: float | None = None
 
@@ -343,7 +344,8 @@ class Session(Generic[W]):
                     if apply is None:
                         deliver.append(item)
                         continue
-                    if not self._overflowed or not self._overflow_item(item):
+                    # A snapshot's list items come as events too, and the program did not ask for them.
+                    if not (self._snapshot_ids or self._overflowed) or not self._snapshot_item(item):
                         deliver.append(item)
                     deliver.extend(apply(item, wall))
                 elif isinstance(item, ActionCompleted):
@@ -461,12 +463,17 @@ class Session(Generic[W]):
         self._held_login = None
         self._snapshot_failure = None
 
-    def _overflow_item(self, event: Event) -> bool:
-        """True when ``event`` is the rest of a snapshot list given up at ``max_list_events``."""
-        action_id = event.get("ActionID")
+    def _snapshot_item(self, event: Event) -> bool:
+        """True when ``event`` belongs to a snapshot's list, the end of one given up at
+        ``max_list_events`` included."""
+        action_id = event.action_id
+        if action_id is None:
+            return False
+        if action_id in self._snapshot_ids:
+            return True
         if action_id not in self._overflowed:
             return False
-        if (event.get("EventList") or "").lower() == "complete":
+        if event.event_list in ("complete", "cancelled") or event.name.endswith("Complete"):
             self._overflowed.discard(action_id)
         return True
 
