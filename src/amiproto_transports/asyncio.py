@@ -54,7 +54,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from amiproto import Action, ActionCompleted
-from amiproto.live import PBX
 
 from ._async import SharedClient
 from ._async._asyncio import AsyncioBackend
@@ -130,6 +129,7 @@ async def connect(
 
 
 if TYPE_CHECKING:
+    from amiproto.live import PBX
 
     def _check(client: Client) -> AsyncClient:
         return client

@@ -76,7 +76,6 @@ from typing import TYPE_CHECKING, Any, overload
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Response
-from amiproto.live import PBX, Change
 
 from ._future import LightFuture
 from ._shared import (
@@ -110,6 +109,10 @@ from ._shared._protocol import ChangeT, MessageT
 from ._sync_roles import Role, Workers
 from ._sync_writer import Writer
 from ._tls_socket import LockedTLS
+
+if TYPE_CHECKING:
+    # Only the annotations need it: the live model is imported when a client asks for one.
+    from amiproto.live import PBX, Change
 
 __all__ = ["Client", "connect"]
 

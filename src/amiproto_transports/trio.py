@@ -53,7 +53,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from amiproto import Action, ActionCompleted
-from amiproto.live import PBX
 
 try:
     import trio as _trio  # noqa: F401 (only to say what to install when it is missing)
@@ -138,6 +137,7 @@ async def connect(
 
 
 if TYPE_CHECKING:
+    from amiproto.live import PBX
 
     def _check(client: Client) -> AsyncClient:
         return client

@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Response
-from amiproto.live import PBX, Change
 
 from .._shared import (
     CLOSE_GRACE,
@@ -37,6 +36,10 @@ from .._shared import (
 )
 from .._shared._protocol import ChangeT, MessageT
 from ._base import Backend, Waiter, Wakeup
+
+if TYPE_CHECKING:
+    # Only the annotations need it: the live model is imported when a client asks for one.
+    from amiproto.live import PBX, Change
 
 __all__ = ["Events", "SharedClient"]
 

@@ -9,10 +9,12 @@ import logging
 import re
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from amiproto import Event, Message, Response, _accel
-from amiproto.live import Change
+
+if TYPE_CHECKING:
+    from amiproto.live import Change
 
 __all__ = [
     "Callback",
@@ -35,10 +37,17 @@ event; or None for orphan responses."""
 Callback = Callable[[Any], object]
 """Called with one message. Async clients await what it returns when that is awaitable."""
 
-Delivered = Message | Change
+Delivered: TypeAlias = "Message | Change"
 """What goes to callbacks, in one ordered stream: messages, and the live model's changes."""
 
-_CHANGE_CLASSES: frozenset[type] = frozenset(typing.get_args(Change))
+
+@functools.cache
+def _change_classes() -> frozenset[type]:
+    # Imported on first use: a client without a live model never loads it (nor the catalogue).
+    from amiproto.live import Change  # noqa: PLC0415
+
+    return frozenset(typing.get_args(Change))
+
 
 # The key of a callback registered for every change of the live model.
 _ANY_CHANGE = object()
@@ -98,7 +107,7 @@ class CallbackRegistry:
     def register(self, key: CallbackKey | type[Change], callback: Callback) -> Unregister:
         """Add ``callback`` under ``key`` (a change class too, as ``register_change`` takes);
         returns the function that removes it again."""
-        if isinstance(key, type) and key in _CHANGE_CLASSES:
+        if isinstance(key, type) and not issubclass(key, Message) and key in _change_classes():
             return self._add(key, callback)
         if not (key is None or isinstance(key, str) or (isinstance(key, type) and issubclass(key, Message))):
             raise TypeError(f"a callback key is an event name, a Message class, '' or None; not {key!r}")
@@ -106,7 +115,7 @@ class CallbackRegistry:
 
     def register_change(self, kind: type[Change] | None, callback: Callback) -> Unregister:
         """Add ``callback`` for the live model's changes of class ``kind`` (None: every change)."""
-        if kind is not None and not (isinstance(kind, type) and kind in _CHANGE_CLASSES):
+        if kind is not None and not (isinstance(kind, type) and kind in _change_classes()):
             raise TypeError(
                 f"a live callback's kind is a change class of amiproto.live or None; not {kind!r}"
             )
@@ -171,7 +180,6 @@ class CallbackRegistry:
         cls, name = cache_key
         name = None if name is None else name.lower()
         is_event = issubclass(cls, Event)
-        is_change = cls in _CHANGE_CLASSES
         for _, key, callback, glob in entries:
             if isinstance(key, type):
                 if issubclass(cls, key):
@@ -179,7 +187,7 @@ class CallbackRegistry:
             elif is_event:
                 if key in ("", name) or (glob is not None and name is not None and glob.match(name)):
                     yield callback
-            elif (key is None and name is None) or (key is _ANY_CHANGE and is_change):
+            elif (key is None and name is None) or (key is _ANY_CHANGE and cls in _change_classes()):
                 yield callback
 
 

@@ -6,13 +6,14 @@ import os
 import ssl as _ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
-
-from amiproto.live import PBX
+from typing import TYPE_CHECKING, Any
 
 from ._backoff import Backoff
 from ._callbacks import Callback
 from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
+
+if TYPE_CHECKING:
+    from amiproto.live import PBX
 
 __all__ = ["ENVIRONMENT", "Callbacks", "Options"]
 
@@ -71,8 +72,11 @@ class Options:
             object.__setattr__(self, "ssl", None)
         if self.max_list_events < 1:
             raise ValueError(f"max_list_events must be at least 1, not {self.max_list_events}")
-        if not isinstance(self.live, (bool, PBX)):
-            raise TypeError(f"live is True, False or an amiproto.live.PBX; not {self.live!r}")
+        if not isinstance(self.live, bool):
+            from amiproto.live import PBX  # noqa: PLC0415 - the live model only for those who want one
+
+            if not isinstance(self.live, PBX):
+                raise TypeError(f"live is True, False or an amiproto.live.PBX; not {self.live!r}")
         if self.max_send_buffer < 1:
             raise ValueError(f"max_send_buffer must be at least 1, not {self.max_send_buffer}")
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
-from amiproto.live import PBX, Change
 
 from ._callbacks import Callback, CallbackKey, Unregister
+
+if TYPE_CHECKING:
+    from amiproto.live import PBX, Change
 
 __all__ = ["AMIClient", "AsyncClient", "ChangeT", "MessageT", "SyncClient"]
 
@@ -17,7 +19,7 @@ MessageT = TypeVar("MessageT", bound=Message)
 ``register_callback``: a class gives that class, a name or ``""`` gives ``Event``,
 None gives ``Response``)."""
 
-ChangeT = TypeVar("ChangeT", bound=Change)
+ChangeT = TypeVar("ChangeT", bound="Change")
 """The change class a live callback registered under a class receives."""
 
 SendT_co = TypeVar("SendT_co", covariant=True)

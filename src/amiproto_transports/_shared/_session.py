@@ -13,15 +13,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
-from amiproto.live import PBX
 
 from ._callbacks import Delivered
 from ._options import Options
 from ._trace import ReceivedTrace, trace
+
+if TYPE_CHECKING:
+    from amiproto.live import PBX
 
 __all__ = ["Batch", "Session"]
 
@@ -66,6 +68,15 @@ class ReloginFailure:
     give_up: bool
 
 
+def _live_model(options: Options) -> PBX | None:
+    """The model ``options.live`` asks for: a new one for True, None for False."""
+    if options.live is True:
+        from amiproto.live import PBX  # noqa: PLC0415 - the live model only for those who want one
+
+        return PBX()
+    return options.live or None
+
+
 class Session(Generic[W]):
     """One client's protocol state across reconnects; the adapter supplies waiters ``W``.
 
@@ -98,7 +109,7 @@ class Session(Generic[W]):
         self.reapply: list[Action] = []
         self._trace = options.trace
         self._received = ReceivedTrace()
-        self.live: PBX | None = PBX() if options.live is True else (options.live or None)
+        self.live: PBX | None = _live_model(options)
         self._wall_clock = wall_clock
         # The snapshot in flight: the ActionIDs of its actions not completed yet, the
         # program's login result it holds back (None for a re-login's), its first failure.
