@@ -282,9 +282,10 @@ class Client:
         """Call ``callback(change)`` for each change of the live model of class ``kind``
         (``amiproto.live.ChannelAdded``...; None: every change), on the worker threads
         and in the one order of the event callbacks: a change right after the event that
-        made it. Returns a function that removes the registration. By the time it runs,
-        the model may have moved on (read it under ``live_lock``); the change carries the
-        live object and, for a ``...Changed``, the old and new value of each field.
+        made it, through the same bounded queue (``queue_size``, see ``dropped_events``).
+        Returns a function that removes the registration. By the time it runs, the model
+        may have moved on (read it under ``live_lock``); the change carries the live
+        object and, for a ``...Changed``, the old and new value of each field.
         """
         return self._callbacks.register_change(kind, callback)
 

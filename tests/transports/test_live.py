@@ -91,6 +91,8 @@ async def test_the_model_is_synced_at_connect_and_follows_the_calls(kind: str, s
         ids = {"one-1", "one-2", "two-1", "two-2"}
         await wait_until(lambda: ids <= set(added))
         assert model_channels(client) == ids == await server_channels(client)
+        created = client.read_live(lambda live: live.channels["one-1"].created)
+        assert abs(created - time.time()) < 60  # the wall clock: times are for people
         # Each change right after the event that made it, in the callbacks' one order.
         assert order[:2] == ["Newchannel", "ChannelAdded"]
 
