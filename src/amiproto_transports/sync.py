@@ -75,7 +75,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
+from amiproto import Action, ActionCompleted, Event, LoginResult, Response
 
 from ._future import LightFuture
 from ._shared import (
@@ -91,6 +91,7 @@ from ._shared import (
     CallbackKey,
     CallbackRegistry,
     Callbacks,
+    Delivered,
     Disconnected,
     DropOldest,
     HoldBack,
@@ -104,10 +105,14 @@ from ._shared import (
     outcome,
     run_callbacks_sync,
 )
-from ._shared._protocol import MessageT
+from ._shared._protocol import ChangeT, MessageT
 from ._sync_roles import Role, Workers
 from ._sync_writer import Writer
 from ._tls_socket import LockedTLS
+
+if TYPE_CHECKING:
+    # Only the annotations need it: the live model is imported when a client asks for one.
+    from amiproto.live import PBX, Change
 
 __all__ = ["Client", "connect"]
 
@@ -152,6 +157,30 @@ class _Subscription:
         self.client._unsubscribe(self)
 
 
+class _ModelThenCore:
+    """The live model's lock, then the core lock: what the reader holds while the core
+    routes what it read, so a thread that holds ``live_lock`` sees the model still.
+    In that order everywhere: a thread that holds ``live_lock`` may send."""
+
+    __slots__ = ("_core", "_model")
+
+    def __init__(self, model: threading.RLock, core: threading.Lock) -> None:
+        self._model = model
+        self._core = core
+
+    def __enter__(self) -> None:
+        self._model.acquire()
+        try:
+            self._core.acquire()
+        except BaseException:
+            self._model.release()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._core.release()
+        self._model.release()
+
+
 class Client:
     """A blocking AMI client. Make one with ``connect()``; see the module docstring."""
 
@@ -162,6 +191,13 @@ class Client:
         for key, callback in (options.callbacks or {}).items():  # before anything is read
             self._callbacks.register(key, callback)
         self._core_lock = threading.Lock()
+        self._live_lock = threading.RLock()
+        # What the reader holds to feed the core: the core lock alone without a live model.
+        self._reading_lock: _ModelThenCore | threading.Lock = (
+            self._core_lock
+            if self._session.live is None
+            else _ModelThenCore(self._live_lock, self._core_lock)
+        )
         self._closing = threading.Event()
         self._writer = Writer(
             self._core_lock,
@@ -171,7 +207,7 @@ class Client:
             eager_bytes=EAGER_BYTES,
             high_water=options.max_send_buffer,
         )
-        self._queue: HoldBack[Message] = HoldBack(options.queue_size)
+        self._queue: HoldBack[Delivered] = HoldBack(options.queue_size)
         # Guards the queue and the two workers' roles.
         self._queue_cond = threading.Condition(threading.Lock())
         self._roles = Workers(2, _LEND_LIMIT)
@@ -219,6 +255,39 @@ class Client:
         removes this registration. Exceptions from a callback are logged and ignored.
         """
         return self._callbacks.register(key, callback)
+
+    @property
+    def live(self) -> PBX:
+        """The live model (``amiproto.live.PBX``) that ``connect(..., live=True)`` keeps
+        current; raises ``amiproto.LocalProtocolError`` when connected without ``live``.
+
+        It is updated on the reader thread while ``live_lock`` is held: hold it to read
+        several objects as one consistent picture, briefly, and do not wait for an
+        answer while holding it (the reader would wait for it, and the answer with it).
+        """
+        return self._session.live_model()
+
+    @property
+    def live_lock(self) -> threading.RLock:
+        """Held while the live model is updated; hold it to read the model consistently."""
+        return self._live_lock
+
+    @overload
+    def register_live_callback(
+        self, kind: type[ChangeT], callback: Callable[[ChangeT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_live_callback(self, kind: None, callback: Callable[[Change], object]) -> Unregister: ...
+    def register_live_callback(self, kind: type[Any] | None, callback: Callback) -> Unregister:
+        """Call ``callback(change)`` for each change of the live model of class ``kind``
+        (``amiproto.live.ChannelAdded``...; None: every change), on the worker threads
+        and in the one order of the event callbacks: a change right after the event that
+        made it, through the same bounded queue (``queue_size``, see ``dropped_events``).
+        Returns a function that removes the registration. By the time it runs, the model
+        may have moved on (read it under ``live_lock``); the change carries the live
+        object and, for a ``...Changed``, the old and new value of each field.
+        """
+        return self._callbacks.register_change(kind, callback)
 
     def is_connected(self) -> bool:
         """True while the socket is up (and, when credentials were given, logged in)."""
@@ -572,14 +641,14 @@ class Client:
                     try:
                         received = sock.recv(RECV_SIZE) if tls is None else tls.recv()
                     except OSError as error:
-                        with self._core_lock:
+                        with self._reading_lock:
                             batch = session.lose(f"read failed: {error}")
                         self._apply(batch)
                         return batch.closed or "read failed"
                     if received is None:
                         continue  # not a whole TLS record yet
                     now = time.monotonic()
-                    with self._core_lock:
+                    with self._reading_lock:
                         batch = session.receive(received, now)
                         # Joined under the same lock, so no action overtakes them.
                         writer.buffer += batch.outgoing
@@ -587,7 +656,7 @@ class Client:
                     if batch.closed is not None:
                         return batch.closed
                 if deadline is not None and time.monotonic() >= deadline:
-                    with self._core_lock:
+                    with self._reading_lock:
                         batch = session.timer(time.monotonic())
                         writer.buffer += batch.outgoing
                     self._apply(batch)
@@ -616,7 +685,7 @@ class Client:
         if batch.deliver:
             self._deliver(batch.deliver)
 
-    def _deliver(self, messages: list[Message], *, wake_standby: bool = False) -> None:
+    def _deliver(self, messages: list[Delivered], *, wake_standby: bool = False) -> None:
         """Queue ``messages`` for the callbacks, holding back what does not fit. The reader
         runs them itself at the top of its loop; ``wake_standby`` asks the standby worker
         to, for a reader about to block."""
@@ -639,7 +708,7 @@ class Client:
     def _on_lost(self, reason: str) -> None:
         """Fail every waiter at once: nobody may hang on a dead connection."""
         self._ready = False
-        with self._core_lock:
+        with self._reading_lock:
             self._session.lose(reason)
             waiters = self._session.fail_all()
         if waiters:
@@ -843,6 +912,7 @@ def connect(
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
     callbacks: Callbacks | None = None,
+    live: bool | PBX = False,
 ) -> Client:
     """Connect (and log in when ``username`` is given); the client is a context manager.
 
@@ -871,6 +941,15 @@ def connect(
     ``callbacks``: ``{key: callback}``, each registered as ``register_callback(key,
     callback)`` before the login is sent, so that the events sent right after it
     (``FullyBooted``) reach them; registering after ``connect()`` returns may miss those.
+    A change class of ``amiproto.live`` as a key registers a live callback.
+    ``live``: keep ``client.live``, a live model of the PBX (``amiproto.live.PBX``),
+    current: True for a new one, or the ``PBX`` to keep (``PBX(history=50)``). Each
+    login, and each re-login after a reconnect, sends its snapshot actions and applies
+    their answers, and every event, as they arrive; ``connect()`` returns once the model
+    is filled (``client.live.synced``), raising ``ActionTimeout`` (or ``ListTooLong``,
+    see ``max_list_events``) when a snapshot action did not complete. An error answer
+    (QueueStatus without app_queue) leaves that part empty and does not stop it.
+    ``register_live_callback`` sees its changes.
     Raises ``amiproto.ConnectFailed`` (a ``ConnectionLost`` and a ``ConnectionError``,
     with the reason in its message) when the connection cannot be made, and
     ``AuthenticationError`` when the login is refused.

@@ -125,6 +125,7 @@ async def connect(
     max_list_events: int = DEFAULT_MAX_LIST_EVENTS,
     retry_refused_login: bool = False,
     callbacks: Callbacks | None = None,
+    live: bool | PBX = False,
 ) -> AsyncIterator[Client]:
     """``async with connect(...) as client``: connect, log in when ``username`` is given,
     and close (Logoff first) on exit. Options as in ``amiproto_transports.sync.connect``;
@@ -136,6 +137,7 @@ async def connect(
 
 
 if TYPE_CHECKING:
+    from amiproto.live import PBX
 
     def _check(client: Client) -> AsyncClient:
         return client

@@ -19,6 +19,7 @@ import anyio.to_thread
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult
+from amiproto.live import PBX
 from amiproto_transports import asyncio as aio_client
 from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
@@ -38,6 +39,22 @@ class Face:
 
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister:
         return self.native.register_callback(key, callback)
+
+    def register_live_callback(self, kind: Any, callback: Callback) -> Unregister:
+        return self.native.register_live_callback(kind, callback)
+
+    @property
+    def live(self) -> PBX:
+        return self.native.live
+
+    def read_live(self, read: Callable[[PBX], Any]) -> Any:
+        """``read(client.live)`` as one consistent picture: under the sync client's
+        ``live_lock``; the async clients change it only between two awaits."""
+        native = self.native
+        if isinstance(native, sync_client.Client):
+            with native.live_lock:
+                return read(native.live)
+        return read(native.live)
 
     def is_connected(self) -> bool:
         return self.native.is_connected()
@@ -359,8 +376,89 @@ def tls_proxy(target: tuple[str, int], context: ssl.SSLContext) -> Iterator[tupl
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+class GatedProxy:
+    """A loopback TCP relay to ``target`` that the test can cut: ``cut()`` drops every
+    connection and refuses new ones (accepted, then closed at once) until ``open()``."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.address: tuple[str, int] = self.listener.getsockname()[:2]
+        self.accepted = 0
+        self._open = threading.Event()
+        self._open.set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._live: list[socket.socket] = []
+        self._all: list[socket.socket] = []  # closed at the end, once no pump uses them
+        self._threads: list[threading.Thread] = []
+
+    def cut(self) -> None:
+        self._open.clear()
+        with self._lock:
+            socks, self._live = self._live, []
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def open(self) -> None:
+        self._open.set()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            if not self._open.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target, timeout=5.0)
+            with self._lock:
+                self._live += [client, upstream]
+                self._all += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                thread = threading.Thread(target=self._pump, args=(source, sink), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError):  # ValueError: closed under select()
+            while not self._stop.is_set():
+                if not select.select([source], [], [], 0.5)[0]:
+                    continue
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> GatedProxy:
+        thread = threading.Thread(target=self._serve, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self.cut()
+        self.listener.close()
+        deadline = time.monotonic() + 2.0
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for sock in self._all:
+            sock.close()
+
+
 __all__ = [
     "GREETING",
+    "GatedProxy",
     "accept_login",
     "refuse_login",
     "Face",

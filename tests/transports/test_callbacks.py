@@ -12,6 +12,7 @@ import amiproto
 from amiproto import Event, Response
 from amiproto_transports._shared import (
     CallbackRegistry,
+    Delivered,
     DropOldest,
     InlineFirst,
     Reconnected,
@@ -334,7 +335,7 @@ async def test_inline_first_runs_at_once_until_a_callback_must_be_awaited() -> N
 
     registry.register("", lambda m: calls.append(m.name))
     registry.register("Slow", slow)
-    queue: DropOldest[amiproto.Message] = DropOldest(100)
+    queue: DropOldest[Delivered] = DropOldest(100)
     dispatch = InlineFirst(registry, queue, logging.getLogger("test"))
 
     # Nothing pending: run here and now, and nothing is left for the dispatcher task.

@@ -8,9 +8,15 @@ import pytest
 
 import amiproto
 from amiproto import Action
-from amiproto_transports._shared import Options, Session, outcome
+from amiproto.live import PBX
+from amiproto_transports._shared import Batch, Options, Session, outcome
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def kinds(batch: Batch[str]) -> list[str]:
+    """What ``batch`` delivers: each message's kind (a live model's change by its class)."""
+    return [m.kind if isinstance(m, amiproto.Message) else type(m).__name__ for m in batch.deliver]
 
 
 def feed(session: Session[str], text: str) -> object:
@@ -29,7 +35,7 @@ def test_session_routes_items_and_maps_errors() -> None:
     )
     assert [waiter for waiter, _ in batch.completed] == ["ping-waiter"]
     assert outcome(batch.completed[0][1]).success
-    assert [m.kind for m in batch.deliver] == ["response", "event"]
+    assert kinds(batch) == ["response", "event"]
     assert [e.name for e in batch.deliver if isinstance(e, amiproto.Event)] == ["FullyBooted"]
 
     login_id, _ = session.send(Action("Login", Username="u", Secret="s"), None, 1.0, "login")
@@ -109,14 +115,14 @@ def test_login_puts_what_the_core_queued_first() -> None:
 def test_a_read_of_only_events_and_a_mixed_read_deliver_alike() -> None:
     events = "".join(f"Event: E{i}\r\nN: {i}\r\n\r\n" for i in range(5))
     mixed = events + "Response: Success\r\nActionID: stray\r\n\r\n" + events
-    for text, kinds in ((events, ["event"] * 5), (mixed, ["event"] * 5 + ["response"] + ["event"] * 5)):
+    for text, expected in ((events, ["event"] * 5), (mixed, ["event"] * 5 + ["response"] + ["event"] * 5)):
         session: Session[str] = Session(Options("h", timeout=None))
         feed(session, "Asterisk Call Manager/11.0.0\r\n")
         batch = session.receive(text.encode(), now=1.0)
-        assert [m.kind for m in batch.deliver] == kinds
+        assert kinds(batch) == expected
         assert [m.get("N") for m in batch.deliver if isinstance(m, amiproto.Event)] == [
             str(i) for i in range(5)
-        ] * (kinds.count("event") // 5)
+        ] * (expected.count("event") // 5)
 
 
 def test_the_trace_of_a_line_split_across_reads_shows_no_secret(caplog: pytest.LogCaptureFixture) -> None:
@@ -143,3 +149,142 @@ def test_a_connection_proves_itself_by_a_message_beyond_greeting_and_relogin() -
     assert session.proven
     session.reset()
     assert not session.proven
+
+
+# -- the live model --
+
+
+def action_ids(data: bytes) -> dict[str, str]:
+    """The ActionID of each action in ``data``, by action name."""
+    ids: dict[str, str] = {}
+    for block in data.decode().split("\r\n\r\n"):
+        headers = dict(line.split(": ", 1) for line in block.split("\r\n") if ": " in line)
+        if "Action" in headers:
+            ids[headers["Action"]] = headers["ActionID"]
+    return ids
+
+
+def logged_in_live(wall: float = 1234.5, timeout: float | None = None) -> tuple[Session[str], dict[str, str]]:
+    """A live session whose login "login" was accepted: the snapshot's ActionIDs by action name."""
+    session: Session[str] = Session(Options("h", timeout=timeout, live=True), wall_clock=lambda: wall)
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    data = session.login("u", "s", auth="plain", events=True, timeout=timeout, now=1.0, waiter="login")
+    login_id = action_ids(data)["Login"]
+    batch = feed(
+        session, f"Response: Success\r\nActionID: {login_id}\r\nMessage: Authentication accepted\r\n\r\n"
+    )
+    assert isinstance(batch, Batch)
+    assert batch.logins == [] and batch.completed == []  # held until the snapshot is in
+    ids = action_ids(batch.outgoing)
+    assert sorted(ids) == sorted(a.name for a in PBX().snapshot_actions())
+    return session, ids
+
+
+def empty_list(action_id: str, complete: str) -> str:
+    return (
+        f"Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: List will follow\r\n\r\n"
+        f"Event: {complete}\r\nActionID: {action_id}\r\nEventList: Complete\r\nListItems: 0\r\n\r\n"
+    )
+
+
+def test_a_live_login_is_answered_once_the_snapshot_is_applied() -> None:
+    session, ids = logged_in_live()
+    live = session.live_model()
+    channel = (
+        "Event: CoreShowChannel\r\nActionID: {id}\r\nChannel: PJSIP/a-1\r\nUniqueid: a.1\r\n"
+        "Linkedid: a.1\r\nChannelState: 6\r\nChannelStateDesc: Up\r\n\r\n"
+    )
+    listed = (
+        f"Response: Success\r\nActionID: {ids['CoreShowChannels']}\r\nEventList: start\r\n\r\n"
+        + channel.format(id=ids["CoreShowChannels"])
+        + f"Event: CoreShowChannelsComplete\r\nActionID: {ids['CoreShowChannels']}\r\nEventList: Complete\r\n"
+        "ListItems: 1\r\n\r\n"
+    )
+    batch = session.receive(listed.encode(), 2.0)
+    # The snapshot's items are not delivered; its changes are.
+    assert [type(m).__name__ for m in batch.deliver] == ["ChannelAdded", "CallAdded", "CallChanged"]
+    assert not live.synced and batch.logins == []
+    answers = [empty_list(ids[name], f"{name}Complete") for name in ("BridgeList", "DeviceStateList")]
+    answers += [
+        f"Response: Error\r\nActionID: {ids[name]}\r\nMessage: Invalid/unknown command\r\n\r\n"
+        for name in ("QueueStatus", "ExtensionStateList")
+    ]
+    batch = session.receive("".join(answers).encode(), 2.0)
+    assert live.synced  # error answers complete their actions
+    assert [(waiter, result.success) for waiter, result in batch.logins] == [("login", True)]
+    assert session.login_waiter is None
+
+    # Events are applied where they are routed, stamped with the wall clock, each change
+    # delivered right after its event.
+    batch = feed(session, "Event: Newchannel\r\nChannel: PJSIP/b-2\r\nUniqueid: b.2\r\nLinkedid: b.2\r\n\r\n")
+    assert isinstance(batch, Batch)
+    assert kinds(batch) == ["event", "ChannelAdded", "CallAdded"]
+    assert live.channels["b.2"].created == 1234.5
+    assert set(live.channels) == {"a.1", "b.2"}
+    session.lose("read failed")
+    assert not live.synced
+
+
+def test_a_snapshot_that_times_out_fails_the_login_with_its_outcome() -> None:
+    session, _ = logged_in_live(timeout=5.0)
+    assert session.deadline() == 6.0  # what is left of the login's own timeout
+    batch = session.timer(6.0)
+    assert batch.logins == []
+    assert [waiter for waiter, _ in batch.completed] == ["login"]
+    with pytest.raises(amiproto.ActionTimeout):
+        outcome(batch.completed[0][1])
+    assert session.login_waiter is None and not session.live_model().synced
+
+
+def test_a_connection_lost_during_the_snapshot_fails_the_login() -> None:
+    session, _ = logged_in_live()
+    session.lose("read failed")
+    assert session.fail_all() == ["login"]
+
+
+def test_the_rest_of_a_snapshot_list_given_up_at_max_list_events_is_not_delivered() -> None:
+    session: Session[str] = Session(Options("h", timeout=None, live=True, max_list_events=1))
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    data = session.login("u", "s", auth="plain", events=True, timeout=None, now=1.0, waiter="login")
+    batch = session.receive(
+        f"Response: Success\r\nActionID: {action_ids(data)['Login']}\r\n\r\n".encode(), 1.0
+    )
+    device_list = action_ids(batch.outgoing)["DeviceStateList"]
+    items = "".join(
+        f"Event: DeviceStateChange\r\nActionID: {device_list}\r\nDevice: D{n}\r\nState: INUSE\r\n\r\n"
+        for n in range(3)
+    )
+    end = f"Event: DeviceStateListComplete\r\nActionID: {device_list}\r\nEventList: Complete\r\n\r\n"
+    after = "Event: DeviceStateChange\r\nDevice: E\r\nState: INUSE\r\n\r\n"  # an ordinary event
+    start = f"Response: Success\r\nActionID: {device_list}\r\nEventList: start\r\n\r\n"
+    batch = session.receive((start + items + end + after).encode(), 2.0)
+    assert [m.get("Device") for m in batch.deliver if isinstance(m, amiproto.Event)] == ["E"]
+
+
+def test_a_relogin_sends_the_snapshot_and_reconciles() -> None:
+    session, ids = logged_in_live()
+    session.receive("".join(empty_list(i, f"{n}Complete") for n, i in ids.items()).encode(), 2.0)
+    feed(session, "Event: Newchannel\r\nChannel: PJSIP/c-3\r\nUniqueid: c.3\r\nLinkedid: c.3\r\n\r\n")
+    session.lose("read failed")
+    session.fail_all()
+    session.reset()
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    login_id = action_ids(session.start_relogin(3.0))["Login"]
+    batch = session.receive(f"Response: Success\r\nActionID: {login_id}\r\n\r\n".encode(), 3.0)
+    assert [(waiter, result.success) for waiter, result in batch.logins] == [(None, True)]  # not held
+    ids = action_ids(batch.outgoing)
+    batch = session.receive("".join(empty_list(i, f"{n}Complete") for n, i in ids.items()).encode(), 3.0)
+    assert [type(m).__name__ for m in batch.deliver] == ["ChannelRemoved", "CallRemoved"]
+    assert session.live_model().synced and session.live_model().channels == {}
+
+
+def test_without_live_nothing_is_sent_after_the_login_and_there_is_no_model() -> None:
+    session: Session[str] = Session(Options("h", timeout=None))
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    data = session.login("u", "s", auth="plain", events=True, timeout=None, now=1.0, waiter="login")
+    batch = session.receive(
+        f"Response: Success\r\nActionID: {action_ids(data)['Login']}\r\n\r\n".encode(), 1.0
+    )
+    assert batch.outgoing == b"" and [w for w, _ in batch.logins] == ["login"]
+    with pytest.raises(amiproto.LocalProtocolError):
+        session.live_model()

@@ -15,6 +15,7 @@ SOURCES = HERE.parent.parent / "src"
 # Each line of this file that mypy must flag ends with ``# E: <part of the message>``.
 WRONG = """
 from amiproto import Event, Response, actions, events
+from amiproto.live import ChannelAdded
 from amiproto_transports import sync
 
 
@@ -33,6 +34,9 @@ def check(client: sync.Client) -> None:
     client.register_callback("Newchannel", on_newchannel)  # E: expected "Callable[[Event], object]"
     client.register_callback(None, on_newchannel)  # E: expected "Callable[[Response], object]"
     client.register_callback(Event, on_response)  # E: expected "Callable[[Event], object]"
+    client.register_live_callback(ChannelAdded, lambda c: c.nope)  # E: "ChannelAdded" has no attribute
+    client.register_live_callback(ChannelAdded, on_hangup)  # E: expected "Callable[[ChannelAdded], object]"
+    client.register_live_callback(None, on_hangup)  # E: expected "Callable[[ChannelAdded | ChannelChanged
     done = client.send_action(actions.Ping(), wait_for_result=True)
     reveal_type(done.get("Message"))  # E: "str | None"
     done.response.get("Message")  # E: Item "None" of "Response | None" has no attribute "get"

@@ -90,8 +90,10 @@ class PBX:
 
     @property
     def synced(self) -> bool:
-        """True once every action of the latest ``snapshot_actions()`` has completed whole;
-        False before, and again after the connection closes."""
+        """True once every action of the latest ``snapshot_actions()`` has completed, and
+        none broke off (cut short, timed out, given up at ``max_list_events``); an error
+        answer (no such module, no permission) completes its action too. False before the
+        first ``snapshot_actions()``, and again after the connection closes."""
         return self._synced
 
     # -- feeding it --
@@ -101,7 +103,7 @@ class PBX:
         ``apply`` their completions. A new call forgets the previous, unfinished ones."""
         actions = [action for tracker in self._trackers for action in tracker.snapshot_actions()]
         self._snapshots = {_key(action): self._seq for action in actions}
-        self._synced = False
+        self._synced = not actions  # nothing to wait for
         return actions
 
     def apply(self, item: Any, now: float | None = None) -> Sequence[Change]:

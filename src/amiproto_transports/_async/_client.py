@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
+from amiproto import Action, ActionCompleted, Event, LoginResult, Response
 
 from .._shared import (
     CLOSE_GRACE,
@@ -23,6 +23,7 @@ from .._shared import (
     Callback,
     CallbackKey,
     CallbackRegistry,
+    Delivered,
     Disconnected,
     DropOldest,
     InlineFirst,
@@ -33,8 +34,12 @@ from .._shared import (
     login_outcome,
     outcome,
 )
-from .._shared._protocol import MessageT
+from .._shared._protocol import ChangeT, MessageT
 from ._base import Backend, Waiter, Wakeup
+
+if TYPE_CHECKING:
+    # Only the annotations need it: the live model is imported when a client asks for one.
+    from amiproto.live import PBX, Change
 
 __all__ = ["Events", "SharedClient"]
 
@@ -96,7 +101,7 @@ class SharedClient(Generic[W]):
         self._callbacks = CallbackRegistry()
         for key, callback in (options.callbacks or {}).items():  # before anything is read
             self._callbacks.register(key, callback)
-        self._queue: DropOldest[Message] = DropOldest(options.queue_size)
+        self._queue: DropOldest[Delivered] = DropOldest(options.queue_size)
         self._dispatch = InlineFirst(self._callbacks, self._queue, log)
         self._queue_ready = self._backend.wakeup()
         self._subscriptions: list[Events] = []
@@ -135,6 +140,27 @@ class SharedClient(Generic[W]):
         removes the registration. Typed as ``sync.Client.register_callback``: a class key
         types the callback's message."""
         return self._callbacks.register(key, callback)
+
+    @property
+    def live(self) -> PBX:
+        """The live model (``amiproto.live.PBX``) that ``connect(..., live=True)`` keeps
+        current; raises ``amiproto.LocalProtocolError`` when connected without ``live``.
+        It changes only in the reader task, between two awaits of yours: what one step of
+        a task reads is consistent. See ``sync.connect`` for ``live``."""
+        return self._session.live_model()
+
+    @overload
+    def register_live_callback(
+        self, kind: type[ChangeT], callback: Callable[[ChangeT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_live_callback(self, kind: None, callback: Callable[[Change], object]) -> Unregister: ...
+    def register_live_callback(self, kind: type[Any] | None, callback: Callback) -> Unregister:
+        """Call ``callback(change)`` for each change of the live model of class ``kind``
+        (``amiproto.live.ChannelAdded``...; None: every change), as event callbacks are
+        called (awaited if it returns an awaitable) and in their order: a change right
+        after the event that made it. Returns a function that removes the registration."""
+        return self._callbacks.register_change(kind, callback)
 
     def is_connected(self) -> bool:
         return self._ready and not self._closing
@@ -397,7 +423,7 @@ class SharedClient(Generic[W]):
             self._deliver(batch.deliver)
         self._arm_timer(self._session.deadline())
 
-    def _deliver(self, messages: list[Message]) -> None:
+    def _deliver(self, messages: list[Delivered]) -> None:
         if self._dispatch.deliver(messages):
             self._queue_ready.set()
         if self._subscriptions:

@@ -2,7 +2,8 @@
 
 The core (``amiproto.Connection``) makes every protocol decision; these modules hold
 the glue that is the same in every I/O world. None of them touches a socket, a
-thread, a task or a clock.
+thread, a task or a clock (the live model's wall-clock times come from the function
+``Session`` is given, ``time.time`` by default).
 
 - ``_protocol``: ``AMIClient``, the typing Protocol every client is checked against;
 - ``_callbacks``: ``CallbackRegistry``, which callbacks a message goes to and in what order,
@@ -16,13 +17,22 @@ thread, a task or a clock.
   the send buffer, the close grace);
 - ``_backoff``: ``Backoff``, the jittered delays between reconnect attempts;
 - ``_notices``: the synthetic ``Disconnected`` and ``Reconnected`` events;
-- ``_session``: ``Session``, the core plus the adapter's waiters, turned into ``Batch``es;
+- ``_session``: ``Session``, the core plus the adapter's waiters, turned into ``Batch``es,
+  and with ``live`` the live model fed where items are routed, and its snapshots;
 - ``_outcome``: the one place where core results become exceptions;
 - ``_trace``: the redacted wire trace.
 """
 
 from ._backoff import Backoff
-from ._callbacks import Callback, CallbackKey, CallbackRegistry, Unregister, run_callbacks, run_callbacks_sync
+from ._callbacks import (
+    Callback,
+    CallbackKey,
+    CallbackRegistry,
+    Delivered,
+    Unregister,
+    run_callbacks,
+    run_callbacks_sync,
+)
 from ._dispatcher import InlineFirst
 from ._limits import (
     CLOSE_GRACE,
@@ -55,6 +65,7 @@ __all__ = [
     "Callback",
     "CallbackKey",
     "CallbackRegistry",
+    "Delivered",
     "Disconnected",
     "DropOldest",
     "HoldBack",

@@ -7,15 +7,20 @@ import functools
 import inspect
 import logging
 import re
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from amiproto import Event, Message, Response, _accel
+
+if TYPE_CHECKING:
+    from amiproto.live import Change
 
 __all__ = [
     "Callback",
     "CallbackKey",
     "CallbackRegistry",
+    "Delivered",
     "Paused",
     "Unregister",
     "finish_callbacks",
@@ -32,6 +37,21 @@ event; or None for orphan responses."""
 Callback = Callable[[Any], object]
 """Called with one message. Async clients await what it returns when that is awaitable."""
 
+Delivered: TypeAlias = "Message | Change"
+"""What goes to callbacks, in one ordered stream: messages, and the live model's changes."""
+
+
+@functools.cache
+def _change_classes() -> frozenset[type]:
+    # Imported on first use: a client without a live model never loads it (nor the catalogue).
+    from amiproto.live import Change  # noqa: PLC0415
+
+    return frozenset(typing.get_args(Change))
+
+
+# The key of a callback registered for every change of the live model.
+_ANY_CHANGE = object()
+
 Unregister = Callable[[], None]
 """What ``register_callback`` returns: call it to remove that registration."""
 
@@ -41,18 +61,18 @@ _CACHE_LIMIT = 4096
 
 _GLOB_CHARACTERS = frozenset("*?[")
 
-_Entry = tuple[object, CallbackKey, Callback, "re.Pattern[str] | None"]
-"""(token, key with names lowered, callback, the compiled glob when the key is one)."""
+_Entry = tuple[object, object, Callback, "re.Pattern[str] | None"]
+"""(token, key with names lowered or ``_ANY_CHANGE``, callback, the compiled glob when the key is one)."""
 
 _Dispatch = Callable[
     [
-        list[Message],
+        list[Delivered],
         int,
         tuple[Callback, ...] | None,
         int,
         dict[str, tuple[type, tuple[Callback, ...]]],
-        Callable[[Message], tuple[Callback, ...]],
-        Callable[[Callback, Message, BaseException], object],
+        Callable[[Delivered], tuple[Callback, ...]],
+        Callable[[Callback, Delivered, BaseException], object],
         str,
         type[BaseException],
     ],
@@ -70,7 +90,9 @@ class CallbackRegistry:
     it is an instance of; an
     orphan ``Response`` (one no action waits for) goes to callbacks under None
     and under classes it is an instance of; other messages go only to matching
-    classes. Matching callbacks run in registration order. The registry is
+    classes. A change of the live model goes to callbacks registered under its class,
+    or with ``register_change(None, ...)``; messages and changes never share a
+    callback. Matching callbacks run in registration order. The registry is
     copy-on-write, so a dispatcher may read it while another thread registers.
     Globs are matched once per event name, when its callbacks are cached: a
     pattern costs nothing on events whose name was seen before.
@@ -82,10 +104,24 @@ class CallbackRegistry:
         # The hot path: an event's exact name -> (its class, its callbacks).
         self._by_name: dict[str, tuple[type, tuple[Callback, ...]]] = {}
 
-    def register(self, key: CallbackKey, callback: Callback) -> Unregister:
-        """Add ``callback`` under ``key``; returns the function that removes it again."""
+    def register(self, key: CallbackKey | type[Change], callback: Callback) -> Unregister:
+        """Add ``callback`` under ``key`` (a change class too, as ``register_change`` takes);
+        returns the function that removes it again."""
+        if isinstance(key, type) and not issubclass(key, Message) and key in _change_classes():
+            return self._add(key, callback)
         if not (key is None or isinstance(key, str) or (isinstance(key, type) and issubclass(key, Message))):
             raise TypeError(f"a callback key is an event name, a Message class, '' or None; not {key!r}")
+        return self._add(key, callback)
+
+    def register_change(self, kind: type[Change] | None, callback: Callback) -> Unregister:
+        """Add ``callback`` for the live model's changes of class ``kind`` (None: every change)."""
+        if kind is not None and not (isinstance(kind, type) and kind in _change_classes()):
+            raise TypeError(
+                f"a live callback's kind is a change class of amiproto.live or None; not {kind!r}"
+            )
+        return self._add(_ANY_CHANGE if kind is None else kind, callback)
+
+    def _add(self, key: object, callback: Callback) -> Unregister:
         if not callable(callback):
             raise TypeError(f"callback {callback!r} is not callable")
         token = object()
@@ -111,7 +147,7 @@ class CallbackRegistry:
         Read-only for callers; ``matching`` fills it, and a registration replaces it."""
         return self._by_name
 
-    def matching(self, message: Message) -> tuple[Callback, ...]:
+    def matching(self, message: Delivered) -> tuple[Callback, ...]:
         """The callbacks ``message`` goes to, in registration order."""
         # Keyed on the exact name; case is folded only when a cache is filled.
         if isinstance(message, Event):
@@ -151,7 +187,7 @@ class CallbackRegistry:
             elif is_event:
                 if key in ("", name) or (glob is not None and name is not None and glob.match(name)):
                     yield callback
-            elif key is None and name is None:
+            elif (key is None and name is None) or (key is _ANY_CHANGE and cls in _change_classes()):
                 yield callback
 
 
@@ -166,17 +202,17 @@ def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
     cache[key] = value
 
 
-def _report(log: logging.Logger, callback: Callback, message: Message, error: BaseException) -> None:
+def _report(log: logging.Logger, callback: Callback, message: Delivered, error: BaseException) -> None:
     log.error("callback %r failed on %r", callback, message, exc_info=error)
 
 
 def _run_in_c(
     dispatch: _Dispatch,
     registry: CallbackRegistry,
-    messages: Iterable[Message],
+    messages: Iterable[Delivered],
     log: logging.Logger,
     caught: type[BaseException] = Exception,
-) -> Iterator[tuple[object, Callback, Message]]:
+) -> Iterator[tuple[object, Callback, Delivered]]:
     """The C loop over ``messages``: yields what a callback returned when it was not None
     (with that callback and its message), then goes on after it. What a callback raises
     is logged when it is a ``caught``, and propagates otherwise."""
@@ -191,7 +227,9 @@ def _run_in_c(
         paused = dispatch(batch, index, callbacks, position + 1, by_name, matching, failed, "_name", caught)
 
 
-def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
+def run_callbacks_sync(
+    registry: CallbackRegistry, messages: Iterable[Delivered], log: logging.Logger
+) -> None:
     """Run each message's callbacks in order (the sync client's workers); whatever a
     callback raises is logged on ``log`` and the next one runs. Even SystemExit or
     KeyboardInterrupt: raised in a worker thread, they could only end the thread that
@@ -206,10 +244,10 @@ def run_callbacks_sync(registry: CallbackRegistry, messages: Iterable[Message], 
 
 def _run_in_python(
     registry: CallbackRegistry,
-    messages: Iterable[Message],
+    messages: Iterable[Delivered],
     log: logging.Logger,
     caught: type[BaseException] = Exception,
-) -> Iterator[tuple[object, Callback, Message]]:
+) -> Iterator[tuple[object, Callback, Delivered]]:
     """``_run_in_c`` in pure Python, and the one place a message's callbacks are looked up."""
     by_name = registry.by_name
     matching = registry.matching
@@ -217,7 +255,7 @@ def _run_in_python(
         # ``matching`` inlined for events whose name is cached: this loop runs once
         # per event, and a call per event would cost more than the lookup.
         try:
-            cls, callbacks = by_name[message._name]  # type: ignore[attr-defined]
+            cls, callbacks = by_name[message._name]  # type: ignore[union-attr]
         except (AttributeError, KeyError):
             callbacks = matching(message)
         else:
@@ -233,13 +271,13 @@ def _run_in_python(
                     yield result, callback, message
 
 
-Paused = tuple[Iterator[tuple[object, Callback, Message]], Awaitable[object], Callback, Message]
+Paused = tuple[Iterator[tuple[object, Callback, Delivered]], Awaitable[object], Callback, Delivered]
 """A batch whose callbacks ran up to one that returned an awaitable: the rest of the
 batch, that awaitable, and the callback and message it came from."""
 
 
 def start_callbacks(
-    registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger
+    registry: CallbackRegistry, messages: Iterable[Delivered], log: logging.Logger
 ) -> Paused | None:
     """Run each message's callbacks in order until one returns something awaitable;
     None when all have run. A callback's exception is logged on ``log``."""
@@ -272,7 +310,9 @@ async def finish_callbacks(paused: Paused, log: logging.Logger) -> None:
             return
 
 
-async def run_callbacks(registry: CallbackRegistry, messages: Iterable[Message], log: logging.Logger) -> None:
+async def run_callbacks(
+    registry: CallbackRegistry, messages: Iterable[Delivered], log: logging.Logger
+) -> None:
     """Run each message's callbacks in order, awaiting what a callback returns when it is
     awaitable; a callback's exception is logged on ``log`` and the next one runs."""
     paused = start_callbacks(registry, messages, log)

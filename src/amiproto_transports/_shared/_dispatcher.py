@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from amiproto import Message
-
-from ._callbacks import CallbackRegistry, Paused, finish_callbacks, run_callbacks, start_callbacks
+from ._callbacks import CallbackRegistry, Delivered, Paused, finish_callbacks, run_callbacks, start_callbacks
 from ._queue import DropOldest
 
 __all__ = ["InlineFirst"]
@@ -23,7 +21,7 @@ class InlineFirst:
     wherever it runs.
     """
 
-    def __init__(self, registry: CallbackRegistry, queue: DropOldest[Message], log: logging.Logger) -> None:
+    def __init__(self, registry: CallbackRegistry, queue: DropOldest[Delivered], log: logging.Logger) -> None:
         self.registry = registry
         self.queue = queue
         self.log = log
@@ -35,7 +33,7 @@ class InlineFirst:
         """Work for the dispatcher task."""
         return self.paused is not None or bool(self.queue)
 
-    def deliver(self, messages: list[Message]) -> bool:
+    def deliver(self, messages: list[Delivered]) -> bool:
         """Run or queue ``messages``; True when the dispatcher task has work to wake for."""
         if not self.running and not self.pending:
             self.paused = start_callbacks(self.registry, messages, self.log)

@@ -6,11 +6,14 @@ import os
 import ssl as _ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._backoff import Backoff
 from ._callbacks import Callback
 from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATER
+
+if TYPE_CHECKING:
+    from amiproto.live import PBX
 
 __all__ = ["ENVIRONMENT", "Callbacks", "Options"]
 
@@ -58,6 +61,9 @@ class Options:
     callbacks: Callbacks | None = None
     """Callbacks registered before anything is sent, as ``register_callback(key, callback)``
     for each item: they see the events that come right after the login (``FullyBooted``)."""
+    live: bool | PBX = False
+    """Keep a live model of the PBX current (``client.live``): True for a new ``PBX()``,
+    or the ``PBX`` to keep (``PBX(history=N)``); False for none."""
 
     def __post_init__(self) -> None:
         if self.ssl is True:
@@ -66,6 +72,11 @@ class Options:
             object.__setattr__(self, "ssl", None)
         if self.max_list_events < 1:
             raise ValueError(f"max_list_events must be at least 1, not {self.max_list_events}")
+        if not isinstance(self.live, bool):
+            from amiproto.live import PBX  # noqa: PLC0415 - the live model only for those who want one
+
+            if not isinstance(self.live, PBX):
+                raise TypeError(f"live is True, False or an amiproto.live.PBX; not {self.live!r}")
         if self.max_send_buffer < 1:
             raise ValueError(f"max_send_buffer must be at least 1, not {self.max_send_buffer}")
 

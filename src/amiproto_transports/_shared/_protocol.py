@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
 from ._callbacks import Callback, CallbackKey, Unregister
 
-__all__ = ["AMIClient", "AsyncClient", "MessageT", "SyncClient"]
+if TYPE_CHECKING:
+    from amiproto.live import PBX, Change
+
+__all__ = ["AMIClient", "AsyncClient", "ChangeT", "MessageT", "SyncClient"]
 
 MessageT = TypeVar("MessageT", bound=Message)
 """The message class a callback registered under a class receives (the overloads of
 ``register_callback``: a class gives that class, a name or ``""`` gives ``Event``,
 None gives ``Response``)."""
+
+ChangeT = TypeVar("ChangeT", bound="Change")
+"""The change class a live callback registered under a class receives."""
 
 SendT_co = TypeVar("SendT_co", covariant=True)
 LoginT_co = TypeVar("LoginT_co", covariant=True)
@@ -40,6 +46,17 @@ class AMIClient(Protocol[SendT_co, LoginT_co, EventsT_co, CloseT_co, WaitT_co]):
     @overload
     def register_callback(self, key: None, callback: Callable[[Response], object]) -> Unregister: ...
     def register_callback(self, key: CallbackKey, callback: Callback) -> Unregister: ...
+
+    @property
+    def live(self) -> PBX: ...
+
+    @overload
+    def register_live_callback(
+        self, kind: type[ChangeT], callback: Callable[[ChangeT], object]
+    ) -> Unregister: ...
+    @overload
+    def register_live_callback(self, kind: None, callback: Callable[[Change], object]) -> Unregister: ...
+    def register_live_callback(self, kind: type[Any] | None, callback: Callback) -> Unregister: ...
 
     def send_action(
         self, action: Action, timeout: float | None = None, *, wait_for_result: bool = False

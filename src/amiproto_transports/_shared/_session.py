@@ -2,22 +2,28 @@
 
 ``Session`` turns bytes and timer ticks into a ``Batch`` that says which waiters
 to wake, which messages to dispatch, what to write, and whether the connection
-ended; it also keeps the credentials and the actions to re-apply after a reconnect.
+ended; it also keeps the credentials and the actions to re-apply after a reconnect,
+and, with ``live``, the live model (``amiproto.live.PBX``) and its snapshots.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import amiproto
 from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
 
+from ._callbacks import Delivered
 from ._options import Options
 from ._trace import ReceivedTrace, trace
+
+if TYPE_CHECKING:
+    from amiproto.live import PBX
 
 __all__ = ["Batch", "Session"]
 
@@ -37,7 +43,8 @@ class Batch(Generic[W]):
 
     completed: list[tuple[W, ActionCompleted]] = field(default_factory=list)
     logins: list[tuple[W | None, LoginResult]] = field(default_factory=list)
-    deliver: list[Message] = field(default_factory=list)
+    deliver: list[Delivered] = field(default_factory=list)
+    """Messages for the callbacks, and with ``live`` the model's changes, in order."""
     outgoing: bytes = b""
     """Bytes the core queued by itself meanwhile (MD5 second step, keepalive Ping), to write."""
     closed: str | None = None
@@ -61,13 +68,30 @@ class ReloginFailure:
     give_up: bool
 
 
+def _live_model(options: Options) -> PBX | None:
+    """The model ``options.live`` asks for: a new one for True, None for False."""
+    if options.live is True:
+        from amiproto.live import PBX  # noqa: PLC0415 - the live model only for those who want one
+
+        return PBX()
+    return options.live or None
+
+
 class Session(Generic[W]):
     """One client's protocol state across reconnects; the adapter supplies waiters ``W``.
 
     Not thread-safe: the sync client calls it under its core lock.
+
+    With ``options.live``, every event and every list completion is applied to
+    ``live`` where it is routed, stamped with ``wall_clock()`` (the model's times are
+    for people), and the changes join ``Batch.deliver`` right after what made them.
+    After each login it sends the model's snapshot actions; the program's own
+    login is answered only once their completions are applied (``synced``), or with
+    the first one's failure (no answer in time, cut short, too long). Their lists
+    are not delivered: the program did not ask for them.
     """
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, wall_clock: Callable[[], float] = time.time) -> None:
         self.options = options
         self.conn = self._new_conn()
         self.waiters: dict[str, W] = {}
@@ -85,6 +109,18 @@ class Session(Generic[W]):
         self.reapply: list[Action] = []
         self._trace = options.trace
         self._received = ReceivedTrace()
+        self.live: PBX | None = _live_model(options)
+        self._wall_clock = wall_clock
+        # The snapshot in flight: the ActionIDs of its actions not completed yet, the
+        # program's login result it holds back (None for a re-login's), its first failure.
+        self._snapshot_ids: set[str] = set()
+        self._held_login: LoginResult | None = None
+        self._snapshot_failure: ActionCompleted | None = None
+        # Snapshot lists given up at max_list_events: the rest of each still comes, as
+        # events carrying its ActionID, and is no more the program's than the start.
+        # At most one per snapshot action (each is forgotten at its list's end, or a reconnect).
+        self._overflowed: set[str] = set()
+        self._login_deadline: float | None = None
 
     def _new_conn(self) -> amiproto.Connection:
         return amiproto.Connection(
@@ -102,6 +138,15 @@ class Session(Generic[W]):
         self._login_owners.clear()
         self._received = ReceivedTrace()
         self.proven = False
+        self._forget_snapshot()
+        self._overflowed.clear()
+
+    def live_model(self) -> PBX:
+        """The live model; ``LocalProtocolError`` when the client was made without one."""
+        live = self.live
+        if live is None:
+            raise amiproto.LocalProtocolError("this client keeps no live model: connect with live=True")
+        return live
 
     @property
     def open(self) -> bool:
@@ -169,6 +214,7 @@ class Session(Generic[W]):
         )
         self.credentials = _Credentials(username, secret, auth, events)
         self.login_waiter = waiter
+        self._login_deadline = None if timeout is None else now + timeout
         self._started_login(waiter)
         trace(self._trace, "->", data)
         return data
@@ -244,10 +290,10 @@ class Session(Generic[W]):
         try:
             self.conn.receive_data(data, now)
         except amiproto.RemoteProtocolError as error:
-            self._drain(batch)
+            self._drain(batch, now)
             self._lost(batch, f"protocol error: {error}")
             return batch
-        self._drain(batch)
+        self._drain(batch, now)
         return batch
 
     def timer(self, now: float) -> Batch[W]:
@@ -257,7 +303,7 @@ class Session(Generic[W]):
             batch.closed = self.closed_reason
             return batch
         self.conn.handle_timer(now)
-        self._drain(batch)
+        self._drain(batch, now)
         return batch
 
     def lose(self, reason: str) -> Batch[W]:
@@ -270,17 +316,23 @@ class Session(Generic[W]):
 
     def _lost(self, batch: Batch[W], reason: str) -> None:
         self.closed_reason = batch.closed = reason
+        if self.live is not None:
+            self.live.apply(amiproto.ConnectionClosed(reason))
 
-    def _drain(self, batch: Batch[W]) -> None:
-        self._route(batch)
-        batch.outgoing = self.outgoing()
+    def _drain(self, batch: Batch[W], now: float) -> None:
+        self._route(batch, now)
+        # After what _route wrote itself (a snapshot's actions): the core queued this later.
+        batch.outgoing += self.outgoing()
 
-    def _route(self, batch: Batch[W]) -> None:
+    def _route(self, batch: Batch[W], now: float) -> None:
         next_events = self.conn.next_events
         waiters = self.waiters
         completed = batch.completed
         deliver = batch.deliver
         event_type = Event
+        live = self.live
+        apply = None if live is None else live.apply
+        wall = 0.0 if live is None else self._wall_clock()
         while True:
             try:
                 # Items that came before a protocol error are handed out first; the
@@ -293,25 +345,35 @@ class Session(Generic[W]):
                 return
             if not self.proven:
                 self._look_for_proof(items)
-            if all(map(isinstance, items, repeat(event_type))):
+            if apply is None and all(map(isinstance, items, repeat(event_type))):
                 # Only events, as most reads of a busy server bring: checked at C speed.
                 deliver.extend(cast("list[Message]", items))
                 continue
             for item in items:
                 # Events first: a busy server sends many more of them than answers.
                 if isinstance(item, event_type):
-                    deliver.append(item)
+                    if apply is None:
+                        deliver.append(item)
+                        continue
+                    # A snapshot's list items come as events too, and the program did not ask for them.
+                    if not (self._snapshot_ids or self._overflowed) or not self._snapshot_item(item):
+                        deliver.append(item)
+                    deliver.extend(apply(item, wall))
                 elif isinstance(item, ActionCompleted):
+                    if apply is not None:
+                        deliver.extend(apply(item, wall))
                     waiter = waiters.pop(item.action_id, None)
                     if waiter is not None:
                         completed.append((waiter, item))
+                    elif item.action_id in self._snapshot_ids:
+                        self._snapshot_done(batch, item)
                     elif item.timed_out or not item.success:
                         logging.getLogger("amiproto.client").debug("unclaimed %r", item)
                 elif isinstance(item, Response):
                     if item.orphan:
                         deliver.append(item)
                 elif isinstance(item, LoginResult):
-                    self._route_login(batch, item)
+                    self._route_login(batch, item, now)
                 elif isinstance(item, amiproto.ConnectionClosed):
                     self._lost(batch, item.reason)
                     return
@@ -330,19 +392,101 @@ class Session(Generic[W]):
                 self.proven = True
                 return
 
-    def _route_login(self, batch: Batch[W], result: LoginResult) -> None:
+    def _route_login(self, batch: Batch[W], result: LoginResult, now: float) -> None:
         # Only to the login it answers: a login given up on (cancelled, interrupted)
         # is still in flight in the core, and its late answer belongs to nobody.
         owner = self._login_owners.pop(result.action_id or "", None)
         if owner is _RELOGIN:
             batch.logins.append((None, result))
+            if result.success and self.live is not None:
+                self._start_snapshot(batch, now, self.options.timeout)
         elif owner is not None and owner is self.login_waiter:
+            if result.success and self.live is not None:
+                # The login waiter stays registered, so that the snapshot's answers
+                # count as awaited and a loss fails it; the result waits for them.
+                self._held_login = result
+                deadline = self._login_deadline
+                self._start_snapshot(batch, now, None if deadline is None else max(0.0, deadline - now))
+                return
             batch.logins.append((self.login_waiter, result))
             self.login_waiter = None
         else:
             logging.getLogger("amiproto.client").debug(
                 "the answer to a login given up on: success=%s", result.success
             )
+
+    # -- the live model's snapshot --
+
+    def _start_snapshot(self, batch: Batch[W], now: float, timeout: float | None) -> None:
+        """Send the live model's snapshot actions; their answers go to no waiter. The
+        program's login (``_held_login``), if any, is answered once they all are; within
+        what is left of its timeout."""
+        assert self.live is not None
+        conn = self.conn
+        data = conn.data_to_send()  # queued by the core before these
+        ids: set[str] = set()
+        for action in self.live.snapshot_actions():
+            data += conn.send(action, timeout=timeout, now=now)
+            action_id = conn.last_action_id
+            assert action_id is not None
+            ids.add(action_id)
+        trace(self._trace, "->", data)
+        batch.outgoing += data
+        self._snapshot_ids = ids
+        self._snapshot_failure = None
+        if not ids:
+            self._snapshot_finished(batch)
+
+    def _snapshot_done(self, batch: Batch[W], completed: ActionCompleted) -> None:
+        """One snapshot action has completed (already applied to the model)."""
+        self._snapshot_ids.discard(completed.action_id)
+        # An error answer (QueueStatus without app_queue) is complete: the model syncs.
+        if not completed.complete:
+            if completed.too_many_events:
+                self._overflowed.add(completed.action_id)
+            if self._snapshot_failure is None:
+                self._snapshot_failure = completed
+        if not self._snapshot_ids:
+            self._snapshot_finished(batch)
+
+    def _snapshot_finished(self, batch: Batch[W]) -> None:
+        """Every snapshot action has completed: answer the login it held back."""
+        held, failure = self._held_login, self._snapshot_failure
+        self._forget_snapshot()
+        if held is None:
+            if failure is not None:  # a re-login's: nobody to raise to
+                logging.getLogger("amiproto.client").warning(
+                    "the live model is not synced after the reconnect: %s (%s) did not complete",
+                    failure.action.name,
+                    failure.action_id,
+                )
+            return
+        waiter, self.login_waiter = self.login_waiter, None
+        if waiter is None:
+            return  # the login was given up on meanwhile
+        if failure is not None:
+            batch.completed.append((waiter, failure))  # the clients raise its outcome()
+        else:
+            batch.logins.append((waiter, held))
+
+    def _forget_snapshot(self) -> None:
+        self._snapshot_ids = set()
+        self._held_login = None
+        self._snapshot_failure = None
+
+    def _snapshot_item(self, event: Event) -> bool:
+        """True when ``event`` belongs to a snapshot's list, the end of one given up at
+        ``max_list_events`` included."""
+        action_id = event.action_id
+        if action_id is None:
+            return False
+        if action_id in self._snapshot_ids:
+            return True
+        if action_id not in self._overflowed:
+            return False
+        if event.event_list in ("complete", "cancelled") or event.name.endswith("Complete"):
+            self._overflowed.discard(action_id)
+        return True
 
     def fail_all(self) -> list[W]:
         """Every waiter still registered, removed; the adapter fails them with ConnectionLost."""
@@ -351,4 +495,5 @@ class Session(Generic[W]):
         if self.login_waiter is not None:
             failed.append(self.login_waiter)
             self.login_waiter = None
+        self._held_login = None
         return failed
