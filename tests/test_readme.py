@@ -50,6 +50,7 @@ QUICKER = {
     "python benchmarks/bench_clients.py": ["--runs", "1", "--pings", "400"],
     "python fuzz/fuzz_connection.py --iterations 20000": ["--iterations", "300"],
     "python benchmarks/run.py --quick": ["--smoke", "--out", RUN_PY_OUT],
+    "amiproto top": ["--duration", "1"],  # it runs until Ctrl-C
 }
 
 
@@ -100,6 +101,7 @@ def test_shell_snippet_runs(line: str) -> None:
     if argv[0] == "amiproto":
         script = shutil.which("amiproto")
         argv = [script, *argv[1:]] if script else [sys.executable, "-m", "amiproto_transports", *argv[1:]]
+        argv += QUICKER.get(line, [])
     elif argv[0] == "python":
         argv = [sys.executable, *argv[1:], *QUICKER.get(line, [])]
     with Simulator(calls_per_second=20).running(port=0) as (_, port):

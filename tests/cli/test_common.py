@@ -32,7 +32,7 @@ def assert_usage_error(err: str, *fragments: str) -> None:
 
 
 def test_every_subcommand_is_covered() -> None:
-    assert subcommands() == ["action", "bench", "demo", "events", "record", "replay", "simulate"]
+    assert subcommands() == ["action", "bench", "demo", "events", "record", "replay", "simulate", "top"]
 
 
 @pytest.mark.parametrize("command", subcommands())

@@ -1,4 +1,4 @@
-"""The ``amiproto`` command: demo, events, action, simulate, record, replay, bench.
+"""The ``amiproto`` command: demo, events, top, action, simulate, record, replay, bench.
 
 Exit status: 0 success; 1 the action was answered with ``Response: Error``
 (``replay``: a client sent an action the recording does not have);
@@ -17,12 +17,12 @@ import sys
 import amiproto
 from amiproto import _accel
 
-from . import _action, _bench, _demo, _events, _record, _replay, _simulate
+from . import _action, _bench, _demo, _events, _record, _replay, _simulate, _top
 from ._common import OneLineParser, UsageError
 
 __all__ = ["main"]
 
-_COMMANDS = (_demo, _events, _action, _simulate, _record, _replay, _bench)
+_COMMANDS = (_demo, _events, _top, _action, _simulate, _record, _replay, _bench)
 
 
 def version_line() -> str:

@@ -175,13 +175,16 @@ def open_client(
     *,
     events: bool | str = True,
     callbacks: Sequence[tuple[str, Callable[[Event], object]]] = (),
+    live: bool = False,
+    reconnect: bool = False,
 ) -> Client:
     """Connect and log in with the sync client (errors propagate as ``amiproto`` errors).
 
     ``callbacks`` are registered before the login, so that no event sent right
-    after it (``FullyBooted``, a replayed stream) is missed.
+    after it (``FullyBooted``, a replayed stream) is missed. ``live`` keeps
+    ``client.live`` current; ``reconnect`` as ``connect`` takes it.
     """
-    client = connect(where.host, where.port, timeout=where.timeout)
+    client = connect(where.host, where.port, timeout=where.timeout, live=live, reconnect=reconnect)
     try:
         for key, callback in callbacks:
             client.register_callback(key, callback)

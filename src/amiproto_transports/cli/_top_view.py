@@ -83,7 +83,12 @@ def _call_start(call: Call) -> tuple[float, str]:
 def _channel_rows(pbx: PBX, now: float, style: Style) -> list[list[str]]:
     titles = ("CHANNEL", "STATE", "CALLER", "CONNECTED", "WHERE", "APPLICATION", "BRIDGE", "AGE")
     rows = [[style(title, "bold") for title in titles]]
-    ordered = sorted(pbx.channels.values(), key=lambda c: (c.linkedid or "", c.created or 0.0, c.uniqueid))
+    # Grouped by call, calls in the order they started, as the CALLS section lists them.
+    started = {linkedid: _call_start(call) for linkedid, call in pbx.calls.items()}
+    unknown = (float("inf"), "")
+    ordered = sorted(
+        pbx.channels.values(), key=lambda c: (started.get(c.linkedid or "", unknown), c.channel, c.uniqueid)
+    )
     for chan in ordered:
         state = _text(chan.channel_state_desc)
         rows.append(
