@@ -6,7 +6,8 @@
 What is measured is the client's own CPU: ``time.process_time()`` of this process
 (every thread of it: the sync client's reader, writer and callers alike) over the
 Pings, divided by their number. The server runs in another process, the
-simulator in a subprocess by default, or any server on loopback given with
+simulator in a subprocess by default (``--write-each-message``: each answer in a
+write of its own, as Asterisk sends them), or any server on loopback given with
 ``--host``/``--port``, so its work is not counted; the connect and the login are
 not either. Wall time per Ping is printed beside it, for information: it waits
 for the server too.
@@ -17,7 +18,9 @@ whole messages come: the least any client can do. Then each client, in its way
 of having many actions in flight (``WINDOW`` at a time, each window awaited
 before the next): ``submit()`` on each client; ``send_action`` from ``WINDOW``
 concurrent tasks on asyncio and trio; ``send_action`` from ``THREADS`` threads
-on the sync client, each waiting for its answer before the next.
+on the sync client, each waiting for its answer before the next. The core alone
+(``Connection.send`` and the answers fed back from memory, no socket) is shown
+too: it is the floor of every client, which adds its socket and its waiters.
 
 The runs take turns in ``--rounds`` rounds. A row's ratio is the median over the
 rounds of its CPU per Ping over the raw socket's in the same round, so that a
@@ -127,6 +130,44 @@ def raw_socket(server: Server, pings: int) -> Cost:
                     answered += next_message().startswith(answer)
     finally:
         sock.close()
+    return out[0]
+
+
+# -- the core alone ----------------------------------------------------------------------
+
+
+def core_alone(server: Server, pings: int) -> Cost:
+    """What every client does on top of: ``Connection.send`` for each Ping, the server's
+    answers (made beforehand, in the simulator's words) fed back in one piece per window,
+    and every item drained with ``next_events()``. No socket, no server: the floor of
+    any client built on the core. ``server`` is not used."""
+    out: list[Cost] = []
+    conn = amiproto.Connection(action_id_prefix="core")
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_events()
+    count = windows(pings)
+    answers = [
+        b"".join(
+            b"Response: Success\r\nActionID: core-%d\r\nPing: Pong\r\nTimestamp: 1700000000.123456\r\n\r\n"
+            % n
+            for n in range(window * WINDOW + 1, (window + 1) * WINDOW + 1)
+        )
+        for window in range(count)
+    ]
+    clock = time.monotonic
+    with timed(out):
+        for window in range(count):
+            now = clock()
+            for _ in range(WINDOW):
+                conn.send(amiproto.Action("Ping"), timeout=TIMEOUT, now=now)
+            conn.receive_data(answers[window], now=now)
+            answered = 0
+            for item in conn.next_events():
+                if isinstance(item, amiproto.ActionCompleted):
+                    answered += item.success
+            if answered != WINDOW:
+                raise RuntimeError(f"core alone: {answered} of {WINDOW} Pings answered")
+            conn.next_deadline()
     return out[0]
 
 
@@ -262,6 +303,7 @@ BASELINE = "raw socket"
 # Row -> (how, the run, issue 17's goal: at most this many times the raw socket's CPU).
 ROWS: dict[str, tuple[str, Run, float | None]] = {
     BASELINE: (f"sendall, {WINDOW} in flight", raw_socket, None),
+    "core alone": ("no socket, no server", core_alone, None),
     "asyncio submit()": (f"{WINDOW} in flight", lambda s, n: asyncio.run(asyncio_submit(s, n)), 1.3),
     "trio submit()": (f"{WINDOW} in flight", lambda s, n: trio.run(trio_submit, s, n), 1.3),
     "sync submit()": (f"{WINDOW} in flight", sync_submit, 1.6),
@@ -306,9 +348,11 @@ def report(costs: dict[str, list[Cost]], pings: int) -> None:
         wall = statistics.median(c.wall for c in runs) / done * 1e6
         if name == BASELINE:
             ratio, text, goal_text = 1.0, "", ""
+        elif goal is None:
+            ratio, text = ratio_text(base, runs)
+            goal_text = "(floor)"
         else:
             ratio, text = ratio_text(base, runs)
-            assert goal is not None
             goal_text = f"<={goal:.1f}x" + (" ok" if ratio <= goal else " NO")
         print(f"{name:22} {how:<20} {cpu:7.1f} {wall:8.1f} {text:>20} {goal_text:>7}")
 
@@ -323,12 +367,15 @@ def main() -> None:
     parser.add_argument("--secret", default="wordpass")
     parser.add_argument("--only", action="append", choices=list(ROWS), help="these rows (and the baseline)")
     args = parser.parse_args()
-    names = [BASELINE, *(name for name in ROWS if name != BASELINE and (not args.only or name in args.only))]
+    fixed = (BASELINE, "core alone")
+    names = [*fixed, *(name for name in ROWS if name not in fixed and (not args.only or name in args.only))]
     if args.host is not None:
         server = Server(args.host, args.port, args.username, args.secret)
         costs = measure(server, args.pings, args.rounds, names)
     else:
-        with simulator(None) as (host, port):
+        # One write per answer, as Asterisk writes them: what the raw socket and the
+        # clients then read is many small segments, as from a real server.
+        with simulator(None, "--write-each-message") as (host, port):
             costs = measure(Server(host, port, "admin", "wordpass"), args.pings, args.rounds, names)
     report(costs, args.pings)
 
