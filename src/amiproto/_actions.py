@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ._errors import LocalProtocolError
 from ._redact import REDACTED, is_secret, redact_pairs, secret_names
@@ -150,7 +151,7 @@ class Action:
         self.headers: tuple[tuple[str, str], ...] = tuple(headers)
         self.list_complete_event = list_complete_event
 
-    def _init_checked(self, name: str, items: Sequence[object], list_complete_event: str | None) -> None:
+    def _init_checked(self, name: str, items: Sequence[Any], list_complete_event: str | None) -> None:
         """``__init__`` with every check spelled out; names that pass go in the caches."""
         check_header("Action", name if isinstance(name, str) else "")
         if not isinstance(name, str) or not name.strip():
@@ -206,7 +207,12 @@ class Action:
 
     def serialize(self, encoding: str = "utf-8") -> bytes:
         """The bytes of this action on the wire: ``Action:`` first, then each header, then a blank line."""
-        text = "".join([f"Action: {self.name}\r\n", *[f"{h}: {v}\r\n" for h, v in self.headers], "\r\n"])
+        headers = self.headers
+        if len(headers) == 1:  # an ActionID alone, as most actions the core numbers
+            ((header, value),) = headers
+            text = f"Action: {self.name}\r\n{header}: {value}\r\n\r\n"
+        else:
+            text = "".join([f"Action: {self.name}\r\n", *[f"{h}: {v}\r\n" for h, v in headers], "\r\n"])
         try:
             return text.encode(encoding, "surrogateescape")
         except UnicodeEncodeError:

@@ -44,6 +44,12 @@ _ASCII_FIRST_LINE = frozenset(
 )
 
 
+# A response's first line ("Response: Success\r") -> its status: a server uses a
+# handful. Bounded, so that one inventing statuses cannot grow it for ever.
+_STATUS_OF_LINE: dict[bytes, str] = {}
+_STATUS_LINES_LIMIT = 64
+
+
 class _Sentinel(enum.Enum):
     NEED_DATA = "NEED_DATA"
 
@@ -187,6 +193,9 @@ class Message:
         return f"{type(self).__name__}({list(self.headers)!r})"
 
 
+_message_action_id: Callable[[Message], str | None] = Message.action_id.fget  # type: ignore[attr-defined]
+
+
 class Response(Message):
     """The server's answer to an action."""
 
@@ -236,14 +245,15 @@ class Response(Message):
             return True
         # Both in any case; a header named EventList holds these bytes in any of
         # these encodings, and so does a message that ends with "will follow".
+        # find(), not "in": bytes.__contains__ first tries its argument as an int.
         lowered = self.raw.lower()
-        return b"eventlist" in lowered or b"will follow" in lowered
+        return lowered.find(b"eventlist") >= 0 or lowered.find(b"will follow") >= 0
 
     @property
     def action_id(self) -> str | None:
         if self._body is not None:
             return self.headers.get("ActionID")
-        return Message.action_id.fget(self)  # type: ignore[attr-defined,no-any-return]
+        return _message_action_id(self)
 
     @property
     def status(self) -> str:
@@ -258,10 +268,18 @@ class Response(Message):
         # it, without parsing the rest: every answer's status is read, few others.
         raw = self.raw
         encoding = self._encoding
+        if raw.startswith(b"Response: Success\r\n") and encoding in _ASCII_FIRST_LINE:
+            return "success"  # most answers
         if raw.startswith(b"Response:") and encoding in _ASCII_FIRST_LINE:
             end = raw.find(b"\n")
-            value = raw[9:] if end < 0 else raw[9:end]
-            return value.decode(encoding, DECODE_ERRORS).strip().lower()
+            line = raw if end < 0 else raw[:end]
+            status = _STATUS_OF_LINE.get(line)
+            if status is None:
+                status = line[9:].decode(encoding, DECODE_ERRORS).strip().lower()
+                # ASCII lines only: they mean the same in every encoding here.
+                if line.isascii() and len(_STATUS_OF_LINE) < _STATUS_LINES_LIMIT:
+                    _STATUS_OF_LINE[line] = status
+            return status
         return (self.headers.get("Response") or "").strip().lower()
 
     @property

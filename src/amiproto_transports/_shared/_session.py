@@ -298,18 +298,19 @@ class Session(Generic[W]):
                 deliver.extend(cast("list[Message]", items))
                 continue
             for item in items:
-                # Events first: a busy server sends many more of them than answers.
-                if isinstance(item, event_type):
-                    deliver.append(item)
-                elif isinstance(item, ActionCompleted):
+                # An answer's two items first, by exact type (neither is subclassed):
+                # a read that is not all events is mostly answers.
+                if type(item) is ActionCompleted:
                     waiter = waiters.pop(item.action_id, None)
                     if waiter is not None:
                         completed.append((waiter, item))
                     elif item.timed_out or not item.success:
                         logging.getLogger("amiproto.client").debug("unclaimed %r", item)
-                elif isinstance(item, Response):
+                elif type(item) is Response:
                     if item.orphan:
                         deliver.append(item)
+                elif isinstance(item, event_type):
+                    deliver.append(item)
                 elif isinstance(item, LoginResult):
                     self._route_login(batch, item)
                 elif isinstance(item, amiproto.ConnectionClosed):
