@@ -138,10 +138,11 @@ def core_round_trips(total: int) -> float:
 
 
 @contextmanager
-def simulator(replay: bytes | None) -> Iterator[tuple[str, int]]:
-    """A simulator in a subprocess, replaying ``replay`` (a stream of events) if given."""
+def simulator(replay: bytes | None, *options: str) -> Iterator[tuple[str, int]]:
+    """A simulator in a subprocess, replaying ``replay`` (a stream of events) if given,
+    with these command-line ``options``."""
     folder = tempfile.TemporaryDirectory()
-    command = [sys.executable, "-m", "amiproto_transports.simulator", "--port", "0"]
+    command = [sys.executable, "-m", "amiproto_transports.simulator", "--port", "0", *options]
     if replay is not None:
         path = Path(folder.name) / "replay.rx"
         path.write_bytes(b"Asterisk Call Manager/11.0.0\r\n" + replay)

@@ -81,3 +81,80 @@ def test_event_name_and_list_marks() -> None:
     assert isinstance(event, amiproto.Event)
     assert event.name == "QueueStatusComplete" and event.event_list == "complete"
     assert event.get("ListItems") == "2" and event.get("listitems") == "2"
+
+
+# -- a response read without parsing its headers: the same as with them ---------------
+
+import dataclasses  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from amiproto._messages import new_completed, new_response  # noqa: E402
+
+_LINE_PARTS = st.sampled_from(
+    ["Response", "response", "RESPONSE ", "Message", "EventList", "eventlist", "ActionID", "X"]
+)
+_LINE_VALUES = st.one_of(
+    st.sampled_from(
+        ["Success", " success", "Error\t", "Follows", "Goodbye", "start", "Channels will follow"]
+    ),
+    st.text(alphabet="aé \t\x85\xa0:", max_size=6),
+)
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> tuple[bytes, str]:
+    encoding = draw(st.sampled_from(["utf-8", "latin-1", "cp1252", "utf-16-le"]))
+    lines = draw(st.lists(st.tuples(_LINE_PARTS, _LINE_VALUES), min_size=1, max_size=4))
+    end = draw(st.sampled_from(["\r\n", "\n"]))
+    first = draw(st.sampled_from(["Response: ", "Response:", ""]))
+    text = "".join(f"{name}: {value}{end}" for name, value in lines) + end
+    return (first + text).encode(encoding, "replace"), encoding
+
+
+@given(responses())
+def test_status_from_the_first_line_is_the_parsed_header(case: tuple[bytes, str]) -> None:
+    raw, encoding = case
+    response = amiproto.Response(raw, encoding=encoding)
+    status = response.status
+    if raw.startswith(b"Response:") and encoding != "utf-16-le":
+        assert response._headers is None  # read without a parse
+    parsed = amiproto.Response(raw, encoding=encoding)
+    assert status == (parsed.headers.get("Response") or "").strip().lower()
+    # The headers, parsed when read, are those of a response never asked its status.
+    assert response.headers == parsed.headers and response.unparsed == parsed.unparsed
+    fast = new_response(raw, encoding)
+    assert (fast.raw, fast.status, fast.headers, fast.orphan) == (raw, status, parsed.headers, False)
+
+
+@given(responses())
+def test_a_response_said_to_announce_no_list_has_neither_sign_of_one(case: tuple[bytes, str]) -> None:
+    raw, encoding = case
+    response = amiproto.Response(raw, encoding=encoding)
+    if not response._may_announce_list():
+        message = response.message or ""
+        assert response.event_list is None
+        assert not message.rstrip().lower().endswith("will follow")
+
+
+def test_the_usual_answers_start_no_list_and_parse_nothing() -> None:
+    conn = connected()
+    conn.send(amiproto.Action("Ping", ActionID="p1"))
+    conn.receive_data(b"Response: Success\r\nActionID: p1\r\nPing: Pong\r\nTimestamp: 1.5\r\n\r\n")
+    response, completed = drain(conn)
+    assert isinstance(response, amiproto.Response) and isinstance(completed, amiproto.ActionCompleted)
+    assert completed.success and not completed.is_list and completed.response is response
+    assert response._headers is None  # neither its status nor its list-ness parsed it
+    assert response.get("Ping") == "Pong"
+
+
+def test_new_completed_is_the_dataclass() -> None:
+    response = amiproto.Response(b"Response: Success\r\nActionID: a\r\n\r\n")
+    action = amiproto.Action("Ping")
+    values = ("a", action, response, (), True, False, ("w",), True, False, None)
+    made = new_completed(*values)
+    assert made == amiproto.ActionCompleted(*values)
+    assert [getattr(made, field.name) for field in dataclasses.fields(made)] == list(values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.complete = False  # type: ignore[misc]

@@ -48,6 +48,7 @@ RUN_PY_OUT = str(Path(tempfile.gettempdir()) / "amiproto-run-py")
 QUICKER = {
     "python benchmarks/bench_core.py": ["--repeat", "1"],
     "python benchmarks/bench_clients.py": ["--runs", "1", "--pings", "400"],
+    "python benchmarks/bench_actions.py": ["--rounds", "1", "--pings", "400"],
     "python fuzz/fuzz_connection.py --iterations 20000": ["--iterations", "300"],
     "python benchmarks/run.py --quick": ["--smoke", "--out", RUN_PY_OUT],
     "amiproto top": ["--duration", "1"],  # it runs until Ctrl-C

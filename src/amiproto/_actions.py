@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ._errors import LocalProtocolError
 from ._redact import REDACTED, is_secret, redact_pairs, secret_names
@@ -66,6 +67,20 @@ def encode_value(
         ) from None
 
 
+# Action and header names that passed every check of ``check_header`` (and, for a
+# header, are not "Action"): a name seen before costs one set lookup. Bounded, so
+# that a program making ever new names cannot grow them for ever; a race between
+# threads at worst checks a name twice.
+_GOOD_ACTION_NAMES: set[str] = set()
+_GOOD_NAMES: set[str] = set()
+_NAMES_LIMIT = 4096
+
+
+def _remember(names: set[str], name: str) -> None:
+    if len(names) < _NAMES_LIMIT and type(name) is str:
+        names.add(name)
+
+
 def _shape(pair: object) -> str:
     """What a malformed header pair is, without its content."""
     try:
@@ -93,12 +108,56 @@ class Action:
         list_complete_event: str | None = None,
         **fields: HeaderValue,
     ) -> None:
+        # The fast path: names checked before (a cache) and str values free of CR,
+        # LF and NUL. Anything else, errors included, takes the general path,
+        # which says what is wrong exactly as it always has.
+        if type(pairs) is tuple or type(pairs) is list:
+            items: Sequence[object] = pairs
+        elif isinstance(pairs, Mapping):
+            items = list(pairs.items())
+        else:
+            items = list(pairs)  # once: the general path may have to read it again
+        if fields:
+            items = [*items, *fields.items()]
+        if type(name) is not str or name not in _GOOD_ACTION_NAMES:
+            self._init_checked(name, items, list_complete_event)
+            return
+        headers: list[tuple[str, str]] = []
+        append = headers.append
+        for pair in items:
+            if type(pair) is not tuple or len(pair) != 2:
+                self._init_checked(name, items, list_complete_event)
+                return
+            header, value = pair
+            if type(value) is not str:
+                if type(value) is bool:
+                    value = "true" if value else "false"
+                elif type(value) is int or type(value) is float:
+                    value = str(value)
+                else:
+                    self._init_checked(name, items, list_complete_event)
+                    return
+            if (
+                type(header) is not str
+                or header not in _GOOD_NAMES
+                or "\r" in value
+                or "\n" in value
+                or "\0" in value
+            ):
+                self._init_checked(name, items, list_complete_event)
+                return
+            append((header, value))
+        self.name = name
+        self.headers: tuple[tuple[str, str], ...] = tuple(headers)
+        self.list_complete_event = list_complete_event
+
+    def _init_checked(self, name: str, items: Sequence[Any], list_complete_event: str | None) -> None:
+        """``__init__`` with every check spelled out; names that pass go in the caches."""
         check_header("Action", name if isinstance(name, str) else "")
         if not isinstance(name, str) or not name.strip():
             raise LocalProtocolError(f"an action needs a name, got {name!r}")
-        items = pairs.items() if isinstance(pairs, Mapping) else pairs
         texts: list[tuple[str, str]] = []
-        for pair in [*items, *fields.items()]:
+        for pair in items:
             try:
                 header, value = pair
             except (TypeError, ValueError):
@@ -113,8 +172,10 @@ class Action:
             if header.lower() == "action":
                 raise LocalProtocolError("the action name is the first argument, not an 'Action' header")
             headers.append((header, text))
+            _remember(_GOOD_NAMES, header)
+        _remember(_GOOD_ACTION_NAMES, name)
         self.name = name
-        self.headers: tuple[tuple[str, str], ...] = tuple(headers)
+        self.headers = tuple(headers)
         self.list_complete_event = list_complete_event
 
     @property
@@ -134,7 +195,11 @@ class Action:
     def with_action_id(self, action_id: str) -> Action:
         """A copy with ``ActionID`` placed right after the action name."""
         check_header("ActionID", action_id)
-        copy = Action.__new__(Action)
+        return self._with_checked_id(action_id)
+
+    def _with_checked_id(self, action_id: str) -> Action:
+        """``with_action_id`` for an ActionID known to be safe (the core makes its own)."""
+        copy = _new_action(Action)
         copy.name = self.name
         copy.headers = (("ActionID", action_id), *self.headers)
         copy.list_complete_event = self.list_complete_event
@@ -142,11 +207,14 @@ class Action:
 
     def serialize(self, encoding: str = "utf-8") -> bytes:
         """The bytes of this action on the wire: ``Action:`` first, then each header, then a blank line."""
-        lines = [f"Action: {self.name}\r\n"]
-        lines.extend(f"{header}: {value}\r\n" for header, value in self.headers)
-        lines.append("\r\n")
+        headers = self.headers
+        if len(headers) == 1:  # an ActionID alone, as most actions the core numbers
+            ((header, value),) = headers
+            text = f"Action: {self.name}\r\n{header}: {value}\r\n\r\n"
+        else:
+            text = "".join([f"Action: {self.name}\r\n", *[f"{h}: {v}\r\n" for h, v in headers], "\r\n"])
         try:
-            return "".join(lines).encode(encoding, "surrogateescape")
+            return text.encode(encoding, "surrogateescape")
         except UnicodeEncodeError:
             pass
         # Rare: find the header to blame, without the whole message (it may hold a secret).
@@ -168,3 +236,6 @@ class Action:
 
     def __hash__(self) -> int:
         return hash((self.name, self.headers))
+
+
+_new_action = Action.__new__

@@ -36,9 +36,11 @@ from ._messages import (
     Response,
     UnknownMessage,
     event_name_of,
+    new_completed,
+    new_response,
 )
 from ._registry import event_class
-from ._state import Input, State, transition
+from ._state import TRANSITIONS, Input, State, transition
 
 __all__ = ["Connection", "Item"]
 
@@ -55,11 +57,14 @@ _RESULT_EVENTS = {"originate": "OriginateResponse"}
 # The words Asterisk's ast_true() reads as true.
 _TRUE_WORDS = frozenset(("yes", "true", "y", "t", "1", "on"))
 
+_READY_ON_SEND = TRANSITIONS[State.READY, Input.SEND]
+
 # The C helper that hides events from the cyclic GC (see _speedups.c); None: pure Python.
 _C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function(__name__, "_C_UNTRACK")
 
-# What a pending action is, beyond an ordinary request.
-_PLAIN, _CHALLENGE_STEP, _LOGIN_STEP, _KEEPALIVE = range(4)
+# What a pending action is, beyond an ordinary request (_PLAIN_LOGIN: a Login the
+# program sent itself, whose answer still tells the state machine the outcome).
+_PLAIN, _CHALLENGE_STEP, _LOGIN_STEP, _KEEPALIVE, _PLAIN_LOGIN = range(5)
 
 
 @dataclass
@@ -71,17 +76,37 @@ class _Credentials:
     started_by: str | None = None  # the ActionID login() sent, for the LoginResult
 
 
-@dataclass
 class _Pending:
-    action: Action
-    deadline: float | None
-    role: int = _PLAIN
-    credentials: _Credentials | None = None
-    response: Response | None = None
-    is_list: bool = False
-    events: list[Event] = field(default_factory=list)
-    result_event: str | None = None  # the event that ends this action, when waited for
-    result: Event | None = None
+    """One action sent and not yet completed (a plain class: one is made per action)."""
+
+    __slots__ = (
+        "action",
+        "credentials",
+        "deadline",
+        "events",
+        "is_list",
+        "response",
+        "result",
+        "result_event",
+        "role",
+    )
+
+    def __init__(
+        self,
+        action: Action,
+        deadline: float | None,
+        role: int = _PLAIN,
+        credentials: _Credentials | None = None,
+    ) -> None:
+        self.action = action
+        self.deadline = deadline
+        self.role = role
+        self.credentials = credentials
+        self.response: Response | None = None
+        self.is_list = False
+        self.events: list[Event] = []
+        self.result_event: str | None = None  # the event that ends this action, when waited for
+        self.result: Event | None = None
 
 
 class Connection:
@@ -261,7 +286,7 @@ class Connection:
         raws, keys = run
         for raw, key in zip(raws, keys, strict=True):
             if key is None:
-                self._on_response(Response(raw, encoding=encoding))
+                self._on_response(new_response(raw, encoding))
                 continue
             known = names.get(key)
             if known is None:
@@ -329,7 +354,7 @@ class Connection:
             return
         pending.response = response
         self._items.append(response)
-        if response.status == "goodbye":
+        if response.status == "goodbye":  # read from the first line: no parse
             self._move(Input.GOODBYE)
         assert action_id is not None
         if pending.result_event is not None:
@@ -348,6 +373,12 @@ class Connection:
 
     @staticmethod
     def _starts_list(response: Response, action: Action) -> bool:
+        if not response._may_announce_list():
+            # Neither an EventList header nor a "will follow" message: the answers of
+            # nearly every action, decided without parsing their headers.
+            return (
+                action.list_complete_event is not None and response.success and response.status != "follows"
+            )
         if response.event_list == "start":
             return True
         if not response.success or response.status == "follows":
@@ -414,35 +445,38 @@ class Connection:
         too_many_events: bool = False,
     ) -> None:
         del self._pending[action_id]
-        if pending.is_list or pending.result_event is not None:
+        is_list = pending.is_list
+        if is_list or pending.result_event is not None:
             self._collecting -= 1
-        warnings: list[str] = []
-        events = tuple(pending.events)
-        if pending.is_list and complete and events:
-            warnings.extend(_check_list_items(events))
+        events = tuple(pending.events) if pending.events else ()
+        warnings = tuple(_check_list_items(events)) if is_list and complete and events else ()
+        response = pending.response
         self._items.append(
-            ActionCompleted(
-                action_id=action_id,
-                action=pending.action,
-                response=pending.response,
-                events=events,
-                complete=complete and pending.response is not None,
-                timed_out=timed_out,
-                warnings=tuple(warnings),
-                is_list=pending.is_list,
-                too_many_events=too_many_events,
-                result=pending.result,
+            new_completed(
+                action_id,
+                pending.action,
+                response,
+                events,
+                complete and response is not None,
+                timed_out,
+                warnings,
+                is_list,
+                too_many_events,
+                pending.result,
             )
         )
-        if pending.role == _KEEPALIVE:
+        role = pending.role
+        if role == _PLAIN:
+            return
+        if role == _KEEPALIVE:
             # Answered (or lost): the peer is alive as of the latest time we were given.
             self._ping_deadline = None
             if self._now is not None:
                 self._idle_since = self._now
-        elif pending.role in (_CHALLENGE_STEP, _LOGIN_STEP):
+        elif role in (_CHALLENGE_STEP, _LOGIN_STEP):
             self._advance_login(pending, complete=complete, timed_out=timed_out)
-        elif pending.action.name.lower() == "login" and pending.response is not None:
-            self._record_login(pending.response.success, pending.action.get("Username"))
+        elif response is not None:  # _PLAIN_LOGIN
+            self._record_login(response.success, pending.action.get("Username"))
 
     # -- login -----------------------------------------------------------------
 
@@ -585,11 +619,17 @@ class Connection:
         # no waiter and no deadline behind.
         lowered = action.name.lower()
         if lowered in _LOGIN_NAMES:
-            next_state = transition(self._state, Input.SEND_LOGIN)
+            event = Input.SEND_LOGIN
+            if role == _PLAIN and lowered == "login":
+                role = _PLAIN_LOGIN
         elif lowered == "logoff":
-            next_state = transition(self._state, Input.SEND_LOGOFF)
+            event = Input.SEND_LOGOFF
         else:
-            next_state = transition(self._state, Input.SEND)
+            event = Input.SEND
+        if event is Input.SEND and self._state is State.READY:
+            next_state = _READY_ON_SEND  # the usual case, without hashing two enums
+        else:
+            next_state = transition(self._state, event)
         deadline = None
         if timeout is not None:
             clock = now if now is not None else self._now
@@ -600,11 +640,13 @@ class Connection:
         numbered = action_id is None
         if action_id is None:
             action_id = f"{self._id_prefix}-{self._next_id}"
-            action = action.with_action_id(action_id)
+            # Safe by construction: the prefix was checked once, and the rest is a number.
+            action = action._with_checked_id(action_id)
         elif action_id in self._pending:
             raise LocalProtocolError(f"ActionID {action_id!r} is already waiting for an answer")
         data = action.serialize(self.encoding)
-        self._clock(now)
+        if now is not None:
+            self._clock(now)
         self._state = next_state
         self._next_id += numbered
         self.last_action_id = action_id
@@ -615,6 +657,8 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Bytes the core decided to send by itself (keepalive, MD5 login step); clears them."""
+        if not self._outbox:
+            return b""  # the usual case: asked after every action sent
         data = bytes(self._outbox)
         self._outbox.clear()
         return data

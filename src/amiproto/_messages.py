@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -34,6 +34,20 @@ __all__ = [
     "Response",
     "UnknownMessage",
 ]
+
+
+# Encodings (as spelled to the Connection) in which a line's ASCII bytes are its
+# ASCII characters and a byte below 0x80 is never part of another character: the
+# first line of a message can then be read alone, and a header name found in bytes.
+_ASCII_FIRST_LINE = frozenset(
+    {"utf-8", "utf8", "UTF-8", "ascii", "us-ascii", "latin-1", "latin1", "iso-8859-1", "cp1252"}
+)
+
+
+# A response's first line ("Response: Success\r") -> its status: a server uses a
+# handful. Bounded, so that one inventing statuses cannot grow it for ever.
+_STATUS_OF_LINE: dict[bytes, str] = {}
+_STATUS_LINES_LIMIT = 64
 
 
 class _Sentinel(enum.Enum):
@@ -179,6 +193,9 @@ class Message:
         return f"{type(self).__name__}({list(self.headers)!r})"
 
 
+_message_action_id: Callable[[Message], str | None] = Message.action_id.fget  # type: ignore[attr-defined]
+
+
 class Response(Message):
     """The server's answer to an action."""
 
@@ -220,19 +237,50 @@ class Response(Message):
     def _header_end(self) -> int:
         return -1 if self._body is None else self._body
 
+    def _may_announce_list(self) -> bool:
+        """False when this response surely has neither an ``EventList`` header nor a
+        message that says a list "will follow": then it opens no list, and the core
+        knows it without parsing the headers. True when it may (or cannot tell)."""
+        if self._headers is not None or self._encoding not in _ASCII_FIRST_LINE:
+            return True
+        # Both in any case; a header named EventList holds these bytes in any of
+        # these encodings, and so does a message that ends with "will follow".
+        # find(), not "in": bytes.__contains__ first tries its argument as an int.
+        lowered = self.raw.lower()
+        return lowered.find(b"eventlist") >= 0 or lowered.find(b"will follow") >= 0
+
     @property
     def action_id(self) -> str | None:
         if self._body is not None:
             return self.headers.get("ActionID")
-        return Message.action_id.fget(self)  # type: ignore[attr-defined,no-any-return]
+        return _message_action_id(self)
 
     @property
     def status(self) -> str:
         """``success``, ``error``, ``follows``, ``goodbye``, or whatever else came, lower-cased."""
         status = self._status
         if status is None:
-            status = self._status = (self.headers.get("Response") or "").strip().lower()
+            status = self._status = self._read_status()
         return status
+
+    def _read_status(self) -> str:
+        # The first line, when it is the Response header as the parser would read
+        # it, without parsing the rest: every answer's status is read, few others.
+        raw = self.raw
+        encoding = self._encoding
+        if raw.startswith(b"Response: Success\r\n") and encoding in _ASCII_FIRST_LINE:
+            return "success"  # most answers
+        if raw.startswith(b"Response:") and encoding in _ASCII_FIRST_LINE:
+            end = raw.find(b"\n")
+            line = raw if end < 0 else raw[:end]
+            status = _STATUS_OF_LINE.get(line)
+            if status is None:
+                status = line[9:].decode(encoding, DECODE_ERRORS).strip().lower()
+                # ASCII lines only: they mean the same in every encoding here.
+                if line.isascii() and len(_STATUS_OF_LINE) < _STATUS_LINES_LIMIT:
+                    _STATUS_OF_LINE[line] = status
+            return status
+        return (self.headers.get("Response") or "").strip().lower()
 
     @property
     def success(self) -> bool:
@@ -267,6 +315,22 @@ class Response(Message):
                     body_lines.pop()
                 lines.extend(line[:-1] if line.endswith("\r") else line for line in body_lines)
         return lines
+
+
+def new_response(raw: bytes, encoding: str) -> Response:
+    """``Response(raw, encoding=encoding)``, made without the calls: one per answer."""
+    response = _new_response(Response)
+    response.raw = raw
+    response._headers = None
+    response._encoding = encoding
+    response._truncated = False
+    response.orphan = False
+    response._body = None
+    response._status = None
+    return response
+
+
+_new_response = Response.__new__
 
 
 class Event(Message):
@@ -409,3 +473,51 @@ class ConnectionClosed:
 
     reason: str = "end of file"
     pending: tuple[str, ...] = field(default=())
+
+
+# ActionCompleted's slots, set through their descriptors: a frozen dataclass's own
+# __init__ goes through object.__setattr__ by name, which costs twice as much, and
+# the core makes one per action. Unpacked here, so that a field added to the class
+# and not here fails at import.
+(
+    _set_action_id,
+    _set_action,
+    _set_response,
+    _set_events,
+    _set_complete,
+    _set_timed_out,
+    _set_warnings,
+    _set_is_list,
+    _set_too_many_events,
+    _set_result,
+) = tuple[Callable[[ActionCompleted, object], None], ...](
+    getattr(ActionCompleted, each.name).__set__ for each in fields(ActionCompleted)
+)
+_new_completed_object = ActionCompleted.__new__
+
+
+def new_completed(  # noqa: PLR0917 (the fields, in the dataclass's order)
+    action_id: str,
+    action: Action,
+    response: Response | None,
+    events: tuple[Event, ...],
+    complete: bool,
+    timed_out: bool,
+    warnings: tuple[str, ...],
+    is_list: bool,
+    too_many_events: bool,
+    result: Event | None,
+) -> ActionCompleted:
+    """``ActionCompleted(...)`` with every field given, in order: the same object, made faster."""
+    completed = _new_completed_object(ActionCompleted)
+    _set_action_id(completed, action_id)
+    _set_action(completed, action)
+    _set_response(completed, response)
+    _set_events(completed, events)
+    _set_complete(completed, complete)
+    _set_timed_out(completed, timed_out)
+    _set_warnings(completed, warnings)
+    _set_is_list(completed, is_list)
+    _set_too_many_events(completed, too_many_events)
+    _set_result(completed, result)
+    return completed

@@ -30,6 +30,7 @@ from ._tls_socket import LockedTLS
 __all__ = ["Writer"]
 
 _DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+_CALLER_TURNS = 4  # sends a caller makes at most in one send_eagerly, its own first
 
 
 class Writer:
@@ -95,18 +96,32 @@ class Writer:
         stuck until the server reads, and the server until we do)."""
         buffer = self.buffer
         buffer += data
-        if self.idle and buffer:
+        # While a caller sends, it wakes the writer itself if it leaves bytes behind.
+        if self.idle and buffer and not self.writing:
             self.idle = False
             self.wake.notify()
+
+    def queue_for_caller_locked(self, data: bytes, at_least: int) -> tuple[socket.socket, bytes] | None:
+        """Append bytes in core order; return the queued bytes for the caller to send
+        itself (``send_eagerly``) once at least ``at_least`` are queued and nobody is
+        writing, else None, having woken the writer for them if it sleeps.
+
+        A caller about to wait for its answer sends its action itself (``at_least=1``):
+        handing each action to the writer thread cost two thread switches."""
+        self.buffer += data
+        chunk = self.take_eager_chunk_locked(at_least)
+        if chunk is None:
+            self.queue_locked(b"")
+        return chunk
 
     def kick(self) -> None:
         """From the reader: wake the writer for what was joined to the buffer."""
         with self.wake:
             self.queue_locked(b"")
 
-    def take_eager_chunk_locked(self) -> tuple[socket.socket, bytes] | None:
+    def take_eager_chunk_locked(self, at_least: int | None = None) -> tuple[socket.socket, bytes] | None:
         """The queued bytes for the caller to send itself, when a burst has queued
-        ``eager_bytes`` and nobody is writing; else None.
+        ``at_least`` (default ``eager_bytes``) and nobody is writing; else None.
 
         The writer thread would get the GIL only once the caller blocks, so the
         server would see nothing of a burst until its end. Sent by the caller, the
@@ -114,7 +129,8 @@ class Writer:
         """
         buffer = self.buffer
         sock = self.sock
-        if len(buffer) < self.eager_bytes or self.writing or not self.eager or sock is None:
+        wanted = self.eager_bytes if at_least is None else max(1, at_least)
+        if len(buffer) < wanted or self.writing or not self.eager or sock is None:
             return None
         self.writing = True
         chunk = bytes(buffer)
@@ -123,23 +139,33 @@ class Writer:
         return sock, chunk
 
     def send_eagerly(self, sock: socket.socket, chunk: bytes) -> None:
-        """Send what the socket takes at once; the writer thread sends the rest."""
-        try:
-            sent = sock.send(chunk, _DONTWAIT)
-        except OSError:
-            sent = 0  # full, or broken: the writer thread meets it again and reports it
-        with self.wake:
-            # Still first: the rest came after it. Unless a reconnect has replaced the
-            # socket meanwhile: those actions failed with the old one, and never go again.
-            if sent < len(chunk) and sock is self.sock:
-                self.buffer[0:0] = chunk[sent:]
-            self.writing = False
-            self.in_flight = 0
-            if sent:
-                self.room.notify_all()
-            if self.idle and self.buffer:
-                self.idle = False
-                self.wake.notify()
+        """Send what the socket takes at once; the writer thread sends the rest. Bytes
+        other callers queued meanwhile go too, a few times over, while the socket takes
+        all: their callers found this one writing and left them to it."""
+        for turn in range(_CALLER_TURNS):
+            try:
+                sent = sock.send(chunk, _DONTWAIT)
+            except OSError:
+                sent = 0  # full, or broken: the writer thread meets it again and reports it
+            with self.wake:
+                # Still first: the rest came after it. Unless a reconnect has replaced the
+                # socket meanwhile: those actions failed with the old one, and never go again.
+                if sent < len(chunk) and sock is self.sock:
+                    self.buffer[0:0] = chunk[sent:]
+                if sent:
+                    self.room.notify_all()
+                buffer = self.buffer
+                if sent == len(chunk) and buffer and sock is self.sock and turn + 1 < _CALLER_TURNS:
+                    chunk = bytes(buffer)  # still writing: the turn stays with this caller
+                    buffer.clear()
+                    self.in_flight = len(chunk)
+                    continue
+                self.writing = False
+                self.in_flight = 0
+                if self.idle and buffer:
+                    self.idle = False
+                    self.wake.notify()
+                return
 
     def run(self) -> None:
         """The writer thread: whole buffers in core order, until closing with nothing

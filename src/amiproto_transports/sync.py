@@ -306,8 +306,15 @@ class Client:
         return self._submit(action, timeout, wait_for_result)[1]
 
     def _submit(
-        self, action: Action, timeout: float | None, wait_for_result: bool = False
+        self,
+        action: Action,
+        timeout: float | None,
+        wait_for_result: bool = False,
+        *,
+        sends_at: int | None = None,
     ) -> tuple[str, Future[ActionCompleted]]:
+        """Queue ``action``; the caller sends the queued bytes itself once ``sends_at``
+        are queued (default ``EAGER_BYTES``) and nobody else is writing."""
         future: Future[ActionCompleted] = LightFuture()
         if timeout is None:
             timeout = self.options.timeout
@@ -321,8 +328,7 @@ class Client:
             action_id, data = self._session.send(
                 action, timeout, now, future, wait_for_result=wait_for_result
             )
-            writer.queue_locked(data)
-            chunk = writer.take_eager_chunk_locked()
+            chunk = writer.queue_for_caller_locked(data, EAGER_BYTES if sends_at is None else sends_at)
         self._want_answer()
         if chunk is not None:
             writer.send_eagerly(*chunk)
@@ -365,7 +371,8 @@ class Client:
         error response completes at once; other actions are unaffected.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        action_id, future = self._submit(action, timeout, wait_for_result)
+        # Sent by this thread, which waits next anyway: no hand-over to the writer.
+        action_id, future = self._submit(action, timeout, wait_for_result, sends_at=1)
         try:
             return future.result(None if timeout is None else timeout + _GRACE)
         except _FutureTimeout:

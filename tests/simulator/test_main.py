@@ -107,3 +107,10 @@ def test_login_limits_are_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert (defaults.auth_timeout, defaults.max_unauthenticated) == (30.0, 50)
     chosen = open_simulator(parser.parse_args(["--auth-timeout", "2.5", "--max-unauthenticated", "3"]), None)
     assert (chosen.limits.auth_timeout, chosen.limits.max_unauthenticated) == (2.5, 3)
+
+
+def test_write_each_message_is_an_option() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert not open_simulator(parser.parse_args([]), None).write_each_message
+    assert open_simulator(parser.parse_args(["--write-each-message"]), None).write_each_message

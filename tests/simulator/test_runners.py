@@ -334,3 +334,61 @@ def test_the_thread_runner_answers_without_nagle_delays(monkeypatch: pytest.Monk
         assert client.login().success
         assert accepted
         assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in accepted)
+
+
+def test_pieces_one_write_or_one_per_message() -> None:
+    from amiproto_transports.simulator._runners import pieces
+    from amiproto_transports.simulator._world import World
+
+    data = b"A: 1\r\n\r\nB: 2\r\n\r\nC: 3\r\n"
+    assert pieces(World({}, start=0.0, wall_offset=0.0), data) == [data]
+    each = World({}, start=0.0, wall_offset=0.0, write_each_message=True)
+    # A message cut at a batch's end is a piece of its own; the rest follows in the next batch.
+    assert pieces(each, data) == [b"A: 1\r\n\r\n", b"B: 2\r\n\r\n", b"C: 3\r\n"]
+    assert b"".join(pieces(each, data)) == data
+
+
+def _answers(raw: bytes) -> list[bytes]:
+    """The messages of ``raw``, Timestamps left out (they differ from run to run)."""
+    return [
+        b"\r\n".join(line for line in message.split(b"\r\n") if not line.startswith(b"Timestamp:"))
+        for message in raw.split(b"\r\n\r\n")
+        if message
+    ]
+
+
+@pytest.mark.parametrize("each", [False, True])
+def test_write_each_message_sends_the_same_bytes_one_message_a_write(
+    each: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sends: list[bytes] = []
+    real_send = socket.socket.send
+
+    def counting_send(sock: socket.socket, data: bytes, *flags: int) -> int:
+        sent = real_send(sock, data, *flags)
+        if sock.family == socket.AF_INET and sock.getsockname()[1] == port:  # the server's side
+            sends.append(bytes(data[:sent]))
+        return sent
+
+    pings = b"".join(b"Action: Ping\r\nActionID: p%d\r\n\r\n" % n for n in range(20))
+    sim = Simulator(write_each_message=each)
+    with sim.running() as (host, port):
+        monkeypatch.setattr(socket.socket, "send", counting_send)
+        with socket.create_connection((host, port), timeout=5) as sock:
+            sock.sendall(LOGIN + pings)
+            data = b""
+            while data.count(b"Ping: Pong") < 20:
+                chunk = sock.recv(65536)
+                assert chunk
+                data += chunk
+    messages_read = _answers(data.split(b"\r\n", 1)[1])  # after the greeting line
+    answers = [message for message in messages_read if message.startswith(b"Response: Success")]
+    assert [answer.split(b"\r\n")[1] for answer in answers[1:]] == [b"ActionID: p%d" % n for n in range(20)]
+    assert b"".join(sends) == data
+    messages = [piece for piece in sends if piece.endswith(b"\r\n\r\n")]
+    if each:
+        # Every answer in a write of its own (the greeting line maybe alone before them).
+        assert len(messages) == len(messages_read) == len(sends) - (sends[0].count(b"\r\n\r\n") == 0)
+        assert all(piece.count(b"\r\n\r\n") == 1 for piece in messages)
+    else:
+        assert len(sends) < len(messages_read)

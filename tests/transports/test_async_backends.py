@@ -82,3 +82,29 @@ def test_a_wakeup_forgets_an_earlier_set_and_ends_at_its_deadline(kind: str) -> 
                 assert await wakeup.wait()
 
     run(kind, body)
+
+
+def test_trio_a_come_answer_is_a_cancel_point_but_no_schedule_point() -> None:
+    from amiproto_transports._async._trio import Pending
+
+    async def main() -> None:
+        others_ran = []
+
+        async def other() -> None:
+            others_ran.append(True)
+
+        pending: Pending[int] = Pending()
+        pending.set_result(7)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(other)
+            for _ in range(3):
+                assert await pending.get() == 7
+            assert not others_ran  # no schedule point: the other task has not run yet
+        reached = False
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await pending.get()
+            reached = True
+        assert scope.cancelled_caught and not reached
+
+    trio.run(main)

@@ -21,6 +21,7 @@ from amiproto_transports import sync as sync_client
 from amiproto_transports import trio as trio_client
 from amiproto_transports._shared import EAGER_BYTES, Options
 from amiproto_transports._sync_writer import Writer
+from amiproto_transports.simulator import Simulator
 
 from .harness import scripted_server
 
@@ -244,3 +245,83 @@ def test_a_sync_caller_waits_for_room_until_its_deadline_or_until_bytes_leave() 
     with lock:
         assert writer.wait_for_room_locked(time.monotonic() + 5)
         assert writer.unsent_locked() == 100
+
+
+# -- callers that send their own actions ------------------------------------------------
+
+
+def test_a_caller_about_to_wait_sends_its_action_itself() -> None:
+    lock = threading.Lock()
+    writer = Writer(
+        lock, threading.Event(), lambda reason: None, tls=False, eager_bytes=1000, high_water=10**6
+    )
+    left, right = socket.socketpair()
+    with left, right:
+        with lock:
+            writer.use_locked(left, None)
+            writer.idle = True  # as a writer thread waiting
+            chunk = writer.queue_for_caller_locked(b"one", 1)
+            assert chunk == (left, b"one") and writer.writing and writer.idle  # not woken
+            # Another caller meanwhile: left to the one writing, the writer not woken.
+            assert writer.queue_for_caller_locked(b"two", 1) is None and writer.idle
+        writer.send_eagerly(*chunk)  # sends its own bytes, then the other caller's
+        assert not writer.writing and not writer.buffer and writer.unsent_locked() == 0
+        right.settimeout(5)
+        received = b""
+        while len(received) < 6:
+            received += right.recv(100)
+        assert received == b"onetwo"
+        with lock:
+            # A burst's caller (at_least = eager_bytes) leaves small writes to the writer.
+            assert writer.queue_for_caller_locked(b"three", 1000) is None
+            assert not writer.idle  # woken for them
+
+
+def test_many_threads_send_action_each_gets_its_own_answer_or_its_timeout() -> None:
+    threads, per_thread = 8, 40
+    results: dict[int, list[str | None]] = {n: [] for n in range(threads)}
+    errors: list[BaseException] = []
+    sim = Simulator()
+    with (
+        sim.running() as address,
+        sync_client.connect(*address, username="admin", secret="wordpass", timeout=5) as client,
+    ):
+
+        def work(thread: int) -> None:
+            try:
+                for n in range(per_thread):
+                    answer = client.send_action(Action("Ping", ActionID=f"t{thread}-{n}"), timeout=5)
+                    assert answer.success
+                    results[thread].append(answer.response.action_id if answer.response else None)
+            except BaseException as error:
+                errors.append(error)
+
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert not errors and not any(worker.is_alive() for worker in workers)
+        assert results == {n: [f"t{n}-{i}" for i in range(per_thread)] for n in range(threads)}
+
+        # Unanswered now: every thread's timeout is honoured, none waits for another's.
+        sim.set_fault("stall")
+        timings: list[float] = []
+
+        def time_out(thread: int) -> None:
+            started = time.monotonic()
+            try:
+                client.send_action(Action("Ping", ActionID=f"late{thread}"), timeout=0.3 + thread * 0.05)
+            except amiproto.ActionTimeout:
+                timings.append(time.monotonic() - started - thread * 0.05)
+            except BaseException as error:
+                errors.append(error)
+
+        workers = [threading.Thread(target=time_out, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(10)
+        assert not errors and len(timings) == threads
+        assert all(0.25 <= taken < 2.3 for taken in timings), timings
+        sim.set_fault(None)

@@ -19,6 +19,9 @@ def outcome(completed: ActionCompleted) -> ActionCompleted:
     sent by hand, which raises ``AuthenticationError`` like ``login()`` does. A
     list given up at the core's ``max_list_events`` raises ``ListTooLong``.
     """
+    response = completed.response
+    if completed.complete and response is not None and response.success:
+        return completed  # the usual case, decided at once
     if completed.timed_out:
         name = f"{completed.action.name} ({completed.action_id})"
         response = completed.response
@@ -36,7 +39,6 @@ def outcome(completed: ActionCompleted) -> ActionCompleted:
         raise amiproto.ConnectionLost(
             f"the connection ended before {completed.action.name} ({completed.action_id}) was answered"
         )
-    response = completed.response
     if completed.action.name.lower() == "login" and response is not None and not response.success:
         raise amiproto.AuthenticationError(response.message or "login refused")
     return completed

@@ -350,16 +350,9 @@ class Session(Generic[W]):
                 deliver.extend(cast("list[Message]", items))
                 continue
             for item in items:
-                # Events first: a busy server sends many more of them than answers.
-                if isinstance(item, event_type):
-                    if apply is None:
-                        deliver.append(item)
-                        continue
-                    # A snapshot's list items come as events too, and the program did not ask for them.
-                    if not (self._snapshot_ids or self._overflowed) or not self._snapshot_item(item):
-                        deliver.append(item)
-                    deliver.extend(apply(item, wall))
-                elif isinstance(item, ActionCompleted):
+                # An answer's two items first, by exact type (neither is subclassed):
+                # a read that is not all events is mostly answers.
+                if type(item) is ActionCompleted:
                     if apply is not None:
                         deliver.extend(apply(item, wall))
                     waiter = waiters.pop(item.action_id, None)
@@ -369,9 +362,17 @@ class Session(Generic[W]):
                         self._snapshot_done(batch, item)
                     elif item.timed_out or not item.success:
                         logging.getLogger("amiproto.client").debug("unclaimed %r", item)
-                elif isinstance(item, Response):
+                elif type(item) is Response:
                     if item.orphan:
                         deliver.append(item)
+                elif isinstance(item, event_type):
+                    if apply is None:
+                        deliver.append(item)
+                        continue
+                    # A snapshot's list items come as events too, and the program did not ask for them.
+                    if not (self._snapshot_ids or self._overflowed) or not self._snapshot_item(item):
+                        deliver.append(item)
+                    deliver.extend(apply(item, wall))
                 elif isinstance(item, LoginResult):
                     self._route_login(batch, item, now)
                 elif isinstance(item, amiproto.ConnectionClosed):

@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_LIMITS.max_unauthenticated})",
     )
     parser.add_argument("--manager-conf", metavar="FILE", help="users and permissions from a manager.conf")
+    parser.add_argument(
+        "--write-each-message",
+        action="store_true",
+        help="send each message in a write of its own, as Asterisk does (default: what is due in one write)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log connections and actions")
 
 
@@ -80,6 +85,7 @@ def open_simulator(args: argparse.Namespace, log: Callable[[str], None] | None) 
             log=log,
             auth_timeout=args.auth_timeout,
             max_unauthenticated=args.max_unauthenticated,
+            write_each_message=args.write_each_message,
         )
     except OSError as error:  # also a .gz file that is not gzip
         where = error.filename or args.replay

@@ -27,6 +27,7 @@ from ._world import World
 
 __all__ = [
     "IDLE_WAKE",
+    "pieces",
     "READ_SIZE",
     "AsyncioServer",
     "ThreadServer",
@@ -58,6 +59,19 @@ def report_closed(log: Log | None, session: Session) -> None:
         log(f"connection from {session.remote[0]}:{session.remote[1]} closed: {session.close_reason}")
 
 
+def pieces(world: World, data: bytes) -> list[bytes]:
+    """``data`` as the writes that send it: one write, or with ``write_each_message``
+    one per message, as Asterisk writes each answer and event as it is made (a
+    client then reads many small segments rather than one large one)."""
+    if not world.write_each_message:
+        return [data]
+    parts = data.split(b"\r\n\r\n")
+    out = [part + b"\r\n\r\n" for part in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])  # the start of a message cut at the batch's end
+    return out
+
+
 def timeout_for(world: World, now: float) -> float:
     deadline = world.next_deadline()
     if deadline is None:
@@ -75,7 +89,7 @@ class _SocketConn:
     def __init__(self, sock: socket.socket, session: Session) -> None:
         self.sock = sock
         self.session = session
-        self.out = b""
+        self.out: list[bytes] = []  # the writes still to make, the first maybe begun
 
 
 class ThreadServer:
@@ -185,21 +199,24 @@ class ThreadServer:
         session = conn.session
         if conn.sock not in self._conns:
             return
+        out = conn.out
         while True:
-            if not conn.out:
-                conn.out = session.data_to_send(now)
-            if not conn.out:
-                break
+            if not out:
+                data = session.data_to_send(now)
+                if not data:
+                    break
+                out.extend(reversed(pieces(self.world, data)))  # popped from the end
             try:
-                sent = conn.sock.send(conn.out)
+                sent = conn.sock.send(out[-1])
             except BlockingIOError:
                 break
             except OSError:
                 self._close(conn)
                 return
-            conn.out = conn.out[sent:]
-            if conn.out:
+            if sent < len(out[-1]):
+                out[-1] = out[-1][sent:]
                 break
+            out.pop()
         if not conn.out and session.closing:
             self._close(conn)
             return
@@ -286,7 +303,8 @@ class _AsyncioProtocol(asyncio.Protocol):
             data = session.data_to_send(now)
             if not data:
                 break
-            transport.write(data)
+            for piece in pieces(self.server.world, data):
+                transport.write(piece)
         if session.closing and not session.wants_write(now):
             transport.close()
         elif not self.paused and session.wants_write(now):

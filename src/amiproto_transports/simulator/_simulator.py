@@ -37,7 +37,9 @@ class Simulator:
     rate for as long as it runs. ``replay`` (an ``.rx`` or ``.rx.gz`` file)
     streams that recording's events to every client once it has logged in, at
     ``replay_rate`` events per second, or as fast as the socket takes them when
-    ``replay_rate`` is None.
+    ``replay_rate`` is None. ``write_each_message`` sends each message in a
+    write of its own, as Asterisk does, rather than all that is due in one: a
+    client then reads answers in many small segments.
 
     A client has ``auth_timeout`` seconds (default 30, Asterisk's ``authtimeout``)
     to log in, and at most ``max_unauthenticated`` connections (default 50,
@@ -70,8 +72,10 @@ class Simulator:
         log: Callable[[str], None] | None = None,
         auth_timeout: float = DEFAULT_LIMITS.auth_timeout,
         max_unauthenticated: int = DEFAULT_LIMITS.max_unauthenticated,
+        write_each_message: bool = False,
     ) -> None:
         self._manager_conf: str | None = None
+        self.write_each_message = write_each_message
         warnings: list[str] = []
         if manager_conf is not None:
             self._manager_conf = Path(manager_conf).read_text(encoding="utf-8")
@@ -111,6 +115,7 @@ class Simulator:
             replay_rate=self.replay_rate,
             manager_conf=self._manager_conf,
             limits=self.limits,
+            write_each_message=self.write_each_message,
         )
         world.fault = self._fault
         if self.calls_per_second is not None:

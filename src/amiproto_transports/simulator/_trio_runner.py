@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22 ships no py.typed
 
-from ._runners import IDLE_WAKE, READ_SIZE, Log, addr, report_closed, report_crash, timeout_for
+from ._runners import IDLE_WAKE, READ_SIZE, Log, addr, pieces, report_closed, report_crash, timeout_for
 from ._session import Session
 from ._world import World
 
@@ -76,7 +76,8 @@ async def serve_trio(
                     now = time.monotonic()
                     data = session.data_to_send(now)
                     if data:
-                        await stream.send_all(data)
+                        for piece in pieces(world, data):
+                            await stream.send_all(piece)
                         continue
                     if session.closing:
                         break

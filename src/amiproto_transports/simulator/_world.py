@@ -58,8 +58,11 @@ class World:
         replay_rate: float | None = None,
         manager_conf: str | None = None,
         limits: Limits | None = None,
+        write_each_message: bool = False,
     ) -> None:
         self.users = users
+        self.write_each_message = write_each_message
+        """Send each message in a write of its own, as Asterisk does (see ``pieces``)."""
         self.limits = limits or Limits()
         self.input_total = 0
         """Bytes of unfinished actions all sessions hold (bounded by ``limits.max_total_input``)."""

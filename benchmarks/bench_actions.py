@@ -1,0 +1,384 @@
+"""The clients' CPU per action: pipelined Pings, beside a raw socket, in one run.
+
+    python benchmarks/bench_actions.py [--rounds 7] [--pings 20000]
+    python benchmarks/bench_actions.py --host 127.0.0.1 --port 5038 --username U --secret S
+
+What is measured is the client's own CPU: ``time.process_time()`` of this process
+(every thread of it: the sync client's reader, writer and callers alike) over the
+Pings, divided by their number. The server runs in another process, the
+simulator in a subprocess by default (``--write-each-message``: each answer in a
+write of its own, as Asterisk sends them), or any server on loopback given with
+``--host``/``--port``, so its work is not counted; the connect and the login are
+not either. Wall time per Ping is printed beside it, for information: it waits
+for the server too.
+
+The baseline is a raw socket in this process that writes the same Pings (each
+with its own ActionID, ``WINDOW`` in one ``sendall``) and counts the answers as
+whole messages come: the least any client can do. Then each client, in its way
+of having many actions in flight (``WINDOW`` at a time, each window awaited
+before the next): ``submit()`` on each client; ``send_action`` from ``WINDOW``
+concurrent tasks on asyncio and trio; ``send_action`` from ``THREADS`` threads
+on the sync client, each waiting for its answer before the next. The core alone
+(``Connection.send`` and the answers fed back from memory, no socket) is shown
+too: it is the floor of every client, which adds its socket and its waiters.
+
+The runs take turns in ``--rounds`` rounds. A row's ratio is the median over the
+rounds of its CPU per Ping over the raw socket's in the same round, so that a
+shared machine's slow spells fall on both alike; the middle half of those
+per-round ratios follows, then the goal of issue 17 for that row. Compare the
+ratios, not the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from dataclasses import dataclass
+
+import trio
+from bench_clients import simulator
+
+import amiproto
+from amiproto_transports import asyncio as aio_client
+from amiproto_transports import sync as sync_client
+from amiproto_transports import trio as trio_client
+
+WINDOW = 400  # Pings in flight at once (and tasks, for send_action on asyncio and trio)
+THREADS = 8  # threads calling the sync client's send_action
+TIMEOUT = 10.0  # every Ping's timeout, and every wait's
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    username: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One run: CPU seconds of this process, and wall seconds, over its Pings."""
+
+    cpu: float
+    wall: float
+
+
+@contextmanager
+def timed(out: list[Cost]) -> Iterator[None]:
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    yield
+    out.append(Cost(time.process_time() - cpu, time.perf_counter() - wall))
+
+
+def windows(pings: int) -> int:
+    return max(1, pings // WINDOW)
+
+
+# -- the baseline ----------------------------------------------------------------------
+
+
+def raw_socket(server: Server, pings: int) -> Cost:
+    """Pings written ``WINDOW`` at a time in one ``sendall``; answers counted as whole
+    messages come (found with ``bytearray.find``, as any reader must)."""
+    out: list[Cost] = []
+    sock = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buffer = bytearray()
+
+    def next_message() -> bytes:
+        searched = 0
+        while (end := buffer.find(b"\r\n\r\n", searched)) < 0:
+            searched = max(0, len(buffer) - 3)
+            data = sock.recv(256 * 1024)
+            if not data:
+                raise ConnectionError("the server closed the connection")
+            buffer.extend(data)
+        message = bytes(buffer[: end + 4])
+        del buffer[: end + 4]
+        return message
+
+    try:
+        sock.sendall(
+            f"Action: Login\r\nActionID: login\r\nUsername: {server.username}\r\n"
+            f"Secret: {server.secret}\r\nEvents: off\r\n\r\n".encode()
+        )
+        while b"ActionID: login" not in (message := next_message()):
+            pass
+        if b"Success" not in message:
+            raise RuntimeError("raw socket: the login was refused")
+        answer = b"Response: Success\r\nActionID: raw-"
+        with timed(out):
+            for window in range(windows(pings)):
+                first = window * WINDOW
+                sock.sendall(
+                    b"".join(
+                        b"Action: Ping\r\nActionID: raw-%d\r\n\r\n" % n for n in range(first, first + WINDOW)
+                    )
+                )
+                answered = 0
+                while answered < WINDOW:
+                    answered += next_message().startswith(answer)
+    finally:
+        sock.close()
+    return out[0]
+
+
+# -- the core alone ----------------------------------------------------------------------
+
+
+def core_alone(server: Server, pings: int) -> Cost:
+    """What every client does on top of: ``Connection.send`` for each Ping, the server's
+    answers (made beforehand, in the simulator's words) fed back in one piece per window,
+    and every item drained with ``next_events()``. No socket, no server: the floor of
+    any client built on the core. ``server`` is not used."""
+    out: list[Cost] = []
+    conn = amiproto.Connection(action_id_prefix="core")
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_events()
+    count = windows(pings)
+    answers = [
+        b"".join(
+            b"Response: Success\r\nActionID: core-%d\r\nPing: Pong\r\nTimestamp: 1700000000.123456\r\n\r\n"
+            % n
+            for n in range(window * WINDOW + 1, (window + 1) * WINDOW + 1)
+        )
+        for window in range(count)
+    ]
+    clock = time.monotonic
+    with timed(out):
+        for window in range(count):
+            now = clock()
+            for _ in range(WINDOW):
+                conn.send(amiproto.Action("Ping"), timeout=TIMEOUT, now=now)
+            conn.receive_data(answers[window], now=now)
+            answered = 0
+            for item in conn.next_events():
+                if isinstance(item, amiproto.ActionCompleted):
+                    answered += item.success
+            if answered != WINDOW:
+                raise RuntimeError(f"core alone: {answered} of {WINDOW} Pings answered")
+            conn.next_deadline()
+    return out[0]
+
+
+# -- the clients -------------------------------------------------------------------------
+
+
+def _sync_connect(server: Server) -> sync_client.Client:
+    return sync_client.connect(
+        server.host,
+        server.port,
+        username=server.username,
+        secret=server.secret,
+        events=False,
+        timeout=TIMEOUT,
+    )
+
+
+def sync_submit(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    with _sync_connect(server) as client, timed(out):
+        for _ in range(windows(pings)):
+            futures = [client.submit(amiproto.Action("Ping")) for _ in range(WINDOW)]
+            if not all(future.result(TIMEOUT).success for future in futures):
+                raise RuntimeError("sync: a Ping failed")
+    return out[0]
+
+
+def sync_threads(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    each = windows(pings) * WINDOW // THREADS
+    failures: list[BaseException] = []
+
+    def work(client: sync_client.Client) -> None:
+        try:
+            for _ in range(each):
+                if not client.send_action(amiproto.Action("Ping")).success:
+                    raise RuntimeError("sync: a Ping failed")
+        except BaseException as error:
+            failures.append(error)
+
+    with _sync_connect(server) as client, timed(out):
+        threads = [threading.Thread(target=work, args=(client,)) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+            if thread.is_alive():
+                raise RuntimeError("sync: a thread still runs after 60 s")
+    if failures:
+        raise failures[0]
+    return out[0]
+
+
+def _aio_connect(server: Server) -> AbstractAsyncContextManager[aio_client.Client]:
+    return aio_client.connect(
+        server.host,
+        server.port,
+        username=server.username,
+        secret=server.secret,
+        events=False,
+        timeout=TIMEOUT,
+    )
+
+
+async def asyncio_submit(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    async with _aio_connect(server) as client:
+        with timed(out):
+            for _ in range(windows(pings)):
+                futures = [client.submit(amiproto.Action("Ping")) for _ in range(WINDOW)]
+                if not all(r.success for r in await asyncio.gather(*futures)):
+                    raise RuntimeError("asyncio: a Ping failed")
+    return out[0]
+
+
+async def asyncio_tasks(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    async with _aio_connect(server) as client:
+        with timed(out):
+            for _ in range(windows(pings)):
+                results = await asyncio.gather(
+                    *(client.send_action(amiproto.Action("Ping")) for _ in range(WINDOW))
+                )
+                if not all(r.success for r in results):
+                    raise RuntimeError("asyncio: a Ping failed")
+    return out[0]
+
+
+def _trio_connect(server: Server) -> AbstractAsyncContextManager[trio_client.Client]:
+    return trio_client.connect(
+        server.host,
+        server.port,
+        username=server.username,
+        secret=server.secret,
+        events=False,
+        timeout=TIMEOUT,
+    )
+
+
+async def trio_submit(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    async with _trio_connect(server) as client:
+        with timed(out):
+            for _ in range(windows(pings)):
+                pending = [client.submit(amiproto.Action("Ping")) for _ in range(WINDOW)]
+                for answer in pending:
+                    if not (await answer.get()).success:
+                        raise RuntimeError("trio: a Ping failed")
+    return out[0]
+
+
+async def trio_tasks(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    async with _trio_connect(server) as client:
+
+        async def ping() -> None:
+            if not (await client.send_action(amiproto.Action("Ping"))).success:
+                raise RuntimeError("trio: a Ping failed")
+
+        with timed(out):
+            for _ in range(windows(pings)):
+                async with trio.open_nursery() as nursery:
+                    for _ in range(WINDOW):
+                        nursery.start_soon(ping)
+    return out[0]
+
+
+# -- the table ---------------------------------------------------------------------------
+
+Run = Callable[[Server, int], Cost]
+BASELINE = "raw socket"
+
+# Row -> (how, the run, issue 17's goal: at most this many times the raw socket's CPU).
+ROWS: dict[str, tuple[str, Run, float | None]] = {
+    BASELINE: (f"sendall, {WINDOW} in flight", raw_socket, None),
+    "core alone": ("no socket, no server", core_alone, None),
+    "asyncio submit()": (f"{WINDOW} in flight", lambda s, n: asyncio.run(asyncio_submit(s, n)), 1.3),
+    "trio submit()": (f"{WINDOW} in flight", lambda s, n: trio.run(trio_submit, s, n), 1.3),
+    "sync submit()": (f"{WINDOW} in flight", sync_submit, 1.6),
+    "asyncio send_action": (f"{WINDOW} concurrent tasks", lambda s, n: asyncio.run(asyncio_tasks(s, n)), 2.0),
+    "trio send_action": (f"{WINDOW} concurrent tasks", lambda s, n: trio.run(trio_tasks, s, n), 2.0),
+    "sync send_action": (f"{THREADS} threads", sync_threads, 3.0),
+}
+
+
+def measure(server: Server, pings: int, rounds: int, names: list[str]) -> dict[str, list[Cost]]:
+    costs: dict[str, list[Cost]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            costs[name].append(ROWS[name][1](server, pings))
+    return costs
+
+
+def ratio_text(base: list[Cost], mine: list[Cost]) -> tuple[float, str]:
+    """The median over rounds of this row's CPU over the baseline's in the same round,
+    and that median with the middle half of the per-round ratios."""
+    ratios = [m.cpu / b.cpu for b, m in zip(base, mine, strict=True)]
+    median = statistics.median(ratios)
+    if len(ratios) < 4:
+        return median, f"{median:.2f}x"
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return median, f"{median:.2f}x ({low:.2f}-{high:.2f})"
+
+
+def report(costs: dict[str, list[Cost]], pings: int) -> None:
+    done = windows(pings) * WINDOW
+    base = costs[BASELINE]
+    print(f"{done} Pings a run, {WINDOW} in flight; client CPU (process_time) per Ping, the median over")
+    print(f"{len(base)} interleaved rounds; x raw: the median of per-round ratios (their middle half)")
+    print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print()
+    header = f"{'':22} {'in flight':<20} {'CPU µs':>7} {'wall µs':>8} {'x raw':>20} {'goal':>7}"
+    print(header)
+    print("-" * len(header))
+    for name, runs in costs.items():
+        how, _, goal = ROWS[name]
+        cpu = statistics.median(c.cpu for c in runs) / done * 1e6
+        wall = statistics.median(c.wall for c in runs) / done * 1e6
+        if name == BASELINE:
+            ratio, text, goal_text = 1.0, "", ""
+        elif goal is None:
+            ratio, text = ratio_text(base, runs)
+            goal_text = "(floor)"
+        else:
+            ratio, text = ratio_text(base, runs)
+            goal_text = f"<={goal:.1f}x" + (" ok" if ratio <= goal else " NO")
+        print(f"{name:22} {how:<20} {cpu:7.1f} {wall:8.1f} {text:>20} {goal_text:>7}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--pings", type=int, default=20_000, help=f"per run, a multiple of {WINDOW}")
+    parser.add_argument("--host", help="a server on loopback instead of the simulator")
+    parser.add_argument("--port", type=int, default=5038)
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--secret", default="wordpass")
+    parser.add_argument("--only", action="append", choices=list(ROWS), help="these rows (and the baseline)")
+    args = parser.parse_args()
+    fixed = (BASELINE, "core alone")
+    names = [*fixed, *(name for name in ROWS if name not in fixed and (not args.only or name in args.only))]
+    if args.host is not None:
+        server = Server(args.host, args.port, args.username, args.secret)
+        costs = measure(server, args.pings, args.rounds, names)
+    else:
+        # One write per answer, as Asterisk writes them: what the raw socket and the
+        # clients then read is many small segments, as from a real server.
+        with simulator(None, "--write-each-message") as (host, port):
+            costs = measure(Server(host, port, "admin", "wordpass"), args.pings, args.rounds, names)
+    report(costs, args.pings)
+
+
+if __name__ == "__main__":
+    main()
