@@ -19,15 +19,16 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import enum
 import inspect
 import itertools
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The site documents the checkout it is built from, installed or not.
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from amiproto import _accel, _event_specs, _state  # noqa: E402
 from amiproto import actions as _actions  # noqa: E402
+from amiproto._typed import ActionBuilder  # noqa: E402
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -168,7 +170,7 @@ def _is_event(name: str | None) -> bool:
     return name is not None and name in _event_specs.EVENTS
 
 
-def _action_page(name: str, builder: type[_actions.ActionBuilder]) -> str:
+def _action_page(name: str, builder: type[ActionBuilder]) -> str:
     text = builder.__doc__ or ""
     described = _parameters_described(text)
     # The generated docstring ends with the list sentence; it is said below, with a link.
@@ -300,6 +302,14 @@ def _escape(text: str) -> str:
     return re.sub(r"([\\`*_\[\]|#])", r"\\\1", text)
 
 
+def _prose(text: str) -> str:
+    """A docstring's text for Markdown: its ``code`` as code, the rest escaped."""
+    parts = re.split(r"``(.+?)``", " ".join(text.split()))
+    return "".join(
+        f"`{part}`" if odd else _escape(part) for odd, part in zip(itertools.cycle((False, True)), parts)
+    )
+
+
 def _cell(text: str) -> str:
     """Text for one table cell: one line, escaped."""
     return _escape(" ".join(text.split()))
@@ -342,13 +352,27 @@ def _columns(width: int) -> Iterator[None]:
 
 
 def _state_table(argument: str | None) -> str:
-    states = list(_state.State)
-    header = "| input | " + " | ".join(f"`{state.name}`" for state in states) + " |"
-    lines = [header, "|---|" + "---|" * len(states)]
-    for event in _state.Input:
+    return _transition_table(list(_state.State), list(_state.Input), _state.TRANSITIONS)
+
+
+def _sync_roles(argument: str | None) -> str:
+    from amiproto_transports import _sync_roles  # noqa: PLC0415 - only this insert needs it
+
+    return _transition_table(list(_sync_roles.Role), list(_sync_roles.Input), _sync_roles.TRANSITIONS)
+
+
+def _transition_table(
+    states: list[enum.Enum], inputs: list[enum.Enum], transitions: Mapping[tuple[Any, Any], enum.Enum]
+) -> str:
+    """A table of (state, input) -> state, one row per input: "stays", the next state, or "refused"."""
+    lines = [
+        "| input | " + " | ".join(f"`{state.name}`" for state in states) + " |",
+        "|---|" + "---|" * len(states),
+    ]
+    for event in inputs:
         cells = []
         for state in states:
-            after = _state.TRANSITIONS.get((state, event))
+            after = transitions.get((state, event))
             cells.append("refused" if after is None else ("stays" if after is state else f"`{after.name}`"))
         lines.append(f"| {event.value} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -358,7 +382,7 @@ def _c_twins(argument: str | None) -> str:
     lines = ["| C function | held in | replaces (the Python twin) |", "|---|---|---|"]
     for twin in _accel.TWINS:
         lines.append(
-            f"| `{twin.c_module}.{twin.c_name}` | `{twin.module}.{twin.slot}` | {_escape(twin.python_twin)} |"
+            f"| `{twin.c_module}.{twin.c_name}` | `{twin.module}.{twin.slot}` | {_prose(twin.python_twin)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -379,7 +403,8 @@ LIMIT_SOURCES = (
 def documented_constants(path: Path, class_name: str | None = None) -> list[tuple[str, str, str]]:
     """``(name, value as written, docstring)`` of each documented assignment in a module, or in
     one class of it: an assignment followed by a string, as the limit modules write them."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
     body: list[ast.stmt] = tree.body
     if class_name is not None:
         body = next(
@@ -397,7 +422,8 @@ def documented_constants(path: Path, class_name: str | None = None) -> list[tupl
         else:
             continue
         if isinstance(target, ast.Name) and isinstance(doc, str):
-            found.append((target.id, ast.unparse(value), " ".join(doc.split())))
+            written = ast.get_source_segment(source, value) or ast.unparse(value)
+            found.append((target.id, written, " ".join(doc.split())))
     return found
 
 
@@ -409,7 +435,7 @@ def _limits(argument: str | None) -> str:
             lines += ["", f"### {title}", "", "| name | value | what it bounds |", "|---|---|---|"]
             title_shown = title
         for name, value, doc in documented_constants(ROOT / source, class_name):
-            lines.append(f"| `{name}` | `{value}` | {_escape(doc)} |")
+            lines.append(f"| `{name}` | `{value}` | {_prose(doc)} |")
     return "\n".join(lines).lstrip() + "\n"
 
 
@@ -439,5 +465,6 @@ INSERTS: dict[str, Callable[[str | None], str]] = {
     "file": _file,
     "limits": _limits,
     "state-table": _state_table,
+    "sync-roles": _sync_roles,
 }
 """What an ``<!-- insert: NAME [ARGUMENT] -->`` line may name."""

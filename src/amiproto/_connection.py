@@ -151,6 +151,7 @@ class Connection:
 
     @property
     def state(self) -> State:
+        """Where the connection is in its life (see ``amiproto.State``)."""
         return self._state
 
     @property
