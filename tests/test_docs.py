@@ -21,6 +21,7 @@ import contextlib
 import importlib.util
 import os
 import re
+import selectors
 import shlex
 import shutil
 import signal
@@ -217,9 +218,9 @@ def test_shell_line_runs(snippet: Snippet, tmp_path: Path) -> None:
     argv = shlex.split(line)
     if argv[:2] == ["pip", "install"]:
         # From the index or this checkout: checked to name this project and its extras, never run.
-        extras = re.findall(r"\[([\w,]+)\]", line)
-        assert "amiproto" in line or argv[-1].startswith("-e") or "." in argv[-1]
-        for extra in ",".join(extras).split(",") if extras else []:
+        target, _, extras = argv[-1].partition("[")
+        assert target in ("amiproto", "."), f"{line}: installs something else"
+        for extra in extras.rstrip("]").split(",") if extras else []:
             assert extra in PYPROJECT["project"]["optional-dependencies"], f"{line}: no extra {extra!r}"
         return
     if argv[0] == "amiproto":
@@ -231,7 +232,7 @@ def test_shell_line_runs(snippet: Snippet, tmp_path: Path) -> None:
     with Simulator(calls_per_second=20).running() as (_, port):
         argv = [arg.replace("5038", str(port)) for arg in argv]
         if snippet.marker == "serves":
-            _serves(argv, port)
+            _serves(argv, port, tmp_path)
             return
         # In a directory of its own: a command may write files (a recording).
         done = subprocess.run(
@@ -241,19 +242,25 @@ def test_shell_line_runs(snippet: Snippet, tmp_path: Path) -> None:
     assert done.stdout.strip()
 
 
-def _serves(argv: list[str], port: int) -> None:
-    """A command that serves until stopped: it must say so on its first line, then stop on SIGINT."""
+def _serves(argv: list[str], port: int, tmp_path: Path) -> None:
+    """A command that serves until stopped: within 10 s it must print a line, and it must
+    stop on SIGINT without a traceback."""
     argv = [arg.replace(str(port), "0") for arg in argv]  # its own free port
-    with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(port)
-    ) as proc:
-        try:
+    with (tmp_path / "stderr").open("w+", encoding="utf-8") as stderr:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env(port)) as proc:
             assert proc.stdout is not None
-            first = proc.stdout.readline()
-            assert first.strip(), proc.stderr.read() if proc.stderr else ""
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=10)
+            try:
+                with selectors.DefaultSelector() as selector:
+                    selector.register(proc.stdout, selectors.EVENT_READ)
+                    ready = selector.select(timeout=10)
+                first = proc.stdout.readline() if ready else ""
+            finally:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=10)
+        stderr.seek(0)
+        errors = stderr.read()
+    assert first.strip(), f"nothing printed within 10 s: {errors}"
+    assert "Traceback" not in errors, errors
 
 
 # -- the generated reference ------------------------------------------------------------
