@@ -180,12 +180,14 @@ class Action:
 
     @property
     def action_id(self) -> str | None:
+        """The ``ActionID`` header given, or None (``Connection.send()`` then makes one)."""
         for header, value in self.headers:
             if header.lower() == "actionid":
                 return value
         return None
 
     def get(self, name: str, default: str | None = None) -> str | None:
+        """The first header called ``name`` (any case), or ``default``."""
         lowered = name.lower()
         for header, value in self.headers:
             if header.lower() == lowered:

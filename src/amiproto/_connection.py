@@ -47,9 +47,12 @@ __all__ = ["Connection", "Item"]
 Item = Greeting | Response | Event | UnknownMessage | ActionCompleted | LoginResult | ConnectionClosed
 
 DEFAULT_MAX_LIST_EVENTS = 100_000
+"""Events one list action may collect (``max_list_events``); past it the action completes
+with ``too_many_events`` (the clients raise ``ListTooLong``) and the rest come as ordinary events."""
 
 _LIST_END_VALUES = ("complete", "cancelled")
 _EVENT_NAME_CACHE_SIZE = 4096
+"""Event names the connection remembers the class of; a server sending ever new names fills it once."""
 _LOGIN_NAMES = ("login", "challenge")
 # Actions that, sent with a true Async header, report their outcome later in one
 # event with the same ActionID: action name (lower case) -> that event's name.
@@ -173,6 +176,7 @@ class Connection:
 
     @property
     def state(self) -> State:
+        """Where the connection is in its life (see ``amiproto.State``)."""
         return self._state
 
     @property

@@ -29,7 +29,11 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 __all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", "Frame", "Framer", "Run"]
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+"""Bytes one message may hold (``max_message_size``); a longer one, ended or not, raises
+``RemoteProtocolError`` and puts the connection in its error state."""
 DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024
+"""Bytes received and not yet framed (``max_buffer_size``); past it ``receive_data()`` raises
+``RemoteProtocolError``. Reading ``next_event()`` between reads keeps it small."""
 
 END_COMMAND = b"--END COMMAND--"
 

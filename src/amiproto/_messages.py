@@ -151,6 +151,7 @@ class Message:
 
     @property
     def headers(self) -> Headers:
+        """Every header, in order, duplicates kept; parsed on first use."""
         headers = self._headers
         return self._parse() if headers is None else headers
 
@@ -251,6 +252,7 @@ class Response(Message):
 
     @property
     def action_id(self) -> str | None:
+        """The ``ActionID`` header, or None."""
         if self._body is not None:
             return self.headers.get("ActionID")
         return _message_action_id(self)
@@ -284,10 +286,12 @@ class Response(Message):
 
     @property
     def success(self) -> bool:
+        """The server accepted the action: ``Success`` (or ``Follows``, ``Goodbye``, ``Pong``)."""
         return self.status in ("success", "follows", "goodbye", "pong")
 
     @property
     def message(self) -> str | None:
+        """The ``Message`` header: why an ``Error``, or what a ``Success`` did; None without it."""
         return self.headers.get("Message")
 
     @property

@@ -43,9 +43,11 @@ class ReceivedAction:
 
     @property
     def action_id(self) -> str | None:
+        """The ``ActionID`` header, or None."""
         return self.headers.get("ActionID")
 
     def get(self, name: str, default: str | None = None) -> str | None:
+        """The first header called ``name`` (any case), or ``default``."""
         return self.headers.get(name, default)
 
     def __repr__(self) -> str:
@@ -73,6 +75,7 @@ class ServerConnection:
         self._framer.feed(data)
 
     def next_action(self) -> ReceivedAction | ConnectionClosed | NeedData:
+        """The next action the client sent, ``ConnectionClosed`` once at its end, or ``NEED_DATA``."""
         if self._closed:
             return NEED_DATA
         frame = self._framer.next_frame()
@@ -91,6 +94,7 @@ class ServerConnection:
         return encode_value("greeting", f"{name}/{version}\r\n", self.encoding)
 
     def format(self, pairs: Iterable[tuple[str, str]]) -> bytes:
+        """``format_message`` in this connection's encoding."""
         return format_message(pairs, self.encoding)
 
 

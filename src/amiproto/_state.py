@@ -21,6 +21,8 @@ __all__ = ["Input", "State", "TRANSITIONS", "transition"]
 
 
 class State(enum.Enum):
+    """Where a connection is in its life; ``Connection.state`` says which."""
+
     AWAITING_GREETING = "awaiting greeting"
     LOGGING_IN = "logging in"
     READY = "ready"

@@ -47,14 +47,17 @@ class Pending(Generic[T]):
         self._error: BaseException | None = None
 
     def done(self) -> bool:
+        """Whether a result or an exception is set."""
         return self._done
 
     def set_result(self, value: T) -> None:
+        """Set the result and wake the waiter; ignored once done."""
         if not self._done:
             self._value = value
             self._finish()
 
     def set_exception(self, error: BaseException) -> None:
+        """Set the exception ``get()`` raises and wake the waiter; ignored once done."""
         if not self._done:
             self._error = error
             self._finish()
