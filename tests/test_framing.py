@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import amiproto
 from amiproto._framing import Framer
 
-from .helpers import chunked, feed_all, summary
+from .helpers import chunked, feed_all, summary, take_fast_run
 
 # Every test here runs with the C speedups and in pure Python.
 pytestmark = pytest.mark.usefixtures("implementation")
@@ -164,10 +164,10 @@ def frame_all(stream: bytes, *, use_fast_path: bool) -> list[bytes]:
     out: list[bytes] = []
     try:
         while True:
-            run = framer.take_plain_run() if use_fast_path else None
+            run = take_fast_run(framer) if use_fast_path else None
             if run is not None:
-                assert run[0], "the stream has ended: nothing can wait for more bytes"
-                out.extend(run[0])
+                assert run, "the stream has ended: nothing can wait for more bytes"
+                out.extend(raw for raw, _ in run)
                 continue
             frame = framer.next_frame()
             if frame is None:

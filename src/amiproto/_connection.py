@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from . import _accel
 from ._actions import Action, check_header, encode_value
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Run
+from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Run, RunTaker
 from ._headers import DECODE_ERRORS, parse_header_lines
 from ._messages import (
     NEED_DATA,
@@ -57,6 +57,9 @@ _TRUE_WORDS = frozenset(("yes", "true", "y", "t", "1", "on"))
 
 # The C helper that hides events from the cyclic GC (see _speedups.c); None: pure Python.
 _C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function(__name__, "_C_UNTRACK")
+# The C fast path that frames a run of plain messages and builds its events in one
+# call (Framer.take_built_run); None: pure Python (take_plain_run, then _on_blocks).
+_C_TAKE_EVENTS: RunTaker[Event] | None = _accel.c_function(__name__, "_C_TAKE_EVENTS")
 
 # What a pending action is, beyond an ordinary request.
 _PLAIN, _CHALLENGE_STEP, _LOGIN_STEP, _KEEPALIVE = range(4)
@@ -221,12 +224,25 @@ class Connection:
             if self._closed_emitted:
                 break
             try:
-                run = framer.take_plain_run()
-                if run is not None:
-                    if not run[0]:
-                        break  # a plain message so far, waiting for the rest
-                    self._on_blocks(run)
-                    continue
+                take = _C_TAKE_EVENTS
+                if take is not None:
+                    built = framer.take_built_run(
+                        take, (self._event_names, self._learn_event_name, self.encoding, Event)
+                    )
+                    if built is not None:
+                        events, response = built
+                        if events or response is not None:
+                            self._on_built(events, response)
+                        if framer.waiting:
+                            break  # a plain message so far, waiting for the rest
+                        continue
+                else:
+                    run = framer.take_plain_run()
+                    if run is not None:
+                        if not run[0]:
+                            break  # a plain message so far, waiting for the rest
+                        self._on_blocks(run)
+                        continue
                 frame = framer.next_frame()
             except RemoteProtocolError as error:
                 self._fail(error)
@@ -276,6 +292,19 @@ class Connection:
             append(event)
             if self._collecting:
                 self._correlate(event)
+
+    def _on_built(self, events: list[Event], response: bytes | None) -> None:
+        """Events the C fast path built (as ``_on_blocks`` does), then the response that
+        ended their run, if one did."""
+        if self._state is State.AWAITING_GREETING:
+            self._move(Input.MESSAGE)
+        if self._collecting:
+            for event in events:
+                self._on_event(event)
+        else:
+            self._items.extend(events)
+        if response is not None:
+            self._on_response(Response(response, encoding=self.encoding))
 
     def _learn_event_name(self, key: bytes) -> tuple[str, type[Event]]:
         name = key.strip().decode(self.encoding, DECODE_ERRORS)

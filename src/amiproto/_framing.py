@@ -22,11 +22,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
-from . import _accel
 from ._errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", "Frame", "Framer", "Run"]
+__all__ = [
+    "DEFAULT_MAX_BUFFER_SIZE",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "BuiltRun",
+    "Frame",
+    "Framer",
+    "Run",
+    "RunTaker",
+]
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024
@@ -37,16 +45,25 @@ END_COMMAND = b"--END COMMAND--"
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 
-# The C twin of the fast path (see _accel); None means pure Python.
-_C_TAKE_RUN: (
-    Callable[[bytearray, int, int, int], tuple[list[bytes], list[bytes | None], int, int, int, int]] | None
-) = _accel.c_function(__name__, "_C_TAKE_RUN")
-
-_C_STOP_GENERAL = 1  # take_run stopped at a message for the general path
+# Why a C fast path (``_speedups.take_events``) stopped.
+_C_STOP_NEED_DATA = 0  # the next message is plain so far, and incomplete
+_C_STOP_GENERAL = 1  # the next message is for the general path
 
 # A run of plain messages: each message's exact bytes, and for an event the rest of
 # its first line (its name, unstripped), for a response None.
 Run = tuple[list[bytes], list["bytes | None"]]
+
+_Built = TypeVar("_Built")
+
+# A run as a C fast path builds it: objects made of the plain messages up to the
+# first response, and that response's bytes (or None).
+BuiltRun = tuple[list[_Built], "bytes | None"]
+
+# A C fast path: called with the buffer, the size limit, where to resume the scan
+# of an incomplete message and where its first line ends, then its own arguments;
+# gives what it built, a response's bytes or None, the bytes it consumed, why it
+# stopped, and where to resume.
+RunTaker = Callable[..., tuple[list[_Built], "bytes | None", int, int, int, int]]
 
 # Framer modes for the message being read.
 _START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
@@ -111,7 +128,9 @@ class Framer:
         # first line ends (-1: not seen yet).
         self._fast_resume = 0
         self._fast_first_lf = -1
-        self._fast_waiting = False  # the C fast path needs more bytes than it has
+        # The C fast path found a plain message that needs more bytes, and nothing
+        # else: until feed() brings some, there is no need to look again.
+        self.waiting = False
 
     @property
     def eof(self) -> bool:
@@ -128,9 +147,9 @@ class Framer:
             raise LocalProtocolError("data received after end of file")
         if not data:
             self._eof = True
-            self._fast_waiting = False
+            self.waiting = False
             return
-        self._fast_waiting = False
+        self.waiting = False
         self._buf += data
         if len(self._buf) > self.max_buffer_size:
             raise RemoteProtocolError(
@@ -147,27 +166,11 @@ class Framer:
         ``Event:`` or with a ``Response:`` line that is not ``Follows``, ends at its
         first LF CRLF with no bare LF LF before, has no second line starting with its
         own first header (a glued message), and fits the size limit. Real Asterisk
-        traffic is almost always plain; this makes the work per byte a few C calls
-        per chunk instead of several per message.
+        traffic is almost always plain; this makes the work per byte a few calls per
+        chunk instead of several per message. ``take_built_run`` is its C twin.
         """
         if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
-        buf = self._buf
-        if _C_TAKE_RUN is not None:
-            if self._fast_waiting:
-                return [], []
-            run_raws, run_keys, size, stop, self._fast_resume, self._fast_first_lf = _C_TAKE_RUN(
-                buf, self.max_message_size, self._fast_resume, self._fast_first_lf
-            )
-            if stop == _C_STOP_GENERAL or self._eof:
-                if not run_raws:
-                    return None
-            else:
-                # Nothing more until more bytes come: spare the next call the scan.
-                self._fast_waiting = True
-            if run_raws:
-                del buf[:size]
-            return run_raws, run_keys
         blocks = self._take_plain_blocks()
         if blocks is None:
             return None
@@ -180,6 +183,31 @@ class Framer:
             else:
                 keys.append(None)
         return raws, keys
+
+    def take_built_run(self, take: RunTaker[_Built], args: tuple[object, ...]) -> BuiltRun[_Built] | None:
+        """The fast path in C: ``take`` frames the plain messages ``take_plain_run``
+        would take, up to and with the first response, and builds objects of those
+        before it (``args`` are its own arguments). None when the general path must
+        take the next message; an empty run (``([], None)``) when the next message is
+        plain so far and needs more bytes, and then ``waiting`` is true.
+        """
+        if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
+            return None
+        if self.waiting:
+            return [], None
+        buf = self._buf
+        built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
+            buf, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
+        )
+        if stop == _C_STOP_GENERAL or self._eof:
+            if not built and response is None:
+                return None
+        elif stop == _C_STOP_NEED_DATA:
+            self.waiting = True
+        if size:
+            del buf[:size]
+            self._plain_checked = 0
+        return built, response
 
     def _take_plain_blocks(self) -> list[bytes] | None:
         """The pure-Python fast path: plain messages without their closing LF CRLF.
