@@ -10,7 +10,8 @@ from pathlib import Path
 
 import amiproto
 from amiproto import _connection
-from amiproto._framing import Framer
+from amiproto._framing import PLAIN_END, Framer
+from amiproto._messages import event_name_of
 from amiproto._server import GREETING
 
 from .conftest import DATA, RECORDINGS
@@ -144,10 +145,10 @@ def take_fast_run(framer: Framer) -> list[tuple[bytes, str | None]] | None:
     path must take the next message, [] when it waits for more bytes."""
     take = _connection._C_TAKE_EVENTS
     if take is None:
-        run = framer.take_plain_run()
-        if run is None:
+        blocks = framer.take_plain_run()
+        if blocks is None:
             return None
-        return [(raw, None if key is None else learn_name(key)[0]) for raw, key in zip(*run, strict=True)]
+        return [(block + PLAIN_END, event_name_of(block)) for block in blocks]
     built = framer.take_built_run(take, ({}, learn_name, "utf-8", amiproto.Event))
     if built is None:
         return None

@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from . import _accel
-from ._headers import _NO_NAMES, DECODE_ERRORS, Headers, _shape_of_key, split_lines
+from ._headers import _NO_NAMES, DECODE_ERRORS, Headers, _shape_of_key, headers_of_text
 
 if TYPE_CHECKING:
     from ._actions import Action
@@ -128,10 +128,9 @@ class Message:
         """Parse the headers in Python (the C getter's twin, and its way for other encodings)."""
         end = self._header_end()
         raw = self.raw
-        names, values, unparsed = split_lines(
+        headers, unparsed = headers_of_text(
             (raw if end < 0 else raw[:end]).decode(self._encoding, DECODE_ERRORS)
         )
-        headers = Headers._from_lists(names, values)
         self._unparsed = tuple(unparsed) if unparsed else ()
         self._headers = headers
         return headers

@@ -96,6 +96,77 @@ find_byte(const char *p, const char *end, char c)
 #endif
 }
 
+static inline int
+lowest_bit(uint32_t mask)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(mask);
+#else
+    int bit = 0;
+    while (!(mask & 1u)) {
+        mask >>= 1;
+        bit++;
+    }
+    return bit;
+#endif
+}
+
+/* Every LF of data[from:size], in order, 16 bytes at a time: a scan that hands out
+   the next LF without starting over for each line. */
+typedef struct {
+    const char *data;
+    Py_ssize_t size;
+    Py_ssize_t block; /* where the 16 bytes that ``mask`` covers start */
+    uint32_t mask;    /* their LFs not handed out yet, one bit each */
+} LineEnds;
+
+static inline uint32_t
+line_ends_mask(const char *data, Py_ssize_t size, Py_ssize_t block)
+{
+    Py_ssize_t width = size - block;
+#ifdef HAVE_SSE2_SCAN
+    if (width >= 16) {
+        return (uint32_t)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(data + block)), _mm_set1_epi8('\n')));
+    }
+#endif
+    uint32_t mask = 0;
+    if (width > 16) {
+        width = 16;
+    }
+    for (Py_ssize_t i = 0; i < width; i++) {
+        if (data[block + i] == '\n') {
+            mask |= 1u << i;
+        }
+    }
+    return mask;
+}
+
+static inline void
+line_ends_start(LineEnds *ends, const char *data, Py_ssize_t size, Py_ssize_t from)
+{
+    ends->data = data;
+    ends->size = size;
+    ends->block = from;
+    ends->mask = from < size ? line_ends_mask(data, size, from) : 0;
+}
+
+/* The position of the next LF, or -1. */
+static inline Py_ssize_t
+line_ends_next(LineEnds *ends)
+{
+    while (ends->mask == 0) {
+        ends->block += 16;
+        if (ends->block >= ends->size) {
+            return -1;
+        }
+        ends->mask = line_ends_mask(ends->data, ends->size, ends->block);
+    }
+    int bit = lowest_bit(ends->mask);
+    ends->mask &= ends->mask - 1;
+    return ends->block + bit;
+}
+
 static int
 is_space(char c)
 {
@@ -161,12 +232,14 @@ static int
 find_action_id(const char *data, Py_ssize_t size, const char **value_start, const char **value_end)
 {
     static const char word[] = "actionid";
-    Py_ssize_t pos = 0;
-    while (pos < size) {
-        const char *line = data + pos;
-        const char *lf = find_byte(line, data + size, '\n');
-        Py_ssize_t length = lf == NULL ? size - pos : lf - line;
-        if (length > 8 && line[8] == ':' && (line[0] == 'A' || line[0] == 'a')) {
+    LineEnds ends;
+    line_ends_start(&ends, data, size, 0);
+    Py_ssize_t start = 0;
+    for (;;) {
+        Py_ssize_t lf = line_ends_next(&ends);
+        Py_ssize_t end = lf < 0 ? size : lf;
+        const char *line = data + start;
+        if (end - start > 8 && line[8] == ':' && (line[0] == 'A' || line[0] == 'a')) {
             int match = 1;
             for (int i = 1; i < 8; i++) {
                 char c = line[i];
@@ -180,24 +253,23 @@ find_action_id(const char *data, Py_ssize_t size, const char **value_start, cons
             }
             if (match) {
                 const char *value = line + 9;
-                const char *end = line + length;
-                if (value < end && *value == ' ') {
+                const char *stop = data + end;
+                if (value < stop && *value == ' ') {
                     value++;
                 }
-                if (value < end && end[-1] == '\r') {
-                    end--;
+                if (value < stop && stop[-1] == '\r') {
+                    stop--;
                 }
                 *value_start = value;
-                *value_end = end;
+                *value_end = stop;
                 return 1;
             }
         }
-        if (lf == NULL) {
-            break;
+        if (lf < 0) {
+            return 0;
         }
-        pos += length + 1;
+        start = lf + 1;
     }
-    return 0;
 }
 
 /* A hash of a few bytes for the fixed tables below; what it finds is compared
@@ -279,6 +351,18 @@ typedef struct {
 #define VALUES_CACHED 2048
 #define VALUE_CACHED_SIZE 40
 
+/* take_events' memory of what names (bytes -> (name, class)) gave, for the names
+   dict it was last called with (a connection's): a fixed table by a hash of the
+   bytes, so a known event name costs no bytes object and no dict lookup. It holds
+   that one dict, and is emptied when another comes. */
+#define NAMES_CACHED 256
+
+typedef struct {
+    uint64_t hash;
+    PyObject *key;   /* the rest of the "Event:" line */
+    PyObject *known; /* (name, class) */
+} NameEntry;
+
 typedef struct {
     PyTypeObject *values_type;
     PyTypeObject *values_iter_type;
@@ -286,6 +370,8 @@ typedef struct {
     PyTypeObject *parser_type;
     EventSlots event; /* of the event class take_events was given last */
     PyObject *values_cached[VALUES_CACHED];
+    PyObject *names_owner;
+    NameEntry names_cached[NAMES_CACHED];
 } ModuleState;
 
 static ModuleState *
@@ -329,13 +415,15 @@ frame_plain(const char *message, Py_ssize_t left, Py_ssize_t limit, Py_ssize_t *
     Py_ssize_t end = -1; /* just past LF CRLF */
     Py_ssize_t scan = *resume > own_len ? *resume : own_len;
     *stop = STOP_NEED_DATA;
-    while (scan < left) {
-        const char *lf = find_byte(message + scan, message + left, '\n');
-        if (lf == NULL) {
-            scan = left;
+    LineEnds ends;
+    line_ends_start(&ends, message, left, scan);
+    for (;;) {
+        Py_ssize_t at = line_ends_next(&ends);
+        if (at < 0) {
+            scan = scan > left ? scan : left;
             break;
         }
-        Py_ssize_t at = lf - message;
+        const char *lf = message + at;
         if (at + 1 > limit) {
             *stop = STOP_GENERAL; /* over the size limit: the general path reports it */
             break;
@@ -421,21 +509,77 @@ event_slots(PyObject *module, PyTypeObject *type, EventSlots *slots)
     return result;
 }
 
+static void
+forget_names(ModuleState *state)
+{
+    for (int i = 0; i < NAMES_CACHED; i++) {
+        Py_CLEAR(state->names_cached[i].key);
+        Py_CLEAR(state->names_cached[i].known);
+    }
+    Py_CLEAR(state->names_owner);
+}
+
+/* What ``names`` (or on a miss ``learn``) gives for the rest of an "Event:" line:
+   (name, class), checked; a new reference. */
+static PyObject *
+event_kind(ModuleState *state, const EventSlots *slots, PyObject *names, PyObject *learn, const char *rest,
+           Py_ssize_t length)
+{
+#ifndef Py_GIL_DISABLED
+    if (state->names_owner != names) {
+        forget_names(state);
+        state->names_owner = Py_NewRef(names);
+    }
+    uint64_t hash = hash_bytes(rest, length);
+    NameEntry *entry = &state->names_cached[hash % NAMES_CACHED];
+    if (entry->key != NULL && entry->hash == hash && PyBytes_GET_SIZE(entry->key) == length
+        && same_bytes(PyBytes_AS_STRING(entry->key), rest, length)) {
+        return Py_NewRef(entry->known);
+    }
+#endif
+    PyObject *key = PyBytes_FromStringAndSize(rest, length);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *known = PyDict_GetItemWithError(names, key); /* borrowed */
+    if (known != NULL) {
+        Py_INCREF(known);
+    }
+    else if (!PyErr_Occurred()) {
+        known = PyObject_CallOneArg(learn, key);
+    }
+    if (known != NULL
+        && (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(known, 0))
+            || !PyType_Check(PyTuple_GET_ITEM(known, 1))
+            || !PyType_IsSubtype((PyTypeObject *)PyTuple_GET_ITEM(known, 1), slots->type))) {
+        PyErr_SetString(PyExc_TypeError, "an event name must map to (str, Event subclass)");
+        Py_CLEAR(known);
+    }
+#ifndef Py_GIL_DISABLED
+    /* learn ran Python code, which may have called take_events with other names. */
+    if (known != NULL && state->names_owner == names) {
+        PyObject *old_key = entry->key;
+        PyObject *old_known = entry->known;
+        entry->hash = hash;
+        entry->key = Py_NewRef(key);
+        entry->known = Py_NewRef(known);
+        Py_XDECREF(old_key);
+        Py_XDECREF(old_known);
+    }
+#endif
+    Py_DECREF(key);
+    return known;
+}
+
 /* One event, as Connection._on_blocks builds it: its class's __new__ without
    __init__, then its slots. It cannot be part of a reference cycle (its slots
    hold bytes, str, bool, None and, once parsed, its Headers), so it is hidden
    from the cyclic GC, which would otherwise traverse every queued event at each
    collection; unless its class adds slots or a __dict__, where a program may
-   put anything. */
+   put anything. ``known`` is (name, class), as event_kind checked it. */
 static PyObject *
 new_event(const EventSlots *slots, PyObject *known, PyObject *raw, PyObject *encoding)
 {
-    if (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(known, 0))
-        || !PyType_Check(PyTuple_GET_ITEM(known, 1))
-        || !PyType_IsSubtype((PyTypeObject *)PyTuple_GET_ITEM(known, 1), slots->type)) {
-        PyErr_SetString(PyExc_TypeError, "an event name must map to (str, Event subclass)");
-        return NULL;
-    }
     PyTypeObject *cls = (PyTypeObject *)PyTuple_GET_ITEM(known, 1);
     PyObject *event = cls->tp_alloc(cls, 0);
     if (event == NULL) {
@@ -502,6 +646,7 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (event_slots(module, (PyTypeObject *)args[7], &slots) < 0) {
         return NULL;
     }
+    ModuleState *state = module_state(module);
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
         return NULL;
@@ -539,21 +684,9 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             first_lf = -1;
             break;
         }
-        PyObject *key = PyBytes_FromStringAndSize(message + EVENT_LEN, first_lf - EVENT_LEN);
+        PyObject *known = event_kind(state, &slots, names, learn, message + EVENT_LEN, first_lf - EVENT_LEN);
         resume = 0;
         first_lf = -1;
-        if (key == NULL) {
-            Py_DECREF(raw);
-            goto error;
-        }
-        PyObject *known = PyDict_GetItemWithError(names, key); /* borrowed */
-        if (known != NULL) {
-            Py_INCREF(known);
-        }
-        else if (!PyErr_Occurred()) {
-            known = PyObject_CallOneArg(learn, key);
-        }
-        Py_DECREF(key);
         PyObject *event = known == NULL ? NULL : new_event(&slots, known, raw, encoding);
         Py_XDECREF(known);
         Py_DECREF(raw);
@@ -1090,13 +1223,15 @@ parse(Parser *parser, PyObject *raw, Py_ssize_t end, PyObject **unparsed)
             goto done;
         }
     }
+    LineEnds ends;
+    line_ends_start(&ends, data, end, 0);
     Py_ssize_t pos = 0;
     while (pos < end) {
         const char *line = data + pos;
-        const char *lf = find_byte(line, data + end, '\n');
-        Py_ssize_t length = lf == NULL ? end - pos : lf - line;
+        Py_ssize_t lf_at = line_ends_next(&ends);
+        Py_ssize_t length = (lf_at < 0 ? end : lf_at) - pos;
         pos += length + 1;
-        if (lf != NULL && length > 0 && line[length - 1] == '\r') {
+        if (lf_at >= 0 && length > 0 && line[length - 1] == '\r') {
             length--;
         }
         if (length == 0) {
@@ -1467,6 +1602,10 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->pairs_type);
     Py_VISIT(state->parser_type);
     Py_VISIT(state->event.type);
+    Py_VISIT(state->names_owner);
+    for (int i = 0; i < NAMES_CACHED; i++) {
+        Py_VISIT(state->names_cached[i].known);
+    }
     return 0; /* the cached values are str, which hold no references */
 }
 
@@ -1482,6 +1621,7 @@ module_clear(PyObject *module)
     for (int i = 0; i < VALUES_CACHED; i++) {
         Py_CLEAR(state->values_cached[i]);
     }
+    forget_names(state);
     return 0;
 }
 
