@@ -239,6 +239,8 @@ class Connection:
                 else:
                     blocks = framer.take_plain_run()
                     if blocks is not None:
+                        if not blocks:
+                            break  # a plain message so far, waiting for the rest
                         self._on_blocks(blocks)
                         continue
                 frame = framer.next_frame()

@@ -45,6 +45,7 @@ END_COMMAND = b"--END COMMAND--"
 # A header line inside a Follows message: a token name, a colon, CRLF at the end.
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
+_FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response's first line
 
 # Why a C fast path (``_speedups.take_events``) stopped.
 _C_STOP_NEED_DATA = 0  # the next message is plain so far, and incomplete
@@ -122,13 +123,13 @@ class Framer:
         self._scan = 0  # where the next search in the current message resumes
         self._blank_end = 0  # Follows: end of the empty line seen after the headers
         self._body_start = 0  # Follows: where the CLI text begins
-        self._plain_checked = 0  # fast path: bytes already known to hold no CRLF CRLF
+        self._plain_checked = 0  # fast path: bytes known to hold no LF CRLF and no LF LF
         self._general_until = 0  # fast path: bytes left to the general path first
         # C fast path: where the scan of an incomplete message resumes, and where its
         # first line ends (-1: not seen yet).
         self._fast_resume = 0
         self._fast_first_lf = -1
-        # The C fast path found a plain message that needs more bytes, and nothing
+        # The fast path found a plain message that needs more bytes, and nothing
         # else: until feed() brings some, there is no need to look again.
         self.waiting = False
 
@@ -160,7 +161,8 @@ class Framer:
     def take_plain_run(self) -> list[bytes] | None:
         """Fast path: the complete plain messages at the front of the buffer, each
         without its closing ``PLAIN_END``; or None when the general path
-        (``next_frame()``) must take the next one.
+        (``next_frame()``) must take the next one. An empty run means that the next
+        message is plain so far and needs more bytes (then ``waiting`` is true).
 
         Plain means framed the same way by both paths: a message that starts with
         ``Event:`` or with a ``Response:`` line that is not ``Follows``, ends at its
@@ -171,6 +173,8 @@ class Framer:
         """
         if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
+        if self.waiting:
+            return []
         return self._take_plain_blocks()
 
     def take_built_run(self, take: RunTaker[_Built], args: tuple[object, ...]) -> BuiltRun[_Built] | None:
@@ -209,10 +213,14 @@ class Framer:
         buf = self._buf
         if not buf or buf[0] in (10, 13):
             return None
-        last = buf.rfind(b"\n\r\n", self._plain_checked)
+        checked = self._plain_checked
+        last = buf.rfind(PLAIN_END, checked)
         if last < 0:
             # Nothing complete yet: the next look starts where this one ended.
             self._plain_checked = max(0, len(buf) - 2)
+            if self._plain_so_far(buf, checked):
+                self.waiting = True
+                return []
             return None
         self._plain_checked = 0
         with memoryview(buf) as view:
@@ -253,6 +261,23 @@ class Framer:
         # The C path's resume point, should the implementation be switched, is void now.
         self._fast_resume, self._fast_first_lf = 0, -1
         return blocks
+
+    def _plain_so_far(self, buf: bytearray, checked: int) -> bool:
+        """Whether the incomplete message at the front of ``buf`` is plain so far, so
+        that the general path would only wait for more bytes too (as the C path does).
+        Only bytes past ``checked`` are searched for a bare LF LF."""
+        if self._eof or len(buf) > self.max_message_size or buf.find(b"\n\n", checked) >= 0:
+            return False
+        head = bytes(buf[:9])
+        if head.startswith(b"Event:") or b"Event:".startswith(head):
+            return True
+        if not head.startswith(b"Response:"):
+            return b"Response:".startswith(head)
+        # A Follows is framed by the general path; a first line too long to read is too.
+        line_end = buf.find(b"\n", 0, _FIRST_LINE_LOOK)
+        if line_end < 0:
+            return len(buf) < _FIRST_LINE_LOOK
+        return not _FOLLOWS_FIRST_LINE.match(buf, 0, line_end)
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed (or none are left at EOF)."""
