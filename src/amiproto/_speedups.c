@@ -610,7 +610,9 @@ new_event(const EventSlots *slots, PyObject *known, PyObject *raw, PyObject *enc
 
    Each event becomes an object of the class ``names`` gives for the rest of
    its first line (bytes -> (name, class)); on a miss ``learn(rest)`` gives it
-   (and may remember it in ``names``). A response stops the run: its bytes come
+   (and may remember it in ``names``). What they gave is remembered in a small
+   table for as long as the same ``names`` comes back, so ``names`` must only
+   ever grow (as a connection's does). A response stops the run: its bytes come
    back as ``response`` (stop = STOP_RESPONSE), for the caller to handle in
    order after the events; otherwise ``response`` is None.
 
