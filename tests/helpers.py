@@ -9,6 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import amiproto
+from amiproto import _connection
+from amiproto._framing import PLAIN_END, Framer
+from amiproto._messages import event_name_of
 from amiproto._server import GREETING
 
 from .conftest import DATA, RECORDINGS
@@ -129,3 +132,26 @@ def reply(conn: amiproto.Connection, text: str) -> list[amiproto.Item]:
     """Feed ``text`` (LF line ends, sent as CRLF) and return the items it gives."""
     conn.receive_data(text.replace("\n", "\r\n").encode())
     return drain(conn)
+
+
+def learn_name(key: bytes) -> tuple[str, type[amiproto.Event]]:
+    """What a connection learns of an ``Event:`` line's rest, with every class plain."""
+    return key.strip().decode("utf-8", "surrogateescape"), amiproto.Event
+
+
+def take_fast_run(framer: Framer) -> list[tuple[bytes, str | None]] | None:
+    """The framer's fast path as the connection takes it (in C when chosen): each
+    message's bytes with its event name (None for a response); None when the general
+    path must take the next message, [] when it waits for more bytes."""
+    take = _connection._C_TAKE_EVENTS
+    if take is None:
+        blocks = framer.take_plain_run()
+        if blocks is None:
+            return None
+        return [(block + PLAIN_END, event_name_of(block)) for block in blocks]
+    built = framer.take_built_run(take, ({}, learn_name, "utf-8", amiproto.Event))
+    if built is None:
+        return None
+    events, response = built
+    taken: list[tuple[bytes, str | None]] = [(event.raw, event.name) for event in events]
+    return taken if response is None else [*taken, (response, None)]

@@ -100,3 +100,19 @@ def test_one_environment_variable_chooses_for_both_packages(value: str) -> None:
     else:
         expected = {f"{twin.module}.{twin.slot}": built(twin.c_module) for twin in _accel.TWINS}
         assert chosen == expected
+
+
+def test_the_switch_rebuilds_what_modules_made_of_their_slots(restore: None) -> None:
+    """Message.headers and .action_id are properties made of the chosen getters."""
+    from amiproto._messages import Message
+
+    message = Message(b"Event: A\r\nActionID: 7\r\n\r\n")
+    _accel.use_speedups(False)
+    assert Message.headers.fget is Message._python_headers  # type: ignore[attr-defined]
+    assert Message.action_id.fget is Message._python_action_id  # type: ignore[attr-defined]
+    assert type(message.headers._values) is list and message.action_id == "7"
+    _accel.use_speedups(True)
+    if built("amiproto._speedups"):
+        assert type(Message.headers.fget).__name__ == "builtin_function_or_method"  # type: ignore[attr-defined]
+        assert type(Message(message.raw).headers._values).__name__ == "HeaderValues"
+    assert Message(message.raw).headers == message.headers and Message(message.raw).action_id == "7"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import amiproto
 from amiproto._framing import Framer
 
-from .helpers import chunked, feed_all, summary
+from .helpers import chunked, feed_all, summary, take_fast_run
 
 # Every test here runs with the C speedups and in pure Python.
 pytestmark = pytest.mark.usefixtures("implementation")
@@ -141,17 +141,31 @@ class CountingBuffer(bytearray):
         return super().rfind(sub, start, end)
 
 
-@pytest.mark.parametrize("body", [b"Event: Big\r\n", b"Response: Follows\r\nActionID: 1\r\n"])
-def test_scanning_is_linear_in_the_number_of_chunks(body: bytes) -> None:
-    """A big message fed in small chunks is scanned about once, not once per chunk."""
-    line = b"Output: " + b"y" * 60 + (b"\r\n" if body.startswith(b"Event") else b"\n")
-    message = body + line * 4000 + (b"\r\n" if body.startswith(b"Event") else b"--END COMMAND--\r\n\r\n")
+@pytest.mark.parametrize(
+    "body",
+    [b"Event: Big\r\n", b"Response: Success\r\nActionID: 1\r\n", b"Response: Follows\r\nActionID: 1\r\n"],
+)
+@pytest.mark.parametrize("fast", [False, True])
+def test_scanning_is_linear_in_the_number_of_chunks(body: bytes, fast: bool) -> None:
+    """A big message fed in small chunks is scanned about once, not once per chunk,
+    by the general path and by the fast path (which waits for the rest of it)."""
+    follows = body.endswith(b"Follows\r\nActionID: 1\r\n")
+    line = b"Output: " + b"y" * 60 + (b"\n" if follows else b"\r\n")
+    message = body + line * 4000 + (b"--END COMMAND--\r\n\r\n" if follows else b"\r\n")
     framer = Framer(expect_greeting=False)
     framer._buf = CountingBuffer()
     CountingBuffer.scanned = 0
+    taken: list[bytes] = []
     for i in range(0, len(message), 1448):
         framer.feed(message[i : i + 1448])
-        assert framer.next_frame() is None or i + 1448 >= len(message)
+        run = take_fast_run(framer) if fast else None
+        if run is None:
+            frame = framer.next_frame()
+            taken += [] if frame is None else [frame.raw]
+        else:
+            taken += [raw for raw, _ in run]
+    # A Follows ends at its marker's line; the empty line after it separates.
+    assert taken == [message.removesuffix(b"\r\n") if follows else message]
     assert CountingBuffer.scanned < 4 * len(message)
 
 
@@ -164,10 +178,10 @@ def frame_all(stream: bytes, *, use_fast_path: bool) -> list[bytes]:
     out: list[bytes] = []
     try:
         while True:
-            run = framer.take_plain_run() if use_fast_path else None
+            run = take_fast_run(framer) if use_fast_path else None
             if run is not None:
-                assert run[0], "the stream has ended: nothing can wait for more bytes"
-                out.extend(run[0])
+                assert run, "the stream has ended: nothing can wait for more bytes"
+                out.extend(raw for raw, _ in run)
                 continue
             frame = framer.next_frame()
             if frame is None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest.mock import patch
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import amiproto
-from amiproto._headers import Headers, parse_header_lines, split_lines, split_lines_general
+from amiproto import _headers
+from amiproto._headers import Headers, headers_of_text, parse_header_lines, split_lines, split_lines_general
 
 from .helpers import connected, reply
 
@@ -67,3 +74,50 @@ def test_headers_behave_as_an_immutable_sequence_of_pairs() -> None:
     assert headers == [("A", "1"), ("b", "2"), ("B", "3")] and headers == Headers(list(headers))
     assert hash(headers) == hash(Headers(list(headers)))
     assert "('A', '1')" in repr(headers)
+
+
+@contextmanager
+def fresh_shapes() -> Iterator[None]:
+    """Empty shape tables, a pattern for a shape seen once, and a budget of four."""
+    with patch.multiple(
+        _headers, _SHAPES={}, _GUESSES={}, _PATTERN_AFTER=1, _PATTERNS_LIMIT=4, _patterns_made=0
+    ):
+        yield
+
+
+NAMES = st.sampled_from(["Event", "A", "a(b)", "x.*", "Chan\\nel", "", "Key ", "k\rk", "é"])
+VALUES = st.sampled_from(["", "1", " x", "a: b", "tab\there", "cr\rin", "é\udce9", "Event: X"])
+
+
+@given(st.lists(st.tuples(NAMES, VALUES), min_size=1, max_size=6), st.sampled_from(["\r\n", "\n"]))
+def test_a_shape_seen_before_parses_by_its_pattern_as_by_the_split(
+    pairs: list[tuple[str, str]], line_end: str
+) -> None:
+    """The pure-Python parse matches a known shape's pattern first: whatever the text,
+    it gives what split_lines gives, through the pattern or past it."""
+    text = "".join(f"{name}: {value}{line_end}" for name, value in pairs) + line_end
+    expected_names, expected_values, expected_unparsed = split_lines(text)
+    by_pattern = line_end == "\r\n" and text.find("\r") > 0 and not any("\r" in value for _, value in pairs)
+    with fresh_shapes():
+        for attempt in range(3):
+            headers, unparsed = headers_of_text(text)
+            assert list(headers) == list(zip(expected_names, expected_values, strict=True))
+            assert unparsed == expected_unparsed
+            assert (type(headers._values) is tuple) == (by_pattern and attempt > 0)
+
+
+def test_patterns_are_made_for_shapes_seen_often_and_within_a_budget() -> None:
+    texts = [f"Event: E{i}\r\nA: 1\r\nB{i}: 2\r\n\r\n" for i in range(6)]
+    with fresh_shapes():
+        check_patterns(texts)
+
+
+def check_patterns(texts: list[str]) -> None:
+    shapes = [headers_of_text(text)[0]._shape for text in texts]
+    assert [shape.pattern is not None for shape in shapes] == [True] * 4 + [False] * 2
+    headers, _ = headers_of_text(texts[0].replace(": 2", ": 3"))
+    assert type(headers._values) is tuple and list(headers) == [("Event", "E0"), ("A", "1"), ("B0", "3")]
+    # The same first line on another shape: the pattern does not match, the split parses.
+    headers, unparsed = headers_of_text("Event: E0\r\nA: 1\r\nno colon\r\n\r\n")
+    assert list(headers) == [("Event", "E0"), ("A", "1")] and unparsed == ["no colon"]
+    assert headers == Headers([("Event", "E0"), ("A", "1")])

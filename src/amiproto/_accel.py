@@ -9,8 +9,11 @@ suite runs both ways.
 A module that has a twin keeps the C function in a module global (None means
 pure Python), so its hot path pays one global lookup for the choice. It fills
 the global with ``c_function()`` when imported; ``use_speedups()`` refills every
-global of the table in modules already imported. ``AMIPROTO_PURE_PYTHON=1``
-chooses pure Python for the whole process, the core and the clients alike.
+global of the table in modules already imported, then calls the module's
+``_speedups_switched()`` if it has one: a module that builds something from its
+globals (``_messages`` makes ``Message.headers`` of one) rebuilds it there.
+``AMIPROTO_PURE_PYTHON=1`` chooses pure Python for the whole process, the core
+and the clients alike.
 
 This module imports nothing of the packages it serves (only the C modules, by
 name, when asked), so it is a leaf of the import graph.
@@ -41,20 +44,26 @@ class Twin:
 
 
 TWINS: tuple[Twin, ...] = (
-    Twin("amiproto._framing", "_C_TAKE_RUN", "amiproto._speedups", "take_run", "Framer._take_plain_blocks"),
     Twin(
-        "amiproto._messages",
-        "_C_SPLIT_HEADERS",
+        "amiproto._connection",
+        "_C_TAKE_EVENTS",
         "amiproto._speedups",
-        "split_headers",
-        "amiproto._headers.split_lines",
+        "take_events",
+        "Framer.take_plain_run, then Connection._on_blocks",
     ),
     Twin(
         "amiproto._messages",
-        "_C_FIND_ACTION_ID",
+        "_C_MESSAGE_GETTERS",
         "amiproto._speedups",
-        "find_action_id",
-        "Message.action_id's regular expressions",
+        "message_getters",
+        "Message._python_headers with Message._parse, and Message._python_action_id",
+    ),
+    Twin(
+        "amiproto._headers",
+        "_C_ITER_HEADERS",
+        "amiproto._speedups",
+        "iter_headers",
+        "Headers.__iter__'s zip",
     ),
     Twin(
         "amiproto._connection",
@@ -96,10 +105,17 @@ def use_speedups(enabled: bool) -> None:
     """Use the C speedups (where built) or pure Python from now on, in the core and the clients."""
     global _enabled  # noqa: PLW0603 (the one switch)
     _enabled = enabled
+    refilled: list[ModuleType] = []
     for twin in TWINS:
         module = sys.modules.get(twin.module)
         if module is not None:
             setattr(module, twin.slot, c_function(twin.module, twin.slot))
+            if module not in refilled:
+                refilled.append(module)
+    for module in refilled:
+        switched = getattr(module, "_speedups_switched", None)
+        if switched is not None:
+            switched()
 
 
 def speedups_enabled() -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from . import _accel
 from ._actions import Action, check_header, encode_value
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Run
+from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, PLAIN_END, Frame, Framer, RunTaker
 from ._headers import DECODE_ERRORS, parse_header_lines
 from ._messages import (
     NEED_DATA,
@@ -64,6 +64,9 @@ _READY_ON_SEND = TRANSITIONS[State.READY, Input.SEND]
 
 # The C helper that hides events from the cyclic GC (see _speedups.c); None: pure Python.
 _C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function(__name__, "_C_UNTRACK")
+# The C fast path that frames a run of plain messages and builds its events in one
+# call (Framer.take_built_run); None: pure Python (take_plain_run, then _on_blocks).
+_C_TAKE_EVENTS: RunTaker[Event] | None = _accel.c_function(__name__, "_C_TAKE_EVENTS")
 
 # What a pending action is, beyond an ordinary request (_PLAIN_LOGIN: a Login the
 # program sent itself, whose answer still tells the state machine the outcome).
@@ -250,12 +253,25 @@ class Connection:
             if self._closed_emitted:
                 break
             try:
-                run = framer.take_plain_run()
-                if run is not None:
-                    if not run[0]:
-                        break  # a plain message so far, waiting for the rest
-                    self._on_blocks(run)
-                    continue
+                take = _C_TAKE_EVENTS
+                if take is not None:
+                    built = framer.take_built_run(
+                        take, (self._event_names, self._learn_event_name, self.encoding, Event)
+                    )
+                    if built is not None:
+                        events, response = built
+                        if events or response is not None:
+                            self._on_built(events, response)
+                        if framer.waiting:
+                            break  # a plain message so far, waiting for the rest
+                        continue
+                else:
+                    blocks = framer.take_plain_run()
+                    if blocks is not None:
+                        if not blocks:
+                            break  # a plain message so far, waiting for the rest
+                        self._on_blocks(blocks)
+                        continue
                 frame = framer.next_frame()
             except RemoteProtocolError as error:
                 self._fail(error)
@@ -275,10 +291,10 @@ class Connection:
             self._move(Input.REMOTE_ERROR)
         self._error = error
 
-    def _on_blocks(self, run: Run) -> None:
-        """Messages from the framer's fast path, with the name key of each event.
+    def _on_blocks(self, blocks: list[bytes]) -> None:
+        """Messages from the framer's fast path, each without its closing ``PLAIN_END``.
 
-        This is the hot loop of the whole core: events are built inline, and the
+        This is the hot loop of the pure-Python core: events are built inline, and the
         name and class of each distinct ``Event:`` line are looked up once.
         """
         if self._state is State.AWAITING_GREETING:
@@ -287,11 +303,13 @@ class Connection:
         new = Event.__new__
         append = self._items.append
         encoding = self.encoding
-        raws, keys = run
-        for raw, key in zip(raws, keys, strict=True):
-            if key is None:
+        for block in blocks:
+            raw = block + PLAIN_END
+            if not block.startswith(b"Event:"):
                 self._on_response(new_response(raw, encoding))
                 continue
+            line_end = block.find(b"\n")
+            key = block[6:line_end] if line_end >= 0 else block[6:]
             known = names.get(key)
             if known is None:
                 known = self._learn_event_name(key)
@@ -305,6 +323,19 @@ class Connection:
             append(event)
             if self._collecting:
                 self._correlate(event)
+
+    def _on_built(self, events: list[Event], response: bytes | None) -> None:
+        """Events the C fast path built (as ``_on_blocks`` does), then the response that
+        ended their run, if one did."""
+        if self._state is State.AWAITING_GREETING:
+            self._move(Input.MESSAGE)
+        if self._collecting:
+            for event in events:
+                self._on_event(event)
+        else:
+            self._items.extend(events)
+        if response is not None:
+            self._on_response(new_response(response, self.encoding))
 
     def _learn_event_name(self, key: bytes) -> tuple[str, type[Event]]:
         name = key.strip().decode(self.encoding, DECODE_ERRORS)

@@ -22,11 +22,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import repeat
+from typing import TypeVar
 
-from . import _accel
 from ._errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = ["DEFAULT_MAX_BUFFER_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", "Frame", "Framer", "Run"]
+__all__ = [
+    "DEFAULT_MAX_BUFFER_SIZE",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "PLAIN_END",
+    "BuiltRun",
+    "Frame",
+    "Framer",
+    "RunTaker",
+]
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Bytes one message may hold (``max_message_size``); a longer one, ended or not, raises
@@ -40,17 +49,26 @@ END_COMMAND = b"--END COMMAND--"
 # A header line inside a Follows message: a token name, a colon, CRLF at the end.
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
+_FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response's first line
 
-# The C twin of the fast path (see _accel); None means pure Python.
-_C_TAKE_RUN: (
-    Callable[[bytearray, int, int, int], tuple[list[bytes], list[bytes | None], int, int, int, int]] | None
-) = _accel.c_function(__name__, "_C_TAKE_RUN")
+# Why a C fast path (``_speedups.take_events``) stopped.
+_C_STOP_NEED_DATA = 0  # the next message is plain so far, and incomplete
+_C_STOP_GENERAL = 1  # the next message is for the general path
 
-_C_STOP_GENERAL = 1  # take_run stopped at a message for the general path
+# What closes a plain message; the pure-Python fast path hands messages out without it.
+PLAIN_END = b"\n\r\n"
 
-# A run of plain messages: each message's exact bytes, and for an event the rest of
-# its first line (its name, unstripped), for a response None.
-Run = tuple[list[bytes], list["bytes | None"]]
+_Built = TypeVar("_Built")
+
+# A run as a C fast path builds it: objects made of the plain messages up to the
+# first response, and that response's bytes (or None).
+BuiltRun = tuple[list[_Built], "bytes | None"]
+
+# A C fast path: called with the buffer, the size limit, where to resume the scan
+# of an incomplete message and where its first line ends, then its own arguments;
+# gives what it built, a response's bytes or None, the bytes it consumed, why it
+# stopped, and where to resume.
+RunTaker = Callable[..., tuple[list[_Built], "bytes | None", int, int, int, int]]
 
 # Framer modes for the message being read.
 _START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
@@ -109,13 +127,15 @@ class Framer:
         self._scan = 0  # where the next search in the current message resumes
         self._blank_end = 0  # Follows: end of the empty line seen after the headers
         self._body_start = 0  # Follows: where the CLI text begins
-        self._plain_checked = 0  # fast path: bytes already known to hold no CRLF CRLF
+        self._plain_checked = 0  # fast path: bytes known to hold no LF CRLF and no LF LF
         self._general_until = 0  # fast path: bytes left to the general path first
         # C fast path: where the scan of an incomplete message resumes, and where its
         # first line ends (-1: not seen yet).
         self._fast_resume = 0
         self._fast_first_lf = -1
-        self._fast_waiting = False  # the C fast path needs more bytes than it has
+        # The fast path found a plain message that needs more bytes, and nothing
+        # else: until feed() brings some, there is no need to look again.
+        self.waiting = False
 
     @property
     def eof(self) -> bool:
@@ -132,9 +152,9 @@ class Framer:
             raise LocalProtocolError("data received after end of file")
         if not data:
             self._eof = True
-            self._fast_waiting = False
+            self.waiting = False
             return
-        self._fast_waiting = False
+        self.waiting = False
         self._buf += data
         if len(self._buf) > self.max_buffer_size:
             raise RemoteProtocolError(
@@ -142,48 +162,49 @@ class Framer:
                 f"{self.max_buffer_size} (max_buffer_size)"
             )
 
-    def take_plain_run(self) -> Run | None:
-        """Fast path: the complete plain messages at the front of the buffer, or None
-        when the general path (``next_frame()``) must take the next one. An empty run
-        means that the next message is plain so far and needs more bytes.
+    def take_plain_run(self) -> list[bytes] | None:
+        """Fast path: the complete plain messages at the front of the buffer, each
+        without its closing ``PLAIN_END``; or None when the general path
+        (``next_frame()``) must take the next one. An empty run means that the next
+        message is plain so far and needs more bytes (then ``waiting`` is true).
 
         Plain means framed the same way by both paths: a message that starts with
         ``Event:`` or with a ``Response:`` line that is not ``Follows``, ends at its
         first LF CRLF with no bare LF LF before, has no second line starting with its
         own first header (a glued message), and fits the size limit. Real Asterisk
-        traffic is almost always plain; this makes the work per byte a few C calls
-        per chunk instead of several per message.
+        traffic is almost always plain; this makes the work per byte a few calls per
+        chunk instead of several per message. ``take_built_run`` is its C twin.
         """
         if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
-        buf = self._buf
-        if _C_TAKE_RUN is not None:
-            if self._fast_waiting:
-                return [], []
-            run_raws, run_keys, size, stop, self._fast_resume, self._fast_first_lf = _C_TAKE_RUN(
-                buf, self.max_message_size, self._fast_resume, self._fast_first_lf
-            )
-            if stop == _C_STOP_GENERAL or self._eof:
-                if not run_raws:
-                    return None
-            else:
-                # Nothing more until more bytes come: spare the next call the scan.
-                self._fast_waiting = True
-            if run_raws:
-                del buf[:size]
-            return run_raws, run_keys
-        blocks = self._take_plain_blocks()
-        if blocks is None:
+        if self.waiting:
+            return []
+        return self._take_plain_blocks()
+
+    def take_built_run(self, take: RunTaker[_Built], args: tuple[object, ...]) -> BuiltRun[_Built] | None:
+        """The fast path in C: ``take`` frames the plain messages ``take_plain_run``
+        would take, up to and with the first response, and builds objects of those
+        before it (``args`` are its own arguments). None when the general path must
+        take the next message; an empty run (``([], None)``) when the next message is
+        plain so far and needs more bytes, and then ``waiting`` is true.
+        """
+        if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
-        raws = [block + b"\n\r\n" for block in blocks]
-        keys: list[bytes | None] = []
-        for block in blocks:
-            if block.startswith(b"Event:"):
-                line_end = block.find(b"\n")
-                keys.append(block[6:line_end] if line_end >= 0 else block[6:])
-            else:
-                keys.append(None)
-        return raws, keys
+        if self.waiting:
+            return [], None
+        buf = self._buf
+        built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
+            buf, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
+        )
+        if stop == _C_STOP_GENERAL or self._eof:
+            if not built and response is None:
+                return None
+        elif stop == _C_STOP_NEED_DATA:
+            self.waiting = True
+        if size:
+            del buf[:size]
+            self._plain_checked = 0
+        return built, response
 
     def _take_plain_blocks(self) -> list[bytes] | None:
         """The pure-Python fast path: plain messages without their closing LF CRLF.
@@ -196,10 +217,14 @@ class Framer:
         buf = self._buf
         if not buf or buf[0] in (10, 13):
             return None
-        last = buf.rfind(b"\n\r\n", self._plain_checked)
+        checked = self._plain_checked
+        last = buf.rfind(PLAIN_END, checked)
         if last < 0:
             # Nothing complete yet: the next look starts where this one ended.
             self._plain_checked = max(0, len(buf) - 2)
+            if self._plain_so_far(buf, checked):
+                self.waiting = True
+                return []
             return None
         self._plain_checked = 0
         with memoryview(buf) as view:
@@ -207,18 +232,23 @@ class Framer:
         if b"\n\n" in region:
             self._general_until = len(region)
             return None
-        blocks = region.split(b"\n\r\n")
+        blocks = region.split(PLAIN_END)
         blocks.pop()
         limit = self.max_message_size - 3 if len(region) > self.max_message_size else len(region)
-        taken = events = 0
-        for block in blocks:
-            is_event = block.startswith(b"Event:")
-            if not is_event and (not block.startswith(b"Response:") or _glued_or_follows(block)):
-                break
-            if len(block) > limit:
-                break
-            events += is_event
-            taken += 1
+        # Mostly every message is an event within the limit: check that at C speed.
+        events = sum(map(bytes.startswith, blocks, repeat(b"Event:")))
+        if events == len(blocks) and (limit == len(region) or max(map(len, blocks)) <= limit):
+            taken = events
+        else:
+            taken = events = 0
+            for block in blocks:
+                is_event = block.startswith(b"Event:")
+                if not is_event and (not block.startswith(b"Response:") or _glued_or_follows(block)):
+                    break
+                if len(block) > limit:
+                    break
+                events += is_event
+                taken += 1
         size = len(region) if taken == len(blocks) else sum(map(len, blocks[:taken])) + 3 * taken
         # Each taken event but a first one follows a "\n"; any other "\nEvent:" is glued.
         if taken and region.count(b"\nEvent:", 0, size) != events - blocks[0].startswith(b"Event:"):
@@ -235,6 +265,23 @@ class Framer:
         # The C path's resume point, should the implementation be switched, is void now.
         self._fast_resume, self._fast_first_lf = 0, -1
         return blocks
+
+    def _plain_so_far(self, buf: bytearray, checked: int) -> bool:
+        """Whether the incomplete message at the front of ``buf`` is plain so far, so
+        that the general path would only wait for more bytes too (as the C path does).
+        Only bytes past ``checked`` are searched for a bare LF LF."""
+        if self._eof or len(buf) > self.max_message_size or buf.find(b"\n\n", checked) >= 0:
+            return False
+        head = bytes(buf[:9])
+        if head.startswith(b"Event:") or b"Event:".startswith(head):
+            return True
+        if not head.startswith(b"Response:"):
+            return b"Response:".startswith(head)
+        # A Follows is framed by the general path; a first line too long to read is too.
+        line_end = buf.find(b"\n", 0, _FIRST_LINE_LOOK)
+        if line_end < 0:
+            return len(buf) < _FIRST_LINE_LOOK
+        return not _FOLLOWS_FIRST_LINE.match(buf, 0, line_end)
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed (or none are left at EOF)."""

@@ -5,6 +5,10 @@ decoded and split the first time someone asks for them, because a program that
 only routes on ``Event.name`` and ``action_id`` should not pay for the rest;
 the result is cached, and the same bytes always give the same headers, so a
 message is safe to share between threads once the core has returned it.
+
+With the C speedups, ``Message.headers`` and ``Message.action_id`` are C
+getters (``message_getters``); the first parses in one call and leaves each
+value undecoded until it is read. The pure-Python getters are their twins.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from . import _accel
-from ._headers import DECODE_ERRORS, Headers, headers_from_split, split_lines
+from ._headers import _NO_NAMES, DECODE_ERRORS, Headers, _shape_of_key, headers_of_text
 
 if TYPE_CHECKING:
     from ._actions import Action
@@ -70,11 +74,11 @@ _ACTION_ID_LINE = re.compile(rb"\n(?i:actionid): ?([^\n]*)")
 _ACTION_ID_FIRST_LINE = re.compile(rb"(?i:actionid): ?([^\n]*)")
 
 
-# The C twins of the header split and the ActionID lookup (see _accel); None means pure Python.
-_C_SPLIT_HEADERS: Callable[[bytes, int], tuple[bytes, list[str], list[str]]] | None = _accel.c_function(
-    __name__, "_C_SPLIT_HEADERS"
-)
-_C_FIND_ACTION_ID: Callable[[bytes], bytes | None] | None = _accel.c_function(__name__, "_C_FIND_ACTION_ID")
+# The C twin of the getters of Message.headers and Message.action_id (see _accel); None
+# means pure Python. It makes the getters from the classes whose slots they read.
+_C_MESSAGE_GETTERS: (
+    Callable[..., tuple[Callable[[Message], Headers], Callable[[Message], str | None]]] | None
+) = _accel.c_function(__name__, "_C_MESSAGE_GETTERS")
 
 
 class Greeting:
@@ -135,50 +139,56 @@ class Message:
         return -1
 
     def _parse(self) -> Headers:
-        encoding = self._encoding
-        split = _C_SPLIT_HEADERS
-        if split is not None and encoding == "utf-8":
-            key, values, unparsed = split(self.raw, self._header_end())
-            headers = headers_from_split(key, values)
-        else:
-            end = self._header_end()
-            data = self.raw if end < 0 else self.raw[:end]
-            names, values, unparsed = split_lines(data.decode(encoding, DECODE_ERRORS))
-            headers = Headers._from_lists(names, values)
+        """Parse the headers in Python (the C getter's twin, and its way for other encodings)."""
+        end = self._header_end()
+        raw = self.raw
+        headers, unparsed = headers_of_text(
+            (raw if end < 0 else raw[:end]).decode(self._encoding, DECODE_ERRORS)
+        )
         self._unparsed = tuple(unparsed) if unparsed else ()
         self._headers = headers
         return headers
 
-    @property
-    def headers(self) -> Headers:
-        """Every header, in order, duplicates kept; parsed on first use."""
+    def _python_headers(self) -> Headers:
         headers = self._headers
         return self._parse() if headers is None else headers
+
+    if TYPE_CHECKING:
+
+        @property
+        def headers(self) -> Headers:
+            """Every ``name: value`` line, in order, duplicates kept; parsed on first use."""
+
+    else:
+        # Chosen by _speedups_switched() below: the C getter, or _python_headers.
+        headers = property(_python_headers)
 
     @property
     def unparsed(self) -> tuple[str, ...]:
         """Lines of this message that are not ``name: value`` headers."""
         if self._headers is None:
-            self._parse()
+            self.headers  # noqa: B018 (parses, and sets _unparsed)
         return self._unparsed
 
-    @property
-    def action_id(self) -> str | None:
-        """The first ``ActionID`` header (any case), or None; read without a full parse."""
+    def _python_action_id(self) -> str | None:
         raw = self.raw
-        find = _C_FIND_ACTION_ID
-        if find is not None:
-            value = find(raw)
-            if value is None:
-                return None
-        else:
-            found = _ACTION_ID_FIRST_LINE.match(raw) or _ACTION_ID_LINE.search(raw)
-            if found is None:
-                return None
-            value = found.group(1)
-            if value[-1:] == b"\r":
-                value = value[:-1]
+        found = _ACTION_ID_FIRST_LINE.match(raw) or _ACTION_ID_LINE.search(raw)
+        if found is None:
+            return None
+        value = found.group(1)
+        if value[-1:] == b"\r":
+            value = value[:-1]
         return value.decode(self._encoding, DECODE_ERRORS)
+
+    if TYPE_CHECKING:
+
+        @property
+        def action_id(self) -> str | None:
+            """The first ``ActionID`` header (any case), or None; read without a full parse."""
+
+    else:
+        # Chosen by _speedups_switched() below: the C getter, or _python_action_id.
+        action_id = property(_python_action_id)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Shortcut for ``headers.get``."""
@@ -396,6 +406,26 @@ def event_name_of(raw: bytes, encoding: str = "utf-8") -> str | None:
     end = raw.find(b"\n")
     value = raw[6:] if end < 0 else raw[6:end]
     return value.strip().decode(encoding, DECODE_ERRORS)
+
+
+def _speedups_switched() -> None:
+    """Give ``Message.headers`` and ``Message.action_id`` the getters the switch chose (see _accel)."""
+    global _message_action_id  # noqa: PLW0603 - Response.action_id calls the chosen getter
+    make_getters = _C_MESSAGE_GETTERS
+    headers: Callable[[Message], Headers] = Message._python_headers
+    action_id: Callable[[Message], str | None] = Message._python_action_id
+    if make_getters is not None:
+        headers, action_id = make_getters(
+            Message, Response, Headers, _shape_of_key, _NO_NAMES, Message._parse, action_id
+        )
+    # setattr: these are typed as properties above, for the type checker.
+    setattr(Message, "headers", property(headers, doc="Every ``name: value`` line, in order."))  # noqa: B010
+    doc = "The first ``ActionID`` header (any case), or None; read without a full parse."
+    setattr(Message, "action_id", property(action_id, doc=doc))  # noqa: B010
+    _message_action_id = action_id
+
+
+_speedups_switched()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,30 @@
 # The optional C module built from _speedups.c; see _accel.py.
 
-def take_run(
-    buffer: bytes | bytearray, max_message_size: int, resume: int, first_lf: int, /
-) -> tuple[list[bytes], list[bytes | None], int, int, int, int]: ...
-def split_headers(data: bytes, end: int, /) -> tuple[bytes, list[str], list[str]]: ...
-def find_action_id(data: bytes, /) -> bytes | None: ...
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+_E = TypeVar("_E")
+
+def take_events(
+    buffer: bytes | bytearray,
+    max_message_size: int,
+    resume: int,
+    first_lf: int,
+    names: dict[bytes, tuple[str, type[_E]]],
+    learn: Callable[[bytes], tuple[str, type[_E]]],
+    encoding: str,
+    event_type: type[_E],
+    /,
+) -> tuple[list[_E], bytes | None, int, int, int, int]: ...
+def message_getters(
+    message_type: type[Any],
+    response_type: type[Any],
+    headers_type: type[Any],
+    shape_of_key: Callable[[bytes], Any],
+    no_names: Any,
+    python_parse: Callable[[Any], Any],
+    python_action_id: Callable[[Any], str | None],
+    /,
+) -> tuple[Callable[[Any], Any], Callable[[Any], str | None]]: ...
+def iter_headers(names: tuple[str, ...], values: Sequence[str], /) -> Iterator[tuple[str, str]]: ...
 def untrack(items: list[object], base: type, /) -> None: ...

@@ -5,14 +5,17 @@ Every run parses the committed recording of a real Asterisk 22 (load_120calls:
 then each message on CRLF, then each line on ": ", into a dict of str. The core
 runs feed the same bytes in chunks, reading every header of every message, or
 only the name and ActionID of each event (a program that routes events).
-Runs take turns and the best of N counts, so that a busy machine's load falls
-on all of them alike.
+Runs take turns, round after round, so that a busy machine's load falls on all
+of them alike; a ratio is the median over the rounds of the two runs' ratio in
+the same round (``paired_ratios``), and ``interleaved_best`` keeps each run's
+best time.
 """
 
 from __future__ import annotations
 
 import gc
 import gzip
+import statistics
 import time
 import tracemalloc
 from collections import deque
@@ -31,11 +34,13 @@ __all__ = [
     "core_routing",
     "in_pure_python",
     "interleaved_best",
+    "interleaved_rounds",
     "large_message_chunks",
     "feed_large",
     "load",
     "memory_per_message",
     "naive",
+    "paired_ratios",
     "workloads",
 ]
 
@@ -126,29 +131,51 @@ def workloads(data: bytes) -> dict[str, Workload]:
     return runs
 
 
+def interleaved_rounds(
+    repeat: int,
+    runs: dict[str, Workload],
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, list[tuple[float, int]]]:
+    """Each run's (seconds, count) in each of ``repeat`` rounds. In a round every run
+    takes its turn, in the reverse order every other round, so that what the machine
+    does meanwhile, and what one run leaves to the next, weighs on all of them alike."""
+    rounds: dict[str, list[tuple[float, int]]] = {label: [] for label in runs}
+    total = repeat * len(runs)
+    done = 0
+    for round_ in range(1, repeat + 1):
+        order = list(runs.items())
+        if round_ % 2 == 0:
+            order.reverse()
+        for label, run_once in order:
+            if progress is not None:
+                progress(f"round {round_}/{repeat}: {label}", done / total)
+            gc.collect()
+            start = time.perf_counter()
+            count = run_once()
+            rounds[label].append((time.perf_counter() - start, count))
+            done += 1
+    if progress is not None:
+        progress("done", 1.0)
+    return rounds
+
+
 def interleaved_best(
     repeat: int,
     runs: dict[str, Workload],
     progress: Callable[[str, float], None] | None = None,
 ) -> dict[str, tuple[float, int]]:
     """Best (seconds, count) of each run, the runs taking turns ``repeat`` times."""
-    best = {label: (float("inf"), 0) for label in runs}
-    total = repeat * len(runs)
-    done = 0
-    for round_ in range(1, repeat + 1):
-        for label, run_once in runs.items():
-            if progress is not None:
-                progress(f"round {round_}/{repeat}: {label}", done / total)
-            gc.collect()
-            start = time.perf_counter()
-            count = run_once()
-            seconds = time.perf_counter() - start
-            if seconds < best[label][0]:
-                best[label] = (seconds, count)
-            done += 1
-    if progress is not None:
-        progress("done", 1.0)
-    return best
+    return {label: min(times) for label, times in interleaved_rounds(repeat, runs, progress).items()}
+
+
+def paired_ratios(rounds: dict[str, list[tuple[float, int]]], reference: str) -> dict[str, float]:
+    """Each run's speed in x ``reference``: the median over the rounds of the
+    reference's seconds over the run's in the same round (``interleaved_rounds``)."""
+    base = [seconds for seconds, _ in rounds[reference]]
+    return {
+        label: statistics.median(ref / seconds for ref, (seconds, _) in zip(base, times, strict=True))
+        for label, times in rounds.items()
+    }
 
 
 def large_message_chunks(size: int) -> list[bytes]:

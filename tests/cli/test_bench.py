@@ -51,3 +51,25 @@ def test_progress_is_shown_for_long_runs() -> None:
 
 def test_bad_repeat(cli: Runner) -> None:
     assert cli("bench", "--repeat", "0").code == 2
+
+
+def test_paired_ratios_are_medians_of_each_rounds_ratio() -> None:
+    rounds = {
+        benchmark.BASELINE: [(1.0, 5), (2.0, 5), (4.0, 5)],
+        "twice as fast, then slower": [(0.5, 5), (1.0, 5), (8.0, 5)],
+    }
+    ratios = benchmark.paired_ratios(rounds, benchmark.BASELINE)
+    assert ratios == {benchmark.BASELINE: 1.0, "twice as fast, then slower": 2.0}
+
+
+def test_rounds_take_turns_in_both_orders() -> None:
+    order: list[str] = []
+
+    def run(label: str, count: int) -> int:
+        order.append(label)
+        return count
+
+    runs = {"a": lambda: run("a", 1), "b": lambda: run("b", 2)}
+    rounds = benchmark.interleaved_rounds(3, runs)
+    assert order == ["a", "b", "b", "a", "a", "b"]
+    assert [count for _, count in rounds["b"]] == [2, 2, 2]

@@ -4,7 +4,9 @@
 tracker reads a dozen headers of thousands of events. Messages whose header
 names come in the same order share one shape (see ``amiproto._headers``), so
 one ``itemgetter`` built per shape reads them all in one C call: about a fifth
-of the cost (``benchmarks/bench_live.py`` measures the model's whole cost).
+of the cost (``benchmarks/bench_live.py`` measures the model's whole cost). The
+values are a list, or with the C speedups a sequence that decodes each value it
+is asked for: the itemgetter reads both.
 """
 
 from __future__ import annotations
@@ -30,15 +32,15 @@ def header_reader(names: Sequence[str]) -> HeaderReader:
     wanted = tuple(name.lower() for name in names)
     if len(wanted) < 2:
         raise ValueError("a reader reads at least two headers")
-    getters: dict[object, Callable[[list[str]], tuple[str | None, ...]]] = {}
+    getters: dict[object, Callable[[Sequence[str]], tuple[str | None, ...]]] = {}
 
-    def getter_for(headers: Headers) -> Callable[[list[str]], tuple[str | None, ...]]:
+    def getter_for(headers: Headers) -> Callable[[Sequence[str]], tuple[str | None, ...]]:
         index = headers._shape.index
         positions = [index.get(name) for name in wanted]
-        getter: Callable[[list[str]], tuple[str | None, ...]]
+        getter: Callable[[Sequence[str]], tuple[str | None, ...]]
         if None in positions:
 
-            def getter(values: list[str]) -> tuple[str | None, ...]:
+            def getter(values: Sequence[str]) -> tuple[str | None, ...]:
                 return tuple(None if position is None else values[position] for position in positions)
 
         else:
