@@ -294,38 +294,45 @@ class ChannelTracker:
     # -- bridge events --
 
     def _on_bridge_create(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        found = self._take_bridge(_read_bridge(event), now, seq, changes)
-        if found is not None and found[1]:
-            changes.append(BridgeChanged(found[0], found[1]))
+        values = _read_bridge(event)
+        bridge = self._take_bridge(values, now, seq, changes)
+        if bridge is not None:
+            fields = _assign_bridge(bridge, values)
+            if fields:
+                changes.append(BridgeChanged(bridge, fields))
 
     def _on_bridge_enter(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        self._on_bridge_move(event, now, seq, changes, enter=True)
+        self._on_bridge_move(event, now, seq, changes, True)
 
     def _on_bridge_leave(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        self._on_bridge_move(event, now, seq, changes, enter=False)
+        self._on_bridge_move(event, now, seq, changes, False)
 
     def _on_bridge_move(
-        self, event: Event, now: float | None, seq: int, changes: list[Change], *, enter: bool
+        self, event: Event, now: float | None, seq: int, changes: list[Change], enter: bool
     ) -> None:
-        found_bridge = self._take_bridge(_read_bridge(event), now, seq, changes)
+        values = _read_bridge(event)
+        bridge = self._take_bridge(values, now, seq, changes)
+        moved: dict[str, Fields] = {}
+        if bridge is not None:
+            bridge_fields = _assign_bridge(bridge, values)
+            if bridge_fields:
+                moved[bridge.bridge_id] = bridge_fields
         fields: Fields = {}
         track = self._take_snapshot(_read_snapshot(event), now, seq, changes, fields)
-        moved: dict[str, Fields] = {}
-        if found_bridge is not None and found_bridge[1]:
-            moved[found_bridge[0].bridge_id] = found_bridge[1]
         if track is not None:
             track.bridge_seq = seq
             channel = track.channel
-            if found_bridge is not None:
-                bridge_id = found_bridge[0].bridge_id
+            if bridge is not None:
                 if enter:
-                    self._move_to_bridge(channel, bridge_id, fields, moved)
-                elif channel.bridge_id == bridge_id:
+                    self._move_to_bridge(channel, bridge.bridge_id, fields, moved)
+                elif channel.bridge_id == bridge.bridge_id:
                     self._move_to_bridge(channel, None, fields, moved)
             if fields:
                 self._report(track, fields, now, changes)
-        if moved:
-            self._report_bridges(moved, changes)
+        for bridge_id, bridge_fields in moved.items():
+            moved_bridge = self.bridges.get(bridge_id)
+            if moved_bridge is not None:
+                changes.append(BridgeChanged(moved_bridge, bridge_fields))
 
     def _on_bridge_destroy(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         bridge_id = _read_bridge(event)[0]
@@ -429,22 +436,26 @@ class ChannelTracker:
         self, channel: Channel, bridge_id: str | None, fields: Fields, moved: dict[str, Fields]
     ) -> None:
         """Put a channel in ``bridge_id`` (None: in no bridge), noting its field in
-        ``fields`` and each bridge whose channels changed in ``moved``."""
+        ``fields`` and each bridge whose channels changed in ``moved``: it leaves
+        the bridge it was in, then joins the new one (the same one: both)."""
         uniqueid = channel.uniqueid
         old_id = channel.bridge_id
         if old_id != bridge_id:
             fields["bridge_id"] = (old_id, bridge_id)
             channel.bridge_id = bridge_id
-        for changed_id, joining in ((old_id, False), (bridge_id, True)):
-            bridge = self.bridges.get(changed_id) if changed_id is not None else None
-            if bridge is None or (uniqueid in bridge.channels) is joining:
-                continue
-            before = frozenset(bridge.channels)
-            if joining:
-                bridge.channels.add(uniqueid)
-            else:
+        bridges = self.bridges
+        if old_id is not None:
+            bridge = bridges.get(old_id)
+            if bridge is not None and uniqueid in bridge.channels:
+                before = frozenset(bridge.channels)
                 bridge.channels.discard(uniqueid)
-            moved.setdefault(bridge.bridge_id, {})["channels"] = (before, frozenset(bridge.channels))
+                moved.setdefault(old_id, {})["channels"] = (before, frozenset(bridge.channels))
+        if bridge_id is not None:
+            bridge = bridges.get(bridge_id)
+            if bridge is not None and uniqueid not in bridge.channels:
+                before = frozenset(bridge.channels)
+                bridge.channels.add(uniqueid)
+                moved.setdefault(bridge_id, {})["channels"] = (before, frozenset(bridge.channels))
 
     def _report_bridges(self, moved: dict[str, Fields], changes: list[Change]) -> None:
         for bridge_id, fields in moved.items():
@@ -454,7 +465,9 @@ class ChannelTracker:
 
     def _take_bridge(
         self, values: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
-    ) -> tuple[Bridge, Fields] | None:
+    ) -> Bridge | None:
+        """The bridge an event names, added (with its fields) if the model lacks it;
+        None when it cannot be followed. The caller assigns the fields of one found."""
         bridge_id = values[0]
         if not bridge_id or bridge_id in self._gone_bridges:
             return None
@@ -463,11 +476,10 @@ class ChannelTracker:
         if bridge is None:
             bridge = self._add_bridge(bridge_id, now, changes)
             _assign_bridge(bridge, values)
-            return bridge, {}
-        return bridge, _assign_bridge(bridge, values)
+        return bridge
 
     def _add_bridge(self, bridge_id: str, now: float | None, changes: list[Change]) -> Bridge:
-        bridge = Bridge(bridge_id=bridge_id, created=now)
+        bridge = Bridge(bridge_id, None, None, None, None, set(), now)  # by position: see _new_channel
         self.bridges[bridge_id] = bridge
         self._bridge_seqs.setdefault(bridge_id, 0)
         changes.append(BridgeAdded(bridge))
@@ -703,6 +715,8 @@ def _assign_application(channel: Channel, application: str | None, data: str | N
 
 def _assign_bridge(bridge: Bridge, values: tuple[str | None, ...]) -> Fields:
     fields: Fields = {}
+    if values[1:] == (bridge.bridge_type, bridge.technology, bridge.creator, bridge.name):
+        return fields  # as most events find it: one comparison instead of the loop
     for name, value in zip(_BRIDGE_FIELDS, values[1:], strict=True):
         if value is not None:
             old = getattr(bridge, name)
