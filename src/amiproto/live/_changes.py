@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ._objects import Bridge, Call, Channel, ExtensionState, Queue, QueueCaller, QueueMember
 
@@ -66,11 +66,13 @@ def _quick_init(cls: C) -> C:
             parameters.append(f"{name}=_default_{name}")
         body.append(f"    _set_{name}(self, {name})\n")
     # Built from source as dataclasses builds its own: parameters named as the fields.
-    exec(f"def __init__(self, {', '.join(parameters)}):\n{''.join(body)}", namespace)  # noqa: S102
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
-    init.__annotations__ = cls.__init__.__annotations__  # type: ignore[attr-defined]
-    cls.__init__ = init  # type: ignore[misc]
+    exec(f"def __init__(self, {', '.join(parameters)}):\n{''.join(body)}", namespace)
+    init: Any = namespace["__init__"]
+    generated: Any = cls.__dict__["__init__"]
+    init.__qualname__ = generated.__qualname__
+    init.__annotations__ = generated.__annotations__
+    init.__doc__ = generated.__doc__
+    setattr(cls, "__init__", init)  # noqa: B010 - through setattr: mypy refuses to assign __init__
     return cls
 
 

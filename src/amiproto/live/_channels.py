@@ -52,15 +52,15 @@ from ._changes import (
     ChannelChanged,
     ChannelRemoved,
 )
-from ._fields import header_reader
+from ._fields import header_list_reader, header_reader
 from ._objects import Bridge, Call, Channel
 from ._tracking import EventHandler, ListHandler
 
 __all__ = ["ChannelTracker"]
 
-# The snapshot every channel event carries, and the fields it fills.
+# The snapshot every channel event carries, in the order Asterisk writes it (so
+# that one slice of the values reads it: see _fields), and the fields it fills.
 _SNAPSHOT_HEADERS = (
-    "Uniqueid",
     "Channel",
     "ChannelState",
     "ChannelStateDesc",
@@ -73,10 +73,10 @@ _SNAPSHOT_HEADERS = (
     "Context",
     "Exten",
     "Priority",
+    "Uniqueid",
     "Linkedid",
 )
 _SNAPSHOT_FIELDS = (
-    "uniqueid",
     "channel",
     "channel_state",
     "channel_state_desc",
@@ -89,17 +89,24 @@ _SNAPSHOT_FIELDS = (
     "context",
     "exten",
     "priority",
+    "uniqueid",
     "linkedid",
 )
-_NO_SNAPSHOT = (None,) * len(_SNAPSHOT_HEADERS)
+_SNAPSHOT_SIZE = len(_SNAPSHOT_HEADERS)
+_UNIQUEID = _SNAPSHOT_FIELDS.index("uniqueid")
+_NO_SNAPSHOT = [None] * _SNAPSHOT_SIZE
+
+Snapshot = list["str | None"]
+"""A channel's snapshot as an event carries it, one value (None: absent) per header above."""
 
 _BRIDGE_HEADERS = ("BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeCreator", "BridgeName")
 _BRIDGE_FIELDS = ("bridge_type", "technology", "creator", "name")
 
-_read_snapshot = header_reader(_SNAPSHOT_HEADERS)
+_read_snapshot = header_list_reader(_SNAPSHOT_HEADERS)
+# Newexten's snapshot, then its own headers; Extension (a copy of Exten) keeps them side by side.
+_read_newexten = header_list_reader((*_SNAPSHOT_HEADERS, "Extension", "Application", "AppData"))
+_APPLICATION = _SNAPSHOT_SIZE + 1
 _read_bridge = header_reader(_BRIDGE_HEADERS)
-_read_newexten = header_reader((*_SNAPSHOT_HEADERS, "Application", "AppData"))
-_SNAPSHOT_SIZE = len(_SNAPSHOT_HEADERS)
 _read_listed_channel = header_reader(("Application", "ApplicationData", "BridgeId", "Duration"))
 _read_originated = header_reader(("Uniqueid", "Response", "Application", "Data"))
 _read_rename = header_reader(("Uniqueid", "Channel", "Newname"))
@@ -124,7 +131,7 @@ class _Track:
 
     __slots__ = ("app_seq", "bridge_seq", "channel", "snapshot", "snapshot_seq")
 
-    def __init__(self, channel: Channel, snapshot: tuple[str | None, ...] | None, seq: int) -> None:
+    def __init__(self, channel: Channel, snapshot: Snapshot | None, seq: int) -> None:
         self.channel = channel
         self.snapshot = snapshot
         self.snapshot_seq = seq
@@ -179,11 +186,25 @@ class ChannelTracker:
     # -- channel events --
 
     def _on_snapshot(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        self._apply_snapshot(_read_snapshot(event), now, seq, changes)
+        snapshot = _read_snapshot(event)
+        track = self._tracks.get(snapshot[_UNIQUEID])  # type: ignore[arg-type]  # None finds none
+        if track is None:
+            self._apply_snapshot(snapshot, now, seq, changes)  # adds the channel, or not
+            return
+        # _take_snapshot and _report written out: the way of most events.
+        track.snapshot_seq = seq
+        previous = track.snapshot
+        if snapshot == previous:
+            return
+        track.snapshot = snapshot
+        fields: Fields = {}
+        _assign(track.channel, snapshot, previous, fields)
+        if fields:
+            changes.append(ChannelChanged(track.channel, fields))
+            if "linkedid" in fields or "channel_state" in fields:
+                self._follow_call(track, fields, now, changes)
 
-    def _apply_snapshot(
-        self, snapshot: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
-    ) -> None:
+    def _apply_snapshot(self, snapshot: Snapshot, now: float | None, seq: int, changes: list[Change]) -> None:
         fields: Fields = {}
         track = self._take_snapshot(snapshot, now, seq, changes, fields)
         if fields:
@@ -192,20 +213,20 @@ class ChannelTracker:
 
     def _on_newchannel(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         snapshot = _read_snapshot(event)
-        uniqueid = snapshot[0]
+        uniqueid = snapshot[_UNIQUEID]
         if not uniqueid or uniqueid in self._tracks:
             self._apply_snapshot(snapshot, now, seq, changes)
             return
         if uniqueid in self._gone_channels:
             return
         # A new channel runs no application and is in no bridge: both are known.
-        track = self._add_channel(snapshot, changes, seq, now, now, "", "")
+        track = self._add_channel(snapshot, changes, seq, now, now, application="", data="")
         track.app_seq = track.bridge_seq = seq
 
     def _on_newexten(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         values = _read_newexten(event)
         snapshot = values[:_SNAPSHOT_SIZE]
-        uniqueid = snapshot[0]
+        uniqueid = snapshot[_UNIQUEID]
         track = self._tracks.get(uniqueid) if uniqueid else None
         fields: Fields = {}
         if track is None:
@@ -220,11 +241,11 @@ class ChannelTracker:
                 _assign(track.channel, snapshot, previous, fields)
         track.app_seq = seq
         channel = track.channel
-        application = values[_SNAPSHOT_SIZE]
+        application = values[_APPLICATION]
         if application is not None and application != channel.application:
             fields["application"] = (channel.application, application)
             channel.application = application
-        data = values[_SNAPSHOT_SIZE + 1]
+        data = values[_APPLICATION + 1]
         if data is not None and data != channel.application_data:
             fields["application_data"] = (channel.application_data, data)
             channel.application_data = data
@@ -347,7 +368,7 @@ class ChannelTracker:
 
     def _take_snapshot(
         self,
-        snapshot: tuple[str | None, ...],
+        snapshot: Snapshot,
         now: float | None,
         seq: int,
         changes: list[Change],
@@ -357,7 +378,7 @@ class ChannelTracker:
         ``fields`` (reported by the caller, who may add more), or None when the
         channel cannot be followed. A channel not seen before is added and
         reported at once, with no fields."""
-        uniqueid = snapshot[0]
+        uniqueid = snapshot[_UNIQUEID]
         if not uniqueid:
             return None
         track = self._tracks.get(uniqueid)
@@ -374,11 +395,12 @@ class ChannelTracker:
 
     def _add_channel(
         self,
-        snapshot: tuple[str | None, ...],
+        snapshot: Snapshot,
         changes: list[Change],
         seq: int,
         created: float | None,
         answered_at: float | None,
+        *,
         application: str | None = None,
         data: str | None = None,
     ) -> _Track:
@@ -559,7 +581,7 @@ class ChannelTracker:
             if item.name != "CoreShowChannel":
                 continue
             snapshot = _read_snapshot(item)
-            uniqueid = snapshot[0]
+            uniqueid = snapshot[_UNIQUEID]
             if not uniqueid:
                 continue
             listed.add(uniqueid)
@@ -572,7 +594,9 @@ class ChannelTracker:
                 # Its creation is long past: count it from the list's Duration.
                 created = None if now is None else now - (_seconds(duration) or 0)
                 # answered_at None: found Up by a list, when it was answered is unknown.
-                track = self._add_channel(snapshot, changes, 0, created, None, application, data)
+                track = self._add_channel(
+                    snapshot, changes, 0, created, None, application=application, data=data
+                )
                 self._move_to_bridge(track.channel, self._listed_bridge(bridge_id, now, changes), {}, moved)
             else:
                 fields: Fields = {}
@@ -635,10 +659,10 @@ class ChannelTracker:
 
 
 def _new_channel(
-    snapshot: tuple[str | None, ...], created: float | None, application: str | None, data: str | None
+    snapshot: Snapshot, created: float | None, application: str | None, data: str | None
 ) -> Channel:
-    (uniqueid, name, state, state_desc, cid_num, cid_name, line_num, line_name) = snapshot[:8]
-    (language, account_code, context, exten, priority, linkedid) = snapshot[8:]
+    (name, state, state_desc, cid_num, cid_name, line_num, line_name, language, account_code) = snapshot[:9]
+    (context, exten, priority, uniqueid, linkedid) = snapshot[9:_SNAPSHOT_SIZE]
     assert uniqueid is not None
     # By position, in the order of Channel's fields: keywords cost three times as much.
     return Channel(
@@ -663,7 +687,7 @@ def _new_channel(
     )
 
 
-Assign = Callable[[Channel, "tuple[str | None, ...]", "tuple[str | None, ...] | None", Fields], None]
+Assign = Callable[[Channel, Snapshot, "Snapshot | None", Fields], None]
 
 
 def _assigner() -> Assign:
@@ -696,7 +720,7 @@ def _assigner() -> Assign:
             f"            channel.{name} = new",
         ]
     namespace: dict[str, Any] = {"_NO_SNAPSHOT": _NO_SNAPSHOT, "to_int": to_int}
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built from the constant tables above
+    exec("\n".join(lines), namespace)  # the source comes from the constant tables above only
     assign: Assign = namespace["_assign"]
     return assign
 

@@ -159,6 +159,7 @@ class PBX:
         from .._event_specs import ALIASES  # noqa: PLC0415 - loaded by the core with its first typed event
 
         documented = cls.event_name
+        assert documented is not None
         names = [documented, *(alias for alias, name in ALIASES.items() if name == documented)]
         handlers = {self._on_event.get(name) for name in names}
         self._by_class[cls] = handlers.pop() if len(handlers) == 1 else self._by_name_of_shared_class
