@@ -49,7 +49,7 @@ def _quick_init(cls: C) -> C:
     its own descriptor, with the same signature.
 
     The generated one calls ``object.__setattr__(self, name, value)`` for each field
-    (frozen refuses plain assignment), which looks the name up again: about twice
+    (frozen refuses plain assignment), which looks the name up again: nearly twice
     the cost, on the thousands of changes a busy server makes a second. Everything
     else stays the dataclass's: equality, repr, hash, ``FrozenInstanceError``.
     """

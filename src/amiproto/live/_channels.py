@@ -710,14 +710,16 @@ def _assigner() -> Assign:
         if name == "uniqueid":
             continue
         convert = "to_int(value)" if name == "channel_state" else "value"
+        # Most headers equal the previous ones: that test comes first, and alone.
         lines += [
-            f"    value = snapshot[{position}]",
-            f"    if value is not None and value != previous[{position}]:",
-            f"        new = {convert}",
-            f"        old = channel.{name}",
-            "        if old != new:",
-            f"            fields[{name!r}] = (old, new)",
-            f"            channel.{name} = new",
+            f"    if snapshot[{position}] != previous[{position}]:",
+            f"        value = snapshot[{position}]",
+            "        if value is not None:",
+            f"            new = {convert}",
+            f"            old = channel.{name}",
+            "            if old != new:",
+            f"                fields[{name!r}] = (old, new)",
+            f"                channel.{name} = new",
         ]
     namespace: dict[str, Any] = {"_NO_SNAPSHOT": _NO_SNAPSHOT, "to_int": to_int}
     exec("\n".join(lines), namespace)  # the source comes from the constant tables above only

@@ -66,11 +66,7 @@ class StateTracker:
         if device is None or state is None:
             return
         self._device_seqs[device] = seq
-        # _set_device, written out: most of these events repeat the state the model has.
-        old = self.device_states.get(device)
-        if old != state:
-            self.device_states[device] = state
-            changes.append(DeviceStateChanged(device, old, state))
+        self._set_device(device, state, changes)
 
     def _set_device(self, device: str, state: str, changes: list[Change]) -> None:
         states = self.device_states
