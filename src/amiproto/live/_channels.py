@@ -350,10 +350,7 @@ class ChannelTracker:
                     self._move_to_bridge(channel, None, fields, moved)
             if fields:
                 self._report(track, fields, now, changes)
-        for bridge_id, bridge_fields in moved.items():
-            moved_bridge = self.bridges.get(bridge_id)
-            if moved_bridge is not None:
-                changes.append(BridgeChanged(moved_bridge, bridge_fields))
+        self._report_bridges(moved, changes)
 
     def _on_bridge_destroy(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         bridge_id = _read_bridge(event)[0]
