@@ -220,7 +220,7 @@ class ChannelTracker:
         if uniqueid in self._gone_channels:
             return
         # A new channel runs no application and is in no bridge: both are known.
-        track = self._add_channel(snapshot, changes, seq, now, now, application="", data="")
+        track = self._add_channel(snapshot, changes, seq, now, now, "", "")
         track.app_seq = track.bridge_seq = seq
 
     def _on_newexten(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
@@ -310,7 +310,7 @@ class ChannelTracker:
         self._originated.pop(uniqueid, None)
         track = self._tracks.get(uniqueid)
         if track is not None:
-            self._remove_channel(track, now, changes, finished=True)
+            self._remove_channel(track, now, changes, True)
 
     # -- bridge events --
 
@@ -390,14 +390,13 @@ class ChannelTracker:
             _assign(track.channel, snapshot, previous, fields)
         return track
 
-    def _add_channel(
+    def _add_channel(  # noqa: PLR0917 - by position: a call with keywords costs more in 3.11
         self,
         snapshot: Snapshot,
         changes: list[Change],
         seq: int,
         created: float | None,
         answered_at: float | None,
-        *,
         application: str | None = None,
         data: str | None = None,
     ) -> _Track:
@@ -423,7 +422,7 @@ class ChannelTracker:
         channel = track.channel
         moved = fields.get("linkedid")
         if moved is not None:
-            self._leave_call(channel.uniqueid, moved[0], now, changes, finished=False)
+            self._leave_call(channel.uniqueid, moved[0], now, changes, False)
             self._join_call(channel, moved[1], now, changes)
         state = fields.get("channel_state")
         if state is not None and state[1] == _UP:
@@ -437,7 +436,7 @@ class ChannelTracker:
             self._run_originated(track, originated[0], originated[1], seq, changes)
 
     def _remove_channel(
-        self, track: _Track, now: float | None, changes: list[Change], *, finished: bool
+        self, track: _Track, now: float | None, changes: list[Change], finished: bool
     ) -> None:
         channel = track.channel
         uniqueid = channel.uniqueid
@@ -449,7 +448,7 @@ class ChannelTracker:
             before = frozenset(bridge.channels)
             bridge.channels.discard(uniqueid)
             changes.append(BridgeChanged(bridge, {"channels": (before, frozenset(bridge.channels))}))
-        self._leave_call(uniqueid, channel.linkedid, now, changes, finished=finished)
+        self._leave_call(uniqueid, channel.linkedid, now, changes, finished)
 
     def _move_to_bridge(
         self, channel: Channel, bridge_id: str | None, fields: Fields, moved: dict[str, Fields]
@@ -541,7 +540,7 @@ class ChannelTracker:
             self._answer(linkedid, answered_at, changes)
 
     def _leave_call(
-        self, uniqueid: str, linkedid: str | None, now: float | None, changes: list[Change], *, finished: bool
+        self, uniqueid: str, linkedid: str | None, now: float | None, changes: list[Change], finished: bool
     ) -> None:
         call = self.calls.get(linkedid) if linkedid is not None else None
         if call is None or uniqueid not in call.channels:
@@ -591,9 +590,7 @@ class ChannelTracker:
                 # Its creation is long past: count it from the list's Duration.
                 created = None if now is None else now - (_seconds(duration) or 0)
                 # answered_at None: found Up by a list, when it was answered is unknown.
-                track = self._add_channel(
-                    snapshot, changes, 0, created, None, application=application, data=data
-                )
+                track = self._add_channel(snapshot, changes, 0, created, None, application, data)
                 self._move_to_bridge(track.channel, self._listed_bridge(bridge_id, now, changes), {}, moved)
             else:
                 fields: Fields = {}
@@ -615,7 +612,7 @@ class ChannelTracker:
                 continue
             # Gone while the model was not looking: not remembered as gone, since
             # with ``since`` None the list may be older than the events that follow.
-            self._remove_channel(track, now, changes, finished=True)
+            self._remove_channel(track, now, changes, True)
 
     def _listed_bridge(self, bridge_id: str | None, now: float | None, changes: list[Change]) -> str | None:
         """The bridge a list item names, added if the model lacks it; None for none."""
