@@ -224,6 +224,8 @@ class ChannelTracker:
         track.app_seq = track.bridge_seq = seq
 
     def _on_newexten(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
+        # _take_snapshot, _assign_application and _report written out, as in
+        # _on_snapshot: the commonest event (a call runs through its dialplan).
         values = _read_newexten(event)
         snapshot = values[:_SNAPSHOT_SIZE]
         uniqueid = snapshot[_UNIQUEID]
