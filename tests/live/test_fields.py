@@ -6,7 +6,7 @@ import pytest
 
 import amiproto
 from amiproto.live import _fields
-from amiproto.live._fields import header_reader
+from amiproto.live._fields import header_list_reader, header_reader
 
 
 def message(text: str) -> amiproto.Event:
@@ -40,3 +40,23 @@ def test_a_reader_remembers_a_bounded_number_of_shapes(monkeypatch: pytest.Monke
 def test_a_reader_needs_two_headers() -> None:
     with pytest.raises(ValueError, match="two"):
         header_reader(["Uniqueid"])
+
+
+@pytest.mark.usefixtures("implementation")  # with the C speedups and in pure Python
+def test_a_list_reader_reads_side_by_side_headers_as_one_slice_and_any_other_shape_alike() -> None:
+    read = header_list_reader(["Channel", "State", "Uniqueid"])
+    side_by_side = message("Event: Newstate\nChannel: PJSIP/a\nState: 6\nUniqueid: 1.1\nLinkedid: 1.1\n\n")
+    assert read(side_by_side) == ["PJSIP/a", "6", "1.1"]
+    # White box: one getter per shape, a slice where the headers stand in the reader's order.
+    (getters,) = [
+        cell.cell_contents for cell in read.__closure__ or () if isinstance(cell.cell_contents, dict)
+    ]
+    (getter,) = getters.values()
+    assert repr(getter) == "operator.itemgetter(slice(1, 4, None))"
+    shuffled = message("Event: Newstate\nUniqueid: 2.2\nState: 4\nX: y\nchannel: PJSIP/b\n\n")
+    missing = message("Event: Newstate\nUniqueid: 3.3\nChannel: PJSIP/c\n\n")
+    duplicated = message("Event: Newstate\nChannel: PJSIP/d\nState: 6\nChannel: PJSIP/e\nUniqueid: 4.4\n\n")
+    for event in (side_by_side, shuffled, missing, duplicated, side_by_side):
+        values = read(event)
+        assert type(values) is list
+        assert values == [event.get(name) for name in ("Channel", "State", "Uniqueid")]

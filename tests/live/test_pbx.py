@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from amiproto.live import PBX
+import amiproto
+from amiproto import events
+from amiproto.live import PBX, CallAdded, ChannelAdded, ChannelChanged
 
 from .wire import Wire
 
@@ -50,3 +52,57 @@ def test_nothing_pending_counts_as_synced(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setattr(tracker, "snapshot_actions", list)
     assert pbx.snapshot_actions() == []
     assert pbx.synced  # nothing to wait for
+
+
+# -- routing by class ---------------------------------------------------------------
+
+NEWCHANNEL = (
+    b"Event: Newchannel\r\nChannel: PJSIP/a-1\r\nChannelState: 4\r\nUniqueid: 1.1\r\nLinkedid: 1.1\r\n\r\n"
+)
+
+
+def events_of(data: bytes) -> list[amiproto.Event]:
+    """The events the core builds for ``data`` (typed classes for catalogued names)."""
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n" + data)
+    return [item for item in conn.next_events() if isinstance(item, amiproto.Event)]
+
+
+def test_events_go_by_class_once_seen_and_plain_events_by_name() -> None:
+    pbx = PBX()
+    (typed,) = events_of(NEWCHANNEL)
+    assert type(typed) is events.Newchannel
+    assert [type(change) for change in pbx.apply(typed, 1.0)] == [ChannelAdded, CallAdded]
+    assert pbx._by_class[events.Newchannel] is not None  # white box: learned from the first one
+    # The same event as a plain Event (a program may build one): routed by its name alike.
+    plain = amiproto.Event(NEWCHANNEL.replace(b"1.1", b"2.2"))
+    assert type(plain) is amiproto.Event
+    assert [type(change) for change in pbx.apply(plain, 1.0)] == [ChannelAdded, CallAdded]
+    assert amiproto.Event not in pbx._by_class
+    # A name outside the catalogue, or one the model does not follow: nothing, by name or class.
+    (custom,) = events_of(b"Event: MyOwnEvent\r\nUniqueid: 1.1\r\n\r\n")
+    assert type(custom) is amiproto.Event
+    (varset,) = events_of(b"Event: VarSet\r\nUniqueid: 1.1\r\nVariable: x\r\nValue: 1\r\n\r\n")
+    for _ in range(2):  # the second time by the learned class
+        assert pbx.apply(custom, 1.0) == ()
+        assert pbx.apply(varset, 1.0) == ()
+    assert pbx._by_class[events.VarSet] is None
+    assert sorted(pbx.channels) == ["1.1", "2.2"]
+
+
+def test_a_class_shared_by_names_the_model_treats_apart_still_goes_by_name() -> None:
+    # The core builds events.NewExten for the wire name "Newexten" (Asterisk's) and
+    # for the documented "NewExten"; the model follows only the first.
+    pbx = PBX()
+    pbx.apply(events_of(NEWCHANNEL)[0], 1.0)
+    dialplan = b"Uniqueid: 1.1\r\nContext: default\r\nExten: 200\r\nPriority: 1\r\nApplication: Dial\r\n\r\n"
+    for _ in range(2):  # the second time by the learned class
+        (documented,) = events_of(b"Event: NewExten\r\n" + dialplan)
+        (wire,) = events_of(b"Event: Newexten\r\n" + dialplan.replace(b"Dial", b"Wait"))
+        assert type(documented) is type(wire) is events.NewExten
+        assert list(pbx.apply(documented, 2.0)) == []
+        assert pbx.channels["1.1"].application != "Dial"
+        changed = pbx.apply(wire, 2.0)
+        assert [type(change) for change in changed] == [ChannelChanged]
+        assert pbx.channels["1.1"].application == "Wait"
+        pbx.channels["1.1"].application = None

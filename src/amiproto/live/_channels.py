@@ -33,9 +33,7 @@ the rest, so memory stays flat on an endless stream.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
-from itertools import compress
-from operator import ne
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import actions
@@ -54,15 +52,15 @@ from ._changes import (
     ChannelChanged,
     ChannelRemoved,
 )
-from ._fields import header_reader
+from ._fields import header_list_reader, header_reader
 from ._objects import Bridge, Call, Channel
 from ._tracking import EventHandler, ListHandler
 
 __all__ = ["ChannelTracker"]
 
-# The snapshot every channel event carries, and the fields it fills.
+# The snapshot every channel event carries, in the order Asterisk writes it (so
+# that one slice of the values reads it: see _fields), and the fields it fills.
 _SNAPSHOT_HEADERS = (
-    "Uniqueid",
     "Channel",
     "ChannelState",
     "ChannelStateDesc",
@@ -75,10 +73,10 @@ _SNAPSHOT_HEADERS = (
     "Context",
     "Exten",
     "Priority",
+    "Uniqueid",
     "Linkedid",
 )
 _SNAPSHOT_FIELDS = (
-    "uniqueid",
     "channel",
     "channel_state",
     "channel_state_desc",
@@ -91,17 +89,24 @@ _SNAPSHOT_FIELDS = (
     "context",
     "exten",
     "priority",
+    "uniqueid",
     "linkedid",
 )
-_NO_SNAPSHOT = (None,) * len(_SNAPSHOT_HEADERS)
-_POSITIONS = range(len(_SNAPSHOT_HEADERS))
+_SNAPSHOT_SIZE = len(_SNAPSHOT_HEADERS)
+_UNIQUEID = _SNAPSHOT_FIELDS.index("uniqueid")
+_NO_SNAPSHOT = [None] * _SNAPSHOT_SIZE
+
+Snapshot = list["str | None"]
+"""A channel's snapshot as an event carries it, one value (None: absent) per header above."""
 
 _BRIDGE_HEADERS = ("BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeCreator", "BridgeName")
 _BRIDGE_FIELDS = ("bridge_type", "technology", "creator", "name")
 
-_read_snapshot = header_reader(_SNAPSHOT_HEADERS)
+_read_snapshot = header_list_reader(_SNAPSHOT_HEADERS)
+# Newexten's snapshot, then its own headers; Extension (a copy of Exten) keeps them side by side.
+_read_newexten = header_list_reader((*_SNAPSHOT_HEADERS, "Extension", "Application", "AppData"))
+_APPLICATION = _SNAPSHOT_SIZE + 1
 _read_bridge = header_reader(_BRIDGE_HEADERS)
-_read_application = header_reader(("Application", "AppData"))
 _read_listed_channel = header_reader(("Application", "ApplicationData", "BridgeId", "Duration"))
 _read_originated = header_reader(("Uniqueid", "Response", "Application", "Data"))
 _read_rename = header_reader(("Uniqueid", "Channel", "Newname"))
@@ -126,7 +131,7 @@ class _Track:
 
     __slots__ = ("app_seq", "bridge_seq", "channel", "snapshot", "snapshot_seq")
 
-    def __init__(self, channel: Channel, snapshot: tuple[str | None, ...] | None, seq: int) -> None:
+    def __init__(self, channel: Channel, snapshot: Snapshot | None, seq: int) -> None:
         self.channel = channel
         self.snapshot = snapshot
         self.snapshot_seq = seq
@@ -181,34 +186,75 @@ class ChannelTracker:
     # -- channel events --
 
     def _on_snapshot(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        found = self._take_snapshot(_read_snapshot(event), now, seq, changes)
-        if found is not None and found[1]:
-            self._report(found[0], found[1], now, changes)
+        snapshot = _read_snapshot(event)
+        track = self._tracks.get(snapshot[_UNIQUEID])  # type: ignore[arg-type]  # None finds none
+        if track is None:
+            self._apply_snapshot(snapshot, now, seq, changes)  # adds the channel, or not
+            return
+        # _take_snapshot and _report written out: the way of most events.
+        track.snapshot_seq = seq
+        previous = track.snapshot
+        if snapshot == previous:
+            return
+        track.snapshot = snapshot
+        fields: Fields = {}
+        _assign(track.channel, snapshot, previous, fields)
+        if fields:
+            changes.append(ChannelChanged(track.channel, fields))
+            if "linkedid" in fields or "channel_state" in fields:
+                self._follow_call(track, fields, now, changes)
+
+    def _apply_snapshot(self, snapshot: Snapshot, now: float | None, seq: int, changes: list[Change]) -> None:
+        fields: Fields = {}
+        track = self._take_snapshot(snapshot, now, seq, changes, fields)
+        if fields:
+            assert track is not None
+            self._report(track, fields, now, changes)
 
     def _on_newchannel(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         snapshot = _read_snapshot(event)
-        uniqueid = snapshot[0]
+        uniqueid = snapshot[_UNIQUEID]
         if not uniqueid or uniqueid in self._tracks:
-            self._on_snapshot(event, now, seq, changes)
+            self._apply_snapshot(snapshot, now, seq, changes)
             return
         if uniqueid in self._gone_channels:
             return
         # A new channel runs no application and is in no bridge: both are known.
-        track = self._add_channel(
-            snapshot, changes, seq=seq, created=now, answered_at=now, application="", data=""
-        )
+        track = self._add_channel(snapshot, changes, seq, now, now, "", "")
         track.app_seq = track.bridge_seq = seq
 
     def _on_newexten(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        found = self._take_snapshot(_read_snapshot(event), now, seq, changes)
-        if found is None:
-            return
-        track, fields = found
+        # _take_snapshot, _assign_application and _report written out, as in
+        # _on_snapshot: the commonest event (a call runs through its dialplan).
+        values = _read_newexten(event)
+        snapshot = values[:_SNAPSHOT_SIZE]
+        uniqueid = snapshot[_UNIQUEID]
+        track = self._tracks.get(uniqueid) if uniqueid else None
+        fields: Fields = {}
+        if track is None:
+            track = self._take_snapshot(snapshot, now, seq, changes, fields)
+            if track is None:
+                return
+        else:
+            track.snapshot_seq = seq
+            previous = track.snapshot
+            if snapshot != previous:
+                track.snapshot = snapshot
+                _assign(track.channel, snapshot, previous, fields)
         track.app_seq = seq
-        application, data = _read_application(event)
-        _assign_application(track.channel, application, data, fields)
+        channel = track.channel
+        application = values[_APPLICATION]
+        if application is not None and application != channel.application:
+            fields["application"] = (channel.application, application)
+            channel.application = application
+        data = values[_APPLICATION + 1]
+        if data is not None and data != channel.application_data:
+            fields["application_data"] = (channel.application_data, data)
+            channel.application_data = data
         if fields:
-            self._report(track, fields, now, changes)
+            changes.append(ChannelChanged(channel, fields))
+            if "linkedid" in fields or "channel_state" in fields:
+                self._follow_call(track, fields, now, changes)
 
     def _on_originate_response(
         self, event: Event, now: float | None, seq: int, changes: list[Change]
@@ -258,45 +304,51 @@ class ChannelTracker:
         return None
 
     def _on_hangup(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        uniqueid = _read_snapshot(event)[0]
+        # Only the uniqueid: the channel goes, whatever else its snapshot says.
+        uniqueid = event.headers.get("Uniqueid")
         if not uniqueid:
             return
         _remember(self._gone_channels, uniqueid)
         self._originated.pop(uniqueid, None)
         track = self._tracks.get(uniqueid)
         if track is not None:
-            self._remove_channel(track, now, changes, finished=True)
+            self._remove_channel(track, now, changes, True)
 
     # -- bridge events --
 
     def _on_bridge_create(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        found = self._take_bridge(_read_bridge(event), now, seq, changes)
-        if found is not None and found[1]:
-            changes.append(BridgeChanged(found[0], found[1]))
+        values = _read_bridge(event)
+        bridge = self._take_bridge(values, now, seq, changes)
+        if bridge is not None:
+            fields = _assign_bridge(bridge, values)
+            if fields:
+                changes.append(BridgeChanged(bridge, fields))
 
     def _on_bridge_enter(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        self._on_bridge_move(event, now, seq, changes, enter=True)
+        self._on_bridge_move(event, now, seq, changes, True)
 
     def _on_bridge_leave(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        self._on_bridge_move(event, now, seq, changes, enter=False)
+        self._on_bridge_move(event, now, seq, changes, False)
 
     def _on_bridge_move(
-        self, event: Event, now: float | None, seq: int, changes: list[Change], *, enter: bool
+        self, event: Event, now: float | None, seq: int, changes: list[Change], enter: bool
     ) -> None:
-        found_bridge = self._take_bridge(_read_bridge(event), now, seq, changes)
-        found = self._take_snapshot(_read_snapshot(event), now, seq, changes)
+        values = _read_bridge(event)
+        bridge = self._take_bridge(values, now, seq, changes)
         moved: dict[str, Fields] = {}
-        if found_bridge is not None and found_bridge[1]:
-            moved[found_bridge[0].bridge_id] = found_bridge[1]
-        if found is not None:
-            track, fields = found
+        if bridge is not None:
+            bridge_fields = _assign_bridge(bridge, values)
+            if bridge_fields:
+                moved[bridge.bridge_id] = bridge_fields
+        fields: Fields = {}
+        track = self._take_snapshot(_read_snapshot(event), now, seq, changes, fields)
+        if track is not None:
             track.bridge_seq = seq
             channel = track.channel
-            if found_bridge is not None:
-                bridge_id = found_bridge[0].bridge_id
+            if bridge is not None:
                 if enter:
-                    self._move_to_bridge(channel, bridge_id, fields, moved)
-                elif channel.bridge_id == bridge_id:
+                    self._move_to_bridge(channel, bridge.bridge_id, fields, moved)
+                elif channel.bridge_id == bridge.bridge_id:
                     self._move_to_bridge(channel, None, fields, moved)
             if fields:
                 self._report(track, fields, now, changes)
@@ -314,31 +366,36 @@ class ChannelTracker:
     # -- the model's moves --
 
     def _take_snapshot(
-        self, snapshot: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
-    ) -> tuple[_Track, Fields] | None:
-        """Apply a channel's snapshot: its track and the fields that moved (reported
-        by the caller, who may add more), or None when the channel cannot be followed.
-        A channel not seen before is added and reported at once, with empty fields."""
-        uniqueid = snapshot[0]
+        self,
+        snapshot: Snapshot,
+        now: float | None,
+        seq: int,
+        changes: list[Change],
+        fields: Fields,
+    ) -> _Track | None:
+        """Apply a channel's snapshot: its track, with the fields that moved put in
+        ``fields`` (reported by the caller, who may add more), or None when the
+        channel cannot be followed. A channel not seen before is added and
+        reported at once, with no fields."""
+        uniqueid = snapshot[_UNIQUEID]
         if not uniqueid:
             return None
         track = self._tracks.get(uniqueid)
         if track is None:
             if uniqueid in self._gone_channels:
                 return None
-            return self._add_channel(snapshot, changes, seq=seq, created=now, answered_at=now), {}
+            return self._add_channel(snapshot, changes, seq, now, now)
         track.snapshot_seq = seq
         previous = track.snapshot
-        if snapshot == previous:
-            return track, {}
-        track.snapshot = snapshot
-        return track, _assign(track.channel, snapshot, previous)
+        if snapshot != previous:
+            track.snapshot = snapshot
+            _assign(track.channel, snapshot, previous, fields)
+        return track
 
-    def _add_channel(
+    def _add_channel(  # noqa: PLR0917 - by position: a call with keywords costs more in 3.11
         self,
-        snapshot: tuple[str | None, ...],
+        snapshot: Snapshot,
         changes: list[Change],
-        *,
         seq: int,
         created: float | None,
         answered_at: float | None,
@@ -346,27 +403,34 @@ class ChannelTracker:
         data: str | None = None,
     ) -> _Track:
         channel = _new_channel(snapshot, created, application, data)
+        uniqueid = channel.uniqueid
         track = _Track(channel, snapshot, seq)
-        self._tracks[channel.uniqueid] = track
-        self.channels[channel.uniqueid] = channel
+        self._tracks[uniqueid] = track
+        self.channels[uniqueid] = channel
         changes.append(ChannelAdded(channel))
         self._join_call(channel, channel.linkedid, answered_at, changes)
-        if channel.channel_state == _UP:
+        if channel.channel_state == _UP and self._originated:
             self._on_up(track, seq, changes)
         return track
 
     def _report(self, track: _Track, fields: Fields, now: float | None, changes: list[Change]) -> None:
         """Report a change of a channel, then what follows from it for its call."""
+        changes.append(ChannelChanged(track.channel, fields))
+        if "linkedid" in fields or "channel_state" in fields:
+            self._follow_call(track, fields, now, changes)
+
+    def _follow_call(self, track: _Track, fields: Fields, now: float | None, changes: list[Change]) -> None:
+        """What a channel's new Linkedid or state changes in its calls."""
         channel = track.channel
-        changes.append(ChannelChanged(channel, fields))
         moved = fields.get("linkedid")
         if moved is not None:
-            self._leave_call(channel.uniqueid, moved[0], now, changes, finished=False)
+            self._leave_call(channel.uniqueid, moved[0], now, changes, False)
             self._join_call(channel, moved[1], now, changes)
         state = fields.get("channel_state")
         if state is not None and state[1] == _UP:
             self._answer(channel.linkedid, now, changes)
-            self._on_up(track, track.snapshot_seq, changes)
+            if self._originated:
+                self._on_up(track, track.snapshot_seq, changes)
 
     def _on_up(self, track: _Track, seq: int, changes: list[Change]) -> None:
         originated = self._originated.pop(track.channel.uniqueid, None)
@@ -374,7 +438,7 @@ class ChannelTracker:
             self._run_originated(track, originated[0], originated[1], seq, changes)
 
     def _remove_channel(
-        self, track: _Track, now: float | None, changes: list[Change], *, finished: bool
+        self, track: _Track, now: float | None, changes: list[Change], finished: bool
     ) -> None:
         channel = track.channel
         uniqueid = channel.uniqueid
@@ -386,28 +450,32 @@ class ChannelTracker:
             before = frozenset(bridge.channels)
             bridge.channels.discard(uniqueid)
             changes.append(BridgeChanged(bridge, {"channels": (before, frozenset(bridge.channels))}))
-        self._leave_call(uniqueid, channel.linkedid, now, changes, finished=finished)
+        self._leave_call(uniqueid, channel.linkedid, now, changes, finished)
 
     def _move_to_bridge(
         self, channel: Channel, bridge_id: str | None, fields: Fields, moved: dict[str, Fields]
     ) -> None:
         """Put a channel in ``bridge_id`` (None: in no bridge), noting its field in
-        ``fields`` and each bridge whose channels changed in ``moved``."""
+        ``fields`` and each bridge whose channels changed in ``moved``: it leaves
+        the bridge it was in, then joins the new one (the same one: both)."""
         uniqueid = channel.uniqueid
         old_id = channel.bridge_id
         if old_id != bridge_id:
             fields["bridge_id"] = (old_id, bridge_id)
             channel.bridge_id = bridge_id
-        for changed_id, joining in ((old_id, False), (bridge_id, True)):
-            bridge = self.bridges.get(changed_id) if changed_id is not None else None
-            if bridge is None or (uniqueid in bridge.channels) is joining:
-                continue
-            before = frozenset(bridge.channels)
-            if joining:
-                bridge.channels.add(uniqueid)
-            else:
+        bridges = self.bridges
+        if old_id is not None:
+            bridge = bridges.get(old_id)
+            if bridge is not None and uniqueid in bridge.channels:
+                before = frozenset(bridge.channels)
                 bridge.channels.discard(uniqueid)
-            moved.setdefault(bridge.bridge_id, {})["channels"] = (before, frozenset(bridge.channels))
+                moved.setdefault(old_id, {})["channels"] = (before, frozenset(bridge.channels))
+        if bridge_id is not None:
+            bridge = bridges.get(bridge_id)
+            if bridge is not None and uniqueid not in bridge.channels:
+                before = frozenset(bridge.channels)
+                bridge.channels.add(uniqueid)
+                moved.setdefault(bridge_id, {})["channels"] = (before, frozenset(bridge.channels))
 
     def _report_bridges(self, moved: dict[str, Fields], changes: list[Change]) -> None:
         for bridge_id, fields in moved.items():
@@ -417,7 +485,9 @@ class ChannelTracker:
 
     def _take_bridge(
         self, values: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
-    ) -> tuple[Bridge, Fields] | None:
+    ) -> Bridge | None:
+        """The bridge an event names, added (with its fields) if the model lacks it;
+        None when it cannot be followed. The caller assigns the fields of one found."""
         bridge_id = values[0]
         if not bridge_id or bridge_id in self._gone_bridges:
             return None
@@ -426,11 +496,10 @@ class ChannelTracker:
         if bridge is None:
             bridge = self._add_bridge(bridge_id, now, changes)
             _assign_bridge(bridge, values)
-            return bridge, {}
-        return bridge, _assign_bridge(bridge, values)
+        return bridge
 
     def _add_bridge(self, bridge_id: str, now: float | None, changes: list[Change]) -> Bridge:
-        bridge = Bridge(bridge_id=bridge_id, created=now)
+        bridge = Bridge(bridge_id, None, None, None, None, set(), now)  # by position: see _new_channel
         self.bridges[bridge_id] = bridge
         self._bridge_seqs.setdefault(bridge_id, 0)
         changes.append(BridgeAdded(bridge))
@@ -456,7 +525,7 @@ class ChannelTracker:
             return
         call = self.calls.get(linkedid)
         if call is None:
-            call = Call(linkedid=linkedid, channels={channel.uniqueid}, started=channel.created)
+            call = Call(linkedid, {channel.uniqueid}, channel.created)
             self.calls[linkedid] = call
             changes.append(CallAdded(call))
         else:
@@ -473,7 +542,7 @@ class ChannelTracker:
             self._answer(linkedid, answered_at, changes)
 
     def _leave_call(
-        self, uniqueid: str, linkedid: str | None, now: float | None, changes: list[Change], *, finished: bool
+        self, uniqueid: str, linkedid: str | None, now: float | None, changes: list[Change], finished: bool
     ) -> None:
         call = self.calls.get(linkedid) if linkedid is not None else None
         if call is None or uniqueid not in call.channels:
@@ -510,7 +579,7 @@ class ChannelTracker:
             if item.name != "CoreShowChannel":
                 continue
             snapshot = _read_snapshot(item)
-            uniqueid = snapshot[0]
+            uniqueid = snapshot[_UNIQUEID]
             if not uniqueid:
                 continue
             listed.add(uniqueid)
@@ -522,21 +591,14 @@ class ChannelTracker:
             if track is None:
                 # Its creation is long past: count it from the list's Duration.
                 created = None if now is None else now - (_seconds(duration) or 0)
-                track = self._add_channel(
-                    snapshot,
-                    changes,
-                    seq=0,
-                    created=created,
-                    answered_at=None,  # found Up by a list: when it was answered is unknown
-                    application=application,
-                    data=data,
-                )
+                # answered_at None: found Up by a list, when it was answered is unknown.
+                track = self._add_channel(snapshot, changes, 0, created, None, application, data)
                 self._move_to_bridge(track.channel, self._listed_bridge(bridge_id, now, changes), {}, moved)
             else:
                 fields: Fields = {}
                 if since is None or track.snapshot_seq <= since:
                     track.snapshot = snapshot
-                    fields.update(_assign(track.channel, snapshot))
+                    _assign(track.channel, snapshot, None, fields)
                 if since is None or track.app_seq <= since:
                     _assign_application(track.channel, application, data, fields)
                 if since is None or track.bridge_seq <= since:
@@ -552,7 +614,7 @@ class ChannelTracker:
                 continue
             # Gone while the model was not looking: not remembered as gone, since
             # with ``since`` None the list may be older than the events that follow.
-            self._remove_channel(track, now, changes, finished=True)
+            self._remove_channel(track, now, changes, True)
 
     def _listed_bridge(self, bridge_id: str | None, now: float | None, changes: list[Change]) -> str | None:
         """The bridge a list item names, added if the model lacks it; None for none."""
@@ -593,51 +655,75 @@ class ChannelTracker:
 
 
 def _new_channel(
-    snapshot: tuple[str | None, ...], created: float | None, application: str | None, data: str | None
+    snapshot: Snapshot, created: float | None, application: str | None, data: str | None
 ) -> Channel:
-    (uniqueid, name, state, state_desc, cid_num, cid_name, line_num, line_name) = snapshot[:8]
-    (language, account_code, context, exten, priority, linkedid) = snapshot[8:]
+    (name, state, state_desc, cid_num, cid_name, line_num, line_name, language, account_code) = snapshot[:9]
+    (context, exten, priority, uniqueid, linkedid) = snapshot[9:_SNAPSHOT_SIZE]
     assert uniqueid is not None
+    # By position, in the order of Channel's fields: keywords cost three times as much.
     return Channel(
-        uniqueid=uniqueid,
-        channel=name or "",
-        channel_state=None if state is None else to_int(state),
-        channel_state_desc=state_desc,
-        caller_id_num=cid_num,
-        caller_id_name=cid_name,
-        connected_line_num=line_num,
-        connected_line_name=line_name,
-        context=context,
-        exten=exten,
-        priority=priority,
-        linkedid=linkedid,
-        application=application,
-        application_data=data,
-        account_code=account_code,
-        language=language,
-        created=created,
+        uniqueid,
+        name or "",
+        None if state is None else to_int(state),
+        state_desc,
+        cid_num,
+        cid_name,
+        line_num,
+        line_name,
+        context,
+        exten,
+        priority,
+        linkedid,
+        application,
+        data,
+        None,  # bridge_id
+        account_code,
+        language,
+        created,
     )
 
 
-def _assign(
-    channel: Channel, snapshot: tuple[str | None, ...], previous: tuple[str | None, ...] | None = None
-) -> Fields:
-    """Set the channel's snapshot fields from ``snapshot``; the fields that moved.
+Assign = Callable[[Channel, Snapshot, "Snapshot | None", Fields], None]
+
+
+def _assigner() -> Assign:
+    """``_assign(channel, snapshot, previous, fields)``: set the channel's snapshot
+    fields from ``snapshot``, noting in ``fields`` those that moved.
+
     Only the headers that differ from ``previous`` (the snapshot the channel's
-    fields last came from, if any) are looked at: most events move one or two,
-    and ``compress`` finds them without a Python loop over all fourteen."""
-    fields: Fields = {}
-    for position in compress(_POSITIONS, map(ne, snapshot, previous or _NO_SNAPSHOT)):
-        value = snapshot[position]
-        if value is None:
-            continue  # a header this server does not send: keep what is known
-        name = _SNAPSHOT_FIELDS[position]
-        new: object = to_int(value) if name == "channel_state" else value
-        old = getattr(channel, name)
-        if old != new:
-            fields[name] = (old, new)
-            setattr(channel, name, new)
-    return fields
+    fields last came from; None: every header) are looked at, and an absent one
+    (None) keeps what is known. Written out field by field from the tables
+    above, as dataclasses writes its ``__init__``: a loop over the fields reads
+    each by name, at more than twice the cost, and this runs for most events.
+    The uniqueid is left out: it is the track's key, so it never moves.
+    """
+    lines = [
+        "def _assign(channel, snapshot, previous, fields):",
+        "    if previous is None:",
+        "        previous = _NO_SNAPSHOT",
+    ]
+    for position, name in enumerate(_SNAPSHOT_FIELDS):
+        if name == "uniqueid":
+            continue
+        convert = "to_int(value)" if name == "channel_state" else "value"
+        # Most headers equal the previous ones: that test comes first, and alone.
+        lines += [
+            f"    if snapshot[{position}] != previous[{position}]:",
+            f"        value = snapshot[{position}]",
+            "        if value is not None:",
+            f"            new = {convert}",
+            f"            old = channel.{name}",
+            "            if old != new:",
+            f"                fields[{name!r}] = (old, new)",
+            f"                channel.{name} = new",
+        ]
+    namespace: dict[str, Any] = {"_NO_SNAPSHOT": _NO_SNAPSHOT, "to_int": to_int}
+    exec("\n".join(lines), namespace)  # the source comes from the constant tables above only
+    assign: Assign = namespace["_assign"]
+    return assign
+
+
+_assign = _assigner()
 
 
 def _assign_application(channel: Channel, application: str | None, data: str | None, fields: Fields) -> None:
@@ -651,6 +737,8 @@ def _assign_application(channel: Channel, application: str | None, data: str | N
 
 def _assign_bridge(bridge: Bridge, values: tuple[str | None, ...]) -> Fields:
     fields: Fields = {}
+    if values[1:] == (bridge.bridge_type, bridge.technology, bridge.creator, bridge.name):
+        return fields  # as most events find it: one comparison instead of the loop
     for name, value in zip(_BRIDGE_FIELDS, values[1:], strict=True):
         if value is not None:
             old = getattr(bridge, name)

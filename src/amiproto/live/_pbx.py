@@ -18,6 +18,9 @@ __all__ = ["PBX"]
 
 _ActionKey = tuple[str, tuple[tuple[str, str], ...]]
 
+_BY_NAME: Any = object()
+"""In ``PBX._by_class``: route the items of this class by their name."""
+
 
 def _key(action: Action) -> _ActionKey:
     """What identifies a snapshot action in its completion: ``Connection.send()``
@@ -45,6 +48,13 @@ class PBX:
         for tracker in trackers:
             self._on_event.update(tracker.event_handlers())
             self._on_list.update(tracker.list_handlers())
+        # The handler (None: none) of each typed event class, as its name gives it:
+        # one lookup by ``type(item)`` then does the work of isinstance, reading the
+        # name and the lookup by name. The core builds a typed class only for the
+        # names of its catalogue, so this holds at most one entry per catalogued
+        # class; other items (plain events of other names, responses, completions)
+        # go by ``_apply_by_name``.
+        self._by_class: dict[type, Any] = {}
         self._trackers = trackers
         self._seq = 0
         # Snapshot actions handed out and not completed yet: their key -> seq.
@@ -113,8 +123,23 @@ class PBX:
         unit the program likes; None records no time. Items the model does not
         follow change nothing and cost one dictionary lookup.
         """
+        handler = self._by_class.get(type(item), _BY_NAME)
+        if handler is None:
+            return ()
+        if handler is _BY_NAME:
+            return self._apply_by_name(item, now)
+        self._seq = seq = self._seq + 1
+        changes: list[Change] = []
+        handler(item, now, seq, changes)
+        return changes
+
+    def _apply_by_name(self, item: Any, now: float | None) -> Sequence[Change]:
+        """``apply`` for an item of a class not in ``_by_class``: an event by its name."""
         if isinstance(item, Event):
             handler = self._on_event.get(item.name)
+            cls = type(item)
+            if cls.event_name is not None and cls not in self._by_class:
+                self._learn_class(cls)
             if handler is None:
                 return ()
             self._seq += 1
@@ -126,6 +151,27 @@ class PBX:
         if isinstance(item, ConnectionClosed):
             self._synced = False
         return ()
+
+    def _learn_class(self, cls: type[Event]) -> None:
+        """Route the events of ``cls`` by class from now on. A class the core builds
+        for several wire names (``NewExten`` for "NewExten" and its alias "Newexten")
+        whose names have different handlers goes to ``_by_name_of_shared_class``."""
+        from .._event_specs import ALIASES  # noqa: PLC0415 - loaded by the core with its first typed event
+
+        documented = cls.event_name
+        assert documented is not None
+        names = [documented, *(alias for alias, name in ALIASES.items() if name == documented)]
+        handlers = {self._on_event.get(name) for name in names}
+        self._by_class[cls] = handlers.pop() if len(handlers) == 1 else self._by_name_of_shared_class
+
+    def _by_name_of_shared_class(
+        self, event: Event, now: float | None, seq: int, changes: list[Change]
+    ) -> None:
+        # An event of a name the model does not follow then changes nothing but
+        # uses up a seq, which only orders what events touched: no harm.
+        handler = self._on_event.get(event.name)
+        if handler is not None:
+            handler(event, now, seq, changes)
 
     def _completed(self, completed: ActionCompleted, now: float | None) -> Sequence[Change]:
         handler = self._on_list.get(completed.action.name.lower())

@@ -43,7 +43,7 @@ the snapshot was handed out; what an event removed after that is not added back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from .._actions import Action
@@ -61,13 +61,13 @@ from ._changes import (
     QueueMemberRemoved,
     QueueRemoved,
 )
+from ._fields import HeaderReader, header_reader
 from ._objects import Queue, QueueCaller, QueueMember
 from ._snapshots import Removals, is_whole
 from ._tracking import EventHandler, ListHandler
 
 __all__ = ["QueueTracker"]
 
-Getter = Callable[[str], "str | None"]
 Moved = dict[str, tuple[object, object]]
 
 
@@ -162,11 +162,27 @@ _QUEUE: Fields = (
 )
 
 
-def _apply(target: object, get: Getter, fields: Fields) -> Moved:
-    """Set each field whose header is present and converts; return those that moved."""
+def _reader(keys: tuple[str, ...], fields: Fields = (), *more: str) -> HeaderReader:
+    """A reader of ``keys``, then the headers of ``fields``, then ``more``."""
+    return header_reader((*keys, *(header for _, header, _ in fields), *more))
+
+
+# What each event and list item is read for: the keys that name the object, then its fields.
+_read_member_event = _reader(("Queue", "Interface"), _MEMBER_EVENT)
+_read_member_item = _reader(("Queue", "Location"), _MEMBER_ITEM)
+_read_caller_event = _reader(("Queue", "Uniqueid"), _CALLER)
+_read_caller_item = _reader(("Queue", "Uniqueid"), _CALLER, "Wait")
+_read_queue_item = _reader(("Queue",), _QUEUE)
+_read_member_key = _reader(("Queue", "Interface"))
+_read_agent = _reader(("Queue", "Interface", "MemberName", "Uniqueid"))
+_read_leave = _reader(("Queue", "Uniqueid", "Position"))
+
+
+def _apply(target: object, values: Sequence[str | None], fields: Fields) -> Moved:
+    """Set each field whose value (in ``values``, in the order of ``fields``) is
+    present and converts; return those that moved."""
     moved: Moved = {}
-    for attribute, header, convert in fields:
-        raw = get(header)
+    for (attribute, _, convert), raw in zip(fields, values, strict=True):
         if raw is None:
             continue
         new = convert(raw)
@@ -243,10 +259,11 @@ class QueueTracker:
         self._queue_seqs[name] = seq
         return queue
 
-    def _agent_member(self, get: Getter, seq: int, changes: list[Change]) -> tuple[Queue, QueueMember] | None:
-        """The queue and member an Agent* event names, created when unseen."""
-        name = get("Queue")
-        interface = get("Interface")
+    def _agent_member(
+        self, values: tuple[str | None, ...], seq: int, changes: list[Change]
+    ) -> tuple[Queue, QueueMember] | None:
+        """The queue and member an Agent* event names (``_read_agent``), created when unseen."""
+        name, interface, member_name, _ = values
         if not name or not interface:
             return None
         queue = self._queue(name, seq, changes)
@@ -254,7 +271,7 @@ class QueueTracker:
         self._member_seqs[key] = seq
         member = queue.members.get(interface)
         if member is None:
-            member = queue.members[interface] = QueueMember(interface, name=get("MemberName"))
+            member = queue.members[interface] = QueueMember(interface, member_name)
             self._removed_members.discard(key)
             changes.append(QueueMemberAdded(queue, member))
         return queue, member
@@ -275,9 +292,8 @@ class QueueTracker:
     # -- members --
 
     def _on_member(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        name = get("Queue")
-        interface = get("Interface")
+        values = _read_member_event(event)
+        name, interface = values[:2]
         if not name or not interface:
             return
         queue = self._queue(name, seq, changes)
@@ -286,19 +302,17 @@ class QueueTracker:
         member = queue.members.get(interface)
         if member is None:
             member = QueueMember(interface)
-            _apply(member, get, _MEMBER_EVENT)
+            _apply(member, values[2:], _MEMBER_EVENT)
             queue.members[interface] = member
             self._removed_members.discard(key)
             changes.append(QueueMemberAdded(queue, member))
             return
-        moved = _apply(member, get, _MEMBER_EVENT)
+        moved = _apply(member, values[2:], _MEMBER_EVENT)
         if moved:
             changes.append(QueueMemberChanged(queue, member, moved))
 
     def _on_member_removed(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        name = get("Queue")
-        interface = get("Interface")
+        name, interface = _read_member_key(event)
         if not name or not interface:
             return
         queue = self._queue(name, seq, changes)
@@ -312,9 +326,8 @@ class QueueTracker:
     # -- callers --
 
     def _on_join(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        name = get("Queue")
-        uniqueid = get("Uniqueid")
+        values = _read_caller_event(event)
+        name, uniqueid = values[:2]
         if not name or not uniqueid:
             return
         queue = self._queue(name, seq, changes)
@@ -323,7 +336,7 @@ class QueueTracker:
             # Joined again without a leave the model saw: the old place is gone first.
             self._remove_caller(queue, uniqueid, None, changes)
         caller = QueueCaller(uniqueid, wait_start=now)
-        _apply(caller, get, _CALLER)
+        _apply(caller, values[2:], _CALLER)
         if caller.position is not None:
             self._shift(queue, caller.position, 1, changes)
         queue.callers[uniqueid] = caller
@@ -332,16 +345,14 @@ class QueueTracker:
         changes.append(QueueCallerAdded(queue, caller))
 
     def _on_leave(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        name = get("Queue")
-        uniqueid = get("Uniqueid")
+        name, uniqueid, position = _read_leave(event)
         if not name or not uniqueid:
             return
         queue = self._queue(name, seq, changes)
         key = (name, uniqueid)
         self._caller_seqs.pop(key, None)
         self._removed_callers.add(key, seq)
-        self._remove_caller(queue, uniqueid, _number(get("Position")), changes)
+        self._remove_caller(queue, uniqueid, _number(position), changes)
 
     def _remove_caller(
         self, queue: Queue, uniqueid: str, position: int | None, changes: list[Change]
@@ -368,29 +379,29 @@ class QueueTracker:
     # -- agents --
 
     def _on_agent(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        self._agent_member(event.headers.get, seq, changes)
+        self._agent_member(_read_agent(event), seq, changes)
 
     def _on_connect(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        found = self._agent_member(get, seq, changes)
+        values = _read_agent(event)
+        found = self._agent_member(values, seq, changes)
         if found is None:
             return
         queue, member = found
-        self._connected[(queue.name, member.interface)] = get("Uniqueid")
+        self._connected[(queue.name, member.interface)] = values[3]
         if member.in_call is not True:
             old = member.in_call
             member.in_call = True
             changes.append(QueueMemberChanged(queue, member, {"in_call": (old, True)}))
 
     def _on_complete(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        found = self._agent_member(get, seq, changes)
+        values = _read_agent(event)
+        found = self._agent_member(values, seq, changes)
         if found is None:
             return
         queue, member = found
         key = (queue.name, member.interface)
         current = self._connected.get(key, _UNKNOWN)
-        if current is not _UNKNOWN and current != get("Uniqueid"):
+        if current is not _UNKNOWN and current != values[3]:
             return  # an overlapped call: the member is still in its latest one
         self._connected[key] = None
         moved: Moved = {}
@@ -418,11 +429,11 @@ class QueueTracker:
         for item in completed.events:
             kind = item.name
             if kind == "QueueMember":
-                self._listed_member(item.headers.get, since, listed_members, changes)
+                self._listed_member(_read_member_item(item), since, listed_members, changes)
             elif kind == "QueueEntry":
-                self._listed_caller(item.headers.get, since, now, listed_callers, changes)
+                self._listed_caller(_read_caller_item(item), since, now, listed_callers, changes)
             elif kind == "QueueParams":
-                self._listed_queue(item.headers.get, listed_members, listed_callers, changes)
+                self._listed_queue(_read_queue_item(item), listed_members, listed_callers, changes)
         if is_whole(completed):
             self._remove_unlisted(completed.action, since, listed_members, listed_callers, changes)
         self._removed_members.forget_until(since)
@@ -430,12 +441,12 @@ class QueueTracker:
 
     def _listed_queue(
         self,
-        get: Getter,
+        values: tuple[str | None, ...],
         listed_members: dict[str, set[str]],
         listed_callers: dict[str, set[str]],
         changes: list[Change],
     ) -> None:
-        name = get("Queue")
+        name = values[0]
         if not name:
             return
         listed_members.setdefault(name, set())
@@ -443,18 +454,21 @@ class QueueTracker:
         queue = self.queues.get(name)
         if queue is None:
             queue = self.queues[name] = Queue(name)
-            _apply(queue, get, _QUEUE)
+            _apply(queue, values[1:], _QUEUE)
             changes.append(QueueAdded(queue))
             return
-        moved = _apply(queue, get, _QUEUE)
+        moved = _apply(queue, values[1:], _QUEUE)
         if moved:
             changes.append(QueueChanged(queue, moved))
 
     def _listed_member(
-        self, get: Getter, since: int | None, listed: dict[str, set[str]], changes: list[Change]
+        self,
+        values: tuple[str | None, ...],
+        since: int | None,
+        listed: dict[str, set[str]],
+        changes: list[Change],
     ) -> None:
-        name = get("Queue")
-        interface = get("Location")
+        name, interface = values[:2]
         if not name or not interface:
             return
         listed.setdefault(name, set()).add(interface)
@@ -469,11 +483,11 @@ class QueueTracker:
         member = queue.members.get(interface)
         if member is None:
             member = QueueMember(interface)
-            _apply(member, get, _MEMBER_ITEM)
+            _apply(member, values[2:], _MEMBER_ITEM)
             queue.members[interface] = member
             changes.append(QueueMemberAdded(queue, member))
         else:
-            moved = _apply(member, get, _MEMBER_ITEM)
+            moved = _apply(member, values[2:], _MEMBER_ITEM)
             if moved:
                 changes.append(QueueMemberChanged(queue, member, moved))
         if member.in_call is False:
@@ -482,14 +496,13 @@ class QueueTracker:
 
     def _listed_caller(
         self,
-        get: Getter,
+        values: tuple[str | None, ...],
         since: int | None,
         now: float | None,
         listed: dict[str, set[str]],
         changes: list[Change],
     ) -> None:
-        name = get("Queue")
-        uniqueid = get("Uniqueid")
+        name, uniqueid = values[:2]
         if not name or not uniqueid:
             return
         listed.setdefault(name, set()).add(uniqueid)
@@ -502,14 +515,14 @@ class QueueTracker:
         caller = queue.callers.get(uniqueid)
         if caller is None:
             caller = QueueCaller(uniqueid)
-            _apply(caller, get, _CALLER)
-            wait = _number(get("Wait"))
+            _apply(caller, values[2:-1], _CALLER)
+            wait = _number(values[-1])
             if now is not None and wait is not None:
                 caller.wait_start = now - wait
             queue.callers[uniqueid] = caller
             changes.append(QueueCallerAdded(queue, caller))
             return
-        moved = _apply(caller, get, _CALLER)
+        moved = _apply(caller, values[2:-1], _CALLER)
         if moved:
             changes.append(QueueCallerChanged(queue, caller, moved))
 

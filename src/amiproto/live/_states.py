@@ -18,6 +18,7 @@ from .._actions import Action
 from .._messages import ActionCompleted, Event
 from ..actions import DeviceStateList, ExtensionStateList
 from ._changes import Change, DeviceStateChanged, ExtensionStateChanged
+from ._fields import header_reader
 from ._objects import ExtensionState
 from ._snapshots import is_whole
 from ._tracking import EventHandler, ListHandler
@@ -25,6 +26,8 @@ from ._tracking import EventHandler, ListHandler
 __all__ = ["StateTracker"]
 
 _NO_HINTS = "no dialplan hints are available"
+
+_read_device = header_reader(("Device", "State"))
 
 HintKey = tuple[str, str]
 """(exten, context)"""
@@ -59,9 +62,7 @@ class StateTracker:
     # -- devices --
 
     def _on_device(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
-        get = event.headers.get
-        device = get("Device")
-        state = get("State")
+        device, state = _read_device(event)
         if device is None or state is None:
             return
         self._device_seqs[device] = seq
