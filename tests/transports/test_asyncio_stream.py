@@ -68,3 +68,26 @@ def test_a_reader_waiting_is_woken_by_data_and_by_a_failure() -> None:
             await waiting
 
     run(body)
+
+
+def test_a_chunk_longer_than_a_read_comes_in_pieces_of_at_most_recv_size() -> None:
+    # The transport may read more at once than RECV_SIZE; the reader still gets at
+    # most that much per read, so that one read's events stay few (see RECV_SIZE).
+    async def body() -> None:
+        stream = aio_backend.Stream(asyncio.get_running_loop())
+        transport = FakeTransport()
+        stream.connection_made(transport)
+        chunk = bytes(range(256)) * (RECV_SIZE // 128 + 1)  # two reads and a bit
+        stream.data_received(chunk)
+        assert not transport.reading
+        pieces = [await stream.read()]
+        assert not transport.reading  # more than RECV_SIZE still waits
+        pieces.append(await stream.read())
+        assert transport.reading
+        pieces.append(await stream.read())
+        assert [len(piece) for piece in pieces] == [RECV_SIZE, RECV_SIZE, len(chunk) - 2 * RECV_SIZE]
+        assert b"".join(pieces) == chunk
+        stream.data_received(b"next")
+        assert await stream.read() == b"next"
+
+    run(body)

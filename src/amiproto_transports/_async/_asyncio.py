@@ -94,7 +94,12 @@ class Stream(asyncio.Protocol):
                 await self._data_waiter
             finally:
                 self._data_waiter = None
-        data = self._chunks.popleft()
+        data = self._chunks[0]
+        if len(data) > RECV_SIZE:
+            self._chunks[0] = data[RECV_SIZE:]
+            data = data[:RECV_SIZE]
+        else:
+            self._chunks.popleft()
         self._buffered -= len(data)
         if self._read_paused and self._buffered <= RECV_SIZE and self.transport is not None:
             self._read_paused = False
