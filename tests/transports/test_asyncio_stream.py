@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 
 from amiproto_transports._async import _asyncio as aio_backend
-from amiproto_transports._shared import RECV_SIZE
+from amiproto_transports._shared import RECV_SIZE, Options
+from amiproto_transports.sync import connect
 
 
 class FakeTransport(asyncio.Transport):
@@ -89,5 +91,27 @@ def test_a_chunk_longer_than_a_read_comes_in_pieces_of_at_most_recv_size() -> No
         assert b"".join(pieces) == chunk
         stream.data_received(b"next")
         assert await stream.read() == b"next"
+
+    run(body)
+
+
+def test_the_socket_transport_reads_at_most_recv_size_at_a_time() -> None:
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        arguments = {name: p.default for name, p in inspect.signature(connect).parameters.items()}
+        arguments.update(host="127.0.0.1", port=port)
+        backend = aio_backend.AsyncioBackend(Options.from_arguments(arguments), lambda: None, lambda _: None)
+        await backend.open()
+        try:
+            transport: Any = backend.stream.transport if backend.stream else None
+            if not hasattr(type(transport), "max_size"):
+                pytest.skip("this event loop's transport has no read size of its own")
+            assert transport.max_size == RECV_SIZE
+        finally:
+            await backend.aclose()
+            server.close()
+            await server.wait_closed()
 
     run(body)
