@@ -315,9 +315,15 @@ class Client:
         wait_for_result: bool = False,
         *,
         sends_at: int | None = None,
-    ) -> tuple[str, Future[ActionCompleted]]:
+        waits: bool = False,
+    ) -> tuple[str, Future[ActionCompleted], float | None]:
         """Queue ``action``; the caller sends the queued bytes itself once ``sends_at``
-        are queued (default ``EAGER_BYTES``) and nobody else is writing."""
+        are queued (default ``EAGER_BYTES``) and nobody else is writing. Returns its
+        ActionID, its Future and its deadline (``time.monotonic``; None: no timeout).
+
+        ``waits``: the caller waits for the answer and wakes the reader itself if the
+        deadline passes first (``send_action``); otherwise the reader is woken now when
+        this deadline comes before the one it sleeps until."""
         future: Future[ActionCompleted] = LightFuture()
         if timeout is None:
             timeout = self.options.timeout
@@ -335,9 +341,10 @@ class Client:
         self._want_answer()
         if chunk is not None:
             writer.send_eagerly(*chunk)
-        if timeout is not None:
-            self._wake_if_sooner(now + timeout)
-        return action_id, future
+        deadline = None if timeout is None else now + timeout
+        if deadline is not None and not waits:
+            self._wake_if_sooner(deadline)
+        return action_id, future, deadline
 
     def _wait_for_room_locked(
         self, name: str, timeout: float | None, now: float
@@ -374,10 +381,18 @@ class Client:
         error response completes at once; other actions are unaffected.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        # Sent by this thread, which waits next anyway: no hand-over to the writer.
-        action_id, future = self._submit(action, timeout, wait_for_result, sends_at=1)
+        # Sent by this thread, which waits next anyway: no hand-over to the writer. Nor
+        # is the reader woken to learn the deadline: the answer wakes it long before, as
+        # a rule, and else this thread does, once the deadline has passed.
+        action_id, future, deadline = self._submit(action, timeout, wait_for_result, sends_at=1, waits=True)
         try:
-            return future.result(None if timeout is None else timeout + _GRACE)
+            if deadline is None:
+                return future.result()
+            try:
+                return future.result(max(0.0, deadline - time.monotonic()))
+            except _FutureTimeout:
+                self._wake()  # the reader times the action out (the core's deadline has passed)
+            return future.result(_GRACE)
         except _FutureTimeout:
             raise amiproto.ActionTimeout(f"{action.name} got no answer in time") from None
         finally:
