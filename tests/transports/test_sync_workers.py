@@ -243,3 +243,33 @@ def test_reads_that_fill_their_buffer_go_on_at_once_then_wait(monkeypatch: pytes
         assert client.is_connected()
         done.set()
     assert seen == list(range(40))
+
+
+@pytest.mark.timeout(30)
+def test_a_waiting_caller_wakes_the_reader_only_when_its_deadline_passed() -> None:
+    sim = Simulator()
+    with (
+        sim.running() as address,
+        sync_client.connect(*address, username="admin", secret="wordpass", timeout=5) as client,
+    ):
+        native: Any = client
+        wakes: list[float] = []
+        wake = native._wake
+
+        def counted_wake() -> None:
+            wakes.append(time.monotonic())
+            wake()
+
+        native._wake = counted_wake
+        assert client.send_action(Action("Ping"), timeout=5).success
+        assert wakes == []  # answered: the reader never needed to learn the deadline
+        sim.set_fault("stall")
+        started = time.monotonic()
+        with pytest.raises(amiproto.ActionTimeout):
+            client.send_action(Action("Ping"), timeout=0.3)
+        taken = time.monotonic() - started
+        # Timed out by the core at its deadline (the caller woke the reader for it), long
+        # before the extra wait (sync._GRACE) the caller allows a stuck reader.
+        assert 0.25 <= taken < 0.3 + sync_client._GRACE / 2, taken
+        assert len(wakes) == 1 and wakes[0] - started >= 0.29
+        sim.set_fault(None)
