@@ -355,6 +355,12 @@ def report(costs: dict[str, list[Cost]], pings: int) -> None:
             ratio, text = ratio_text(base, runs)
             goal_text = f"<={goal:.1f}x" + (" ok" if ratio <= goal else " NO")
         print(f"{name:22} {how:<20} {cpu:7.1f} {wall:8.1f} {text:>20} {goal_text:>7}")
+    if "core alone" in costs:
+        floor, _ = ratio_text(base, costs["core alone"])
+        print(
+            f"The core alone costs {floor:.1f}x the raw socket: no client built on it can go below"
+            " that; a goal under it is out of reach whatever the client does."
+        )
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 Two C modules are compiled at install time when a C compiler is there:
 ``amiproto._speedups`` (the core's hot loops) and ``amiproto_transports._dispatch``
-(the clients' dispatch to callbacks). Each C function replaces a piece of Python
+(the clients' dispatch to callbacks and their routing check). Each C function replaces a piece of Python
 that stays the reference: ``tests/test_speedups.py`` compares them, and the test
 suite runs both ways.
 
@@ -78,6 +78,13 @@ TWINS: tuple[Twin, ...] = (
         "amiproto_transports._dispatch",
         "dispatch",
         "_callbacks.run_callbacks_sync and _run_in_python",
+    ),
+    Twin(
+        "amiproto_transports._shared._session",
+        "_C_ALL_INSTANCES",
+        "amiproto_transports._dispatch",
+        "all_instances",
+        "_session._all_instances",
     ),
 )
 """Every C function the packages use, by the module global that holds it."""

@@ -9,7 +9,11 @@
    one runs; any other BaseException stops the loop and propagates.
    A callback that returns something other than None pauses the loop, so that
    an async client can await it: the caller passes the returned position back
-   to go on. The module holds no state. */
+   to go on.
+
+   all_instances(items, cls) is the routing's question for every read: are
+   these items all of that class? The same as all(map(isinstance, ...)), at a
+   few nanoseconds per item instead of tens. The module holds no state. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -156,9 +160,31 @@ dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* all_instances(items, cls) -> bool: whether every item of the list is an
+   instance of cls (or of a subclass); True for an empty list. */
+static PyObject *
+all_instances(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyType_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "all_instances(list, type)");
+        return NULL;
+    }
+    PyObject *items = args[0];
+    PyTypeObject *cls = (PyTypeObject *)args[1];
+    /* PyObject_TypeCheck calls no Python code, so the list cannot change meanwhile. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        if (!PyObject_TypeCheck(PyList_GET_ITEM(items, i), cls)) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
     {"dispatch", (PyCFunction)(void (*)(void))dispatch, METH_FASTCALL,
      "Run the callbacks of a batch of messages, pausing at a result that is not None."},
+    {"all_instances", (PyCFunction)(void (*)(void))all_instances, METH_FASTCALL,
+     "Whether every item of a list is an instance of a class."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -175,7 +201,7 @@ static PyModuleDef_Slot slots[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "amiproto_transports._dispatch",
-    .m_doc = "Optional C version of the clients' dispatch loop.",
+    .m_doc = "Optional C version of the clients' dispatch loop and routing check.",
     .m_size = 0,
     .m_methods = methods,
     .m_slots = slots,

@@ -1,4 +1,4 @@
-# The optional C module built from _dispatch.c; see _shared/_callbacks.py.
+# The optional C module built from _dispatch.c; see _shared/_callbacks.py and _shared/_session.py.
 
 from collections.abc import Callable
 from typing import Any
@@ -15,3 +15,4 @@ def dispatch(
     caught: type[BaseException] = ...,
     /,
 ) -> tuple[int, tuple[Callable[[Any], object], ...], int, object] | None: ...
+def all_instances(items: list[Any], cls: type, /) -> bool: ...

@@ -22,7 +22,9 @@ Threads: the caller's, two workers and one writer.
 - One worker at a time is the reader (the roles and their hand-over rules are
   a table in ``_sync_roles``). It waits in ``select`` for data, for a
   wake-up byte, or until the core's next deadline (keepalive, action
-  timeouts): it never polls. It feeds the core, wakes waiting ``send_action``
+  timeouts): it never polls. After a read that filled its buffer it reads
+  again at once, without waiting (on a plain socket, where ``recv`` can be
+  asked not to block). It feeds the core, wakes waiting ``send_action``
   calls directly, and queues events for the callbacks. With ``reconnect=True``
   it also reconnects.
 - Callbacks run in arrival order, one batch after another, on the reader's own
@@ -118,6 +120,7 @@ __all__ = ["Client", "connect"]
 
 log = logging.getLogger("amiproto.sync")
 
+_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)  # 0 where recv cannot be asked not to wait
 _LEND_LIMIT = 0.02  # seconds the reader may run callbacks before the other worker reads instead
 # Extra wait beyond an action's own timeout before the caller gives up on the reader
 # (the core's timer normally fires first; this only guards against a stuck reader).
@@ -312,9 +315,15 @@ class Client:
         wait_for_result: bool = False,
         *,
         sends_at: int | None = None,
-    ) -> tuple[str, Future[ActionCompleted]]:
+        waits: bool = False,
+    ) -> tuple[str, Future[ActionCompleted], float | None]:
         """Queue ``action``; the caller sends the queued bytes itself once ``sends_at``
-        are queued (default ``EAGER_BYTES``) and nobody else is writing."""
+        are queued (default ``EAGER_BYTES``) and nobody else is writing. Returns its
+        ActionID, its Future and its deadline (``time.monotonic``; None: no timeout).
+
+        ``waits``: the caller waits for the answer and wakes the reader itself if the
+        deadline passes first (``send_action``); otherwise the reader is woken now when
+        this deadline comes before the one it sleeps until."""
         future: Future[ActionCompleted] = LightFuture()
         if timeout is None:
             timeout = self.options.timeout
@@ -332,9 +341,10 @@ class Client:
         self._want_answer()
         if chunk is not None:
             writer.send_eagerly(*chunk)
-        if timeout is not None:
-            self._wake_if_sooner(now + timeout)
-        return action_id, future
+        deadline = None if timeout is None else now + timeout
+        if deadline is not None and not waits:
+            self._wake_if_sooner(deadline)
+        return action_id, future, deadline
 
     def _wait_for_room_locked(
         self, name: str, timeout: float | None, now: float
@@ -371,10 +381,18 @@ class Client:
         error response completes at once; other actions are unaffected.
         """
         timeout = self.options.timeout if timeout is None else timeout
-        # Sent by this thread, which waits next anyway: no hand-over to the writer.
-        action_id, future = self._submit(action, timeout, wait_for_result, sends_at=1)
+        # Sent by this thread, which waits next anyway: no hand-over to the writer. Nor
+        # is the reader woken to learn the deadline: the answer wakes it long before, as
+        # a rule, and else this thread does, once the deadline has passed.
+        action_id, future, deadline = self._submit(action, timeout, wait_for_result, sends_at=1, waits=True)
         try:
-            return future.result(None if timeout is None else timeout + _GRACE)
+            if deadline is None:
+                return future.result()
+            try:
+                return future.result(max(0.0, deadline - time.monotonic()))
+            except _FutureTimeout:
+                self._wake()  # the reader times the action out (the core's deadline has passed)
+            return future.result(_GRACE)
         except _FutureTimeout:
             raise amiproto.ActionTimeout(f"{action.name} got no answer in time") from None
         finally:
@@ -619,7 +637,11 @@ class Client:
         selector.register(sock, selectors.EVENT_READ, "sock")
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         tls = self._tls
-        writer = self._writer
+        # While the socket has more than one read holds, the next read is tried at once,
+        # without waiting in select: at a busy server's rate that wait cost a system
+        # call and a pass of the selector per read. Not over TLS (records, not bytes).
+        try_first = _DONTWAIT if tls is None else 0
+        more = False  # the last read filled its buffer: more is likely waiting
         try:
             while True:
                 if self._queue and self._dispatch_inline(me):
@@ -632,21 +654,28 @@ class Client:
                     deadline = session.deadline()
                     # Under the lock: a submit in between compares with this deadline.
                     self._planned = deadline
-                now = time.monotonic()
-                wait = None if deadline is None else max(0.0, deadline - now)
-                readable = False
-                for key, _ in selector.select(wait):
-                    if key.data == "wake":
-                        with contextlib.suppress(OSError):
-                            self._wake_r.recv(4096)
-                    else:
-                        readable = True
+                readable = more
+                if not more:
+                    now = time.monotonic()
+                    wait = None if deadline is None else max(0.0, deadline - now)
+                    for key, _ in selector.select(wait):
+                        if key.data == "wake":
+                            with contextlib.suppress(OSError):
+                                self._wake_r.recv(4096)
+                        else:
+                            readable = True
                 # On every pass: a server that always has more to read never stops a close.
                 if self._closing.is_set():
                     return "closed by the program"
                 if readable:
                     try:
-                        received = sock.recv(RECV_SIZE) if tls is None else tls.recv()
+                        if tls is not None:
+                            received = tls.recv()
+                        else:
+                            received = sock.recv(RECV_SIZE, try_first if more else 0)
+                    except BlockingIOError:
+                        more = False  # drained after all: wait in select next time
+                        continue
                     except OSError as error:
                         with self._reading_lock:
                             batch = session.lose(f"read failed: {error}")
@@ -654,30 +683,48 @@ class Client:
                         return batch.closed or "read failed"
                     if received is None:
                         continue  # not a whole TLS record yet
-                    now = time.monotonic()
-                    with self._reading_lock:
-                        batch = session.receive(received, now)
-                        # Joined under the same lock, so no action overtakes them.
-                        writer.buffer += batch.outgoing
-                    self._apply(batch)
-                    if batch.closed is not None:
-                        return batch.closed
+                    more = try_first != 0 and len(received) == RECV_SIZE
+                    closed, taken_over = self._feed(me, received)
+                    if closed is not None:
+                        return closed
+                    if taken_over:
+                        return None
                 if deadline is not None and time.monotonic() >= deadline:
                     with self._reading_lock:
                         batch = session.timer(time.monotonic())
-                        writer.buffer += batch.outgoing
+                        self._writer.buffer += batch.outgoing
                     self._apply(batch)
                     if batch.closed is not None:
                         return batch.closed
         finally:
             selector.close()
 
-    def _apply(self, batch: Batch[_Waiter[Any]]) -> None:
-        """Act on what the core said: write its own bytes, wake waiters, queue events."""
+    def _feed(self, me: int, received: bytes) -> tuple[str | None, bool]:
+        """Give what the reader read to the core and act on it, running the callbacks
+        of its messages at once (``_dispatch_inline``). Returns the reason when the
+        connection ended, and whether the other worker took the reading over meanwhile.
+        The batch dies here, before the next read: its events alive beside the next
+        read's made the garbage collector run in mid-parse."""
+        with self._reading_lock:
+            batch = self._session.receive(received, time.monotonic())
+            # Joined under the same lock, so no action overtakes them.
+            self._writer.buffer += batch.outgoing
+        messages = batch.deliver
+        if batch.closed is not None or not messages:
+            self._apply(batch)
+            return batch.closed, False
+        self._apply(batch, deliver=False)
+        self._to_subscriptions(messages)
+        return None, self._dispatch_inline(me, messages)
+
+    def _apply(self, batch: Batch[_Waiter[Any]], *, deliver: bool = True) -> None:
+        """Act on what the core said: write its own bytes, wake waiters, and (unless
+        ``deliver`` is false) queue its messages for the callbacks."""
         if batch.closed is not None:
             self._ready = False  # before any waiter learns of the loss
 
-        self._writer.kick()  # for what the core queued by itself, joined in core order above
+        if batch.outgoing:
+            self._writer.kick()  # for what the core queued by itself, joined in core order above
         for waiter, completed in batch.completed:
             # Mapped here, so that a submit() Future raises as send_action would.
             try:
@@ -689,7 +736,7 @@ class Client:
                 login_waiter.set_result(result)
             else:
                 self._relogged(result)
-        if batch.deliver:
+        if deliver and batch.deliver:
             self._deliver(batch.deliver)
 
     def _deliver(self, messages: list[Delivered], *, wake_standby: bool = False) -> None:
@@ -700,6 +747,10 @@ class Client:
             self._queue.offer(messages)
             if wake_standby:
                 self._queue_cond.notify_all()
+        self._to_subscriptions(messages)
+
+    def _to_subscriptions(self, messages: list[Delivered]) -> None:
+        """Give the events among ``messages`` to every ``events()`` iterator."""
         subscriptions = self._subscriptions
         if subscriptions:
             events = [m for m in messages if isinstance(m, Event)]
@@ -833,36 +884,46 @@ class Client:
             roles.room_wait_over(me, awaited)
         return True
 
-    def _dispatch_inline(self, me: int) -> bool:
-        """From the reader: run the queued callbacks on this thread, where the events
-        were just made (a hand-over per read to another thread costs more than the
-        callbacks). Meanwhile the reading is lent: the other worker takes it over
-        at once if an answer is awaited, or once the callbacks took ``_LEND_LIMIT``.
-        True when the other worker took the reading over meanwhile."""
+    def _dispatch_inline(self, me: int, messages: list[Delivered] | None = None) -> bool:
+        """From the reader: run the callbacks of ``messages`` (just read), or else of
+        the queued ones, on this thread, where the events were just made (a hand-over
+        per read to another thread costs more than the callbacks). Fresh messages
+        skip the queue when it is empty, nobody else runs callbacks and they fit in
+        it; otherwise they join it, behind the older ones. Meanwhile the reading is lent: the other
+        worker takes it over at once if an answer is awaited, or once the callbacks
+        took ``_LEND_LIMIT``. True when the other worker took the reading over meanwhile."""
         cond = self._queue_cond
+        queue = self._queue
+        roles = self._roles
         with cond:
-            if self._roles.calling_back or not self._queue:
+            # Taken at once as they would be from the queue: only when they all fit in it.
+            if messages is not None and (queue or roles.calling_back or len(messages) > queue.maxsize):
+                queue.offer(messages)  # in order, after those queued before
+                messages = None
+            if roles.calling_back or not (messages or queue):
                 return False
-            if self._roles.lend(me, self._answer_awaited()):
+            if roles.lend(me, self._answer_awaited()):
                 cond.notify_all()
-        return self._run_callbacks(me) is not Role.READING
+        return self._run_callbacks(me, messages) is not Role.READING
 
-    def _run_callbacks(self, me: int) -> Role:
-        """Run callbacks until the queue is empty; worker ``me`` is LENDING or CALLING_BACK.
-        Returns its next role."""
+    def _run_callbacks(self, me: int, first: list[Delivered] | None = None) -> Role:
+        """Run the callbacks of ``first``, then of the queue until it is empty; worker
+        ``me`` is LENDING or CALLING_BACK. Returns its next role."""
         queue = self._queue
         cond = self._queue_cond
         roles = self._roles
+        messages = first
         while True:
-            with cond:
-                held = bool(queue.held)
-                messages = queue.take()
-                if held and not queue.held and roles.waiting_for_room:
-                    cond.notify_all()  # all it held back is queued: the reader reads on
-                if not messages:
-                    # Under the lock that saw it empty: a reader queueing more from now on
-                    # finds nobody calling back and runs them itself.
-                    return roles.callbacks_done(me)
+            if messages is None:
+                with cond:
+                    held = bool(queue.held)
+                    messages = queue.take()
+                    if held and not queue.held and roles.waiting_for_room:
+                        cond.notify_all()  # all it held back is queued: the reader reads on
+                    if not messages:
+                        # Under the lock that saw it empty: a reader queueing more from now on
+                        # finds nobody calling back and runs them itself.
+                        return roles.callbacks_done(me)
             try:
                 run_callbacks_sync(self._callbacks, messages, log)
             except BaseException:  # a bug: callbacks' own exceptions are logged in there
@@ -871,6 +932,7 @@ class Client:
                     if queue:
                         cond.notify_all()  # the other worker runs them (or stops waiting for room)
                 raise
+            messages = None
 
     def _want_answer(self) -> None:
         """An answer is now awaited: if the reader is lent to callbacks, let the other

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import trio
 
 from amiproto_transports._async import Backend
+from amiproto_transports._async import _trio as trio_backend
 from amiproto_transports._async._asyncio import AsyncioBackend
 from amiproto_transports._async._trio import TrioBackend
 from amiproto_transports._shared import Options
@@ -19,11 +21,15 @@ from amiproto_transports.sync import connect
 Body = Callable[[Backend[Any], list[float]], Coroutine[Any, Any, None]]
 
 
-def run(kind: str, body: Body) -> list[float]:
-    """Run ``body`` with a backend of ``kind`` whose tasks run; the times its timer fired."""
+def options_for_tests() -> Options:
     arguments = {name: p.default for name, p in inspect.signature(connect).parameters.items()}
     arguments.update(host="127.0.0.1", port=1)
-    options = Options.from_arguments(arguments)
+    return Options.from_arguments(arguments)
+
+
+def run(kind: str, body: Body) -> list[float]:
+    """Run ``body`` with a backend of ``kind`` whose tasks run; the times its timer fired."""
+    options = options_for_tests()
     fired: list[float] = []
 
     async def main() -> None:
@@ -108,3 +114,47 @@ def test_trio_a_come_answer_is_a_cancel_point_but_no_schedule_point() -> None:
         assert scope.cancelled_caught and not reached
 
     trio.run(main)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.skipif(not trio_backend._EAGER_WRITES, reason="no reads in a row where a socket is no file")
+def test_trio_reads_a_few_full_reads_in_a_row_then_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trio_backend, "RECV_SIZE", 64)
+    near, far = socket.socketpair()
+    checkpoints: list[int] = []
+
+    async def main() -> None:
+        backend = TrioBackend(options_for_tests(), lambda: None, lambda reason: None)
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(near))
+        receive_some = stream.receive_some
+
+        async def counted(max_bytes: int | None = None) -> bytes:
+            checkpoints.append(len(got))
+            return await receive_some(max_bytes)
+
+        stream.receive_some = counted  # type: ignore[method-assign]
+        backend.stream = stream
+        got: list[bytes] = []
+        data = bytes(range(64)) * 10
+        far.sendall(data)
+        with trio.fail_after(5):
+            while len(got) < 10:
+                got.append(await backend.read())
+            # Drained after a full read: the next read finds nothing at once, and waits.
+            async with trio.open_nursery() as nursery:
+
+                async def send_last() -> None:
+                    await trio.sleep(0.05)  # the reader waits first
+                    far.sendall(b"last")
+
+                nursery.start_soon(send_last)
+                got.append(await backend.read())
+        assert b"".join(got) == data + b"last"
+        await stream.aclose()
+
+    try:
+        trio.run(main)
+    finally:
+        far.close()
+    # Reads 1, 5 and 9 went through trio (_READS_IN_A_ROW is 4), then the wait for "last".
+    assert checkpoints == [0, 4, 8, 10]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 
 from amiproto_transports._async import _asyncio as aio_backend
-from amiproto_transports._shared import RECV_SIZE
+from amiproto_transports._shared import RECV_SIZE, Options
+from amiproto_transports.sync import connect
 
 
 class FakeTransport(asyncio.Transport):
@@ -66,5 +68,50 @@ def test_a_reader_waiting_is_woken_by_data_and_by_a_failure() -> None:
         stream.connection_lost(RuntimeError("tls alert"))
         with pytest.raises(OSError, match="tls alert"):
             await waiting
+
+    run(body)
+
+
+def test_a_chunk_longer_than_a_read_comes_in_pieces_of_at_most_recv_size() -> None:
+    # The transport may read more at once than RECV_SIZE; the reader still gets at
+    # most that much per read, so that one read's events stay few (see RECV_SIZE).
+    async def body() -> None:
+        stream = aio_backend.Stream(asyncio.get_running_loop())
+        transport = FakeTransport()
+        stream.connection_made(transport)
+        chunk = bytes(range(256)) * (RECV_SIZE // 128 + 1)  # two reads and a bit
+        stream.data_received(chunk)
+        assert not transport.reading
+        pieces = [await stream.read()]
+        assert not transport.reading  # more than RECV_SIZE still waits
+        pieces.append(await stream.read())
+        assert transport.reading
+        pieces.append(await stream.read())
+        assert [len(piece) for piece in pieces] == [RECV_SIZE, RECV_SIZE, len(chunk) - 2 * RECV_SIZE]
+        assert b"".join(pieces) == chunk
+        stream.data_received(b"next")
+        assert await stream.read() == b"next"
+
+    run(body)
+
+
+def test_the_socket_transport_reads_at_most_recv_size_at_a_time() -> None:
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        arguments = {name: p.default for name, p in inspect.signature(connect).parameters.items()}
+        arguments.update(host="127.0.0.1", port=port)
+        backend = aio_backend.AsyncioBackend(Options.from_arguments(arguments), lambda: None, lambda _: None)
+        await backend.open()
+        try:
+            transport: Any = backend.stream.transport if backend.stream else None
+            if not hasattr(type(transport), "max_size"):
+                pytest.skip("this event loop's transport has no read size of its own")
+            assert transport.max_size == RECV_SIZE
+        finally:
+            await backend.aclose()
+            server.close()
+            await server.wait_closed()
 
     run(body)

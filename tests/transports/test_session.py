@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import amiproto
 from amiproto import Action
 from amiproto.live import PBX
-from amiproto_transports._shared import Batch, Options, Session, outcome
+from amiproto_transports._shared import Batch, Options, Session, _session, outcome
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -288,3 +290,48 @@ def test_without_live_nothing_is_sent_after_the_login_and_there_is_no_model() ->
     assert batch.outgoing == b"" and [w for w, _ in batch.logins] == ["login"]
     with pytest.raises(amiproto.LocalProtocolError):
         session.live_model()
+
+
+def test_a_read_asks_the_core_once_unless_an_error_is_left_to_raise() -> None:
+    session: Session[str] = Session(Options("h", timeout=None))
+    session.conn = conn = amiproto.Connection(max_message_size=64)
+    feed(session, "Asterisk Call Manager/11.0.0\r\n")
+    calls: list[int] = []
+    next_events = conn.next_events
+
+    def counted() -> list[amiproto.Item]:
+        items = next_events()
+        calls.append(len(items))
+        return items
+
+    conn.next_events = counted  # type: ignore[method-assign]
+    batch = feed(session, "Event: A\r\n\r\nEvent: B\r\n\r\n")
+    assert isinstance(batch, Batch) and kinds(batch) == ["event", "event"]
+    assert calls == [2]  # all the items at once, and no second call for nothing
+    calls.clear()
+    # Items before a protocol error come first; the next call raises it, and ends the session.
+    batch = feed(session, "Event: C\r\n\r\n" + "y" * 500)
+    assert isinstance(batch, Batch)
+    assert [m.name for m in batch.deliver if isinstance(m, amiproto.Event)] == ["C"]
+    assert batch.closed is not None and batch.closed.startswith("protocol error")
+    assert calls == [1]  # the second call raised
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(["event", "newchannel", "response", "text", "none"]), max_size=30))
+def test_the_routing_check_in_c_equals_its_python_twin(kinds_of: list[str]) -> None:
+    c_twin = pytest.importorskip("amiproto_transports._dispatch").all_instances
+    made = {
+        "event": amiproto.Event(b"Event: A\r\n\r\n"),
+        "newchannel": amiproto.events.Newchannel(b"Event: Newchannel\r\n\r\n"),
+        "response": amiproto.Response(b"Response: Success\r\n\r\n"),
+        "text": "Event",
+        "none": None,
+    }
+    items = [made[kind] for kind in kinds_of]
+    for cls in (amiproto.Event, amiproto.Message, object, str):
+        assert c_twin(items, cls) is _session._all_instances(items, cls)
+    with pytest.raises(TypeError):
+        c_twin(tuple(items), amiproto.Event)
+    with pytest.raises(TypeError):
+        c_twin(items, "Event")

@@ -209,3 +209,67 @@ def test_a_callback_may_close_the_client() -> None:
     assert not client.is_connected()
     with pytest.raises(amiproto.ConnectionLost):
         client.send_action(Action("Ping"))
+
+
+def event_of_64_bytes(n: int) -> bytes:
+    event = b"Event: T\r\nN: %s\r\n\r\n" % str(n).rjust(47, "0").encode()
+    assert len(event) == 64
+    return event
+
+
+@pytest.mark.timeout(30)
+def test_reads_that_fill_their_buffer_go_on_at_once_then_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every read fills its buffer exactly: the reader tries the next at once without
+    # waiting, and when that finds nothing yet, waits for the rest as usual.
+    monkeypatch.setattr(sync_client, "RECV_SIZE", 64)
+    go = threading.Event()
+    second = threading.Event()
+    done = threading.Event()
+
+    def script(sock: socket.socket) -> None:
+        go.wait(5)
+        sock.sendall(b"".join(event_of_64_bytes(n) for n in range(20)))
+        second.wait(5)
+        sock.sendall(b"".join(event_of_64_bytes(n) for n in range(20, 40)))
+        done.wait(5)
+
+    seen: list[int] = []
+    with scripted_server(script) as address, sync_client.connect(*address, timeout=5) as client:
+        client.register_callback("T", lambda e: seen.append(int(e.get("N") or -1)))
+        go.set()
+        assert wait_for(lambda: len(seen) == 20)
+        second.set()
+        assert wait_for(lambda: len(seen) == 40)
+        assert client.is_connected()
+        done.set()
+    assert seen == list(range(40))
+
+
+@pytest.mark.timeout(30)
+def test_a_waiting_caller_wakes_the_reader_only_when_its_deadline_passed() -> None:
+    sim = Simulator()
+    with (
+        sim.running() as address,
+        sync_client.connect(*address, username="admin", secret="wordpass", timeout=5) as client,
+    ):
+        native: Any = client
+        wakes: list[float] = []
+        wake = native._wake
+
+        def counted_wake() -> None:
+            wakes.append(time.monotonic())
+            wake()
+
+        native._wake = counted_wake
+        assert client.send_action(Action("Ping"), timeout=5).success
+        assert wakes == []  # answered: the reader never needed to learn the deadline
+        sim.set_fault("stall")
+        started = time.monotonic()
+        with pytest.raises(amiproto.ActionTimeout):
+            client.send_action(Action("Ping"), timeout=0.3)
+        taken = time.monotonic() - started
+        # Timed out by the core at its deadline (the caller woke the reader for it), long
+        # before the extra wait (sync._GRACE) the caller allows a stuck reader.
+        assert 0.25 <= taken < 0.3 + sync_client._GRACE / 2, taken
+        assert len(wakes) == 1 and wakes[0] - started >= 0.29
+        sim.set_fault(None)

@@ -94,7 +94,12 @@ class Stream(asyncio.Protocol):
                 await self._data_waiter
             finally:
                 self._data_waiter = None
-        data = self._chunks.popleft()
+        data = self._chunks[0]
+        if len(data) > RECV_SIZE:  # a transport that read more at once: cut (a copy)
+            self._chunks[0] = data[RECV_SIZE:]
+            data = data[:RECV_SIZE]
+        else:
+            self._chunks.popleft()
         self._buffered -= len(data)
         if self._read_paused and self._buffered <= RECV_SIZE and self.transport is not None:
             self._read_paused = False
@@ -175,6 +180,11 @@ class AsyncioBackend:
         self.stream = stream
         self._transport = transport = stream.transport
         assert transport is not None
+        # asyncio has no public read size: its socket transports read ``max_size`` bytes
+        # at a time (256 KiB), an attribute of theirs since Python 3.4. Where it is, it
+        # reads RECV_SIZE (see there why no more); elsewhere Stream.read cuts the chunks.
+        if isinstance(getattr(transport, "max_size", None), int):
+            transport.max_size = RECV_SIZE  # type: ignore[attr-defined]
         # Paused above the bound and resumed at once below it: ``has_room`` is the flag.
         limit = options.max_send_buffer
         transport.set_write_buffer_limits(high=limit, low=limit)

@@ -21,9 +21,12 @@ __all__ = [
 DEFAULT_QUEUE_SIZE = 10_000
 """Messages the reader may queue for the callbacks before the oldest are dropped (``queue_size``)."""
 
-RECV_SIZE = 256 * 1024
+RECV_SIZE = 128 * 1024
 """Bytes asked of one read. asyncio's protocol also pauses reading while this much waits
-unread by the reader task, so one burst never buffers more than one read's worth."""
+unread by the reader task, so one burst never buffers more than one read's worth.
+Not more: a read's events (about 350 of the recording's in 128 KiB) are alive together
+until their callbacks ran, and past about 700 new objects the garbage collector runs in
+mid-parse; at 256 KiB it did so on most reads (bench_clients.py, events)."""
 
 EAGER_BYTES = 2048
 """Queued bytes from which a burst of actions is written at once, without waiting for the

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import amiproto
-from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response
+from amiproto import Action, ActionCompleted, Event, LoginResult, Message, Response, State, _accel
 
 from ._callbacks import Delivered
 from ._options import Options
@@ -35,6 +35,15 @@ _REAPPLIED = {"filter": False, "events": True}
 
 # The owner of a reconnect's re-login, in ``Session._login_owners``.
 _RELOGIN = object()
+
+
+def _all_instances(items: list[Any], cls: type) -> bool:
+    """Whether every item is a ``cls``: the pure-Python twin of ``_dispatch.all_instances``."""
+    return all(map(isinstance, items, repeat(cls)))
+
+
+# The C twin (see amiproto._accel), or None: pure Python. Asked once per read.
+_C_ALL_INSTANCES = _accel.c_function(__name__, "_C_ALL_INSTANCES")
 
 
 @dataclass(slots=True)
@@ -325,7 +334,7 @@ class Session(Generic[W]):
         batch.outgoing += self.outgoing()
 
     def _route(self, batch: Batch[W], now: float) -> None:
-        next_events = self.conn.next_events
+        conn = self.conn
         waiters = self.waiters
         completed = batch.completed
         deliver = batch.deliver
@@ -333,11 +342,12 @@ class Session(Generic[W]):
         live = self.live
         apply = None if live is None else live.apply
         wall = 0.0 if live is None else self._wall_clock()
+        all_instances = _C_ALL_INSTANCES or _all_instances
         while True:
             try:
                 # Items that came before a protocol error are handed out first; the
                 # error itself is raised by the next call.
-                items = next_events()
+                items = conn.next_events()
             except amiproto.RemoteProtocolError as error:
                 self._lost(batch, f"protocol error: {error}")
                 return
@@ -345,41 +355,45 @@ class Session(Generic[W]):
                 return
             if not self.proven:
                 self._look_for_proof(items)
-            if apply is None and all(map(isinstance, items, repeat(event_type))):
-                # Only events, as most reads of a busy server bring: checked at C speed.
+            if apply is None and all_instances(items, event_type):
+                # Only events, as most reads of a busy server bring: one check per read.
                 deliver.extend(cast("list[Message]", items))
-                continue
-            for item in items:
-                # An answer's two items first, by exact type (neither is subclassed):
-                # a read that is not all events is mostly answers.
-                if type(item) is ActionCompleted:
-                    if apply is not None:
+            else:
+                for item in items:
+                    # An answer's two items first, by exact type (neither is subclassed):
+                    # a read that is not all events is mostly answers.
+                    if type(item) is ActionCompleted:
+                        if apply is not None:
+                            deliver.extend(apply(item, wall))
+                        waiter = waiters.pop(item.action_id, None)
+                        if waiter is not None:
+                            completed.append((waiter, item))
+                        elif item.action_id in self._snapshot_ids:
+                            self._snapshot_done(batch, item)
+                        elif item.timed_out or not item.success:
+                            logging.getLogger("amiproto.client").debug("unclaimed %r", item)
+                    elif type(item) is Response:
+                        if item.orphan:
+                            deliver.append(item)
+                    elif isinstance(item, event_type):
+                        if apply is None:
+                            deliver.append(item)
+                            continue
+                        # A snapshot's list items come as events too, and the program did not ask for them.
+                        if not (self._snapshot_ids or self._overflowed) or not self._snapshot_item(item):
+                            deliver.append(item)
                         deliver.extend(apply(item, wall))
-                    waiter = waiters.pop(item.action_id, None)
-                    if waiter is not None:
-                        completed.append((waiter, item))
-                    elif item.action_id in self._snapshot_ids:
-                        self._snapshot_done(batch, item)
-                    elif item.timed_out or not item.success:
-                        logging.getLogger("amiproto.client").debug("unclaimed %r", item)
-                elif type(item) is Response:
-                    if item.orphan:
+                    elif isinstance(item, LoginResult):
+                        self._route_login(batch, item, now)
+                    elif isinstance(item, amiproto.ConnectionClosed):
+                        self._lost(batch, item.reason)
+                        return
+                    elif isinstance(item, amiproto.UnknownMessage):
                         deliver.append(item)
-                elif isinstance(item, event_type):
-                    if apply is None:
-                        deliver.append(item)
-                        continue
-                    # A snapshot's list items come as events too, and the program did not ask for them.
-                    if not (self._snapshot_ids or self._overflowed) or not self._snapshot_item(item):
-                        deliver.append(item)
-                    deliver.extend(apply(item, wall))
-                elif isinstance(item, LoginResult):
-                    self._route_login(batch, item, now)
-                elif isinstance(item, amiproto.ConnectionClosed):
-                    self._lost(batch, item.reason)
-                    return
-                elif isinstance(item, amiproto.UnknownMessage):
-                    deliver.append(item)
+            # One call hands out every item the bytes hold; only an error is left for
+            # the next call to raise. Asking again anyway cost a call per read.
+            if conn.state is not State.ERROR:
+                return
 
     def _look_for_proof(self, items: Sequence[object]) -> None:
         # While a re-login is unanswered, its own answers (the Challenge's too) prove
