@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 from bench_clients import simulator
@@ -175,14 +176,7 @@ def core_alone(server: Server, pings: int) -> Cost:
 
 
 def _sync_connect(server: Server) -> sync_client.Client:
-    return sync_client.connect(
-        server.host,
-        server.port,
-        username=server.username,
-        secret=server.secret,
-        events=False,
-        timeout=TIMEOUT,
-    )
+    return sync_client.connect(server.host, server.port, **_login(server))
 
 
 def sync_submit(server: Server, pings: int) -> Cost:
@@ -222,14 +216,12 @@ def sync_threads(server: Server, pings: int) -> Cost:
 
 
 def _aio_connect(server: Server) -> AbstractAsyncContextManager[aio_client.Client]:
-    return aio_client.connect(
-        server.host,
-        server.port,
-        username=server.username,
-        secret=server.secret,
-        events=False,
-        timeout=TIMEOUT,
-    )
+    return aio_client.connect(server.host, server.port, **_login(server))
+
+
+def _login(server: Server) -> dict[str, Any]:
+    """What every client's ``connect`` is given besides the address, alike for all."""
+    return {"username": server.username, "secret": server.secret, "events": False, "timeout": TIMEOUT}
 
 
 async def asyncio_submit(server: Server, pings: int) -> Cost:
@@ -257,14 +249,7 @@ async def asyncio_tasks(server: Server, pings: int) -> Cost:
 
 
 def _trio_connect(server: Server) -> AbstractAsyncContextManager[trio_client.Client]:
-    return trio_client.connect(
-        server.host,
-        server.port,
-        username=server.username,
-        secret=server.secret,
-        events=False,
-        timeout=TIMEOUT,
-    )
+    return trio_client.connect(server.host, server.port, **_login(server))
 
 
 async def trio_submit(server: Server, pings: int) -> Cost:

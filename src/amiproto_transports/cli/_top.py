@@ -95,12 +95,12 @@ class _Screen:
             self._entered = False
 
 
-def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.calls_per_second <= 0:
         raise UsageError("--calls-per-second must be positive")
     from ._top_view import render  # noqa: PLC0415 - the live model loads the catalogue: only when run
 
-    screen = _Screen(sys.stdout if out is None else out, plain=args.plain)
+    screen = _Screen(sys.stdout, plain=args.plain)
     deadline = None if args.duration is None else time.monotonic() + args.duration
     lost = False
     with (
