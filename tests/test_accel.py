@@ -79,7 +79,7 @@ def test_a_module_imported_after_the_switch_follows_it(restore: None) -> None:
 def test_one_environment_variable_chooses_for_both_packages(value: str) -> None:
     code = (
         "import json, sys; from amiproto import _accel\n"
-        "import amiproto_transports.sync, amiproto_transports.asyncio\n"
+        "import amiproto.live, amiproto_transports.sync, amiproto_transports.asyncio\n"
         "print(json.dumps({f'{t.module}.{t.slot}': getattr(sys.modules[t.module], t.slot) is not None"
         " for t in _accel.TWINS}))"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import pickle
@@ -17,6 +18,13 @@ import amiproto
 from amiproto import _accel, _headers
 from amiproto._framing import Framer
 from amiproto._messages import Message, event_name_of
+from amiproto._typed import to_int
+from amiproto.live import PBX, _channels
+from amiproto.live._changes import ChannelChanged
+from amiproto.live._dispatching import TypeDispatcher
+from amiproto.live._fields import header_list_reader, header_reader, python_field_assigner
+from amiproto.live._making import maker
+from amiproto.live._objects import Call
 
 from .helpers import learn_name, load_jsonl, recording_paths, take_fast_run
 
@@ -425,3 +433,259 @@ def test_untracked_events_are_freed_with_their_last_reference() -> None:
         tracemalloc.stop()
     assert held - before > 10_000 * 50  # the events were there
     assert after - before < (held - before) / 10  # and went with the list, no collection run
+
+
+# -- the live model's reads: views of values and the field assigner --
+
+VALUE_BYTES = st.sampled_from([b"", b"a", b"b", b"6", b"up", b"\xc3\xa9", b"\xff", b"x" * 50])
+
+
+def values_of(raw_values: list[bytes]) -> Any:
+    """The C values of a message whose headers carry ``raw_values``, in order."""
+    raw = b"".join(b"H%d: %s\r\n" % (index, value) for index, value in enumerate(raw_values)) + b"\r\n"
+    return amiproto.Message(raw).headers._values
+
+
+@given(st.lists(VALUE_BYTES, max_size=6), st.integers(-8, 8), st.integers(-8, 8))
+def test_a_view_of_values_reads_as_the_slice_of_their_list(
+    raw_values: list[bytes], start: int, stop: int
+) -> None:
+    assert speedups is not None
+    values = values_of(raw_values)
+    view = speedups.values_view(start, stop, values)
+    assert (
+        type(view) is type(values) and list(view) == list(values)[start:stop] and len(view) == len(list(view))
+    )
+    assert (
+        speedups.values_view(start, stop, list(values)) == list(values)[start:stop]
+    )  # other sequences: sliced
+
+
+@given(st.lists(VALUE_BYTES, min_size=1, max_size=5), st.lists(VALUE_BYTES, min_size=1, max_size=5))
+def test_values_compare_by_their_bytes_as_their_lists_do(left: list[bytes], right: list[bytes]) -> None:
+    a, b = values_of(left), values_of(right)
+    assert (a == b) == (list(a) == list(b)) and (a != b) == (list(a) != list(b))
+    assert speedups is not None
+    assert (speedups.values_view(0, 1, a) == speedups.values_view(0, 1, b)) == (list(a)[:1] == list(b)[:1])
+
+
+class Target:
+    __slots__ = ("a", "b", "c")
+
+    def __init__(self, a: object, b: object, c: object) -> None:
+        self.a, self.b, self.c = a, b, c
+
+
+NAMES = st.lists(st.sampled_from(["a", "b", "c", None]), min_size=1, max_size=4)
+CONVERTERS = st.sampled_from([None, str.upper, to_int])
+
+
+@given(
+    NAMES.flatmap(
+        lambda names: st.tuples(
+            st.just(names), st.lists(CONVERTERS, min_size=len(names), max_size=len(names))
+        )
+    ),
+    st.lists(VALUE_BYTES, min_size=4, max_size=5),
+    st.none() | st.lists(VALUE_BYTES, min_size=4, max_size=5),
+    st.tuples(
+        st.sampled_from([None, "a", "6", 6]), st.sampled_from([None, "b", "UP"]), st.sampled_from([None, "é"])
+    ),
+    st.sampled_from(["view", "list", "absent"]),
+)
+def test_the_c_field_assigner_sets_and_reports_what_the_python_one_does(
+    spec: tuple[list[str | None], list[Any]],
+    new_bytes: list[bytes],
+    old_bytes: list[bytes] | None,
+    start: tuple[object, object, object],
+    new_kind: str,
+) -> None:
+    assert speedups is not None
+    names, converters = spec
+    new: Any = values_of(new_bytes)
+    old: Any = None if old_bytes is None else values_of(old_bytes)
+    if new_kind != "view":
+        new = list(new)
+        if new_kind == "absent":
+            new[0] = None  # an absent header keeps what is known
+    results = []
+    c_assign = speedups.field_assigner(tuple(names), tuple(converters))
+    python_assign = python_field_assigner(names, converters)
+    # The C one on what it is given (views or lists), the Python one on lists.
+    for assign, given_new, given_old in ((c_assign, new, old), (python_assign, list(new), old and list(old))):
+        target = Target(*start)
+        fields: dict[str, tuple[Any, Any]] = {}
+        assign(target, given_new, given_old, fields)
+        results.append((fields, (target.a, target.b, target.c)))
+    assert results[0] == results[1]
+
+
+def test_the_field_assigners_refuse_too_few_values_and_bad_specs() -> None:
+    assert speedups is not None
+    for assign in (
+        speedups.field_assigner(("a", "b"), (None, None)),
+        python_field_assigner(["a", "b"], [None, None]),
+    ):
+        with pytest.raises(ValueError, match="fewer values"):
+            assign(Target(1, 2, 3), ["x"], None, {})
+        with pytest.raises(ValueError, match="fewer values"):
+            assign(Target(1, 2, 3), ["x", "y"], ["x"], {})
+    with pytest.raises(TypeError):
+        speedups.field_assigner(("a", "b"), (None,))
+    with pytest.raises(TypeError):
+        speedups.field_assigner(("a", 1), (None, None))
+    with pytest.raises(ValueError, match="converter"):
+        python_field_assigner(["a", "b"], [None])
+    with pytest.raises(ValueError, match="field name"):
+        python_field_assigner(["a b", "c"], [None, None])
+    with pytest.raises(TypeError):
+        speedups.field_assigner(("a",), (None,))(Target(1, 2, 3), ["x"], None, [])  # fields must be a dict
+
+
+def test_the_c_dispatcher_hands_out_as_its_python_twin_does() -> None:
+    assert speedups is not None
+    seen: list[tuple[str, object, object, int]] = []
+
+    def handler(item: object, now: object, seq: int, changes: list[object]) -> None:
+        seen.append(("handler", item, now, seq))
+        changes.append(item)
+
+    def fallback(item: object, now: object) -> list[object]:
+        seen.append(("fallback", item, now, 0))
+        return ["fell", item]
+
+    results = []
+    makers: tuple[Any, ...] = (speedups.type_dispatcher, TypeDispatcher)
+    for make in makers:
+        seen.clear()
+        dispatch = make({int: handler, str: None}, fallback)
+        got = [
+            dispatch(1),
+            dispatch(2, 5.0),
+            dispatch("x", now=1.0),
+            dispatch(b"y", 2.0),
+            dispatch(3, now=None),
+        ]
+        results.append((got, list(seen), dispatch.seq))
+        dispatch.seq = 10
+        assert dispatch(4) == [4] and dispatch.seq == 11
+        with pytest.raises(TypeError):
+            dispatch()
+        with pytest.raises(TypeError):
+            dispatch(1, 2.0, 3)
+        with pytest.raises(TypeError):
+            dispatch(1, later=2.0)
+    assert results[0] == results[1]
+    assert results[0] == (
+        [[1], [2], (), ["fell", b"y"], [3]],
+        [
+            ("handler", 1, None, 1),
+            ("handler", 2, 5.0, 2),
+            ("fallback", b"y", 2.0, 0),
+            ("handler", 3, None, 3),
+        ],
+        3,
+    )
+
+
+def test_an_error_in_a_handler_comes_out_of_the_c_dispatcher() -> None:
+    assert speedups is not None
+
+    def broken(*args: object) -> None:
+        raise LookupError("handler")
+
+    dispatch = speedups.type_dispatcher({int: broken}, broken)
+    for item in (1, "falls back"):
+        with pytest.raises(LookupError, match="handler"):
+            dispatch(item)
+
+
+@given(st.lists(st.none() | st.integers() | st.text(max_size=3), min_size=4, max_size=4))
+def test_a_c_maker_makes_what_the_class_makes(values: list[Any]) -> None:
+    assert speedups is not None
+    for cls in (ChannelChanged, Call):
+        count = len(dataclasses.fields(cls))
+        made = speedups.instance_maker(cls, tuple(field.name for field in dataclasses.fields(cls)))(
+            *values[:count] + [None] * (count - len(values))
+        )
+        expected = cls(*values[:count] + [None] * (count - len(values)))
+        assert (
+            type(made) is cls
+            and repr(made) == repr(expected)
+            and gc.is_tracked(made) == gc.is_tracked(expected)
+        )
+    change = maker(ChannelChanged)(values[0], values[1])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        change.fields = {}
+
+
+def test_a_c_maker_refuses_what_it_cannot_make() -> None:
+    assert speedups is not None
+
+    class Plain:
+        def __init__(self, a: object) -> None:
+            self.a = a
+
+    @dataclasses.dataclass
+    class WithDict:
+        a: int
+
+    @dataclasses.dataclass(slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            raise ValueError
+
+    with pytest.raises(TypeError):
+        speedups.instance_maker(Plain, ("a",))
+    with pytest.raises(AttributeError):
+        speedups.instance_maker(ChannelChanged, ("channel", "nothing"))
+    with pytest.raises(TypeError):
+        speedups.instance_maker(ChannelChanged, ("channel", "__init__"))  # not a slot
+    make = speedups.instance_maker(ChannelChanged, ("channel", "fields"))
+    with pytest.raises(TypeError):
+        make(1)
+    with pytest.raises(TypeError):
+        make(1, fields=2)
+    for cls in (WithDict, Checked, Plain):
+        with pytest.raises(TypeError):
+            maker(cls)
+
+
+def test_the_c_reader_reads_recordings_as_the_python_one() -> None:
+    names = ["Uniqueid", "Channel", "Linkedid", "Missing"]
+    side_by_side = ["Uniqueid", "Linkedid"]
+    c_readers = (header_reader(names), header_list_reader(side_by_side))
+    _accel.use_speedups(False)
+    try:
+        python_readers = (header_reader(names), header_list_reader(side_by_side))
+    finally:
+        _accel.use_speedups(True)
+    assert type(c_readers[0]).__name__ == "ShapeReader" and type(python_readers[0]).__name__ == "function"
+    connection = amiproto.Connection()
+    connection.receive_data(b"Asterisk Call Manager/6.0.0\r\n" + b"".join(RECORDED[:3]))
+    events = [item for item in connection.next_events() if isinstance(item, amiproto.Event)]
+    assert events or not RECORDED
+    for event in events:
+        for c_read, python_read in zip(c_readers, python_readers, strict=True):
+            assert list(c_read(event)) == list(python_read(event))
+    with pytest.raises(AttributeError):
+        c_readers[0]("not a message")  # type: ignore[arg-type]
+
+
+def test_switching_the_speedups_rebuilds_the_live_models_helpers() -> None:
+    assert type(_channels._assign).__name__ == "FieldAssigner"
+    assert type(_channels._make.channel_changed).__name__ == "InstanceMaker"
+    _accel.use_speedups(False)
+    try:
+        assert type(_channels._assign).__name__ == "function"
+        assert _channels._make.channel_changed is ChannelChanged
+        assert type(PBX().apply).__name__ == "TypeDispatcher"
+    finally:
+        _accel.use_speedups(True)
+    assert type(_channels._assign).__name__ == "FieldAssigner"
+    assert (
+        type(PBX().apply).__name__ == "TypeDispatcher"
+        and type(PBX().apply).__module__ == "amiproto._speedups"
+    )

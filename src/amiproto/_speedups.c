@@ -368,6 +368,10 @@ typedef struct {
     PyTypeObject *values_iter_type;
     PyTypeObject *pairs_type;
     PyTypeObject *parser_type;
+    PyTypeObject *assigner_type;
+    PyTypeObject *maker_type;
+    PyTypeObject *dispatcher_type;
+    PyTypeObject *shape_reader_type;
     EventSlots event; /* of the event class take_events was given last */
     PyObject *values_cached[VALUES_CACHED];
     PyObject *names_owner;
@@ -840,11 +844,32 @@ values_subscript(PyObject *self, PyObject *key)
     return NULL;
 }
 
+/* Whether value ``i`` of ``a`` and value ``j`` of ``b`` have the same bytes, hence
+   (decoded alike) the same text. */
+static inline int
+same_value_bytes(Values *a, Py_ssize_t i, Values *b, Py_ssize_t j)
+{
+    uint32_t a_start = a->spans[2 * i], a_end = a->spans[2 * i + 1];
+    uint32_t b_start = b->spans[2 * j], b_end = b->spans[2 * j + 1];
+    return a_end - a_start == b_end - b_start
+           && memcmp(PyBytes_AS_STRING(a->raw) + a_start, PyBytes_AS_STRING(b->raw) + b_start,
+                     (size_t)(a_end - a_start))
+                  == 0;
+}
+
 static PyObject *
 values_richcompare(PyObject *self, PyObject *other, int op)
 {
     if ((op != Py_EQ && op != Py_NE) || !(PyList_Check(other) || Py_IS_TYPE(other, Py_TYPE(self)))) {
         Py_RETURN_NOTIMPLEMENTED;
+    }
+    if (Py_IS_TYPE(other, Py_TYPE(self))) {
+        /* Compared by their bytes: no value decoded. */
+        int equal = Py_SIZE(self) == Py_SIZE(other);
+        for (Py_ssize_t i = 0; equal && i < Py_SIZE(self); i++) {
+            equal = same_value_bytes((Values *)self, i, (Values *)other, i);
+        }
+        return PyBool_FromLong(op == Py_EQ ? equal : !equal);
     }
     PyObject *mine = values_list(self);
     if (mine == NULL) {
@@ -1569,6 +1594,662 @@ untrack(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- the live model's reads ---------------------------------------------------- */
+
+/* values_view(start, stop, values) -> the values from ``start`` to ``stop``
+
+   For the C values: more of the same kind, over the same bytes, with no value
+   decoded (the live model keeps one per channel and compares it by its bytes
+   with the next). Any other sequence is sliced. ``start`` first, so that
+   ``functools.partial`` can bind the bounds. */
+static PyObject *
+values_view(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "values_view() takes 3 arguments");
+        return NULL;
+    }
+    Py_ssize_t start = PyNumber_AsSsize_t(args[0], PyExc_OverflowError);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t stop = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (stop == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *values = args[2];
+    ModuleState *state = module_state(module);
+    if (!Py_IS_TYPE(values, state->values_type)) {
+        return PySequence_GetSlice(values, start, stop);
+    }
+    Py_ssize_t count = PySlice_AdjustIndices(Py_SIZE(values), &start, &stop, 1);
+    Values *view = PyObject_NewVar(Values, state->values_type, count);
+    if (view == NULL) {
+        return NULL;
+    }
+    view->raw = Py_NewRef(((Values *)values)->raw);
+    memcpy(view->spans, ((Values *)values)->spans + 2 * start, (size_t)count * 2 * sizeof(uint32_t));
+    return (PyObject *)view;
+}
+
+/* A shape reader's cache and what it calls on a miss; the names it reads by. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *getters; /* dict: shape -> getter */
+    PyObject *miss;
+    PyObject *headers_name; /* "headers", "_shape", "_values", interned */
+    PyObject *shape_name;
+    PyObject *values_name;
+} ShapeReader;
+
+static PyObject *
+shape_reader_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    ShapeReader *reader = (ShapeReader *)self;
+    if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "a reader takes one message");
+        return NULL;
+    }
+    PyObject *headers = PyObject_GetAttr(args[0], reader->headers_name);
+    if (headers == NULL) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    PyObject *values = NULL;
+    PyObject *shape = PyObject_GetAttr(headers, reader->shape_name);
+    if (shape == NULL) {
+        goto done;
+    }
+    PyObject *getter = PyDict_GetItemWithError(reader->getters, shape); /* borrowed */
+    if (getter != NULL) {
+        Py_INCREF(getter);
+    }
+    else if (PyErr_Occurred()) {
+        goto done;
+    }
+    else {
+        getter = PyObject_CallOneArg(reader->miss, headers);
+        if (getter == NULL) {
+            goto done;
+        }
+    }
+    values = PyObject_GetAttr(headers, reader->values_name);
+    if (values != NULL) {
+        result = PyObject_CallOneArg(getter, values);
+    }
+    Py_DECREF(getter);
+done:
+    Py_XDECREF(values);
+    Py_XDECREF(shape);
+    Py_DECREF(headers);
+    return result;
+}
+
+static int
+shape_reader_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    ShapeReader *reader = (ShapeReader *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(reader->getters);
+    Py_VISIT(reader->miss);
+    return 0;
+}
+
+static int
+shape_reader_clear(PyObject *self)
+{
+    ShapeReader *reader = (ShapeReader *)self;
+    Py_CLEAR(reader->getters);
+    Py_CLEAR(reader->miss);
+    Py_CLEAR(reader->headers_name);
+    Py_CLEAR(reader->shape_name);
+    Py_CLEAR(reader->values_name);
+    return 0;
+}
+
+static void
+shape_reader_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    shape_reader_clear(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef shape_reader_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(ShapeReader, vectorcall), READONLY, NULL},
+    {"getters", T_OBJECT, offsetof(ShapeReader, getters), READONLY, "The getter of each shape."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot shape_reader_slots[] = {
+    {Py_tp_doc, "Reads a message's values with the getter of its headers' shape."},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, shape_reader_members},
+    {Py_tp_traverse, shape_reader_traverse},
+    {Py_tp_clear, shape_reader_clear},
+    {Py_tp_dealloc, shape_reader_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec shape_reader_spec = {
+    .name = "amiproto._speedups.ShapeReader",
+    .basicsize = sizeof(ShapeReader),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC
+             | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = shape_reader_slots,
+};
+
+/* shape_reader(getters, miss) -> read(message)
+
+   The C twin of the reader live/_fields.py builds: with ``headers`` the
+   message's headers, the getter of ``headers._shape`` in the dict ``getters``
+   (or, when it has none, the one ``miss(headers)`` returns, which is expected to
+   store it there) is called with ``headers._values``, and its result returned. */
+static PyObject *
+shape_reader(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "shape_reader() takes a dict and a callable");
+        return NULL;
+    }
+    ModuleState *state = module_state(module);
+    ShapeReader *reader = PyObject_GC_New(ShapeReader, state->shape_reader_type);
+    if (reader == NULL) {
+        return NULL;
+    }
+    reader->vectorcall = shape_reader_call;
+    reader->getters = Py_NewRef(args[0]);
+    reader->miss = Py_NewRef(args[1]);
+    reader->headers_name = PyUnicode_InternFromString("headers");
+    reader->shape_name = PyUnicode_InternFromString("_shape");
+    reader->values_name = PyUnicode_InternFromString("_values");
+    PyObject_GC_Track(reader);
+    if (reader->headers_name == NULL || reader->shape_name == NULL || reader->values_name == NULL) {
+        Py_DECREF(reader);
+        return NULL;
+    }
+    return (PyObject *)reader;
+}
+
+/* A dispatcher's tables and its count of the items it handed to a handler. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *by_class; /* dict */
+    PyObject *fallback;
+    PyObject *nothing;  /* () */
+    Py_ssize_t seq;
+} Dispatcher;
+
+static PyObject *
+dispatcher_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Dispatcher *dispatcher = (Dispatcher *)self;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *now = Py_None;
+    if (nargs + nkw == 2 && (nkw == 0 || PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "now") == 0)) {
+        now = args[1];
+    }
+    else if (!(nargs == 1 && nkw == 0)) {
+        PyErr_SetString(PyExc_TypeError, "apply() takes an item and optionally now");
+        return NULL;
+    }
+    PyObject *item = args[0];
+    PyObject *handler = PyDict_GetItemWithError(dispatcher->by_class, (PyObject *)Py_TYPE(item));
+    if (handler == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        PyObject *fallback_args[2] = {item, now};
+        return PyObject_Vectorcall(dispatcher->fallback, fallback_args, 2, NULL);
+    }
+    if (handler == Py_None) {
+        return Py_NewRef(dispatcher->nothing);
+    }
+    Py_INCREF(handler); /* the handler may change the table */
+    PyObject *seq = PyLong_FromSsize_t(++dispatcher->seq);
+    PyObject *changes = seq == NULL ? NULL : PyList_New(0);
+    if (changes == NULL) {
+        Py_XDECREF(seq);
+        Py_DECREF(handler);
+        return NULL;
+    }
+    PyObject *handler_args[4] = {item, now, seq, changes};
+    PyObject *result = PyObject_Vectorcall(handler, handler_args, 4, NULL);
+    Py_DECREF(seq);
+    Py_DECREF(handler);
+    if (result == NULL) {
+        Py_DECREF(changes);
+        return NULL;
+    }
+    Py_DECREF(result);
+    return changes;
+}
+
+static int
+dispatcher_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Dispatcher *dispatcher = (Dispatcher *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(dispatcher->by_class);
+    Py_VISIT(dispatcher->fallback);
+    return 0;
+}
+
+static int
+dispatcher_clear(PyObject *self)
+{
+    Dispatcher *dispatcher = (Dispatcher *)self;
+    Py_CLEAR(dispatcher->by_class);
+    Py_CLEAR(dispatcher->fallback);
+    Py_CLEAR(dispatcher->nothing);
+    return 0;
+}
+
+static void
+dispatcher_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    dispatcher_clear(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef dispatcher_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Dispatcher, vectorcall), READONLY, NULL},
+    {"seq", T_PYSSIZET, offsetof(Dispatcher, seq), 0, "How many items went to a handler."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot dispatcher_slots[] = {
+    {Py_tp_doc, "Hands each item to the handler of its class."},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, dispatcher_members},
+    {Py_tp_traverse, dispatcher_traverse},
+    {Py_tp_clear, dispatcher_clear},
+    {Py_tp_dealloc, dispatcher_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec dispatcher_spec = {
+    .name = "amiproto._speedups.TypeDispatcher",
+    .basicsize = sizeof(Dispatcher),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC
+             | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = dispatcher_slots,
+};
+
+/* type_dispatcher(by_class, fallback) -> dispatch(item, now=None)
+
+   The C twin of live._dispatching.TypeDispatcher: the handler of the item's
+   exact class in the dict ``by_class`` is called as handler(item, now, seq,
+   changes), with ``seq`` counted up first and ``changes`` a new list, which is
+   returned; a class whose handler is None returns (); a class not in the dict
+   goes to fallback(item, now), whose result is returned. */
+static PyObject *
+type_dispatcher(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "type_dispatcher() takes a dict and a callable");
+        return NULL;
+    }
+    ModuleState *state = module_state(module);
+    Dispatcher *dispatcher = PyObject_GC_New(Dispatcher, state->dispatcher_type);
+    if (dispatcher == NULL) {
+        return NULL;
+    }
+    dispatcher->vectorcall = dispatcher_call;
+    dispatcher->by_class = Py_NewRef(args[0]);
+    dispatcher->fallback = Py_NewRef(args[1]);
+    dispatcher->nothing = PyTuple_New(0);
+    dispatcher->seq = 0;
+    if (dispatcher->nothing == NULL) {
+        Py_DECREF(dispatcher);
+        return NULL;
+    }
+    PyObject_GC_Track(dispatcher);
+    return (PyObject *)dispatcher;
+}
+
+/* A maker's class and the offsets of the slots it fills, in its arguments' order. */
+typedef struct {
+    PyObject_VAR_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *type;
+    Py_ssize_t offsets[1];
+} Maker;
+
+static PyObject *
+maker_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Maker *maker = (Maker *)self;
+    Py_ssize_t count = Py_SIZE(maker);
+    if (PyVectorcall_NARGS(nargsf) != count || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_Format(PyExc_TypeError, "making a %s takes %zd positional arguments", maker->type->tp_name, count);
+        return NULL;
+    }
+    PyObject *made = maker->type->tp_alloc(maker->type, 0);
+    if (made == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        set_slot(made, maker->offsets[i], args[i]);
+    }
+    return made;
+}
+
+static int
+maker_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(((Maker *)self)->type);
+    return 0;
+}
+
+static int
+maker_clear(PyObject *self)
+{
+    Py_CLEAR(((Maker *)self)->type);
+    return 0;
+}
+
+static void
+maker_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    maker_clear(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef maker_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Maker, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot maker_slots[] = {
+    {Py_tp_doc, "Makes instances of a slotted class from its slots' values, without its __init__."},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, maker_members},
+    {Py_tp_traverse, maker_traverse},
+    {Py_tp_clear, maker_clear},
+    {Py_tp_dealloc, maker_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec maker_spec = {
+    .name = "amiproto._speedups.InstanceMaker",
+    .basicsize = offsetof(Maker, offsets),
+    .itemsize = sizeof(Py_ssize_t),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC
+             | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = maker_slots,
+};
+
+/* instance_maker(cls, names) -> make(*values)
+
+   The C twin of calling ``cls(*values)`` for a class whose ``__init__`` only
+   stores each argument in the slot of the same name (a slotted dataclass,
+   frozen or not, without __post_init__: the caller checks that): the instance is
+   allocated and its slots ``names`` filled, in that order, without running
+   Python. A slot not named stays unset, as after ``del``. */
+static PyObject *
+instance_maker(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "instance_maker() takes a class and a tuple of slot names");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    PyObject *names = args[1];
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    if (type->tp_dictoffset != 0 || type->tp_alloc == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s has a __dict__: not a slotted class", type->tp_name);
+        return NULL;
+    }
+    ModuleState *state = module_state(module);
+    Maker *maker = PyObject_GC_NewVar(Maker, state->maker_type, count);
+    if (maker == NULL) {
+        return NULL;
+    }
+    maker->vectorcall = maker_call;
+    maker->type = (PyTypeObject *)Py_NewRef(type);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        const char *text = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+        if (text == NULL || slot_offset(type, text, &maker->offsets[i]) < 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "a slot name is a str");
+            }
+            Py_DECREF(maker);
+            return NULL;
+        }
+    }
+    PyObject_GC_Track(maker);
+    return (PyObject *)maker;
+}
+
+/* An assigner's fixed part: field names (None: a value to skip), a converter or
+   None for each, and the C values' type. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *names;      /* tuple */
+    PyObject *converters; /* tuple, as long */
+    ModuleState *state;
+    PyObject *module;
+} Assigner;
+
+/* Value ``i`` of ``values`` (any sequence), a new reference. */
+static inline PyObject *
+item_of(ModuleState *state, PyObject *values, Py_ssize_t i)
+{
+    if (Py_IS_TYPE(values, state->values_type)) {
+        return value_at(state, (Values *)values, i);
+    }
+    if (PyList_CheckExact(values)) {
+        return Py_NewRef(PyList_GET_ITEM(values, i));
+    }
+    return PySequence_GetItem(values, i);
+}
+
+/* Whether value ``i`` is the same in both: 1, 0, or -1 on error. */
+static int
+unchanged(ModuleState *state, PyObject *new, PyObject *old, Py_ssize_t i)
+{
+    if (Py_IS_TYPE(new, state->values_type) && Py_IS_TYPE(old, state->values_type)) {
+        return same_value_bytes((Values *)new, i, (Values *)old, i);
+    }
+    PyObject *a = item_of(state, new, i);
+    if (a == NULL) {
+        return -1;
+    }
+    PyObject *b = item_of(state, old, i);
+    if (b == NULL) {
+        Py_DECREF(a);
+        return -1;
+    }
+    int same = a == b ? 1 : PyObject_RichCompareBool(a, b, Py_EQ);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    return same;
+}
+
+/* Set one field to ``value`` (a new reference, consumed) unless it already equals it. */
+static int
+assign_one(PyObject *target, PyObject *name, PyObject *converter, PyObject *value, PyObject *fields)
+{
+    if (converter != Py_None) {
+        Py_SETREF(value, PyObject_CallOneArg(converter, value));
+        if (value == NULL) {
+            return -1;
+        }
+    }
+    PyObject *current = PyObject_GetAttr(target, name);
+    if (current == NULL) {
+        Py_DECREF(value);
+        return -1;
+    }
+    int same = current == value ? 1 : PyObject_RichCompareBool(current, value, Py_EQ);
+    int failed = same < 0;
+    if (same == 0) {
+        PyObject *pair = PyTuple_Pack(2, current, value);
+        failed = pair == NULL || PyDict_SetItem(fields, name, pair) < 0 || PyObject_SetAttr(target, name, value) < 0;
+        Py_XDECREF(pair);
+    }
+    Py_DECREF(current);
+    Py_DECREF(value);
+    return failed ? -1 : 0;
+}
+
+/* assign(target, new, old, fields): see field_assigner below. */
+static PyObject *
+assigner_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Assigner *assigner = (Assigner *)self;
+    if (PyVectorcall_NARGS(nargsf) != 4 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "an assigner takes 4 positional arguments");
+        return NULL;
+    }
+    PyObject *target = args[0], *new = args[1], *old = args[2], *fields = args[3];
+    if (!PyDict_Check(fields)) {
+        PyErr_SetString(PyExc_TypeError, "fields must be a dict");
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(assigner->names);
+    if (PyObject_Length(new) < count || (old != Py_None && PyObject_Length(old) < count)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "fewer values than fields");
+        }
+        return NULL;
+    }
+    ModuleState *state = assigner->state;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(assigner->names, i);
+        if (name == Py_None) {
+            continue;
+        }
+        if (old != Py_None) {
+            int same = unchanged(state, new, old, i);
+            if (same != 0) {
+                if (same < 0) {
+                    return NULL;
+                }
+                continue;
+            }
+        }
+        PyObject *value = item_of(state, new, i);
+        if (value == NULL) {
+            return NULL;
+        }
+        if (value == Py_None) {
+            Py_DECREF(value);
+            continue;
+        }
+        if (assign_one(target, name, PyTuple_GET_ITEM(assigner->converters, i), value, fields) < 0) {
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+assigner_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Assigner *assigner = (Assigner *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(assigner->names);
+    Py_VISIT(assigner->converters);
+    Py_VISIT(assigner->module);
+    return 0;
+}
+
+static int
+assigner_clear(PyObject *self)
+{
+    Assigner *assigner = (Assigner *)self;
+    Py_CLEAR(assigner->names);
+    Py_CLEAR(assigner->converters);
+    Py_CLEAR(assigner->module);
+    return 0;
+}
+
+static void
+assigner_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    assigner_clear(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef assigner_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Assigner, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot assigner_slots[] = {
+    {Py_tp_doc, "Sets an object's fields from a sequence of values, noting those that moved."},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, assigner_members},
+    {Py_tp_traverse, assigner_traverse},
+    {Py_tp_clear, assigner_clear},
+    {Py_tp_dealloc, assigner_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec assigner_spec = {
+    .name = "amiproto._speedups.FieldAssigner",
+    .basicsize = sizeof(Assigner),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC
+             | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = assigner_slots,
+};
+
+/* field_assigner(names, converters) -> assign(target, new, old, fields)
+
+   The C twin of the live model's generated assigners (live/_fields.py): for each
+   position ``i`` whose name is not None, where ``old`` is None or its value
+   differs from ``new``'s (for two C values, by their bytes, so that neither is
+   decoded), a value of ``new`` that is not None, passed through
+   ``converters[i]`` when that is not None, is set as ``target``'s attribute
+   ``names[i]`` if that differs, and ``fields[names[i]]`` gets (old, new). */
+static PyObject *
+field_assigner(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_Check(args[0]) || !PyTuple_Check(args[1])
+        || PyTuple_GET_SIZE(args[0]) != PyTuple_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "field_assigner() takes two tuples of one length: names and converters");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args[0]); i++) {
+        PyObject *name = PyTuple_GET_ITEM(args[0], i);
+        if (name != Py_None && !PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "a field name is a str or None");
+            return NULL;
+        }
+    }
+    ModuleState *state = module_state(module);
+    Assigner *assigner = PyObject_GC_New(Assigner, state->assigner_type);
+    if (assigner == NULL) {
+        return NULL;
+    }
+    assigner->vectorcall = assigner_call;
+    assigner->names = Py_NewRef(args[0]);
+    assigner->converters = Py_NewRef(args[1]);
+    assigner->state = state;
+    assigner->module = Py_NewRef(module);
+    PyObject_GC_Track(assigner);
+    return (PyObject *)assigner;
+}
+
 static PyMethodDef methods[] = {
     {"take_events", (PyCFunction)(void (*)(void))take_events, METH_FASTCALL,
      "Take the plain messages at the front of a buffer, as events."},
@@ -1577,6 +2258,16 @@ static PyMethodDef methods[] = {
     {"iter_headers", (PyCFunction)(void (*)(void))iter_headers, METH_FASTCALL,
      "The (name, value) pairs of a Headers."},
     {"untrack", untrack, METH_VARARGS, "Hide the instances of a message class from the cyclic GC."},
+    {"values_view", (PyCFunction)(void (*)(void))values_view, METH_FASTCALL,
+     "Header values from start to stop, over the same bytes."},
+    {"shape_reader", (PyCFunction)(void (*)(void))shape_reader, METH_FASTCALL,
+     "A function that reads a message's values with the getter of its shape."},
+    {"type_dispatcher", (PyCFunction)(void (*)(void))type_dispatcher, METH_FASTCALL,
+     "A function that hands each item to the handler of its class."},
+    {"instance_maker", (PyCFunction)(void (*)(void))instance_maker, METH_FASTCALL,
+     "A function that makes instances of a slotted class without its __init__."},
+    {"field_assigner", (PyCFunction)(void (*)(void))field_assigner, METH_FASTCALL,
+     "A function that sets an object's fields from a sequence of values."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1588,8 +2279,13 @@ module_exec(PyObject *module)
     state->values_iter_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &values_iter_spec, NULL);
     state->pairs_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &pairs_spec, NULL);
     state->parser_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &parser_spec, NULL);
+    state->assigner_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &assigner_spec, NULL);
+    state->maker_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &maker_spec, NULL);
+    state->dispatcher_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &dispatcher_spec, NULL);
+    state->shape_reader_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &shape_reader_spec, NULL);
     if (state->values_type == NULL || state->values_iter_type == NULL || state->pairs_type == NULL
-        || state->parser_type == NULL) {
+        || state->parser_type == NULL || state->assigner_type == NULL || state->maker_type == NULL
+        || state->dispatcher_type == NULL || state->shape_reader_type == NULL) {
         return -1;
     }
     return 0;
@@ -1603,6 +2299,10 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->values_iter_type);
     Py_VISIT(state->pairs_type);
     Py_VISIT(state->parser_type);
+    Py_VISIT(state->assigner_type);
+    Py_VISIT(state->maker_type);
+    Py_VISIT(state->dispatcher_type);
+    Py_VISIT(state->shape_reader_type);
     Py_VISIT(state->event.type);
     Py_VISIT(state->names_owner);
     for (int i = 0; i < NAMES_CACHED; i++) {
@@ -1619,6 +2319,10 @@ module_clear(PyObject *module)
     Py_CLEAR(state->values_iter_type);
     Py_CLEAR(state->pairs_type);
     Py_CLEAR(state->parser_type);
+    Py_CLEAR(state->assigner_type);
+    Py_CLEAR(state->maker_type);
+    Py_CLEAR(state->dispatcher_type);
+    Py_CLEAR(state->shape_reader_type);
     Py_CLEAR(state->event.type);
     for (int i = 0; i < VALUES_CACHED; i++) {
         Py_CLEAR(state->values_cached[i]);

@@ -33,10 +33,11 @@ the rest, so memory stays flat on an endless stream.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .. import actions
+from .. import _accel, actions
 from .._actions import Action
 from .._messages import ActionCompleted, Event
 from .._typed import to_int
@@ -52,7 +53,8 @@ from ._changes import (
     ChannelChanged,
     ChannelRemoved,
 )
-from ._fields import header_list_reader, header_reader
+from ._fields import Assigner, AssignerFactory, header_list_reader, header_reader, python_field_assigner
+from ._making import Makers
 from ._objects import Bridge, Call, Channel
 from ._tracking import EventHandler, ListHandler
 
@@ -94,10 +96,9 @@ _SNAPSHOT_FIELDS = (
 )
 _SNAPSHOT_SIZE = len(_SNAPSHOT_HEADERS)
 _UNIQUEID = _SNAPSHOT_FIELDS.index("uniqueid")
-_NO_SNAPSHOT = [None] * _SNAPSHOT_SIZE
-
-Snapshot = list["str | None"]
-"""A channel's snapshot as an event carries it, one value (None: absent) per header above."""
+Snapshot = Sequence["str | None"]
+"""A channel's snapshot as an event carries it, one value (None: absent) per header
+above (and maybe more after them): a list, or a view of the message's values."""
 
 _BRIDGE_HEADERS = ("BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeCreator", "BridgeName")
 _BRIDGE_FIELDS = ("bridge_type", "technology", "creator", "name")
@@ -124,22 +125,55 @@ _ORIGINATED_LIMIT = 1024
 Fields = dict[str, tuple[Any, Any]]
 
 
+@dataclass(slots=True, eq=False)
 class _Track:
     """What the tracker keeps beside a channel: the snapshot it last took the
     fields from (so an event that changes nothing costs one comparison), and the
     ``seq`` of the last event that set each group of fields (0: none did)."""
 
-    __slots__ = ("app_seq", "bridge_seq", "channel", "snapshot", "snapshot_seq")
-
-    def __init__(self, channel: Channel, snapshot: Snapshot | None, seq: int) -> None:
-        self.channel = channel
-        self.snapshot = snapshot
-        self.snapshot_seq = seq
-        self.app_seq = 0
-        self.bridge_seq = 0
+    channel: Channel
+    snapshot: Snapshot | None
+    snapshot_seq: int
+    app_seq: int
+    bridge_seq: int
 
     def touched_after(self, since: int) -> bool:
         return self.snapshot_seq > since or self.app_seq > since or self.bridge_seq > since
+
+
+class _Make(Makers):
+    """The tracker's makers (see ``_making``): each takes every field, by position."""
+
+    channel: Callable[..., Channel]
+    track: Callable[[Channel, Snapshot, int, int, int], _Track]
+    bridge: Callable[[str, None, None, None, None, set[str], float | None], Bridge]
+    call: Callable[[str, set[str], float | None, bool, None, None], Call]
+    channel_added: Callable[[Channel], ChannelAdded]
+    channel_changed: Callable[[Channel, Fields], ChannelChanged]
+    channel_removed: Callable[[Channel], ChannelRemoved]
+    bridge_added: Callable[[Bridge], BridgeAdded]
+    bridge_changed: Callable[[Bridge, Fields], BridgeChanged]
+    bridge_removed: Callable[[Bridge], BridgeRemoved]
+    call_added: Callable[[Call], CallAdded]
+    call_changed: Callable[[Call, Fields], CallChanged]
+    call_removed: Callable[[Call], CallRemoved]
+
+
+_make = _Make(
+    channel=Channel,
+    track=_Track,
+    bridge=Bridge,
+    call=Call,
+    channel_added=ChannelAdded,
+    channel_changed=ChannelChanged,
+    channel_removed=ChannelRemoved,
+    bridge_added=BridgeAdded,
+    bridge_changed=BridgeChanged,
+    bridge_removed=BridgeRemoved,
+    call_added=CallAdded,
+    call_changed=CallChanged,
+    call_removed=CallRemoved,
+)
 
 
 class ChannelTracker:
@@ -200,7 +234,7 @@ class ChannelTracker:
         fields: Fields = {}
         _assign(track.channel, snapshot, previous, fields)
         if fields:
-            changes.append(ChannelChanged(track.channel, fields))
+            changes.append(_make.channel_changed(track.channel, fields))
             if "linkedid" in fields or "channel_state" in fields:
                 self._follow_call(track, fields, now, changes)
 
@@ -227,7 +261,7 @@ class ChannelTracker:
         # _take_snapshot, _assign_application and _report written out, as in
         # _on_snapshot: the commonest event (a call runs through its dialplan).
         values = _read_newexten(event)
-        snapshot = values[:_SNAPSHOT_SIZE]
+        snapshot = values  # the snapshot, then values that no snapshot reader reads
         uniqueid = snapshot[_UNIQUEID]
         track = self._tracks.get(uniqueid) if uniqueid else None
         fields: Fields = {}
@@ -252,7 +286,7 @@ class ChannelTracker:
             fields["application_data"] = (channel.application_data, data)
             channel.application_data = data
         if fields:
-            changes.append(ChannelChanged(channel, fields))
+            changes.append(_make.channel_changed(channel, fields))
             if "linkedid" in fields or "channel_state" in fields:
                 self._follow_call(track, fields, now, changes)
 
@@ -281,7 +315,7 @@ class ChannelTracker:
         fields: Fields = {}
         _assign_application(track.channel, application, data, fields)
         if fields:
-            changes.append(ChannelChanged(track.channel, fields))
+            changes.append(_make.channel_changed(track.channel, fields))
 
     def _on_rename(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         uniqueid, old_name, new_name = _read_rename(event)
@@ -294,7 +328,7 @@ class ChannelTracker:
         track.snapshot = None
         channel = track.channel
         if channel.channel != new_name:
-            changes.append(ChannelChanged(channel, {"channel": (channel.channel, new_name)}))
+            changes.append(_make.channel_changed(channel, {"channel": (channel.channel, new_name)}))
             channel.channel = new_name
 
     def _track_named(self, name: str | None) -> _Track | None:
@@ -322,7 +356,7 @@ class ChannelTracker:
         if bridge is not None:
             fields = _assign_bridge(bridge, values)
             if fields:
-                changes.append(BridgeChanged(bridge, fields))
+                changes.append(_make.bridge_changed(bridge, fields))
 
     def _on_bridge_enter(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         self._on_bridge_move(event, now, seq, changes, True)
@@ -404,10 +438,10 @@ class ChannelTracker:
     ) -> _Track:
         channel = _new_channel(snapshot, created, application, data)
         uniqueid = channel.uniqueid
-        track = _Track(channel, snapshot, seq)
+        track = _make.track(channel, snapshot, seq, 0, 0)
         self._tracks[uniqueid] = track
         self.channels[uniqueid] = channel
-        changes.append(ChannelAdded(channel))
+        changes.append(_make.channel_added(channel))
         self._join_call(channel, channel.linkedid, answered_at, changes)
         if channel.channel_state == _UP and self._originated:
             self._on_up(track, seq, changes)
@@ -415,7 +449,7 @@ class ChannelTracker:
 
     def _report(self, track: _Track, fields: Fields, now: float | None, changes: list[Change]) -> None:
         """Report a change of a channel, then what follows from it for its call."""
-        changes.append(ChannelChanged(track.channel, fields))
+        changes.append(_make.channel_changed(track.channel, fields))
         if "linkedid" in fields or "channel_state" in fields:
             self._follow_call(track, fields, now, changes)
 
@@ -444,12 +478,12 @@ class ChannelTracker:
         uniqueid = channel.uniqueid
         del self._tracks[uniqueid]
         del self.channels[uniqueid]
-        changes.append(ChannelRemoved(channel))
+        changes.append(_make.channel_removed(channel))
         bridge = self.bridges.get(channel.bridge_id) if channel.bridge_id is not None else None
         if bridge is not None and uniqueid in bridge.channels:
             before = frozenset(bridge.channels)
             bridge.channels.discard(uniqueid)
-            changes.append(BridgeChanged(bridge, {"channels": (before, frozenset(bridge.channels))}))
+            changes.append(_make.bridge_changed(bridge, {"channels": (before, frozenset(bridge.channels))}))
         self._leave_call(uniqueid, channel.linkedid, now, changes, finished)
 
     def _move_to_bridge(
@@ -481,7 +515,7 @@ class ChannelTracker:
         for bridge_id, fields in moved.items():
             bridge = self.bridges.get(bridge_id)
             if bridge is not None:
-                changes.append(BridgeChanged(bridge, fields))
+                changes.append(_make.bridge_changed(bridge, fields))
 
     def _take_bridge(
         self, values: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
@@ -499,22 +533,22 @@ class ChannelTracker:
         return bridge
 
     def _add_bridge(self, bridge_id: str, now: float | None, changes: list[Change]) -> Bridge:
-        bridge = Bridge(bridge_id, None, None, None, None, set(), now)  # by position: see _new_channel
+        bridge = _make.bridge(bridge_id, None, None, None, None, set(), now)
         self.bridges[bridge_id] = bridge
         self._bridge_seqs.setdefault(bridge_id, 0)
-        changes.append(BridgeAdded(bridge))
+        changes.append(_make.bridge_added(bridge))
         return bridge
 
     def _remove_bridge(self, bridge: Bridge, seq: int, changes: list[Change]) -> None:
         del self.bridges[bridge.bridge_id]
         self._bridge_seqs.pop(bridge.bridge_id, None)
-        changes.append(BridgeRemoved(bridge))
+        changes.append(_make.bridge_removed(bridge))
         for uniqueid in sorted(bridge.channels):
             track = self._tracks.get(uniqueid)
             if track is not None and track.channel.bridge_id == bridge.bridge_id:
                 track.bridge_seq = max(track.bridge_seq, seq)
                 track.channel.bridge_id = None
-                changes.append(ChannelChanged(track.channel, {"bridge_id": (bridge.bridge_id, None)}))
+                changes.append(_make.channel_changed(track.channel, {"bridge_id": (bridge.bridge_id, None)}))
 
     # -- calls --
 
@@ -525,9 +559,9 @@ class ChannelTracker:
             return
         call = self.calls.get(linkedid)
         if call is None:
-            call = Call(linkedid, {channel.uniqueid}, channel.created)
+            call = _make.call(linkedid, {channel.uniqueid}, channel.created, False, None, None)
             self.calls[linkedid] = call
-            changes.append(CallAdded(call))
+            changes.append(_make.call_added(call))
         else:
             fields: Fields = {}
             before = frozenset(call.channels)
@@ -537,7 +571,7 @@ class ChannelTracker:
             if created is not None and (call.started is None or created < call.started):
                 fields["started"] = (call.started, created)
                 call.started = created
-            changes.append(CallChanged(call, fields))
+            changes.append(_make.call_changed(call, fields))
         if channel.channel_state == _UP:
             self._answer(linkedid, answered_at, changes)
 
@@ -550,13 +584,13 @@ class ChannelTracker:
         before = frozenset(call.channels)
         call.channels.discard(uniqueid)
         if call.channels:
-            changes.append(CallChanged(call, {"channels": (before, frozenset(call.channels))}))
+            changes.append(_make.call_changed(call, {"channels": (before, frozenset(call.channels))}))
             return
         del self.calls[call.linkedid]
         if finished:
             call.ended = now
             self.finished_calls.append(call)
-        changes.append(CallRemoved(call))
+        changes.append(_make.call_removed(call))
 
     def _answer(self, linkedid: str | None, at: float | None, changes: list[Change]) -> None:
         call = self.calls.get(linkedid) if linkedid is not None else None
@@ -567,7 +601,7 @@ class ChannelTracker:
         if at is not None:
             fields["answered_at"] = (None, at)
             call.answered_at = at
-        changes.append(CallChanged(call, fields))
+        changes.append(_make.call_changed(call, fields))
 
     # -- reconciling with the lists --
 
@@ -645,7 +679,7 @@ class ChannelTracker:
             elif since is None or self._bridge_seqs.get(bridge_id, 0) <= since:
                 fields = _assign_bridge(bridge, values)
                 if fields:
-                    changes.append(BridgeChanged(bridge, fields))
+                    changes.append(_make.bridge_changed(bridge, fields))
         if not _whole(completed):
             return
         for bridge_id, bridge in list(self.bridges.items()):
@@ -660,8 +694,7 @@ def _new_channel(
     (name, state, state_desc, cid_num, cid_name, line_num, line_name, language, account_code) = snapshot[:9]
     (context, exten, priority, uniqueid, linkedid) = snapshot[9:_SNAPSHOT_SIZE]
     assert uniqueid is not None
-    # By position, in the order of Channel's fields: keywords cost three times as much.
-    return Channel(
+    return _make.channel(
         uniqueid,
         name or "",
         None if state is None else to_int(state),
@@ -683,47 +716,24 @@ def _new_channel(
     )
 
 
-Assign = Callable[[Channel, Snapshot, "Snapshot | None", Fields], None]
+# The uniqueid is left out: it is the track's key, so it never moves.
+_ASSIGNED = tuple(None if name == "uniqueid" else name for name in _SNAPSHOT_FIELDS)
+_CONVERTERS = tuple(to_int if name == "channel_state" else None for name in _SNAPSHOT_FIELDS)
+
+# The C twin of python_field_assigner (see amiproto._accel); None: pure Python.
+_C_FIELD_ASSIGNER: AssignerFactory | None = _accel.c_function(__name__, "_C_FIELD_ASSIGNER")
+
+_assign: Assigner = (_C_FIELD_ASSIGNER or python_field_assigner)(_ASSIGNED, _CONVERTERS)
+"""``_assign(channel, snapshot, previous, fields)``: set the channel's snapshot
+fields from ``snapshot``, noting in ``fields`` those that moved. Only the values
+that differ from ``previous`` (the snapshot the channel's fields last came from;
+None: every value) are looked at, and an absent one (None) keeps what is known."""
 
 
-def _assigner() -> Assign:
-    """``_assign(channel, snapshot, previous, fields)``: set the channel's snapshot
-    fields from ``snapshot``, noting in ``fields`` those that moved.
-
-    Only the headers that differ from ``previous`` (the snapshot the channel's
-    fields last came from; None: every header) are looked at, and an absent one
-    (None) keeps what is known. Written out field by field from the tables
-    above, as dataclasses writes its ``__init__``: a loop over the fields reads
-    each by name, at more than twice the cost, and this runs for most events.
-    The uniqueid is left out: it is the track's key, so it never moves.
-    """
-    lines = [
-        "def _assign(channel, snapshot, previous, fields):",
-        "    if previous is None:",
-        "        previous = _NO_SNAPSHOT",
-    ]
-    for position, name in enumerate(_SNAPSHOT_FIELDS):
-        if name == "uniqueid":
-            continue
-        convert = "to_int(value)" if name == "channel_state" else "value"
-        # Most headers equal the previous ones: that test comes first, and alone.
-        lines += [
-            f"    if snapshot[{position}] != previous[{position}]:",
-            f"        value = snapshot[{position}]",
-            "        if value is not None:",
-            f"            new = {convert}",
-            f"            old = channel.{name}",
-            "            if old != new:",
-            f"                fields[{name!r}] = (old, new)",
-            f"                channel.{name} = new",
-        ]
-    namespace: dict[str, Any] = {"_NO_SNAPSHOT": _NO_SNAPSHOT, "to_int": to_int}
-    exec("\n".join(lines), namespace)  # the source comes from the constant tables above only
-    assign: Assign = namespace["_assign"]
-    return assign
-
-
-_assign = _assigner()
+def _speedups_switched() -> None:
+    """Build ``_assign`` again, in C or in Python as the switch chose (see amiproto._accel)."""
+    global _assign  # noqa: PLW0603 - rebuilt only by the switch
+    _assign = (_C_FIELD_ASSIGNER or python_field_assigner)(_ASSIGNED, _CONVERTERS)
 
 
 def _assign_application(channel: Channel, application: str | None, data: str | None, fields: Fields) -> None:

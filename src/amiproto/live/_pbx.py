@@ -9,6 +9,7 @@ from .._actions import Action
 from .._messages import ActionCompleted, ConnectionClosed, Event
 from ._changes import Change
 from ._channels import ChannelTracker
+from ._dispatching import dispatcher
 from ._objects import Bridge, Call, Channel, ExtensionState, Queue
 from ._queues import QueueTracker
 from ._states import StateTracker
@@ -17,9 +18,6 @@ from ._tracking import EventHandler, ListHandler
 __all__ = ["PBX"]
 
 _ActionKey = tuple[str, tuple[tuple[str, str], ...]]
-
-_BY_NAME: Any = object()
-"""In ``PBX._by_class``: route the items of this class by their name."""
 
 
 def _key(action: Action) -> _ActionKey:
@@ -54,9 +52,13 @@ class PBX:
         # names of its catalogue, so this holds at most one entry per catalogued
         # class; other items (plain events of other names, responses, completions)
         # go by ``_apply_by_name``.
-        self._by_class: dict[type, Any] = {}
+        self._by_class: dict[type, EventHandler | None] = {}
         self._trackers = trackers
-        self._seq = 0
+        self._dispatch = dispatcher(self._by_class, self._apply_by_name)
+        # ``apply`` is the dispatcher itself (C with the speedups): every item passes
+        # here, most of them to no handler, and a method of its own cost a Python
+        # frame each. The method below documents it.
+        vars(self)["apply"] = self._dispatch
         # Snapshot actions handed out and not completed yet: their key -> seq.
         self._snapshots: dict[_ActionKey, int] = {}
         self._synced = False
@@ -112,7 +114,7 @@ class PBX:
         """Fresh list actions that fill the model from scratch; send them all, then
         ``apply`` their completions. A new call forgets the previous, unfinished ones."""
         actions = [action for tracker in self._trackers for action in tracker.snapshot_actions()]
-        self._snapshots = {_key(action): self._seq for action in actions}
+        self._snapshots = {_key(action): self._dispatch.seq for action in actions}
         self._synced = not actions  # nothing to wait for
         return actions
 
@@ -123,18 +125,11 @@ class PBX:
         unit the program likes; None records no time. Items the model does not
         follow change nothing and cost one dictionary lookup.
         """
-        handler = self._by_class.get(type(item), _BY_NAME)
-        if handler is None:
-            return ()
-        if handler is _BY_NAME:
-            return self._apply_by_name(item, now)
-        self._seq = seq = self._seq + 1
-        changes: list[Change] = []
-        handler(item, now, seq, changes)
-        return changes
+        return self._dispatch(item, now)  # unused: each PBX's ``apply`` is its dispatcher
 
     def _apply_by_name(self, item: Any, now: float | None) -> Sequence[Change]:
-        """``apply`` for an item of a class not in ``_by_class``: an event by its name."""
+        """``apply`` for an item of a class not in ``_by_class``: an event by its name
+        (whose class it learns), a list's completion, the connection's end."""
         if isinstance(item, Event):
             handler = self._on_event.get(item.name)
             cls = type(item)
@@ -142,9 +137,9 @@ class PBX:
                 self._learn_class(cls)
             if handler is None:
                 return ()
-            self._seq += 1
+            self._dispatch.seq = seq = self._dispatch.seq + 1
             changes: list[Change] = []
-            handler(item, now, self._seq, changes)
+            handler(item, now, seq, changes)
             return changes
         if isinstance(item, ActionCompleted):
             return self._completed(item, now)
