@@ -107,7 +107,7 @@ _read_snapshot = header_list_reader(_SNAPSHOT_HEADERS)
 # Newexten's snapshot, then its own headers; Extension (a copy of Exten) keeps them side by side.
 _read_newexten = header_list_reader((*_SNAPSHOT_HEADERS, "Extension", "Application", "AppData"))
 _APPLICATION = _SNAPSHOT_SIZE + 1
-_read_bridge = header_reader(_BRIDGE_HEADERS)
+_read_bridge = header_list_reader(_BRIDGE_HEADERS)
 _read_listed_channel = header_reader(("Application", "ApplicationData", "BridgeId", "Duration"))
 _read_originated = header_reader(("Uniqueid", "Response", "Application", "Data"))
 _read_rename = header_reader(("Uniqueid", "Channel", "Newname"))
@@ -339,7 +339,7 @@ class ChannelTracker:
 
     def _on_hangup(self, event: Event, now: float | None, seq: int, changes: list[Change]) -> None:
         # Only the uniqueid: the channel goes, whatever else its snapshot says.
-        uniqueid = event.headers.get("Uniqueid")
+        uniqueid = _read_snapshot(event)[_UNIQUEID]
         if not uniqueid:
             return
         _remember(self._gone_channels, uniqueid)
@@ -518,7 +518,7 @@ class ChannelTracker:
                 changes.append(_make.bridge_changed(bridge, fields))
 
     def _take_bridge(
-        self, values: tuple[str | None, ...], now: float | None, seq: int, changes: list[Change]
+        self, values: Sequence[str | None], now: float | None, seq: int, changes: list[Change]
     ) -> Bridge | None:
         """The bridge an event names, added (with its fields) if the model lacks it;
         None when it cannot be followed. The caller assigns the fields of one found."""
@@ -730,10 +730,19 @@ that differ from ``previous`` (the snapshot the channel's fields last came from;
 None: every value) are looked at, and an absent one (None) keeps what is known."""
 
 
+_BRIDGE_ASSIGNED = (None, *_BRIDGE_FIELDS)  # the first is the bridge's key
+_BRIDGE_CONVERTERS = (None,) * len(_BRIDGE_ASSIGNED)
+_assign_bridge_fields: Assigner = (_C_FIELD_ASSIGNER or python_field_assigner)(
+    _BRIDGE_ASSIGNED, _BRIDGE_CONVERTERS
+)
+
+
 def _speedups_switched() -> None:
-    """Build ``_assign`` again, in C or in Python as the switch chose (see amiproto._accel)."""
-    global _assign  # noqa: PLW0603 - rebuilt only by the switch
-    _assign = (_C_FIELD_ASSIGNER or python_field_assigner)(_ASSIGNED, _CONVERTERS)
+    """Build the assigners again, in C or in Python as the switch chose (see amiproto._accel)."""
+    global _assign, _assign_bridge_fields  # noqa: PLW0603 - rebuilt only by the switch
+    assigner = _C_FIELD_ASSIGNER or python_field_assigner
+    _assign = assigner(_ASSIGNED, _CONVERTERS)
+    _assign_bridge_fields = assigner(_BRIDGE_ASSIGNED, _BRIDGE_CONVERTERS)
 
 
 def _assign_application(channel: Channel, application: str | None, data: str | None, fields: Fields) -> None:
@@ -745,16 +754,10 @@ def _assign_application(channel: Channel, application: str | None, data: str | N
         channel.application_data = data
 
 
-def _assign_bridge(bridge: Bridge, values: tuple[str | None, ...]) -> Fields:
+def _assign_bridge(bridge: Bridge, values: Sequence[str | None]) -> Fields:
+    """Set a bridge's fields from the values of ``_BRIDGE_HEADERS``; what moved."""
     fields: Fields = {}
-    if values[1:] == (bridge.bridge_type, bridge.technology, bridge.creator, bridge.name):
-        return fields  # as most events find it: one comparison instead of the loop
-    for name, value in zip(_BRIDGE_FIELDS, values[1:], strict=True):
-        if value is not None:
-            old = getattr(bridge, name)
-            if old != value:
-                fields[name] = (old, value)
-                setattr(bridge, name, value)
+    _assign_bridge_fields(bridge, values, None, fields)
     return fields
 
 

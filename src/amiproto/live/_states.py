@@ -66,7 +66,13 @@ class StateTracker:
         if device is None or state is None:
             return
         self._device_seqs[device] = seq
-        self._set_device(device, state, changes)
+        # _set_device written out: a busy server sends one for every device a call
+        # touches, and most repeat the state the model has.
+        states = self.device_states
+        old = states.get(device)
+        if old != state:
+            states[device] = state
+            changes.append(DeviceStateChanged(device, old, state))
 
     def _set_device(self, device: str, state: str, changes: list[Change]) -> None:
         states = self.device_states
