@@ -425,3 +425,19 @@ def test_untracked_events_are_freed_with_their_last_reference() -> None:
         tracemalloc.stop()
     assert held - before > 10_000 * 50  # the events were there
     assert after - before < (held - before) / 10  # and went with the list, no collection run
+
+
+def test_the_c_path_frames_bytes_where_they_lie() -> None:
+    """A bytes object fed is not copied into the framer's buffer: the C path builds its
+    events from it and copies only the message a read cut short."""
+    framer = Framer(expect_greeting=False)
+    events = b"Event: A\r\nX: 1\r\n\r\n" * 10_000
+    framer.feed(events + b"Event: Cut\r\nX:")
+    assert len(framer._buf) == 0
+    run = take_fast_run(framer)
+    assert run is not None and len(run) == 10_000
+    assert bytes(framer._buf) == b"Event: Cut\r\nX:" and framer.waiting
+    framer.feed(b" 2\r\n\r\n" + events)
+    assert take_fast_run(framer) == [(b"Event: Cut\r\nX: 2\r\n\r\n", "Cut")]
+    assert take_fast_run(framer) == [(b"Event: A\r\nX: 1\r\n\r\n", "A")] * 10_000
+    assert framer.buffered == 0 and take_fast_run(framer) == [] and framer.waiting

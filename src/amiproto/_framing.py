@@ -12,7 +12,10 @@ CRLF and the CLI text in bare LF, which is how the two are told apart.
 
 Every search resumes where the last one stopped, and consumed bytes are cut
 from the front of a ``bytearray`` (O(1) in CPython), so the work per byte does
-not depend on how the stream was chunked.
+not depend on how the stream was chunked. A ``bytes`` object fed is kept as it
+is, behind that buffer: the C fast path frames its messages where they lie and
+copies only what it leaves (most often the message a read cut short), while
+every other path first appends it to the buffer.
 
 The framer serves both roles: a client reads the server's messages, and the
 simulator reads the client's actions with the same code.
@@ -54,6 +57,7 @@ _FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response'
 # Why a C fast path (``_speedups.take_events``) stopped.
 _C_STOP_NEED_DATA = 0  # the next message is plain so far, and incomplete
 _C_STOP_GENERAL = 1  # the next message is for the general path
+_C_STOP_RESPONSE = 2  # a response ended the run
 
 # What closes a plain message; the pure-Python fast path hands messages out without it.
 PLAIN_END = b"\n\r\n"
@@ -121,6 +125,10 @@ class Framer:
         self.max_message_size = max_message_size
         self.max_buffer_size = max_buffer_size
         self._buf = bytearray()
+        # The latest bytes object fed, not copied into _buf yet: the C fast path reads
+        # its messages where they lie. Its unread part, from _rest_start, follows _buf.
+        self._rest = b""
+        self._rest_start = 0
         self._expect_greeting = expect_greeting
         self._eof = False
         self._mode = _START
@@ -144,10 +152,11 @@ class Framer:
     @property
     def buffered(self) -> int:
         """Bytes received and not yet returned in a frame."""
-        return len(self._buf)
+        return len(self._buf) + len(self._rest) - self._rest_start
 
-    def feed(self, data: bytes) -> None:
-        """Store bytes; ``b""`` marks end of file."""
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Store bytes (any buffer of them: only ``bytes`` is kept uncopied); ``b""`` marks
+        end of file."""
         if self._eof:
             raise LocalProtocolError("data received after end of file")
         if not data:
@@ -155,12 +164,29 @@ class Framer:
             self.waiting = False
             return
         self.waiting = False
-        self._buf += data
-        if len(self._buf) > self.max_buffer_size:
+        if type(data) is bytes and not self._rest:
+            # Kept as it is (immutable, so nobody can change it under us): the C fast
+            # path frames most of it in place, and copies only what a read cut short.
+            self._rest = data
+            self._rest_start = 0
+        else:
+            self._flatten()
+            self._buf += data
+        if self.buffered > self.max_buffer_size:
             raise RemoteProtocolError(
-                f"receive buffer holds {len(self._buf)} bytes, over the limit of "
+                f"receive buffer holds {self.buffered} bytes, over the limit of "
                 f"{self.max_buffer_size} (max_buffer_size)"
             )
+
+    def _flatten(self) -> None:
+        """Copy the bytes kept in ``_rest`` to the end of ``_buf``, where every path but
+        the C one reads them."""
+        rest = self._rest
+        if rest:
+            with memoryview(rest) as view:
+                self._buf += view[self._rest_start :]
+            self._rest = b""
+            self._rest_start = 0
 
     def take_plain_run(self) -> list[bytes] | None:
         """Fast path: the complete plain messages at the front of the buffer, each
@@ -175,6 +201,7 @@ class Framer:
         traffic is almost always plain; this makes the work per byte a few calls per
         chunk instead of several per message. ``take_built_run`` is its C twin.
         """
+        self._flatten()
         if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
         if self.waiting:
@@ -192,18 +219,67 @@ class Framer:
             return None
         if self.waiting:
             return [], None
+        if self._rest and not self._buf:
+            return self._take_built_in_place(take, args)
+        if self._rest:
+            self._complete_cut_message()
         buf = self._buf
         built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
             buf, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
         )
-        if stop == _C_STOP_GENERAL or self._eof:
-            if not built and response is None:
-                return None
-        elif stop == _C_STOP_NEED_DATA:
-            self.waiting = True
         if size:
             del buf[:size]
             self._plain_checked = 0
+        # Stopped for want of bytes while some are kept: the next call brings them in.
+        return self._built_run(built, response, stop, waiting=not self._rest)
+
+    def _complete_cut_message(self) -> None:
+        """Bring the kept bytes, up to the first message end among them, to the message
+        a read cut short at the end of ``_buf``: the C path takes it there whole."""
+        rest = self._rest
+        start = self._rest_start
+        end = rest.find(PLAIN_END, start)
+        cut = len(rest) if end < 0 else end + len(PLAIN_END)
+        with memoryview(rest) as view:
+            self._buf += view[start:cut]
+        if cut == len(rest):
+            self._rest = b""
+            self._rest_start = 0
+        else:
+            self._rest_start = cut
+
+    def _take_built_in_place(
+        self, take: RunTaker[_Built], args: tuple[object, ...]
+    ) -> BuiltRun[_Built] | None:
+        """``take_built_run`` on the kept bytes, while ``_buf`` is empty: no copy but of
+        what it leaves, an incomplete message (or the rest, for the general path)."""
+        rest = self._rest
+        start = self._rest_start
+        with memoryview(rest) as whole:
+            with whole[start:] as view:
+                built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
+                    view, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
+                )
+            start += size
+            if stop == _C_STOP_RESPONSE and start < len(rest):
+                self._rest_start = start
+            else:
+                self._buf += whole[start:]
+                self._rest = b""
+                self._rest_start = 0
+        if size:
+            self._plain_checked = 0
+        return self._built_run(built, response, stop, waiting=True)
+
+    def _built_run(
+        self, built: list[_Built], response: bytes | None, stop: int, *, waiting: bool
+    ) -> BuiltRun[_Built] | None:
+        """What ``take_built_run`` gives for what ``take`` returned."""
+        if stop == _C_STOP_GENERAL or self._eof:
+            if not built and response is None:
+                return None
+        elif stop == _C_STOP_NEED_DATA and waiting:
+            self.waiting = True
         return built, response
 
     def _take_plain_blocks(self) -> list[bytes] | None:
@@ -285,6 +361,7 @@ class Framer:
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed (or none are left at EOF)."""
+        self._flatten()
         buf = self._buf
         if self._mode == _START:
             skip = 0
