@@ -115,8 +115,9 @@ def core_events(blob: bytes, expected: int | None = None) -> tuple[int, Span]:
     conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
     callback = counter.callback
     # The first chunk is a client's first read: its parse is outside the span on both sides.
-    for start in [0, *range(RECV_SIZE, len(blob), CHUNK)]:
-        conn.receive_data(blob[start : max(start + CHUNK, RECV_SIZE)], now=0.0)
+    starts = [0, *range(RECV_SIZE, len(blob), CHUNK)]
+    for start, end in zip(starts, [*starts[1:], len(blob)], strict=True):
+        conn.receive_data(blob[start:end], now=0.0)
         for item in conn.next_events():
             if isinstance(item, amiproto.Event):
                 callback(item)
