@@ -8,13 +8,14 @@ import pickle
 import re
 import tracemalloc
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import amiproto
-from amiproto import _accel, _headers
+from amiproto import _accel, _framing, _headers
 from amiproto._framing import Framer
 from amiproto._messages import Message, event_name_of
 
@@ -263,6 +264,17 @@ def test_take_events_frames_like_the_general_path(stream: bytes, cuts: list[int]
     cuts = [cut for cut in cuts if cut <= len(stream)]
     expected = frame_all(stream, cuts, c=False, fast=False, limit=limit)
     assert raws(frame_all(stream, cuts, c=True, limit=limit)) == expected
+
+
+@given(STREAMS, st.lists(st.integers(0, 400), max_size=8), st.sampled_from([5, 20, 120]))
+def test_take_events_frames_bytes_kept_in_place_like_the_general_path(
+    stream: bytes, cuts: list[int], limit: int
+) -> None:
+    """As above, with every bytes object fed kept as it is (the C path reads it in place)."""
+    cuts = [cut for cut in cuts if cut <= len(stream)]
+    expected = frame_all(stream, cuts, c=False, fast=False, limit=limit)
+    with mock.patch.object(_framing, "_KEEP_FROM", 1):
+        assert raws(frame_all(stream, cuts, c=True, limit=limit)) == expected
 
 
 @given(st.sampled_from(RECORDED or [b""]), st.lists(st.integers(0, 1 << 20), max_size=30))

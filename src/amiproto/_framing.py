@@ -57,7 +57,6 @@ _FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response'
 # Why a C fast path (``_speedups.take_events``) stopped.
 _C_STOP_NEED_DATA = 0  # the next message is plain so far, and incomplete
 _C_STOP_GENERAL = 1  # the next message is for the general path
-_C_STOP_RESPONSE = 2  # a response ended the run
 
 # What closes a plain message; the pure-Python fast path hands messages out without it.
 PLAIN_END = b"\n\r\n"
@@ -73,6 +72,10 @@ BuiltRun = tuple[list[_Built], "bytes | None"]
 # gives what it built, a response's bytes or None, the bytes it consumed, why it
 # stopped, and where to resume.
 RunTaker = Callable[..., tuple[list[_Built], "bytes | None", int, int, int, int]]
+
+# Bytes from which a bytes object fed is kept as it is rather than copied: below it
+# the copy costs less than framing in place (a memoryview per call).
+_KEEP_FROM = 16 * 1024
 
 # Framer modes for the message being read.
 _START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
@@ -164,17 +167,21 @@ class Framer:
             self.waiting = False
             return
         self.waiting = False
-        if type(data) is bytes and not self._rest:
+        if type(data) is bytes and len(data) >= _KEEP_FROM and not self._rest:
             # Kept as it is (immutable, so nobody can change it under us): the C fast
-            # path frames most of it in place, and copies only what a read cut short.
+            # path frames most of it in place, and copies only what it leaves.
             self._rest = data
             self._rest_start = 0
+            size = len(self._buf) + len(data)
         else:
-            self._flatten()
-            self._buf += data
-        if self.buffered > self.max_buffer_size:
+            if self._rest:
+                self._flatten()
+            buf = self._buf
+            buf += data
+            size = len(buf)
+        if size > self.max_buffer_size:
             raise RemoteProtocolError(
-                f"receive buffer holds {self.buffered} bytes, over the limit of "
+                f"receive buffer holds {size} bytes, over the limit of "
                 f"{self.max_buffer_size} (max_buffer_size)"
             )
 
@@ -219,19 +226,24 @@ class Framer:
             return None
         if self.waiting:
             return [], None
-        if self._rest and not self._buf:
-            return self._take_built_in_place(take, args)
-        if self._rest:
-            self._complete_cut_message()
         buf = self._buf
+        if self._rest:
+            if not buf:
+                return self._take_built_in_place(take, args)
+            self._complete_cut_message()
         built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
             buf, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
         )
+        if stop == _C_STOP_GENERAL or self._eof:
+            if not built and response is None:
+                return None
+        elif stop == _C_STOP_NEED_DATA and not self._rest:
+            # (While bytes are kept, the next call brings them in instead.)
+            self.waiting = True
         if size:
             del buf[:size]
             self._plain_checked = 0
-        # Stopped for want of bytes while some are kept: the next call brings them in.
-        return self._built_run(built, response, stop, waiting=not self._rest)
+        return built, response
 
     def _complete_cut_message(self) -> None:
         """Bring the kept bytes, up to the first message end among them, to the message
@@ -252,21 +264,18 @@ class Framer:
         self, take: RunTaker[_Built], args: tuple[object, ...]
     ) -> BuiltRun[_Built] | None:
         """``take_built_run`` on the kept bytes, while ``_buf`` is empty: no copy but of
-        what it leaves, an incomplete message (or the rest, for the general path)."""
+        what it leaves. That is most often a message a read cut short; after a
+        response, or a message for the general path, it is the rest of the read,
+        taken from ``_buf`` then: a response ends a call, and each call in place
+        costs more than in ``_buf`` (answers to actions come in runs)."""
         rest = self._rest
-        start = self._rest_start
-        with memoryview(rest) as whole:
-            with whole[start:] as view:
-                built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
-                    view, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
-                )
-            start += size
-            if stop == _C_STOP_RESPONSE and start < len(rest):
-                self._rest_start = start
-            else:
-                self._buf += whole[start:]
-                self._rest = b""
-                self._rest_start = 0
+        with memoryview(rest) as whole, whole[self._rest_start :] as view:
+            built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
+                view, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
+            )
+            self._buf += view[size:]
+        self._rest = b""
+        self._rest_start = 0
         if size:
             self._plain_checked = 0
         return self._built_run(built, response, stop, waiting=True)
