@@ -12,10 +12,11 @@ CRLF and the CLI text in bare LF, which is how the two are told apart.
 
 Every search resumes where the last one stopped, and consumed bytes are cut
 from the front of a ``bytearray`` (O(1) in CPython), so the work per byte does
-not depend on how the stream was chunked. A ``bytes`` object fed is kept as it
-is, behind that buffer: the C fast path frames its messages where they lie and
-copies only what it leaves (most often the message a read cut short), while
-every other path first appends it to the buffer.
+not depend on how the stream was chunked. A large ``bytes`` object fed (a
+socket read) is kept as it is, behind that buffer: the C fast path frames its
+events where they lie, up to the first response or message it leaves to the
+general path, and copies only what it leaves (most often the message the read
+cut short), while every other path first appends it to the buffer.
 
 The framer serves both roles: a client reads the server's messages, and the
 simulator reads the client's actions with the same code.

@@ -30,7 +30,8 @@ so one burst never buffers more than one read's worth.
 Each read that frees room in the socket makes the kernel send a window update, and on a
 busy connection the server's next segments then go out on the reader's CPU, in the read:
 over loopback the read took 23% of a C client's time at 128 KiB, 12% at 1 MiB
-(bench_clients.py, events; a profile of its ``socket + core`` row). In pure Python not
+(bench_clients.py, events; a profile of its ``socket + core`` row). Not more: at 2 MiB
+the sync client's reader thread page-faulted on most reads. In pure Python not
 more than 128 KiB: a read's events (about 350 of the recording's in 128 KiB) are alive
 together until their callbacks ran, and past about 700 new objects the garbage collector
 runs in mid-parse; the C core's events are hidden from the collector, so their number per
