@@ -1,6 +1,6 @@
 """Clients against the core alone: events delivered to a callback, and pipelined round trips.
 
-    python benchmarks/bench_clients.py [--runs 9] [--pings 10000] [--part events|round-trips]
+    python benchmarks/bench_clients.py [--runs 9] [--pings 10000] [--part events|round-trips] [--no-pin]
 
 The simulator runs in subprocesses (so it does not share the clients' GIL); the
 runs are interleaved in rounds (core, then each client, then again). Rates are the
@@ -17,22 +17,33 @@ times over (245,312 events, 94 MB), so that the login and the connection's start
 weigh little beside the stream, and a run lasts long enough (a few tenths of a
 second) that a shared machine's brief slow spells average out.
 - core alone: a greeting, then those bytes fed to a ``Connection`` in 256 KiB
-  chunks, every item taken with ``next_events()``, each ``Event`` handed to a
-  callback that counts it;
+  chunks (the first one ``RECV_SIZE`` long, see below), every item taken with
+  ``next_events()``, each ``Event`` handed to a callback that counts it;
 - a client: the simulator replays those bytes over loopback as fast as the
   socket takes them once the client has logged in; a callback registered under
-  ``""`` counts them.
+  ``""`` counts them. Clients read ``RECV_SIZE`` bytes at a time: 1 MiB with the
+  C speedups, 128 KiB in pure Python (see its docstring for why).
 Both are timed from the first event's callback to the last's (``Counter``), so
 that neither the login nor the connection's start counts in a rate of events.
+The first event's callback comes once the first chunk or read is parsed, so that
+parse is outside the span: the core alone's first chunk is as long as a client's
+first read, so that both leave out the same work (with 256 KiB, 1 MiB reads
+left out three quarters of a MiB more of a client's work than of the core's).
 The rate is wall time; the CPU this process spent per event over the same span
 (every thread of it) is printed beside it, and the ratio of those too: the
 simulator sends faster than any reader parses (the line under the table: a
 socket that only counts the bytes takes them several times faster than the core
 alone parses them), so a client's wall rate is its own work, and the CPU figures
-agree with it. Two rows without a client show what any client pays for the
-socket: ``socket + core``, one thread that ``recv``s ``RECV_SIZE`` bytes at a
-time and does what the core alone does with them (the floor of a client), and
-the byte counter.
+agree with it. That holds when the simulator never takes a client's CPU, which
+the core alone does not share with any sender: on Linux with two CPUs or more,
+the replaying simulator runs on the last one and the events rows (the core alone
+too) on the others, unless ``--no-pin``. Unpinned, the scheduler at times ran
+the sync client's reader thread on the simulator's CPU, and its wall rate fell
+by up to a fifth in those rounds while its CPU per event stayed the same.
+Two rows without a client show what any client pays for the socket:
+``socket + core``, one thread that ``recv``s ``RECV_SIZE`` bytes at a time and
+does what the core alone does with them (the floor of a client), and the byte
+counter.
 
 Round trips. Both sides do the same thing in the same rhythm: send ``WINDOW``
 Pings (each with a 10 s timeout), wait until all of them are answered, repeat.
@@ -109,8 +120,10 @@ def core_events(blob: bytes, expected: int | None = None) -> tuple[int, Span]:
     conn = amiproto.Connection()
     conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
     callback = counter.callback
-    for start in range(0, len(blob), CHUNK):
-        conn.receive_data(blob[start : start + CHUNK], now=0.0)
+    # The first chunk is a client's first read: its parse is outside the span on both sides.
+    starts = [0, *range(RECV_SIZE, len(blob), CHUNK)]
+    for start, end in zip(starts, [*starts[1:], len(blob)], strict=True):
+        conn.receive_data(blob[start:end], now=0.0)
         for item in conn.next_events():
             if isinstance(item, amiproto.Event):
                 callback(item)
@@ -153,9 +166,9 @@ def core_round_trips(total: int) -> float:
 
 
 @contextmanager
-def simulator(replay: bytes | None, *options: str) -> Iterator[tuple[str, int]]:
+def simulator(replay: bytes | None, *options: str, cpus: set[int] | None = None) -> Iterator[tuple[str, int]]:
     """A simulator in a subprocess, replaying ``replay`` (a stream of events) if given,
-    with these command-line ``options``."""
+    with these command-line ``options``, on these ``cpus`` if given (Linux)."""
     folder = tempfile.TemporaryDirectory()
     command = [sys.executable, "-m", "amiproto_transports.simulator", "--port", "0", *options]
     if replay is not None:
@@ -163,6 +176,8 @@ def simulator(replay: bytes | None, *options: str) -> Iterator[tuple[str, int]]:
         path.write_bytes(b"Asterisk Call Manager/11.0.0\r\n" + replay)
         command += ["--replay", str(path)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    if cpus is not None:
+        os.sched_setaffinity(process.pid, cpus)  # before it starts any thread
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -346,6 +361,31 @@ async def trio_tasks(address: tuple[str, int], total: int) -> float:
         return time.perf_counter() - started
 
 
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """The events part's CPUs, on Linux with two or more: (the replaying simulator's,
+    this process's); None: no split."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return None
+    return {allowed[-1]}, set(allowed[:-1])
+
+
+@contextmanager
+def on_cpus(cpus: set[int] | None) -> Iterator[None]:
+    """This thread (and the threads it starts) on ``cpus`` meanwhile, if given."""
+    if cpus is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 EventsMeasure = Callable[[], Span]
 CORE = "core alone (in memory)"
 FLOOR = "socket + core (no client)"
@@ -356,7 +396,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--pings", type=int, default=10_000)
     parser.add_argument("--part", choices=["events", "round-trips"], help="only this table")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="events: leave the simulator and the clients on any CPU"
+    )
     args = parser.parse_args()
+    split = None if args.no_pin else split_cpus()
+    sender_cpus, reader_cpus = split if split is not None else (None, None)
     blob = replay_events()
     expected, _ = core_events(blob)
     pings = max(WINDOW, args.pings // WINDOW * WINDOW)
@@ -367,7 +412,7 @@ def main() -> None:
     spans: dict[str, list[Span]] = {}
     times: dict[str, list[float]] = {}
     sender: list[float] = []  # the byte counter's seconds, per round
-    with simulator(blob) as replay, simulator(None) as plain:
+    with simulator(blob, cpus=sender_cpus) as replay, simulator(None) as plain:
         if args.part != "round-trips":
             events[CORE] = lambda: core_events(blob, expected)[1]
             events[FLOOR] = lambda: socket_and_core(replay, expected)
@@ -385,14 +430,22 @@ def main() -> None:
             round_trips["trio"] = ("submit()", lambda: trio.run(trio_submit, plain, pings))
             round_trips["trio "] = ("send_action, task each", lambda: trio.run(trio_tasks, plain, pings))
         for _ in range(args.runs):
-            for name, measure in events.items():
-                spans.setdefault(name, []).append(measure())
-            if events:
-                sender.append(bytes_only(replay, len(blob) - 4096))  # all but the last few events
+            with on_cpus(reader_cpus):
+                for name, measure in events.items():
+                    spans.setdefault(name, []).append(measure())
+                if events:
+                    sender.append(bytes_only(replay, len(blob) - 4096))  # all but the last few events
             for name, (_, rt_measure) in round_trips.items():
                 times.setdefault(name, []).append(rt_measure())
 
     print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if events:
+        placed = (
+            "any CPU"
+            if split is None
+            else f"CPUs {sorted(reader_cpus or ())}, the simulator {sorted(sender_cpus or ())}"
+        )
+        print(f"events: this process on {placed}")
     if events:
         print_events(spans, sender, expected, len(blob), args.runs)
     if round_trips:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+from unittest import mock
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import amiproto
+from amiproto import _framing
 from amiproto._framing import Framer
 
 from .helpers import chunked, feed_all, summary, take_fast_run
@@ -232,3 +236,81 @@ def test_generated_streams_frame_alike_however_chunked(
     stream = b"".join(piece + ending for piece, ending in parts)
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=10))
     assert summary(feed_all(chunked(stream, cuts))) == summary(feed_all([stream]))
+
+
+def drain_fast(framer: Framer) -> list[bytes]:
+    """Every message the framer holds, by its fast path where it can, else the general one."""
+    out: list[bytes] = []
+    while True:
+        run = take_fast_run(framer)
+        if run:
+            out += [raw for raw, _ in run]
+            continue
+        if run is not None:
+            return out
+        frame = framer.next_frame()
+        if frame is None:
+            return out
+        out.append(frame.raw)
+
+
+KINDS_OF_BUFFER = st.sampled_from([bytes, bytearray, memoryview])
+
+
+MESSAGES = st.sampled_from(
+    [
+        b"Event: A\r\nX: 1\r\n\r\n",
+        b"Response: Success\r\n\r\n",
+        b"Event: B\n\n",
+        b"Event: C\r\nEvent: D\r\n\r\n",  # glued
+        b"Response: Follows\r\nPrivilege: Command\r\nline\n\n--END COMMAND--\r\n\r\n",
+    ]
+)
+
+
+@given(
+    st.lists(MESSAGES).map(b"".join),
+    st.lists(st.tuples(st.integers(0, 300), KINDS_OF_BUFFER, st.booleans()), max_size=8),
+    st.sampled_from([1, 16 * 1024]),
+)
+def test_every_kind_of_buffer_fed_in_any_pieces_frames_alike(
+    stream: bytes, cuts: list[tuple[int, type, bool]], keep_from: int
+) -> None:
+    """bytes are kept as they are fed (the C path frames them in place, from
+    ``keep_from`` bytes), other buffers copied; fed in pieces of any kind, drained after
+    each or not, the messages are those the general path frames alone."""
+    expected = [raw for raw, _, _ in frames(stream)] if stream else []
+    framer = Framer(expect_greeting=False)
+    out: list[bytes] = []
+    bounds = sorted({cut for cut, _, _ in cuts if cut < len(stream)} | {0, len(stream)})
+    drains = {cut: (kind, drained) for cut, kind, drained in cuts}
+    with mock.patch.object(_framing, "_KEEP_FROM", keep_from):
+        for start, stop in itertools.pairwise(bounds):
+            kind, drained = drains.get(start, (bytes, True))
+            framer.feed(kind(stream[start:stop]))
+            if drained:
+                out += drain_fast(framer)
+        framer.feed(b"")
+        out += drain_fast(framer)
+    assert out == expected
+    assert framer.buffered == 0
+
+
+def test_a_buffer_changed_after_it_was_fed_changes_nothing() -> None:
+    data = bytearray(b"Event: A\r\n\r\nEvent: B\r\n")
+    framer = Framer(expect_greeting=False)
+    with mock.patch.object(_framing, "_KEEP_FROM", 1):
+        framer.feed(data)
+    data[:] = b"x" * len(data)
+    framer.feed(b"\r\n")
+    assert drain_fast(framer) == [b"Event: A\r\n\r\n", b"Event: B\r\n\r\n"]
+
+
+@pytest.mark.parametrize("keep_from", [1, 16 * 1024])
+def test_bytes_kept_as_fed_count_towards_the_buffer_limit(keep_from: int) -> None:
+    framer = Framer(expect_greeting=False, max_message_size=64, max_buffer_size=100)
+    with mock.patch.object(_framing, "_KEEP_FROM", keep_from):
+        framer.feed(b"Event: A\r\n\r\n" * 5)
+        assert framer.buffered == 60
+        with pytest.raises(amiproto.RemoteProtocolError, match="max_buffer_size"):
+            framer.feed(b"Event: B\r\n\r\n" * 5)

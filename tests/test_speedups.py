@@ -9,13 +9,14 @@ import pickle
 import re
 import tracemalloc
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import amiproto
-from amiproto import _accel, _headers
+from amiproto import _accel, _framing, _headers
 from amiproto._framing import Framer
 from amiproto._messages import Message, event_name_of
 from amiproto._typed import to_int
@@ -273,6 +274,17 @@ def test_take_events_frames_like_the_general_path(stream: bytes, cuts: list[int]
     assert raws(frame_all(stream, cuts, c=True, limit=limit)) == expected
 
 
+@given(STREAMS, st.lists(st.integers(0, 400), max_size=8), st.sampled_from([5, 20, 120]))
+def test_take_events_frames_bytes_kept_in_place_like_the_general_path(
+    stream: bytes, cuts: list[int], limit: int
+) -> None:
+    """As above, with every bytes object fed kept as it is (the C path reads it in place)."""
+    cuts = [cut for cut in cuts if cut <= len(stream)]
+    expected = frame_all(stream, cuts, c=False, fast=False, limit=limit)
+    with mock.patch.object(_framing, "_KEEP_FROM", 1):
+        assert raws(frame_all(stream, cuts, c=True, limit=limit)) == expected
+
+
 @given(st.sampled_from(RECORDED or [b""]), st.lists(st.integers(0, 1 << 20), max_size=30))
 def test_take_events_frames_recordings_like_python(stream: bytes, cuts: list[int]) -> None:
     cuts = [cut % (len(stream) + 1) for cut in cuts]
@@ -433,6 +445,22 @@ def test_untracked_events_are_freed_with_their_last_reference() -> None:
         tracemalloc.stop()
     assert held - before > 10_000 * 50  # the events were there
     assert after - before < (held - before) / 10  # and went with the list, no collection run
+
+
+def test_the_c_path_frames_bytes_where_they_lie() -> None:
+    """A bytes object fed is not copied into the framer's buffer: the C path builds its
+    events from it and copies only the message a read cut short."""
+    framer = Framer(expect_greeting=False)
+    events = b"Event: A\r\nX: 1\r\n\r\n" * 10_000
+    framer.feed(events + b"Event: Cut\r\nX:")
+    assert len(framer._buf) == 0
+    run = take_fast_run(framer)
+    assert run is not None and len(run) == 10_000
+    assert bytes(framer._buf) == b"Event: Cut\r\nX:" and framer.waiting
+    framer.feed(b" 2\r\n\r\n" + events)
+    assert take_fast_run(framer) == [(b"Event: Cut\r\nX: 2\r\n\r\n", "Cut")]
+    assert take_fast_run(framer) == [(b"Event: A\r\nX: 1\r\n\r\n", "A")] * 10_000
+    assert framer.buffered == 0 and take_fast_run(framer) == [] and framer.waiting
 
 
 # -- the live model's reads: views of values and the field assigner --
@@ -679,7 +707,9 @@ def test_switching_the_speedups_rebuilds_the_live_models_helpers() -> None:
     assert type(_channels._make.channel_changed).__name__ == "InstanceMaker"
     _accel.use_speedups(False)
     try:
-        assert type(_channels._assign).__name__ == type(_channels._assign_bridge_fields).__name__ == "function"
+        assert (
+            type(_channels._assign).__name__ == type(_channels._assign_bridge_fields).__name__ == "function"
+        )
         assert _channels._make.channel_changed is ChannelChanged
         assert type(PBX().apply).__name__ == "TypeDispatcher"
     finally:

@@ -12,7 +12,11 @@ CRLF and the CLI text in bare LF, which is how the two are told apart.
 
 Every search resumes where the last one stopped, and consumed bytes are cut
 from the front of a ``bytearray`` (O(1) in CPython), so the work per byte does
-not depend on how the stream was chunked.
+not depend on how the stream was chunked. A large ``bytes`` object fed (a
+socket read) is kept as it is, behind that buffer: the C fast path frames its
+events where they lie, up to the first response or message it leaves to the
+general path, and copies only what it leaves (most often the message the read
+cut short), while every other path first appends it to the buffer.
 
 The framer serves both roles: a client reads the server's messages, and the
 simulator reads the client's actions with the same code.
@@ -70,6 +74,10 @@ BuiltRun = tuple[list[_Built], "bytes | None"]
 # stopped, and where to resume.
 RunTaker = Callable[..., tuple[list[_Built], "bytes | None", int, int, int, int]]
 
+# Bytes from which a bytes object fed is kept as it is rather than copied: below it
+# the copy costs less than framing in place (a memoryview per call).
+_KEEP_FROM = 16 * 1024
+
 # Framer modes for the message being read.
 _START, _BLOCK, _FOLLOWS_HEADERS, _FOLLOWS_LOOKAHEAD, _FOLLOWS_BODY = range(5)
 
@@ -121,6 +129,10 @@ class Framer:
         self.max_message_size = max_message_size
         self.max_buffer_size = max_buffer_size
         self._buf = bytearray()
+        # The latest bytes object fed, not copied into _buf yet: the C fast path reads
+        # its messages where they lie. Its unread part, from _rest_start, follows _buf.
+        self._rest = b""
+        self._rest_start = 0
         self._expect_greeting = expect_greeting
         self._eof = False
         self._mode = _START
@@ -144,10 +156,11 @@ class Framer:
     @property
     def buffered(self) -> int:
         """Bytes received and not yet returned in a frame."""
-        return len(self._buf)
+        return len(self._buf) + len(self._rest) - self._rest_start
 
-    def feed(self, data: bytes) -> None:
-        """Store bytes; ``b""`` marks end of file."""
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Store bytes (any buffer of them: only ``bytes`` is kept uncopied); ``b""`` marks
+        end of file."""
         if self._eof:
             raise LocalProtocolError("data received after end of file")
         if not data:
@@ -155,12 +168,33 @@ class Framer:
             self.waiting = False
             return
         self.waiting = False
-        self._buf += data
-        if len(self._buf) > self.max_buffer_size:
+        if type(data) is bytes and len(data) >= _KEEP_FROM and not self._rest:
+            # Kept as it is (immutable, so nobody can change it under us): the C fast
+            # path frames most of it in place, and copies only what it leaves.
+            self._rest = data
+            self._rest_start = 0
+            size = len(self._buf) + len(data)
+        else:
+            if self._rest:
+                self._flatten()
+            buf = self._buf
+            buf += data
+            size = len(buf)
+        if size > self.max_buffer_size:
             raise RemoteProtocolError(
-                f"receive buffer holds {len(self._buf)} bytes, over the limit of "
+                f"receive buffer holds {size} bytes, over the limit of "
                 f"{self.max_buffer_size} (max_buffer_size)"
             )
+
+    def _flatten(self) -> None:
+        """Copy the bytes kept in ``_rest`` to the end of ``_buf``, where every path but
+        the C one reads them."""
+        rest = self._rest
+        if rest:
+            with memoryview(rest) as view:
+                self._buf += view[self._rest_start :]
+            self._rest = b""
+            self._rest_start = 0
 
     def take_plain_run(self) -> list[bytes] | None:
         """Fast path: the complete plain messages at the front of the buffer, each
@@ -175,6 +209,7 @@ class Framer:
         traffic is almost always plain; this makes the work per byte a few calls per
         chunk instead of several per message. ``take_built_run`` is its C twin.
         """
+        self._flatten()
         if self._mode != _START or self._scan or self._expect_greeting or self._general_until > 0:
             return None
         if self.waiting:
@@ -193,17 +228,68 @@ class Framer:
         if self.waiting:
             return [], None
         buf = self._buf
+        if self._rest:
+            if not buf:
+                return self._take_built_in_place(take, args)
+            self._complete_cut_message()
         built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
             buf, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
         )
         if stop == _C_STOP_GENERAL or self._eof:
             if not built and response is None:
                 return None
-        elif stop == _C_STOP_NEED_DATA:
+        elif stop == _C_STOP_NEED_DATA and not self._rest:
+            # (While bytes are kept, the next call brings them in instead.)
             self.waiting = True
         if size:
             del buf[:size]
             self._plain_checked = 0
+        return built, response
+
+    def _complete_cut_message(self) -> None:
+        """Bring the kept bytes, up to the first message end among them, to the message
+        a read cut short at the end of ``_buf``: the C path takes it there whole."""
+        rest = self._rest
+        start = self._rest_start
+        end = rest.find(PLAIN_END, start)
+        cut = len(rest) if end < 0 else end + len(PLAIN_END)
+        with memoryview(rest) as view:
+            self._buf += view[start:cut]
+        if cut == len(rest):
+            self._rest = b""
+            self._rest_start = 0
+        else:
+            self._rest_start = cut
+
+    def _take_built_in_place(
+        self, take: RunTaker[_Built], args: tuple[object, ...]
+    ) -> BuiltRun[_Built] | None:
+        """``take_built_run`` on the kept bytes, while ``_buf`` is empty: no copy but of
+        what it leaves. That is most often a message a read cut short; after a
+        response, or a message for the general path, it is the rest of the read,
+        taken from ``_buf`` then: a response ends a call, and each call in place
+        costs more than in ``_buf`` (answers to actions come in runs)."""
+        rest = self._rest
+        with memoryview(rest) as whole, whole[self._rest_start :] as view:
+            built, response, size, stop, self._fast_resume, self._fast_first_lf = take(
+                view, self.max_message_size, self._fast_resume, self._fast_first_lf, *args
+            )
+            self._buf += view[size:]
+        self._rest = b""
+        self._rest_start = 0
+        if size:
+            self._plain_checked = 0
+        return self._built_run(built, response, stop, waiting=True)
+
+    def _built_run(
+        self, built: list[_Built], response: bytes | None, stop: int, *, waiting: bool
+    ) -> BuiltRun[_Built] | None:
+        """What ``take_built_run`` gives for what ``take`` returned."""
+        if stop == _C_STOP_GENERAL or self._eof:
+            if not built and response is None:
+                return None
+        elif stop == _C_STOP_NEED_DATA and waiting:
+            self.waiting = True
         return built, response
 
     def _take_plain_blocks(self) -> list[bytes] | None:
@@ -285,6 +371,7 @@ class Framer:
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed (or none are left at EOF)."""
+        self._flatten()
         buf = self._buf
         if self._mode == _START:
             skip = 0

@@ -15,7 +15,7 @@ from amiproto_transports._async import Backend
 from amiproto_transports._async import _trio as trio_backend
 from amiproto_transports._async._asyncio import AsyncioBackend
 from amiproto_transports._async._trio import TrioBackend
-from amiproto_transports._shared import Options
+from amiproto_transports._shared import RECV_SIZE, Options
 from amiproto_transports.sync import connect
 
 Body = Callable[[Backend[Any], list[float]], Coroutine[Any, Any, None]]
@@ -116,10 +116,16 @@ def test_trio_a_come_answer_is_a_cancel_point_but_no_schedule_point() -> None:
     trio.run(main)
 
 
+def test_trio_reads_at_most_512_kib_between_checkpoints() -> None:
+    in_a_row = trio_backend._READS_IN_A_ROW
+    assert in_a_row == 1 or in_a_row * RECV_SIZE <= 512 * 1024
+
+
 @pytest.mark.timeout(30)
 @pytest.mark.skipif(not trio_backend._EAGER_WRITES, reason="no reads in a row where a socket is no file")
 def test_trio_reads_a_few_full_reads_in_a_row_then_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trio_backend, "RECV_SIZE", 64)
+    monkeypatch.setattr(trio_backend, "_READS_IN_A_ROW", 4)  # as with 128 KiB reads
     near, far = socket.socketpair()
     checkpoints: list[int] = []
 

@@ -27,9 +27,11 @@ __all__ = ["Pending", "TrioBackend"]
 
 _EAGER_WRITES = sys.platform != "win32"  # there a socket is not a file descriptor
 # Reads the reader makes in a row, each after one that filled its buffer, before it
-# lets trio run the other tasks: a pass of trio's run loop per read cost a busy
-# client a twentieth of its time (bench_clients.py, events). Not on Windows either.
-_READS_IN_A_ROW = 4
+# lets trio run the other tasks: a pass of trio's run loop per 128 KiB read cost a busy
+# client a twentieth of its time (bench_clients.py, events). Up to 512 KiB in a row, so
+# that other tasks wait no longer with larger reads (1 MiB, with the C core: then one
+# read at a time). Not on Windows either.
+_READS_IN_A_ROW = max(1, 512 * 1024 // RECV_SIZE)
 ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 T = TypeVar("T")

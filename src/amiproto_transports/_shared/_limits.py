@@ -6,6 +6,7 @@ sync and async clients differ, the constant says why.
 
 from __future__ import annotations
 
+from amiproto import _accel
 from amiproto._connection import DEFAULT_MAX_LIST_EVENTS
 
 __all__ = [
@@ -21,12 +22,20 @@ __all__ = [
 DEFAULT_QUEUE_SIZE = 10_000
 """Messages the reader may queue for the callbacks before the oldest are dropped (``queue_size``)."""
 
-RECV_SIZE = 128 * 1024
-"""Bytes asked of one read. asyncio's protocol also pauses reading while this much waits
-unread by the reader task, so one burst never buffers more than one read's worth.
-Not more: a read's events (about 350 of the recording's in 128 KiB) are alive together
-until their callbacks ran, and past about 700 new objects the garbage collector runs in
-mid-parse; at 256 KiB it did so on most reads (bench_clients.py, events)."""
+RECV_SIZE = 1024 * 1024 if _accel.speedups is not None else 128 * 1024
+"""Bytes asked of one read: 1 MiB with the core's C speedups, 128 KiB in pure Python.
+asyncio's protocol also pauses reading while this much waits unread by the reader task,
+so one burst never buffers more than one read's worth.
+
+Each read that frees room in the socket makes the kernel send a window update, and on a
+busy connection the server's next segments then go out on the reader's CPU, in the read:
+over loopback the read took 23% of a C client's time at 128 KiB, 12% at 1 MiB
+(bench_clients.py, events; a profile of its ``socket + core`` row). Not more: at 2 MiB
+the sync client's reader thread page-faulted on most reads. In pure Python not
+more than 128 KiB: a read's events (about 350 of the recording's in 128 KiB) are alive
+together until their callbacks ran, and past about 700 new objects the garbage collector
+runs in mid-parse; the C core's events are hidden from the collector, so their number per
+read costs nothing."""
 
 EAGER_BYTES = 2048
 """Queued bytes from which a burst of actions is written at once, without waiting for the
