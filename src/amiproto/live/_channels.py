@@ -201,6 +201,9 @@ class ChannelTracker:
             "NewConnectedLine": snapshot,
             "NewAccountCode": snapshot,
             "Newexten": self._on_newexten,
+            # The catalogue's spelling of Newexten: the core makes one class of both,
+            # which PBX then routes by class alone, without reading the name.
+            "NewExten": self._on_newexten,
             "Rename": self._on_rename,
             "Hangup": self._on_hangup,
             "OriginateResponse": self._on_originate_response,
