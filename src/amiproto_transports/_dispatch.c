@@ -4,7 +4,9 @@
    than everything else it adds to the core's work. This does the same: for
    each message, the callbacks cached under its event name (when the cached
    class is the message's own) or else those matching() gives, each called in
-   order. A callback's Exception (or, when a 9th argument names another class,
+   order. The cache is read from its one-item list per message: a registration
+   puts a new dict there, and a callback that removes itself must not be
+   called again for the rest of the batch. A callback's Exception (or, when a 9th argument names another class,
    an instance of that) goes to failed(callback, message, error) and the next
    one runs; any other BaseException stops the loop and propagates.
    A callback that returns something other than None pauses the loop, so that
@@ -21,21 +23,34 @@
 /* The callbacks of one message: a new reference to a tuple, or NULL with an
    exception set. */
 static PyObject *
-callbacks_of(PyObject *message, PyObject *by_name, PyObject *matching, PyObject *name_attr)
+callbacks_of(PyObject *message, PyObject *cell, PyObject *matching, PyObject *name_attr)
 {
     PyObject *name = PyObject_GetAttr(message, name_attr);
     if (name != NULL) {
-        PyObject *hit = PyDict_GetItemWithError(by_name, name); /* borrowed */
+        /* Read after the name, which may have run Python code. */
+        if (PyList_GET_SIZE(cell) != 1 || !PyDict_Check(PyList_GET_ITEM(cell, 0))) {
+            Py_DECREF(name);
+            PyErr_SetString(PyExc_TypeError, "dispatch(): the cache cell must hold one dict");
+            return NULL;
+        }
+        PyObject *by_name = Py_NewRef(PyList_GET_ITEM(cell, 0));
+        PyObject *hit = PyDict_GetItemWithError(by_name, name); /* borrowed from by_name */
         Py_DECREF(name);
         if (hit != NULL) {
             if (PyTuple_Check(hit) && PyTuple_GET_SIZE(hit) == 2 &&
                 PyTuple_GET_ITEM(hit, 0) == (PyObject *)Py_TYPE(message) &&
                 PyTuple_Check(PyTuple_GET_ITEM(hit, 1))) {
-                return Py_NewRef(PyTuple_GET_ITEM(hit, 1));
+                PyObject *found = Py_NewRef(PyTuple_GET_ITEM(hit, 1));
+                Py_DECREF(by_name);
+                return found;
             }
+            Py_DECREF(by_name);
         }
-        else if (PyErr_Occurred()) {
-            return NULL;
+        else {
+            Py_DECREF(by_name);
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
         }
     }
     else if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
@@ -75,7 +90,7 @@ report_failure(PyObject *failed, PyObject *callback, PyObject *message)
     return 0;
 }
 
-/* dispatch(messages, index, callbacks, position, by_name, matching, failed, name_attr[, caught])
+/* dispatch(messages, index, callbacks, position, by_name_cell, matching, failed, name_attr[, caught])
        -> None | (index, callbacks, position, result)
 
    Runs the callbacks of messages[index:], starting, for messages[index], at
@@ -98,13 +113,12 @@ dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *messages = args[0];
     PyObject *callbacks = args[2];
-    PyObject *by_name = args[4];
+    PyObject *cell = args[4];
     PyObject *matching = args[5];
     PyObject *failed = args[6];
     PyObject *name_attr = args[7];
-    if (!PyList_Check(messages) || !PyDict_Check(by_name) || !PyUnicode_Check(name_attr) ||
-        (callbacks != Py_None && !PyTuple_Check(callbacks))) {
-        PyErr_SetString(PyExc_TypeError, "dispatch(list, int, tuple | None, int, dict, f, f, str)");
+    if (!PyList_Check(messages) || !PyList_Check(cell) || !PyUnicode_Check(name_attr) || (callbacks != Py_None && !PyTuple_Check(callbacks))) {
+        PyErr_SetString(PyExc_TypeError, "dispatch(list, int, tuple | None, int, [dict], f, f, str)");
         return NULL;
     }
     Py_ssize_t index = PyLong_AsSsize_t(args[1]);
@@ -125,7 +139,7 @@ dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyObject *message = Py_NewRef(PyList_GET_ITEM(messages, index));
         if (callbacks == Py_None) {
             Py_DECREF(callbacks);
-            callbacks = callbacks_of(message, by_name, matching, name_attr);
+            callbacks = callbacks_of(message, cell, matching, name_attr);
             if (callbacks == NULL) {
                 Py_DECREF(message);
                 return NULL;

@@ -8,7 +8,7 @@ def dispatch(
     index: int,
     callbacks: tuple[Callable[[Any], object], ...] | None,
     position: int,
-    by_name: dict[str, tuple[type, tuple[Callable[[Any], object], ...]]],
+    by_name_cell: list[dict[str, tuple[type, tuple[Callable[[Any], object], ...]]]],
     matching: Callable[[Any], tuple[Callable[[Any], object], ...]],
     failed: Callable[[Callable[[Any], object], Any, BaseException], object],
     name_attr: str,

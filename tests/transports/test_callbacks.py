@@ -371,3 +371,36 @@ def test_run_callbacks_sync_reports_even_system_exit(caplog: pytest.LogCaptureFi
     run_callbacks_sync(registry, [event("A"), event("B")], logging.getLogger("test"))
     assert calls == ["A", "B"]
     assert "SystemExit" in caplog.text
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("runner", ["sync", "async"])
+async def test_registrations_made_by_a_callback_apply_from_the_next_message(runner: str) -> None:
+    """A one-shot callback that removes itself sees one event, not the rest of its batch;
+    one registered by a callback sees the batch's next messages."""
+    registry = CallbackRegistry()
+    calls: list[str] = []
+
+    def once(message: Event) -> None:
+        calls.append(f"once {message.get('Seq')}")
+        remove_once()
+
+    def late(message: Event) -> None:
+        calls.append(f"late {message.get('Seq')}")
+
+    def adds_late(message: Event) -> None:
+        if message.get("Seq") == "2":
+            registry.register("Tick", late)
+
+    remove_once = registry.register("Tick", once)
+    registry.register("Tick", adds_late)
+    batch: list[amiproto.Message] = [
+        Event(f"Event: Tick\r\nSeq: {seq}\r\n\r\n".encode(), name="Tick") for seq in range(1, 5)
+    ]
+    log = logging.getLogger("amiproto.test-callbacks")
+    if runner == "sync":
+        run_callbacks_sync(registry, batch, log)
+    else:
+        await run_callbacks(registry, batch, log)
+    assert calls == ["once 1", "late 3", "late 4"]

@@ -70,7 +70,7 @@ _Dispatch = Callable[
         int,
         tuple[Callback, ...] | None,
         int,
-        dict[str, tuple[type, tuple[Callback, ...]]],
+        list[dict[str, tuple[type, tuple[Callback, ...]]]],
         Callable[[Delivered], tuple[Callback, ...]],
         Callable[[Callback, Delivered, BaseException], object],
         str,
@@ -93,7 +93,9 @@ class CallbackRegistry:
     classes. A change of the live model goes to callbacks registered under its class,
     or with ``register_change(None, ...)``; messages and changes never share a
     callback. Matching callbacks run in registration order. The registry is
-    copy-on-write, so a dispatcher may read it while another thread registers.
+    copy-on-write, so a dispatcher may read it while another thread registers; a
+    callback registered or removed while a batch runs (by a callback, say) applies from
+    the batch's next message on.
     Globs are matched once per event name, when its callbacks are cached: a
     pattern costs nothing on events whose name was seen before.
     """
@@ -101,8 +103,11 @@ class CallbackRegistry:
     def __init__(self) -> None:
         self._entries: tuple[_Entry, ...] = ()
         self._cache: dict[tuple[type, str | None], tuple[Callback, ...]] = {}
-        # The hot path: an event's exact name -> (its class, its callbacks).
-        self._by_name: dict[str, tuple[type, tuple[Callback, ...]]] = {}
+        # The hot path: an event's exact name -> (its class, its callbacks). In a cell
+        # that the dispatch loops read per message, so that a callback registered or
+        # removed by a callback applies from the batch's next message on; a registration
+        # puts a new dict in it, so a lookup that raced it can only fill the old one.
+        self._by_name_cell: list[dict[str, tuple[type, tuple[Callback, ...]]]] = [{}]
 
     def register(self, key: CallbackKey | type[Change], callback: Callback) -> Unregister:
         """Add ``callback`` under ``key`` (a change class too, as ``register_change`` takes);
@@ -131,12 +136,12 @@ class CallbackRegistry:
             glob = re.compile(fnmatch.translate(lowered))
         self._entries = (*self._entries, (token, lowered, callback, glob))
         self._cache = {}
-        self._by_name = {}
+        self._by_name_cell[0] = {}
 
         def unregister() -> None:
             self._entries = tuple(entry for entry in self._entries if entry[0] is not token)
             self._cache = {}
-            self._by_name = {}
+            self._by_name_cell[0] = {}
 
         return unregister
 
@@ -145,14 +150,19 @@ class CallbackRegistry:
         """The cache behind ``matching`` for events: exact name -> (class, callbacks).
 
         Read-only for callers; ``matching`` fills it, and a registration replaces it."""
-        return self._by_name
+        return self._by_name_cell[0]
+
+    @property
+    def by_name_cell(self) -> list[dict[str, tuple[type, tuple[Callback, ...]]]]:
+        """A one-item list holding ``by_name``: what a dispatch loop reads per message."""
+        return self._by_name_cell
 
     def matching(self, message: Delivered) -> tuple[Callback, ...]:
         """The callbacks ``message`` goes to, in registration order."""
         # Keyed on the exact name; case is folded only when a cache is filled.
         if isinstance(message, Event):
             name = message.name
-            by_name = self._by_name
+            by_name = self._by_name_cell[0]
             hit = by_name.get(name)
             # A name nearly always comes with one class; the check keeps it exact.
             if hit is not None and hit[0] is message.__class__:
@@ -218,13 +228,13 @@ def _run_in_c(
     is logged when it is a ``caught``, and propagates otherwise."""
     batch = messages if type(messages) is list else list(messages)
     failed = functools.partial(_report, log)
-    by_name, matching = registry.by_name, registry.matching
+    cell, matching = registry.by_name_cell, registry.matching
     # The slot behind Event.name: read directly, it costs half as much per event.
-    paused = dispatch(batch, 0, None, 0, by_name, matching, failed, "_name", caught)
+    paused = dispatch(batch, 0, None, 0, cell, matching, failed, "_name", caught)
     while paused is not None:
         index, callbacks, position, result = paused
         yield result, callbacks[position], batch[index]
-        paused = dispatch(batch, index, callbacks, position + 1, by_name, matching, failed, "_name", caught)
+        paused = dispatch(batch, index, callbacks, position + 1, cell, matching, failed, "_name", caught)
 
 
 def run_callbacks_sync(
@@ -249,13 +259,13 @@ def _run_in_python(
     caught: type[BaseException] = Exception,
 ) -> Iterator[tuple[object, Callback, Delivered]]:
     """``_run_in_c`` in pure Python, and the one place a message's callbacks are looked up."""
-    by_name = registry.by_name
+    cell = registry.by_name_cell
     matching = registry.matching
     for message in messages:
         # ``matching`` inlined for events whose name is cached: this loop runs once
         # per event, and a call per event would cost more than the lookup.
         try:
-            cls, callbacks = by_name[message._name]  # type: ignore[union-attr]
+            cls, callbacks = cell[0][message._name]  # type: ignore[union-attr]
         except (AttributeError, KeyError):
             callbacks = matching(message)
         else:
