@@ -67,6 +67,7 @@ import argparse
 import asyncio
 import gzip
 import os
+import selectors
 import socket
 import statistics
 import subprocess
@@ -93,6 +94,7 @@ REPLAYS = 32  # times the recording's events are replayed in one run
 EVENTS_GOAL = 0.8  # issue 17, goal 3: a client's events rate over the core alone's, at least
 WINDOW = 200  # actions in flight at once
 TIMEOUT = 10.0  # every Ping's timeout, on both sides
+STARTUP_TIMEOUT = 30.0  # for the simulator to say where it listens
 
 
 def replay_events() -> bytes:
@@ -180,7 +182,14 @@ def simulator(replay: bytes | None, *options: str, cpus: set[int] | None = None)
         os.sched_setaffinity(process.pid, cpus)  # before it starts any thread
     try:
         assert process.stdout is not None
+        # Bounded: a simulator that fails to start must not hang the benchmark.
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            if not selector.select(STARTUP_TIMEOUT):
+                raise RuntimeError(f"the simulator did not start in {STARTUP_TIMEOUT:.0f} s")
         line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the simulator ended at start (exit status {process.wait(5)})")
         address = line.rsplit(" ", 1)[-1].strip()
         host, _, port = address.rpartition(":")
         yield host, int(port)

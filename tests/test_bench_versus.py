@@ -23,6 +23,7 @@ BENCHMARKS = str(ROOT / "benchmarks")
 if BENCHMARKS not in sys.path:  # where run.py finds versus and bench_clients
     sys.path.insert(0, BENCHMARKS)
 
+from bench_clients import simulator  # noqa: E402
 from versus import in_memory, suite  # noqa: E402
 from versus.peer_readers import PEERS, Keep, Peer, Segments, TimeBoxExceeded  # noqa: E402
 from versus.results import Section, format_table  # noqa: E402
@@ -157,3 +158,9 @@ def test_a_tiny_run_reports_every_library_and_writes_its_files(tmp_path: Path) -
     assert (chart in written) == (chart.exists())
     if chart.exists():
         assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.timeout(30)
+def test_a_simulator_that_fails_to_start_stops_the_benchmark_at_once() -> None:
+    with pytest.raises(RuntimeError, match="ended at start"), simulator(None, "--no-such-option"):
+        pass
