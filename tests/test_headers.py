@@ -121,3 +121,17 @@ def check_patterns(texts: list[str]) -> None:
     headers, unparsed = headers_of_text("Event: E0\r\nA: 1\r\nno colon\r\n\r\n")
     assert list(headers) == [("Event", "E0"), ("A", "1")] and unparsed == ["no colon"]
     assert headers == Headers([("Event", "E0"), ("A", "1")])
+
+
+@pytest.mark.timeout(10)
+def test_a_long_shape_whose_pattern_fails_late_is_parsed_at_once() -> None:
+    """A message that begins as a known shape of many headers and differs only at its
+    end: the pattern must fail at once. It used to try two ways of taking each line's
+    space, 2**40 here, which hung the pure-Python parse (found by fuzzing the live model)."""
+    names = [f"Header{i}" for i in range(40)]
+    known = "Event: Long\r\n" + "".join(f"{name}: v\r\n" for name in names) + "\r\n"
+    other = known.replace("Header39: v", "Other: v")
+    with fresh_shapes():
+        assert headers_of_text(known)[0]._shape.pattern is not None
+        headers, unparsed = headers_of_text(other)
+    assert list(headers)[-1] == ("Other", "v") and len(headers) == 41 and unparsed == []

@@ -78,7 +78,9 @@ def _give_pattern(shape: _Shape) -> None:
     if _patterns_made >= _PATTERNS_LIMIT or len(shape.names) > _PATTERN_MAX_NAMES:
         return
     _patterns_made += 1
-    lines = "".join(re.escape(name) + ": ?([^\r\n]*)\r\n" for name in shape.names)
+    # One way only to take the space after the colon: with ": ?" the value could take it
+    # too, and a text that fails late made the match try both ways on every line (2**n).
+    lines = "".join(re.escape(name) + ":(?: |(?! ))([^\r\n]*)\r\n" for name in shape.names)
     shape.pattern = re.compile(lines + "\r\n")
 
 
