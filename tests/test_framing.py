@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from unittest import mock
 
 import pytest
@@ -132,17 +133,20 @@ class CountingBuffer(bytearray):
         self, sub: bytes, start: int | None = None, end: int | None = None
     ) -> int:
         begin = 0 if start is None else start
-        stop = len(self) if end is None else end
-        CountingBuffer.scanned += max(0, stop - begin)
-        return super().find(sub, start, end)
+        stop = len(self) if end is None else min(end, len(self))
+        found = super().find(sub, start, end)
+        # A search stops at what it finds.
+        CountingBuffer.scanned += max(0, (stop if found < 0 else found + len(sub)) - begin)
+        return found
 
     def rfind(  # type: ignore[override]
         self, sub: bytes, start: int | None = None, end: int | None = None
     ) -> int:
         begin = 0 if start is None else start
-        stop = len(self) if end is None else end
-        CountingBuffer.scanned += max(0, stop - begin)
-        return super().rfind(sub, start, end)
+        stop = len(self) if end is None else min(end, len(self))
+        found = super().rfind(sub, start, end)
+        CountingBuffer.scanned += max(0, stop - (begin if found < 0 else found))
+        return found
 
 
 @pytest.mark.parametrize(
@@ -171,6 +175,51 @@ def test_scanning_is_linear_in_the_number_of_chunks(body: bytes, fast: bool) -> 
     # A Follows ends at its marker's line; the empty line after it separates.
     assert taken == [message.removesuffix(b"\r\n") if follows else message]
     assert CountingBuffer.scanned < 4 * len(message)
+
+
+def scanned_to_frame(count: int) -> tuple[int, int, int]:
+    """What the pure-Python fast path looked at to frame ``count`` messages fed at once,
+    every third of them for the general path: bytes searched, messages examined (each
+    is checked for ``Event:``, by a ``map`` over ``repeat``), and the number of frames."""
+    examined = 0
+
+    def counting_repeat(value: bytes) -> Iterator[bytes]:
+        nonlocal examined
+        while True:
+            examined += 1
+            yield value
+
+    stream = b"".join(
+        b"Weird: %d\r\nX: y\r\n\r\n" % i if i % 3 == 0 else b"Event: E\r\nUniqueid: %d\r\n\r\n" % i
+        for i in range(count)
+    )
+    framer = Framer(expect_greeting=False)
+    framer._buf = CountingBuffer()
+    CountingBuffer.scanned = 0
+    framer.feed(stream)
+    framed = 0
+    with mock.patch.object(_framing, "repeat", counting_repeat):
+        while True:
+            blocks = framer.take_plain_run()
+            if blocks is None:
+                if framer.next_frame() is None:
+                    break
+                framed += 1
+            elif not blocks:
+                break
+            else:
+                framed += len(blocks)
+    return CountingBuffer.scanned, examined, framed
+
+
+def test_many_messages_for_the_general_path_in_a_big_buffer_are_framed_in_linear_time() -> None:
+    """Each call of the fast path looked at the whole buffer for message ends, and each
+    message for the general path ended a call: quadratic in a big buffer of them."""
+    small_scanned, small_examined, small_frames = scanned_to_frame(3000)
+    big_scanned, big_examined, big_frames = scanned_to_frame(6000)
+    assert (small_frames, big_frames) == (3000, 6000)
+    assert big_scanned < 2.5 * small_scanned
+    assert big_examined < 2.5 * small_examined
 
 
 def frame_all(stream: bytes, *, use_fast_path: bool) -> list[bytes]:

@@ -54,6 +54,12 @@ END_COMMAND = b"--END COMMAND--"
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 _FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response's first line
+# How far one call of the pure-Python fast path looks for message ends. It copies and
+# splits what it looks at, and a message for the general path ends the call: looking at
+# the whole buffer each time made a large buffer with many such messages quadratic. After
+# such a message the window is small, and it doubles with each call that takes it all.
+_PLAIN_WINDOW_MIN = 4 * 1024
+_PLAIN_WINDOW_MAX = 64 * 1024
 
 # Why a C fast path (``_speedups.take_events``) stopped.
 _C_STOP_NEED_DATA = 0  # the next message is plain so far, and incomplete
@@ -140,6 +146,7 @@ class Framer:
         self._blank_end = 0  # Follows: end of the empty line seen after the headers
         self._body_start = 0  # Follows: where the CLI text begins
         self._plain_checked = 0  # fast path: bytes known to hold no LF CRLF and no LF LF
+        self._plain_window = _PLAIN_WINDOW_MAX  # fast path: how far one call looks
         self._general_until = 0  # fast path: bytes left to the general path first
         # C fast path: where the scan of an incomplete message resumes, and where its
         # first line ends (-1: not seen yet).
@@ -304,7 +311,10 @@ class Framer:
         if not buf or buf[0] in (10, 13):
             return None
         checked = self._plain_checked
-        last = buf.rfind(PLAIN_END, checked)
+        window_end = checked + self._plain_window
+        last = buf.rfind(PLAIN_END, checked, window_end)
+        if last < 0 and window_end < len(buf):
+            last = buf.find(PLAIN_END, window_end - len(PLAIN_END) + 1)  # one long message
         if last < 0:
             # Nothing complete yet: the next look starts where this one ended.
             self._plain_checked = max(0, len(buf) - 2)
@@ -317,6 +327,7 @@ class Framer:
             region = bytes(view[: last + 3])
         if b"\n\n" in region:
             self._general_until = len(region)
+            self._plain_window = _PLAIN_WINDOW_MIN
             return None
         blocks = region.split(PLAIN_END)
         blocks.pop()
@@ -343,9 +354,12 @@ class Framer:
         if taken < len(blocks):
             # Leave the next message to the general path, then come back.
             self._general_until = size + len(blocks[taken]) + 3
+            self._plain_window = _PLAIN_WINDOW_MIN
             if not taken:
                 return None
             del blocks[taken:]
+        else:
+            self._plain_window = min(2 * self._plain_window, _PLAIN_WINDOW_MAX)
         del buf[:size]
         self._general_until -= size
         # The C path's resume point, should the implementation be switched, is void now.
