@@ -87,6 +87,7 @@ from ._shared import (
     EAGER_BYTES,
     RECV_SIZE,
     SEND_HIGH_WATER,
+    SMALL_RECV_SIZE,
     Backoff,
     Batch,
     Callback,
@@ -104,6 +105,7 @@ from ._shared import (
     Unregister,
     connect_error,
     login_outcome,
+    next_recv_size,
     outcome,
     run_callbacks_sync,
 )
@@ -642,6 +644,7 @@ class Client:
         # call and a pass of the selector per read. Not over TLS (records, not bytes).
         try_first = _DONTWAIT if tls is None else 0
         more = False  # the last read filled its buffer: more is likely waiting
+        asked = SMALL_RECV_SIZE  # see next_recv_size
         try:
             while True:
                 if self._queue and self._dispatch_inline(me):
@@ -672,7 +675,7 @@ class Client:
                         if tls is not None:
                             received = tls.recv()
                         else:
-                            received = sock.recv(RECV_SIZE, try_first if more else 0)
+                            received = sock.recv(asked, try_first if more else 0)
                     except BlockingIOError:
                         more = False  # drained after all: wait in select next time
                         continue
@@ -683,7 +686,8 @@ class Client:
                         return batch.closed or "read failed"
                     if received is None:
                         continue  # not a whole TLS record yet
-                    more = try_first != 0 and len(received) == RECV_SIZE
+                    more = try_first != 0 and len(received) == asked
+                    asked = next_recv_size(asked, len(received))
                     closed, taken_over = self._feed(me, received)
                     if closed is not None:
                         return closed

@@ -15,7 +15,7 @@ from amiproto_transports._async import Backend
 from amiproto_transports._async import _trio as trio_backend
 from amiproto_transports._async._asyncio import AsyncioBackend
 from amiproto_transports._async._trio import TrioBackend
-from amiproto_transports._shared import RECV_SIZE, Options
+from amiproto_transports._shared import RECV_SIZE, Options, _limits
 from amiproto_transports.sync import connect
 
 Body = Callable[[Backend[Any], list[float]], Coroutine[Any, Any, None]]
@@ -125,12 +125,15 @@ def test_trio_reads_at_most_512_kib_between_checkpoints() -> None:
 @pytest.mark.skipif(not trio_backend._EAGER_WRITES, reason="no reads in a row where a socket is no file")
 def test_trio_reads_a_few_full_reads_in_a_row_then_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trio_backend, "RECV_SIZE", 64)
+    monkeypatch.setattr(_limits, "RECV_SIZE", 64)
+    monkeypatch.setattr(_limits, "SMALL_RECV_SIZE", 64)
     monkeypatch.setattr(trio_backend, "_READS_IN_A_ROW", 4)  # as with 128 KiB reads
     near, far = socket.socketpair()
     checkpoints: list[int] = []
 
     async def main() -> None:
         backend = TrioBackend(options_for_tests(), lambda: None, lambda reason: None)
+        backend._asked = 64
         stream = trio.SocketStream(trio.socket.from_stdlib_socket(near))
         receive_some = stream.receive_some
 
@@ -164,3 +167,31 @@ def test_trio_reads_a_few_full_reads_in_a_row_then_checkpoints(monkeypatch: pyte
         far.close()
     # Reads 1, 5 and 9 went through trio (_READS_IN_A_ROW is 4), then the wait for "last".
     assert checkpoints == [0, 4, 8, 10]
+
+
+@pytest.mark.timeout(30)
+def test_trio_reads_small_until_a_read_fills_its_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads ask SMALL_RECV_SIZE, RECV_SIZE only after one that filled its buffer (see
+    next_recv_size): each read allocates what it asks for."""
+    monkeypatch.setattr(_limits, "RECV_SIZE", 64)
+    monkeypatch.setattr(_limits, "SMALL_RECV_SIZE", 16)
+    near, far = socket.socketpair()
+
+    async def main() -> None:
+        backend = TrioBackend(options_for_tests(), lambda: None, lambda reason: None)
+        backend._asked = 16
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(near))
+        backend.stream = stream
+        far.sendall(bytes(100))
+        with trio.fail_after(5):
+            sizes = [len(await backend.read()) for _ in range(3)]
+            assert sizes == [16, 64, 20]  # full at 16, then 64 asked; the rest, 20 < 64
+            far.sendall(bytes(100))
+            await trio.sleep(0.05)
+            assert len(await backend.read()) == 16  # small again after a read that was not full
+        await stream.aclose()
+
+    try:
+        trio.run(main)
+    finally:
+        far.close()

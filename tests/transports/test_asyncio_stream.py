@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from amiproto_transports._async import _asyncio as aio_backend
-from amiproto_transports._shared import RECV_SIZE, Options
+from amiproto_transports._shared import RECV_SIZE, SMALL_RECV_SIZE, Options
 from amiproto_transports.sync import connect
 
 
@@ -95,7 +95,7 @@ def test_a_chunk_longer_than_a_read_comes_in_pieces_of_at_most_recv_size() -> No
     run(body)
 
 
-def test_the_socket_transport_reads_at_most_recv_size_at_a_time() -> None:
+def test_the_socket_transport_starts_with_small_reads_sized_by_the_stream() -> None:
     async def body() -> None:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
@@ -108,10 +108,30 @@ def test_the_socket_transport_reads_at_most_recv_size_at_a_time() -> None:
             transport: Any = backend.stream.transport if backend.stream else None
             if not hasattr(type(transport), "max_size"):
                 pytest.skip("this event loop's transport has no read size of its own")
-            assert transport.max_size == RECV_SIZE
+            assert transport.max_size == SMALL_RECV_SIZE and backend.stream is not None
+            assert backend.stream.sizes_reads
         finally:
             await backend.aclose()
             server.close()
             await server.wait_closed()
+
+    run(body)
+
+
+def test_the_transport_reads_small_until_a_read_fills_its_buffer() -> None:
+    """``max_size`` follows next_recv_size read by read, where the stream sizes reads."""
+
+    async def body() -> None:
+        stream = aio_backend.Stream(asyncio.get_running_loop())
+        transport = FakeTransport()
+        transport.max_size = SMALL_RECV_SIZE  # type: ignore[attr-defined]
+        stream.connection_made(transport)
+        stream.sizes_reads = True
+        stream.data_received(b"x" * SMALL_RECV_SIZE)
+        assert transport.max_size == RECV_SIZE  # type: ignore[attr-defined]
+        stream.data_received(b"x" * (RECV_SIZE - 1))
+        assert transport.max_size == SMALL_RECV_SIZE  # type: ignore[attr-defined]
+        stream.data_received(b"y")
+        assert transport.max_size == SMALL_RECV_SIZE  # type: ignore[attr-defined]
 
     run(body)

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from .._shared import EAGER_BYTES, RECV_SIZE, Options, connect_error
+from .._shared import EAGER_BYTES, RECV_SIZE, SMALL_RECV_SIZE, Options, connect_error, next_recv_size
 from ._base import Task
 
 __all__ = ["AsyncioBackend", "Stream"]
@@ -44,6 +44,7 @@ class Stream(asyncio.Protocol):
         self._error: OSError | None = None
         self._read_paused = False
         self._data_waiter: asyncio.Future[None] | None = None
+        self.sizes_reads = False  # the transport's max_size is set read by read
         self.writable = asyncio.Event()  # cleared while the transport holds too much unsent
         self.writable.set()
 
@@ -52,6 +53,9 @@ class Stream(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self.sizes_reads:
+            transport: Any = self.transport
+            transport.max_size = next_recv_size(transport.max_size, len(data))
         self._chunks.append(data)
         self._buffered += len(data)
         if self._buffered > RECV_SIZE and not self._read_paused and self.transport is not None:
@@ -181,10 +185,12 @@ class AsyncioBackend:
         self._transport = transport = stream.transport
         assert transport is not None
         # asyncio has no public read size: its socket transports read ``max_size`` bytes
-        # at a time (256 KiB), an attribute of theirs since Python 3.4. Where it is, it
-        # reads RECV_SIZE (see there why no more); elsewhere Stream.read cuts the chunks.
+        # at a time (256 KiB), an attribute of theirs since Python 3.4. Where it is, the
+        # stream sets it read by read (next_recv_size), at most RECV_SIZE (see there why
+        # no more); elsewhere Stream.read cuts the chunks.
         if isinstance(getattr(transport, "max_size", None), int):
-            transport.max_size = RECV_SIZE  # type: ignore[attr-defined]
+            transport.max_size = SMALL_RECV_SIZE  # type: ignore[attr-defined]
+            stream.sizes_reads = True
         # Paused above the bound and resumed at once below it: ``has_room`` is the flag.
         limit = options.max_send_buffer
         transport.set_write_buffer_limits(high=limit, low=limit)

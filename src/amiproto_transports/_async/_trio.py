@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import trio
 
-from .._shared import EAGER_BYTES, RECV_SIZE, Options, connect_error
+from .._shared import EAGER_BYTES, RECV_SIZE, SMALL_RECV_SIZE, Options, connect_error, next_recv_size
 from ._base import Task
 
 __all__ = ["Pending", "TrioBackend"]
@@ -131,6 +131,7 @@ class TrioBackend:
         self._read_scope: trio.CancelScope | None = None
         self._timer_scope: trio.CancelScope | None = None
         self._reads_left = 0  # reads the reader may make before its next checkpoint (see read)
+        self._asked = SMALL_RECV_SIZE  # bytes the next read asks for (see read)
         self._deadline = math.inf
         self._scope = trio.CancelScope()  # the client's own tasks, cancelled by close()
 
@@ -193,19 +194,22 @@ class TrioBackend:
         at once without a checkpoint (``_READS_IN_A_ROW``); the others are trio's."""
         stream = self.stream
         assert stream is not None
+        asked = self._asked  # see next_recv_size
         if self._reads_left and isinstance(stream, trio.SocketStream):
             fd = stream.socket.fileno()
             try:
                 # trio's own receive_some tries the same non-blocking read first.
-                data = os.read(fd, RECV_SIZE) if fd >= 0 else None
+                data = os.read(fd, asked) if fd >= 0 else None
             except BlockingIOError:
                 data = None
             if data is not None:
-                self._reads_left = self._reads_left - 1 if len(data) == RECV_SIZE else 0
+                self._reads_left = self._reads_left - 1 if len(data) == asked else 0
+                self._asked = next_recv_size(asked, len(data))
                 return data
-        data = bytes(await stream.receive_some(RECV_SIZE))
-        full = _EAGER_WRITES and len(data) == RECV_SIZE
+        data = bytes(await stream.receive_some(asked))
+        full = _EAGER_WRITES and len(data) == asked
         self._reads_left = _READS_IN_A_ROW - 1 if full else 0
+        self._asked = next_recv_size(asked, len(data))
         return data
 
     def write(self, data: bytes) -> None:

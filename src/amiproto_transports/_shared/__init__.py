@@ -41,6 +41,8 @@ from ._limits import (
     EAGER_BYTES,
     RECV_SIZE,
     SEND_HIGH_WATER,
+    SMALL_RECV_SIZE,
+    next_recv_size,
 )
 from ._notices import Disconnected, Reconnected
 from ._options import Callbacks, Options
@@ -56,6 +58,8 @@ __all__ = [
     "DEFAULT_QUEUE_SIZE",
     "EAGER_BYTES",
     "RECV_SIZE",
+    "SMALL_RECV_SIZE",
+    "next_recv_size",
     "SEND_HIGH_WATER",
     "WIRE_LOGGER",
     "AMIClient",

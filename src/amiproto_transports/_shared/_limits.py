@@ -16,7 +16,9 @@ __all__ = [
     "EAGER_BYTES",
     "RECV_SIZE",
     "SEND_HIGH_WATER",
+    "SMALL_RECV_SIZE",
     "TRACE_LINE_LIMIT",
+    "next_recv_size",
 ]
 
 DEFAULT_QUEUE_SIZE = 10_000
@@ -36,6 +38,21 @@ more than 128 KiB: a read's events (about 350 of the recording's in 128 KiB) are
 together until their callbacks ran, and past about 700 new objects the garbage collector
 runs in mid-parse; the C core's events are hidden from the collector, so their number per
 read costs nothing."""
+
+SMALL_RECV_SIZE = 64 * 1024
+"""Bytes asked of a read after one that did not fill its buffer (see ``next_recv_size``)."""
+
+
+def next_recv_size(asked: int, received: int) -> int:
+    """The size of the next read, after one that asked ``asked`` bytes and got ``received``.
+
+    ``RECV_SIZE`` only while reads fill their buffer (a busy server), else
+    ``SMALL_RECV_SIZE``: a read allocates what it asks for, and an allocation of 128 KiB or
+    more is a fresh memory mapping (mapped, shrunk to what came, unmapped: three system
+    calls per read, seen with strace), which a quiet server's small reads, most of all the
+    answers to actions one at a time, paid for nothing."""
+    return RECV_SIZE if received >= asked else SMALL_RECV_SIZE
+
 
 EAGER_BYTES = 2048
 """Queued bytes from which a burst of actions is written at once, without waiting for the
