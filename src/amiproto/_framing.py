@@ -51,6 +51,7 @@ DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024
 END_COMMAND = b"--END COMMAND--"
 
 # A header line inside a Follows message: a token name, a colon, CRLF at the end.
+_MESSAGE_END = re.compile(rb"\n\r?\n")  # LF CRLF, or a bare LF LF
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 _FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response's first line
@@ -314,6 +315,10 @@ class Framer:
         window_end = checked + self._plain_window
         last = buf.rfind(PLAIN_END, checked, window_end)
         if last < 0 and window_end < len(buf):
+            if buf.find(b"\n\n", checked, window_end) >= 0:
+                # A bare-LF end first: the general path's, without a search to the far end.
+                self._plain_window = _PLAIN_WINDOW_MIN
+                return None
             last = buf.find(PLAIN_END, window_end - len(PLAIN_END) + 1)  # one long message
         if last < 0:
             # Nothing complete yet: the next look starts where this one ended.
@@ -417,16 +422,13 @@ class Framer:
     def _next_block(self) -> Frame | None:
         buf = self._buf
         scan = self._scan
-        crlf = buf.find(b"\n\r\n", scan)
-        # Only a bare-LF ending that starts before the CRLF one can come first.
-        bare = buf.find(b"\n\n", scan, len(buf) if crlf < 0 else crlf + 1)
-        if bare >= 0:
-            end = bare + 2
-        elif crlf >= 0:
-            end = crlf + 3
-        else:
+        # The first end of either kind: searching for one kind to the end of the buffer
+        # first made a long run of the other kind quadratic.
+        found = _MESSAGE_END.search(buf, scan)
+        if found is None:
             self._scan = max(scan, len(buf) - 2)
             return self._incomplete()
+        end = found.end()
         # Some servers (and captures) run a second message into the first with
         # no empty line between: a repeated first header starts a new message.
         if buf.startswith(b"Event:"):
