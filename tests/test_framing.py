@@ -177,6 +177,29 @@ def test_scanning_is_linear_in_the_number_of_chunks(body: bytes, fast: bool) -> 
     assert CountingBuffer.scanned < 4 * len(message)
 
 
+@pytest.mark.parametrize(
+    ("head", "tail"),
+    [
+        (b"Response: Follows\r\nPrivilege: ", b"\r\n\r\n"),  # a long header line
+        (b"Response: Follows\r\nPrivilege: Command\r\n\r\n", b"\n"),  # the line after the blank one
+        (b"Response: Follows\r\nPrivilege: Command\r\nout\n--END COMMAND--", b"\n"),  # after the marker
+    ],
+)
+def test_a_long_follows_line_in_pieces_is_searched_once(head: bytes, tail: bytes) -> None:
+    """Each piece of a long line of a Follows answer was searched from the line's start."""
+    message = head + b"x" * 300_000 + tail
+    framer = Framer(expect_greeting=False)
+    framer._buf = CountingBuffer()
+    CountingBuffer.scanned = 0
+    for i in range(0, len(message), 1448):
+        framer.feed(message[i : i + 1448])
+        framer.next_frame()
+    framer.feed(b"")
+    while framer.next_frame() is not None:
+        pass
+    assert CountingBuffer.scanned < 4 * len(message)
+
+
 def mixed(count: int) -> bytes:
     """``count`` messages, every third of them for the general path."""
     return b"".join(

@@ -144,6 +144,9 @@ class Framer:
         self._eof = False
         self._mode = _START
         self._scan = 0  # where the next search in the current message resumes
+        # Follows: no LF between the current line's start and here (a long line that comes
+        # in pieces is searched once, not from its start on each piece).
+        self._line_scan = 0
         self._blank_end = 0  # Follows: end of the empty line seen after the headers
         self._body_start = 0  # Follows: where the CLI text begins
         self._plain_checked = 0  # fast path: bytes known to hold no LF CRLF and no LF LF
@@ -444,8 +447,9 @@ class Framer:
     def _next_follows(self) -> Frame | None:
         buf = self._buf
         while self._mode == _FOLLOWS_HEADERS:
-            line_end = buf.find(b"\n", self._scan)
+            line_end = buf.find(b"\n", max(self._scan, self._line_scan))
             if line_end < 0:
+                self._line_scan = len(buf)
                 return self._incomplete()
             line = buf[self._scan : line_end + 1]
             if line in (bytearray(b"\n"), bytearray(b"\r\n")):
@@ -459,10 +463,11 @@ class Framer:
         if self._mode == _FOLLOWS_LOOKAHEAD:
             # An empty line right after the headers either ends a message that
             # has no body (seen from some servers) or precedes a bare marker.
-            line_end = buf.find(b"\n", self._blank_end)
+            line_end = buf.find(b"\n", max(self._blank_end, self._line_scan))
             if line_end < 0:
                 if self._eof:
                     return self._take(self._blank_end, body_start=self._blank_end)
+                self._line_scan = len(buf)
                 return self._incomplete()
             if buf[self._blank_end : line_end].rstrip(b"\r").endswith(END_COMMAND):
                 return self._take(line_end + 1, body_start=self._blank_end)
@@ -471,9 +476,10 @@ class Framer:
         if marker < 0:
             self._scan = max(self._body_start, len(buf) - len(END_COMMAND))
             return self._incomplete()
-        line_end = buf.find(b"\n", marker)
+        line_end = buf.find(b"\n", max(marker, self._line_scan))
         if line_end < 0:
             self._scan = marker
+            self._line_scan = len(buf)
             return self._incomplete()
         return self._take(line_end + 1, body_start=self._body_start)
 
@@ -511,4 +517,5 @@ class Framer:
         self._fast_first_lf = -1
         self._mode = _START
         self._scan = 0
+        self._line_scan = 0
         return Frame(raw, is_greeting=is_greeting, body_start=body_start, truncated=truncated)
