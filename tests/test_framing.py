@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from unittest import mock
 
@@ -200,6 +201,31 @@ def test_a_long_follows_line_in_pieces_is_searched_once(head: bytes, tail: bytes
     assert CountingBuffer.scanned < 4 * len(message)
 
 
+def test_a_glued_message_is_complete_once_the_next_first_header_has_come() -> None:
+    framer = Framer(expect_greeting=False)
+    framer.feed(b"Event: A\r\nX: 1\r\nEvent: B\r\n")
+    frame = framer.next_frame()
+    assert frame is not None and frame.raw == b"Event: A\r\nX: 1\r\n"
+    assert framer.next_frame() is None  # B waits for its end
+    framer.feed(b"Y: 2\r\n\r\n")
+    frame = framer.next_frame()
+    assert frame is not None and frame.raw == b"Event: B\r\nY: 2\r\n\r\n"
+
+
+class CountingPattern:
+    """The framer's message-end pattern, counting into ``CountingBuffer.scanned`` the bytes
+    each search looks at (up to what it finds)."""
+
+    def __init__(self, pattern: re.Pattern[bytes]) -> None:
+        self.pattern = pattern
+
+    def search(self, buffer: bytearray, pos: int = 0, endpos: int | None = None) -> re.Match[bytes] | None:
+        stop = len(buffer) if endpos is None else min(endpos, len(buffer))
+        found = self.pattern.search(buffer, pos, stop)
+        CountingBuffer.scanned += max(0, (stop if found is None else found.end()) - pos)
+        return found
+
+
 def mixed(count: int) -> bytes:
     """``count`` messages, every third of them for the general path."""
     return b"".join(
@@ -211,6 +237,11 @@ def mixed(count: int) -> bytes:
 def bare_lf(count: int) -> bytes:
     """``count`` messages ended by a bare LF LF, not one LF CRLF among them."""
     return b"".join(b"Event: E\nUniqueid: %d\n\n" % i for i in range(count))
+
+
+def glued(count: int) -> bytes:
+    """``count`` events run into each other, one blank line after the last."""
+    return b"".join(b"Event: E\r\nUniqueid: %d\r\n" % i for i in range(count)) + b"\r\n"
 
 
 def scanned_to_frame(count: int, make: Callable[[int], bytes] = mixed) -> tuple[int, int, int]:
@@ -231,7 +262,10 @@ def scanned_to_frame(count: int, make: Callable[[int], bytes] = mixed) -> tuple[
     CountingBuffer.scanned = 0
     framer.feed(stream)
     framed = 0
-    with mock.patch.object(_framing, "repeat", counting_repeat):
+    with (
+        mock.patch.object(_framing, "repeat", counting_repeat),
+        mock.patch.object(_framing, "_MESSAGE_END", CountingPattern(_framing._MESSAGE_END)),
+    ):
         while True:
             blocks = framer.take_plain_run()
             if blocks is None:
@@ -245,13 +279,14 @@ def scanned_to_frame(count: int, make: Callable[[int], bytes] = mixed) -> tuple[
     return CountingBuffer.scanned, examined, framed
 
 
-@pytest.mark.parametrize("make", [mixed, bare_lf])
+@pytest.mark.parametrize("make", [mixed, bare_lf, glued])
 def test_many_messages_for_the_general_path_in_a_big_buffer_are_framed_in_linear_time(
     make: Callable[[int], bytes],
 ) -> None:
     """Each call of the fast path looked at the whole buffer for message ends, and each
     message for the general path ended a call; the general path looked for an LF CRLF end
-    to the end of the buffer before a bare LF LF one: quadratic in a big buffer of them."""
+    to the end of the buffer before a bare LF LF one, and for the end of each glued
+    message to the one far end: quadratic in a big buffer of them."""
     small_scanned, small_examined, small_frames = scanned_to_frame(3000, make)
     big_scanned, big_examined, big_frames = scanned_to_frame(6000, make)
     assert (small_frames, big_frames) == (3000, 6000)

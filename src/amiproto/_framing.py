@@ -318,11 +318,10 @@ class Framer:
         window_end = checked + self._plain_window
         last = buf.rfind(PLAIN_END, checked, window_end)
         if last < 0 and window_end < len(buf):
-            if buf.find(b"\n\n", checked, window_end) >= 0:
-                # A bare-LF end first: the general path's, without a search to the far end.
-                self._plain_window = _PLAIN_WINDOW_MIN
-                return None
-            last = buf.find(PLAIN_END, window_end - len(PLAIN_END) + 1)  # one long message
+            # No end within the window: a message longer than it, or one ended by a bare
+            # LF LF. The general path frames it, with no search to the far end here.
+            self._plain_window = _PLAIN_WINDOW_MIN
+            return None
         if last < 0:
             # Nothing complete yet: the next look starts where this one ended.
             self._plain_checked = max(0, len(buf) - 2)
@@ -425,24 +424,29 @@ class Framer:
     def _next_block(self) -> Frame | None:
         buf = self._buf
         scan = self._scan
-        # The first end of either kind: searching for one kind to the end of the buffer
-        # first made a long run of the other kind quadratic.
-        found = _MESSAGE_END.search(buf, scan)
-        if found is None:
-            self._scan = max(scan, len(buf) - 2)
-            return self._incomplete()
-        end = found.end()
         # Some servers (and captures) run a second message into the first with
         # no empty line between: a repeated first header starts a new message.
+        # Looked for first, so that the end is searched only up to it: a run of
+        # glued messages with one end far behind them was quadratic.
         if buf.startswith(b"Event:"):
-            glued = buf.find(b"\nEvent:", 6, end)
-            if glued >= 0:
-                end = glued + 1
+            glued = buf.find(b"\nEvent:", max(6, scan))
+            limit = len(buf) if glued < 0 else glued + 7
         elif buf.startswith(b"Response:"):
-            glued = buf.find(b"\nResponse:", 9, end)
-            if glued >= 0:
-                end = glued + 1
-        return self._take(end)
+            glued = buf.find(b"\nResponse:", max(9, scan))
+            limit = len(buf) if glued < 0 else glued + 10
+        else:
+            glued, limit = -1, len(buf)
+        # The first end of either kind before it: searching for one kind to the end of
+        # the buffer first made a long run of the other kind quadratic too.
+        found = _MESSAGE_END.search(buf, scan, limit)
+        if found is not None:
+            return self._take(found.end())
+        if glued >= 0:
+            # Complete once the next message's first header has come, blank line or not.
+            return self._take(glued + 1)
+        # Both searches resume here; "\nResponse:" is the longest thing looked for.
+        self._scan = max(scan, len(buf) - 9)
+        return self._incomplete()
 
     def _next_follows(self) -> Frame | None:
         buf = self._buf
