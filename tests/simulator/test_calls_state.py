@@ -6,7 +6,10 @@ lists, hang-ups and the errors for channels and bridges that do not exist.
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import pytest
 
 from .test_session import Harness
 
@@ -248,3 +251,16 @@ def test_kicking_a_dialled_call_out_of_its_bridge_ends_the_dial() -> None:
     h.advance(0.3)  # the caller's Dial returns and its dialplan hangs up
     assert not h.action("BridgeList").events[:-1]
     assert answer(h, "Status", Channel="k.1") == ("Error", "No such channel")
+
+
+@pytest.mark.parametrize("data", ["nan", "inf", "-inf", "-5", "soon", "1e999"])
+def test_a_wait_of_no_sensible_length_leaves_the_server_a_finite_deadline(data: str) -> None:
+    """A client's Wait argument became the server's next deadline as it was: with "nan"
+    the server thread's select raised and every connection was dropped."""
+    h = Harness()
+    h.login()
+    call(h, "odd", data=data)
+    deadline = h.world.next_deadline()
+    assert deadline is None or math.isfinite(deadline)
+    h.advance(0.5)
+    assert h.action("Ping").response.get("Response") == "Success"

@@ -286,3 +286,13 @@ def test_mwi_mailboxes_are_bounded() -> None:
     # An existing mailbox can still change.
     assert raw(h, "Action: MWIUpdate\nActionID: 1\nMailbox: 0\nNewMessages: 1\n").startswith(success())
     assert h.world.mwi_mailboxes["0"] == (0, 1)
+
+
+@pytest.mark.timeout(20)
+def test_a_mailbox_regex_is_matched_in_linear_time() -> None:
+    """With Python's re, "(a+)+$" against a mailbox of 40 a's and a "!" took 2**40 steps:
+    one client's MWIGet stalled the server's one thread for everybody."""
+    h = session()
+    h.action("MWIUpdate", Mailbox="a" * 40 + "!", NewMessages="1")
+    assert mwi_get(h, "/(a+)+$/") == []
+    assert mwi_get(h, "/a+!$/") == [("a" * 40 + "!", "0", "1")]

@@ -126,6 +126,16 @@ class BridgeKind:
 
 BASIC_BRIDGE = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", resume=False)
 PARKING_LOT = ("default", 701, 720, 45)
+_LONGEST_DELAY = 365 * 86400.0  # seconds a script may wait, however long it asks
+
+
+def _wait_seconds(data: str) -> float:
+    """Wait's argument in seconds; what is no number waits not at all (app_wait warns and
+    goes on), and ``_step`` bounds the rest."""
+    try:
+        return float(data or 0)
+    except ValueError:
+        return 0.0
 """res_parking's default lot: name, first and last space, timeout in seconds."""
 
 
@@ -228,7 +238,13 @@ class Pbx:
             delay = next(script)
         except StopIteration:
             return
-        heapq.heappush(self._timers, (self.now + max(delay, 0.0), next(self._seq), script))
+        # A delay from a client's words (Wait's "nan", "inf") must not become the
+        # server's next deadline: the select it is given to would fail.
+        if not delay > 0.0:  # negative, zero or nan
+            delay = 0.0
+        elif delay > _LONGEST_DELAY:  # inf, or as good as
+            delay = _LONGEST_DELAY
+        heapq.heappush(self._timers, (self.now + delay, next(self._seq), script))
 
     # -- events ---------------------------------------------------------------
 
@@ -473,7 +489,7 @@ class Pbx:
         application = (call.application or "").lower()
         token = one.run
         if application == "wait":
-            yield float(call.data or 0)
+            yield _wait_seconds(call.data)
             if one.run == token:
                 self.hangup_call(call)
         elif application == "confbridge":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction, format_message
 
 from .._events import make_event
+from .._filters import compile_pattern
 from ._registry import handler
 from ._replies import Pairs, aid, response
 
@@ -51,9 +52,10 @@ def _selected(session: Session, action: ReceivedAction, *, missing_is_error: boo
         session.error(action, f"Mailbox regex format invalid in: {mailbox}")
         return None
     try:
-        # Sorcery's regcomp() search: unanchored, like re.search.
-        pattern = re.compile(mailbox[1:-1])
-    except re.error:
+        # Sorcery's regcomp() search: unanchored. In linear time: one client's pattern
+        # (such as "(a+)+$") must not stall the server's one thread for everybody.
+        pattern = compile_pattern(mailbox[1:-1])
+    except ValueError:
         # MWIGet gets no container back; MWIDelete deletes nothing and acknowledges.
         if missing_is_error:
             session.error(action, "Mailbox container creation failure")
