@@ -98,3 +98,15 @@ def test_login_timeout_and_waiting_limit() -> None:
 def test_limits_are_checked(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         Limits(**bad)  # type: ignore[arg-type]
+
+
+def test_an_answer_over_the_output_bound_sends_none_of_its_tail() -> None:
+    """The list that went over was cut, and the rest of it was still queued: the client
+    got list items without their Response, then the end of the connection."""
+    shared = world(max_output=2000)
+    session = Session(shared, 0.0)
+    session.receive_data(LOGIN, 0.0)
+    session.data_to_send(0.0)
+    session.receive_data(b"Action: ShowDialPlan\r\nActionID: d\r\n\r\n", 0.0)
+    assert session.closing and "waiting to be read" in (session.close_reason or "")
+    assert session.data_to_send(0.0) == b""

@@ -12,6 +12,7 @@ import pytest
 import amiproto
 import amiproto.actions
 from amiproto_transports.simulator._actions import ACTIONS
+from amiproto_transports.simulator._actions.database import MAX_DB_ENTRIES
 from amiproto_transports.simulator._actions.mwi import MAX_MWI_MAILBOXES
 from amiproto_transports.simulator._config import users_from_mapping
 from amiproto_transports.simulator._world import World
@@ -296,3 +297,16 @@ def test_a_mailbox_regex_is_matched_in_linear_time() -> None:
     h.action("MWIUpdate", Mailbox="a" * 40 + "!", NewMessages="1")
     assert mwi_get(h, "/(a+)+$/") == []
     assert mwi_get(h, "/a+!$/") == [("a" * 40 + "!", "0", "1")]
+
+
+def test_the_database_is_bounded() -> None:
+    h = session()
+    h.world.db.update({("f", str(n)): "v" for n in range(MAX_DB_ENTRIES)})
+    assert raw(h, "Action: DBPut\nActionID: 1\nFamily: f\nKey: one-more\nVal: x\n") == error(
+        "Failed to update entry"
+    )
+    assert ("f", "one-more") not in h.world.db
+    # An existing key can still change.
+    changed = raw(h, "Action: DBPut\nActionID: 1\nFamily: f\nKey: 0\nVal: w\n")
+    assert changed.startswith(b"Response: Success\r\n")
+    assert h.world.db[("f", "0")] == "w"

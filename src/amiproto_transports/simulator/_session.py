@@ -69,6 +69,7 @@ class Session:
         self.fault: Fault | None = None
         """A fault for this connection only; it wins over the simulator's."""
         self.closing = False
+        self._overflowed = False  # over max_output: nothing more is queued
         """Set when the connection should close once what is queued has been written."""
         self.close_reason: str | None = None
         """Why the simulator closed this connection on its own, for the runner's log."""
@@ -221,12 +222,15 @@ class Session:
             self._queue(event.raw)
 
     def _queue(self, data: bytes) -> None:
+        if self._overflowed:
+            return  # the rest of an answer that went over: its head is gone, so is its tail
         self._out.append(data)
         self._out_size += len(data)
         if self._out_size > self.world.limits.max_output:
             # A client that does not read: drop what waits for it and let it go.
             self._out.clear()
             self._out_size = 0
+            self._overflowed = True
             self._close(f"over {self.world.limits.max_output} bytes waiting to be read")
 
     # -- replay ----------------------------------------------------------------

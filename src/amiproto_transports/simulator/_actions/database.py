@@ -12,7 +12,11 @@ from ._replies import aid
 if TYPE_CHECKING:
     from .._session import Session
 
-__all__: list[str] = []
+__all__ = ["MAX_DB_ENTRIES"]
+
+MAX_DB_ENTRIES = 10_000
+"""Keys the simulator's AstDB holds, for all clients together: one client must not grow
+the shared server without limit. A new key past it is refused as a failed put."""
 
 
 @handler("DBPut", privilege="system", summary="Put DB entry.")
@@ -20,8 +24,12 @@ def db_put(session: Session, action: ReceivedAction) -> None:
     # DBPut's errors, unlike its siblings', end without a full stop (main/db.c).
     where = _db_key(session, action, stop="")
     if where is not None:
+        db = session.world.db
+        if where not in db and len(db) >= MAX_DB_ENTRIES:
+            session.error(action, "Failed to update entry")  # main/db.c's words for a failed put
+            return
         # Asterisk reads the value from "Val"; a "Value" header is ignored.
-        session.world.db[where] = action.get("Val") or ""
+        db[where] = action.get("Val") or ""
         session.reply(action, "Success", [("Message", "Updated database successfully")])
 
 
