@@ -126,6 +126,7 @@ class BridgeKind:
 
 BASIC_BRIDGE = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", resume=False)
 PARKING_LOT = ("default", 701, 720, 45)
+"""res_parking's default lot: name, first and last space, timeout in seconds."""
 _LONGEST_DELAY = 365 * 86400.0  # seconds a script may wait, however long it asks
 
 
@@ -136,7 +137,6 @@ def _wait_seconds(data: str) -> float:
         return float(data or 0)
     except ValueError:
         return 0.0
-"""res_parking's default lot: name, first and last space, timeout in seconds."""
 
 
 @dataclass(eq=False)
