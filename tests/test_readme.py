@@ -50,6 +50,8 @@ QUICKER = {
     "python benchmarks/bench_clients.py": ["--runs", "1", "--pings", "400"],
     "python benchmarks/bench_actions.py": ["--rounds", "1", "--pings", "400"],
     "python fuzz/fuzz_connection.py --iterations 20000": ["--iterations", "300"],
+    "python fuzz/fuzz_live.py --iterations 200 --rate 0.3": ["--iterations", "2"],
+    "python benchmarks/bench_live.py": ["--rounds", "1"],
     "python benchmarks/run.py --quick": ["--smoke", "--out", RUN_PY_OUT],
     "amiproto top": ["--duration", "1"],  # it runs until Ctrl-C
 }
