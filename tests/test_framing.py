@@ -201,6 +201,19 @@ def test_a_long_follows_line_in_pieces_is_searched_once(head: bytes, tail: bytes
     assert CountingBuffer.scanned < 4 * len(message)
 
 
+def test_a_glued_message_comes_out_at_the_same_read_in_c_and_in_python() -> None:
+    """The C fast path left a glued message to the general path at once, the Python one
+    waited for its end: the same bytes gave items at different reads."""
+    conn = amiproto.Connection()
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\nEvent: A\r\nX: 1\r\nEvent: B\r\n")
+    first = [item.raw for item in conn.next_events() if isinstance(item, amiproto.Event)]
+    assert first == [b"Event: A\r\nX: 1\r\n"]
+    conn.receive_data(b"Y: 2\r\n\r\n")
+    assert [item.raw for item in conn.next_events() if isinstance(item, amiproto.Event)] == [
+        b"Event: B\r\nY: 2\r\n\r\n"
+    ]
+
+
 def test_a_glued_message_is_complete_once_the_next_first_header_has_come() -> None:
     framer = Framer(expect_greeting=False)
     framer.feed(b"Event: A\r\nX: 1\r\nEvent: B\r\n")
@@ -244,6 +257,11 @@ def glued(count: int) -> bytes:
     return b"".join(b"Event: E\r\nUniqueid: %d\r\n" % i for i in range(count)) + b"\r\n"
 
 
+def cr_separated(count: int) -> bytes:
+    """``count`` events, each followed by a stray CR: every one goes to the general path."""
+    return b"".join(b"Event: E\r\nUniqueid: %d\r\n\r\n\r" % i for i in range(count))
+
+
 def scanned_to_frame(count: int, make: Callable[[int], bytes] = mixed) -> tuple[int, int, int]:
     """What framing ``make(count)`` fed at once cost the pure-Python paths: bytes searched
     by ``find``, messages the fast path examined (each is checked for ``Event:``, by a
@@ -265,6 +283,10 @@ def scanned_to_frame(count: int, make: Callable[[int], bytes] = mixed) -> tuple[
     with (
         mock.patch.object(_framing, "repeat", counting_repeat),
         mock.patch.object(_framing, "_MESSAGE_END", CountingPattern(_framing._MESSAGE_END)),
+        mock.patch.object(_framing, "_EVENT_END_OR_GLUED", CountingPattern(_framing._EVENT_END_OR_GLUED)),
+        mock.patch.object(
+            _framing, "_RESPONSE_END_OR_GLUED", CountingPattern(_framing._RESPONSE_END_OR_GLUED)
+        ),
     ):
         while True:
             blocks = framer.take_plain_run()
@@ -279,7 +301,7 @@ def scanned_to_frame(count: int, make: Callable[[int], bytes] = mixed) -> tuple[
     return CountingBuffer.scanned, examined, framed
 
 
-@pytest.mark.parametrize("make", [mixed, bare_lf, glued])
+@pytest.mark.parametrize("make", [mixed, bare_lf, glued, cr_separated])
 def test_many_messages_for_the_general_path_in_a_big_buffer_are_framed_in_linear_time(
     make: Callable[[int], bytes],
 ) -> None:

@@ -52,6 +52,8 @@ END_COMMAND = b"--END COMMAND--"
 
 # A header line inside a Follows message: a token name, a colon, CRLF at the end.
 _MESSAGE_END = re.compile(rb"\n\r?\n")  # LF CRLF, or a bare LF LF
+_EVENT_END_OR_GLUED = re.compile(rb"\n(?:\r?\n|Event:)")
+_RESPONSE_END_OR_GLUED = re.compile(rb"\n(?:\r?\n|Response:)")
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 _FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response's first line
@@ -380,10 +382,16 @@ class Framer:
         if self._eof or len(buf) > self.max_message_size or buf.find(b"\n\n", checked) >= 0:
             return False
         head = bytes(buf[:9])
-        if head.startswith(b"Event:") or b"Event:".startswith(head):
+        # A second message glued on is the general path's to cut, at once (as in C).
+        since = max(0, checked - 10)
+        if head.startswith(b"Event:"):
+            return buf.find(b"\nEvent:", max(6, since)) < 0
+        if b"Event:".startswith(head):
             return True
         if not head.startswith(b"Response:"):
             return b"Response:".startswith(head)
+        if buf.find(b"\nResponse:", max(9, since)) >= 0:
+            return False
         # A Follows is framed by the general path; a first line too long to read is too.
         line_end = buf.find(b"\n", 0, _FIRST_LINE_LOOK)
         if line_end < 0:
@@ -424,29 +432,24 @@ class Framer:
     def _next_block(self) -> Frame | None:
         buf = self._buf
         scan = self._scan
-        # Some servers (and captures) run a second message into the first with
-        # no empty line between: a repeated first header starts a new message.
-        # Looked for first, so that the end is searched only up to it: a run of
-        # glued messages with one end far behind them was quadratic.
+        # One search for whichever comes first: the message's end (LF CRLF or a bare LF
+        # LF), or, as some servers (and captures) run a second message into the first
+        # with no empty line between, a line that repeats its first header. Searching
+        # for either alone to the end of the buffer made a run of the other quadratic.
         if buf.startswith(b"Event:"):
-            glued = buf.find(b"\nEvent:", max(6, scan))
-            limit = len(buf) if glued < 0 else glued + 7
+            found = _EVENT_END_OR_GLUED.search(buf, scan)
         elif buf.startswith(b"Response:"):
-            glued = buf.find(b"\nResponse:", max(9, scan))
-            limit = len(buf) if glued < 0 else glued + 10
+            found = _RESPONSE_END_OR_GLUED.search(buf, scan)
         else:
-            glued, limit = -1, len(buf)
-        # The first end of either kind before it: searching for one kind to the end of
-        # the buffer first made a long run of the other kind quadratic too.
-        found = _MESSAGE_END.search(buf, scan, limit)
-        if found is not None:
-            return self._take(found.end())
-        if glued >= 0:
-            # Complete once the next message's first header has come, blank line or not.
-            return self._take(glued + 1)
-        # Both searches resume here; "\nResponse:" is the longest thing looked for.
-        self._scan = max(scan, len(buf) - 9)
-        return self._incomplete()
+            found = _MESSAGE_END.search(buf, scan)
+        if found is None:
+            # Resume here; "\nResponse:" is the longest thing looked for.
+            self._scan = max(scan, len(buf) - 9)
+            return self._incomplete()
+        if found.group().endswith(b":"):
+            # Glued: complete once the next message's first header has come.
+            return self._take(found.start() + 1)
+        return self._take(found.end())
 
     def _next_follows(self) -> Frame | None:
         buf = self._buf
