@@ -264,3 +264,16 @@ def test_a_wait_of_no_sensible_length_leaves_the_server_a_finite_deadline(data: 
     assert deadline is None or math.isfinite(deadline)
     h.advance(0.5)
     assert h.action("Ping").response.get("Response") == "Success"
+
+
+def test_an_absolute_timeout_of_any_size_is_answered() -> None:
+    """float() of a 400-digit Timeout raised OverflowError, and the client's connection
+    was dropped with no answer."""
+    h = Harness()
+    h.login()
+    call(h, "big")
+    assert answer(h, "AbsoluteTimeout", Channel="big.1", Timeout="9" * 400) == ("Success", "Timeout Set")
+    deadline = h.world.next_deadline()
+    assert deadline is not None and math.isfinite(deadline)
+    h.advance(0.5)
+    assert answer(h, "Status", Channel="big.1")[0] == "Success"

@@ -310,3 +310,13 @@ def test_the_database_is_bounded() -> None:
     changed = raw(h, "Action: DBPut\nActionID: 1\nFamily: f\nKey: 0\nVal: w\n")
     assert changed.startswith(b"Response: Success\r\n")
     assert h.world.db[("f", "0")] == "w"
+
+
+def test_deleting_a_mailbox_forgets_its_device_state() -> None:
+    """MWI:<mailbox> stayed in the device states after MWIDelete: creating and deleting
+    mailboxes grew them without bound."""
+    h = session()
+    h.action("MWIUpdate", Mailbox="gone", NewMessages="1")
+    assert h.world.device_states["MWI:gone"] == "INUSE"
+    h.action("MWIDelete", Mailbox="gone")
+    assert "MWI:gone" not in h.world.device_states

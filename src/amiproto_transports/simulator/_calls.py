@@ -709,7 +709,8 @@ class Pbx:
             self._start(self._timeout_script(chan, seconds, chan.timeouts))
 
     def _timeout_script(self, chan: Channel, seconds: int, token: int) -> Script:
-        yield float(seconds)
+        # A client's number of any size: float() of a 400-digit one raised OverflowError.
+        yield float(min(seconds, _LONGEST_DELAY))
         if chan.timeouts == token and chan.call is not None and self.channels.get(chan.name) is chan:
             self._ev("SoftHangupRequest", CALL, [*channel_headers(chan), ("Cause", "16")])
             self.hangup_call(chan.call, 16)

@@ -88,8 +88,10 @@ def mwi_delete(session: Session, action: ReceivedAction) -> None:
     if names is None:
         return
     for name in names:
-        # Deleting clears the cached MWI state: no event follows.
+        # Deleting clears the cached MWI state: no event follows. Its device state goes too,
+        # or a client creating and deleting mailboxes would grow the device list for ever.
         del session.world.mwi_mailboxes[name]
+        session.world.device_states.pop(f"MWI:{name}", None)
     session.reply(action, "Success", [])
 
 
