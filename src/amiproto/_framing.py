@@ -50,10 +50,11 @@ DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024
 
 END_COMMAND = b"--END COMMAND--"
 
-# A header line inside a Follows message: a token name, a colon, CRLF at the end.
 _MESSAGE_END = re.compile(rb"\n\r?\n")  # LF CRLF, or a bare LF LF
+# The same, or a line that repeats an Event's or a Response's first header (glued).
 _EVENT_END_OR_GLUED = re.compile(rb"\n(?:\r?\n|Event:)")
 _RESPONSE_END_OR_GLUED = re.compile(rb"\n(?:\r?\n|Response:)")
+# A header line inside a Follows message: a token name, a colon, CRLF at the end.
 _FOLLOWS_HEADER = re.compile(rb"[A-Za-z0-9_-]+:[^\n]*\r\n\Z")
 _FOLLOWS_FIRST_LINE = re.compile(rb"(?i)\s*response\s*:\s*follows\s*\Z")
 _FIRST_LINE_LOOK = 200  # how far the fast path looks for the end of a Response's first line

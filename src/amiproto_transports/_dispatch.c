@@ -6,8 +6,8 @@
    class is the message's own) or else those matching() gives, each called in
    order. The cache is read from its one-item list per message: a registration
    puts a new dict there, and a callback that removes itself must not be
-   called again for the rest of the batch. A callback's Exception (or, when a 9th argument names another class,
-   an instance of that) goes to failed(callback, message, error) and the next
+   called again for the rest of the batch. A callback's Exception (or, when a
+   9th argument names another class, an instance of that) goes to failed(callback, message, error) and the next
    one runs; any other BaseException stops the loop and propagates.
    A callback that returns something other than None pauses the loop, so that
    an async client can await it: the caller passes the returned position back
@@ -36,21 +36,18 @@ callbacks_of(PyObject *message, PyObject *cell, PyObject *matching, PyObject *na
         PyObject *by_name = Py_NewRef(PyList_GET_ITEM(cell, 0));
         PyObject *hit = PyDict_GetItemWithError(by_name, name); /* borrowed from by_name */
         Py_DECREF(name);
-        if (hit != NULL) {
-            if (PyTuple_Check(hit) && PyTuple_GET_SIZE(hit) == 2 &&
-                PyTuple_GET_ITEM(hit, 0) == (PyObject *)Py_TYPE(message) &&
-                PyTuple_Check(PyTuple_GET_ITEM(hit, 1))) {
-                PyObject *found = Py_NewRef(PyTuple_GET_ITEM(hit, 1));
-                Py_DECREF(by_name);
-                return found;
-            }
-            Py_DECREF(by_name);
+        PyObject *found = NULL;
+        if (hit != NULL && PyTuple_Check(hit) && PyTuple_GET_SIZE(hit) == 2 &&
+            PyTuple_GET_ITEM(hit, 0) == (PyObject *)Py_TYPE(message) &&
+            PyTuple_Check(PyTuple_GET_ITEM(hit, 1))) {
+            found = Py_NewRef(PyTuple_GET_ITEM(hit, 1));
         }
-        else {
-            Py_DECREF(by_name);
-            if (PyErr_Occurred()) {
-                return NULL;
-            }
+        Py_DECREF(by_name); /* hit is not read past here */
+        if (found != NULL) {
+            return found;
+        }
+        if (hit == NULL && PyErr_Occurred()) {
+            return NULL;
         }
     }
     else if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
@@ -117,7 +114,8 @@ dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *matching = args[5];
     PyObject *failed = args[6];
     PyObject *name_attr = args[7];
-    if (!PyList_Check(messages) || !PyList_Check(cell) || !PyUnicode_Check(name_attr) || (callbacks != Py_None && !PyTuple_Check(callbacks))) {
+    if (!PyList_Check(messages) || !PyList_Check(cell) || !PyUnicode_Check(name_attr) ||
+        (callbacks != Py_None && !PyTuple_Check(callbacks))) {
         PyErr_SetString(PyExc_TypeError, "dispatch(list, int, tuple | None, int, [dict], f, f, str)");
         return NULL;
     }

@@ -69,8 +69,8 @@ class Session:
         self.fault: Fault | None = None
         """A fault for this connection only; it wins over the simulator's."""
         self.closing = False
-        self._overflowed = False  # over max_output: nothing more is queued
         """Set when the connection should close once what is queued has been written."""
+        self._overflowed = False  # over max_output: nothing more is queued
         self.close_reason: str | None = None
         """Why the simulator closed this connection on its own, for the runner's log."""
         limits = world.limits
