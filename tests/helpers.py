@@ -153,5 +153,8 @@ def take_fast_run(framer: Framer) -> list[tuple[bytes, str | None]] | None:
     if built is None:
         return None
     events, response = built
-    taken: list[tuple[bytes, str | None]] = [(event.raw, event.name) for event in events]
+    taken: list[tuple[bytes, str | None]] = []
+    for event in events:
+        assert isinstance(event, amiproto.Event)  # without an answerer, a run holds only events
+        taken.append((event.raw, event.name))
     return taken if response is None else [*taken, (response, None)]

@@ -719,3 +719,166 @@ def test_switching_the_speedups_rebuilds_the_live_models_helpers() -> None:
         type(PBX().apply).__name__ == "TypeDispatcher"
         and type(PBX().apply).__module__ == "amiproto._speedups"
     )
+
+
+# -- actions completed in C --------------------------------------------------------
+
+# What a test sends: (name, headers, list_complete_event, wait_for_result).
+SENDS = [
+    ("Ping", (), None, False),
+    ("Status", (), "StatusComplete", False),
+    ("QueueStatus", (), None, False),
+    ("Originate", (("Async", "true"),), None, True),
+    ("Originate", (), None, True),
+    ("Logoff", (), None, False),
+]
+
+
+def answer_to(action_id: str | None) -> st.SearchStrategy[bytes]:
+    """A message from the server about ``action_id`` (None: without one), of every
+    kind the completion logic tells apart."""
+    id_line = b"" if action_id is None else b"ActionID: %s\r\n" % action_id.encode()
+    other_id = b"" if action_id is None else b"actionid:%s\r\n" % action_id.encode()
+    return st.sampled_from(
+        [
+            b"Response: Success\r\n" + id_line + b"Ping: Pong\r\n\r\n",
+            b"Response: Error\r\n" + id_line + b"Message: No such thing\r\n\r\n",
+            b"Response: Success\r\n" + other_id + b"\r\n",
+            b"Response: success\r\n" + id_line + b"\r\n",
+            b"Response: Goodbye\r\n" + id_line + b"Message: Thanks\r\n\r\n",
+            b"Response: Success\r\n" + id_line + b"EventList: start\r\nMessage: Here\r\n\r\n",
+            b"Response: Success\r\n" + id_line + b"Message: Queue status will follow\r\n\r\n",
+            b"Response: Error\r\n" + id_line + b"Message: eventlist is off\r\n\r\n",
+            b"Response: Follows\r\n" + id_line + b"Output\r\n--END COMMAND--\r\n\r\n",
+            b"Response: Success\r\n" + id_line + b"Response: Success\r\n\r\n",
+            b"Event: QueueMember\r\n" + id_line + b"Queue: q\r\n\r\n",
+            b"Event: StatusComplete\r\n" + id_line + b"Items: 1\r\n\r\n",
+            b"Event: QueueStatusComplete\r\n" + id_line + b"EventList: Complete\r\n\r\n",
+            b"Event: OriginateResponse\r\n" + id_line + b"Response: Success\r\n\r\n",
+            b"Event: Hangup\r\nChannel: x\r\n\r\n",
+        ]
+    )
+
+
+def completion_story(
+    c: bool, sends: list[int], answers: list[tuple[int, bytes]], cuts: list[int], one: bool
+) -> list[object]:
+    """What a connection hands out when ``sends`` (indexes into SENDS) went out and
+    the server answered ``answers`` ((which send, or past them: an unknown ID, which
+    message)), fed in pieces; told in plain values, so that two runs compare."""
+    _accel.use_speedups(c)
+    try:
+        conn = amiproto.Connection(action_id_prefix="t", max_list_events=3)
+        conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+        story: list[object] = [type(item).__name__ for item in conn.next_events()]
+        for index in sends:
+            name, headers, list_end, wait = SENDS[index]
+            try:
+                conn.send(amiproto.Action(name, headers, list_complete_event=list_end), wait_for_result=wait)
+            except amiproto.LocalProtocolError:
+                story.append("refused")  # after a Logoff
+        stream = b"".join(message for _, message in answers)
+        bounds = [0, *sorted(cut % (len(stream) + 1) for cut in cuts), len(stream)]
+        try:
+            for start, stop in itertools.pairwise(bounds):
+                conn.receive_data(stream[start:stop])
+                while True:
+                    items = [conn.next_event()] if one else conn.next_events()
+                    if not items or items == [amiproto.NEED_DATA]:
+                        break
+                    story += [told(item) for item in items]
+        except amiproto.ProtocolError as error:
+            story.append(str(error))  # e.g. more bytes after a Goodbye closed it
+        story.append(("pending", conn.pending_action_ids, conn.state.name))
+        return story
+    finally:
+        _accel.use_speedups(True)
+
+
+def told(item: object) -> object:
+    if isinstance(item, amiproto.Response):
+        headers = list(item.headers)
+        return ("Response", item.raw, item.orphan, item.status, item.success, item.action_id, headers)
+    if isinstance(item, amiproto.ActionCompleted):
+        return (
+            "ActionCompleted",
+            item.action_id,
+            item.action,
+            None if item.response is None else told(item.response),
+            [event.raw for event in item.events],
+            item.complete,
+            item.timed_out,
+            item.warnings,
+            item.is_list,
+            item.too_many_events,
+            None if item.result is None else item.result.raw,
+            item.success,
+        )
+    if isinstance(item, amiproto.Message):
+        return (type(item).__name__, item.raw)
+    return repr(item)
+
+
+@st.composite
+def completion_cases(draw: st.DrawFn) -> tuple[list[int], list[tuple[int, bytes]], list[int], bool]:
+    sends = draw(st.lists(st.integers(0, len(SENDS) - 1), max_size=6))
+    count = len(sends)
+    answers = []
+    for _ in range(draw(st.integers(0, 14))):
+        which = draw(st.integers(0, count + 1))
+        action_id = f"t-{which + 1}" if which < count else (None if which == count else "t-99")
+        answers.append((which, draw(answer_to(action_id))))
+    return sends, answers, draw(st.lists(st.integers(0, 2000), max_size=5)), draw(st.booleans())
+
+
+@given(completion_cases())
+def test_actions_complete_in_c_as_in_python(
+    case: tuple[list[int], list[tuple[int, bytes]], list[int], bool],
+) -> None:
+    """Whatever was sent and however the server answered (lists, results, orphans,
+    goodbyes, odd cases and spellings), the C path hands out what Python does."""
+    sends, answers, cuts, one = case
+    in_c = completion_story(True, sends, answers, cuts, one)
+    assert in_c == completion_story(False, sends, answers, cuts, one)
+
+
+def test_pings_answered_in_one_read_complete_in_one_run() -> None:
+    """The answers of ordinary actions do not stop the C fast path: a read of many
+    comes out of one call, each Response followed by its ActionCompleted."""
+    conn = amiproto.Connection(action_id_prefix="p")
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_events()
+    for _ in range(3):
+        conn.send(amiproto.Action("Ping"))
+    conn.receive_data(
+        b"".join(b"Response: Success\r\nActionID: p-%d\r\nPing: Pong\r\n\r\n" % n for n in (1, 2, 3))
+        + b"Event: Hangup\r\n\r\n"
+    )
+    framer = conn._framer
+    with mock.patch.object(framer, "take_built_run", wraps=framer.take_built_run) as taken:
+        items = conn.next_events()
+    assert taken.call_count == 1
+    assert [type(item).__name__ for item in items] == [
+        *["Response", "ActionCompleted"] * 3,
+        "Hangup",
+    ]
+    assert [item.action_id for item in items[1:6:2] if isinstance(item, amiproto.ActionCompleted)] == [
+        "p-1",
+        "p-2",
+        "p-3",
+    ]
+    assert conn.pending_action_ids == []
+
+
+def test_the_answerer_refuses_classes_without_the_slots_it_writes() -> None:
+    assert speedups is not None
+
+    class NoSlots:
+        pass
+
+    with pytest.raises((TypeError, AttributeError)):
+        speedups.answerer({}, amiproto.Response, amiproto.ActionCompleted, NoSlots)
+    with pytest.raises((TypeError, AttributeError)):
+        speedups.answerer({}, NoSlots, amiproto.ActionCompleted, NoSlots)
+    with pytest.raises(TypeError):
+        speedups.take_events(b"", 10, 0, -1, {}, learn_name, "utf-8", amiproto.Event, object())

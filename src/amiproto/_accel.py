@@ -52,6 +52,13 @@ TWINS: tuple[Twin, ...] = (
         "Framer.take_plain_run, then Connection._on_blocks",
     ),
     Twin(
+        "amiproto._connection",
+        "_C_ANSWERER",
+        "amiproto._speedups",
+        "answerer",
+        "Connection._on_response, for the answers take_events completes",
+    ),
+    Twin(
         "amiproto._messages",
         "_C_MESSAGE_GETTERS",
         "amiproto._speedups",

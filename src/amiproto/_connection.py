@@ -26,6 +26,7 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 from ._framing import DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, PLAIN_END, Frame, Framer, RunTaker
 from ._headers import DECODE_ERRORS, parse_header_lines
 from ._messages import (
+    ASCII_FIRST_LINE,
     NEED_DATA,
     ActionCompleted,
     ConnectionClosed,
@@ -66,7 +67,10 @@ _READY_ON_SEND = TRANSITIONS[State.READY, Input.SEND]
 _C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function(__name__, "_C_UNTRACK")
 # The C fast path that frames a run of plain messages and builds its events in one
 # call (Framer.take_built_run); None: pure Python (take_plain_run, then _on_blocks).
-_C_TAKE_EVENTS: RunTaker[Event] | None = _accel.c_function(__name__, "_C_TAKE_EVENTS")
+_C_TAKE_EVENTS: RunTaker[Item] | None = _accel.c_function(__name__, "_C_TAKE_EVENTS")
+# Makes what lets _C_TAKE_EVENTS complete ordinary actions itself, as their answers
+# come (what _on_response would do for them); None: pure Python.
+_C_ANSWERER: Callable[..., object] | None = _accel.c_function(__name__, "_C_ANSWERER")
 
 # What a pending action is, beyond an ordinary request (_PLAIN_LOGIN: a Login the
 # program sent itself, whose answer still tells the state machine the outcome).
@@ -95,6 +99,7 @@ class _Pending:
         "result",
         "result_event",
         "role",
+        "simple",
     )
 
     def __init__(
@@ -113,6 +118,9 @@ class _Pending:
         self.events: list[Event] = []
         self.result_event: str | None = None  # the event that ends this action, when waited for
         self.result: Event | None = None
+        # Completed by its response and nothing else, with no other effect: what
+        # the C answerer may complete by itself (see _speedups.c, answer()).
+        self.simple = role == _PLAIN and action.list_complete_event is None
 
 
 class Connection:
@@ -155,6 +163,14 @@ class Connection:
         self._collecting = 0
         # Raw "Event:" line tails seen on the fast path -> (name, class).
         self._event_names: dict[bytes, tuple[str, type[Event]]] = {}
+        # With C: completes ordinary actions inside the fast path's run, so that a
+        # read of many answers is one call; it reads the status from the first
+        # line, so only where that line reads as ASCII.
+        self._answerer = (
+            _C_ANSWERER(self._pending, Response, ActionCompleted, _Pending)
+            if _C_ANSWERER is not None and encoding in ASCII_FIRST_LINE
+            else None
+        )
         # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
         self._deadlines: list[tuple[float, int, str, _Pending]] = []
         self._deadline_order = itertools.count()
@@ -255,13 +271,12 @@ class Connection:
             try:
                 take = _C_TAKE_EVENTS
                 if take is not None:
-                    built = framer.take_built_run(
-                        take, (self._event_names, self._learn_event_name, self.encoding, Event)
-                    )
+                    args = (self._event_names, self._learn_event_name, self.encoding, Event, self._answerer)
+                    built = framer.take_built_run(take, args)
                     if built is not None:
-                        events, response = built
-                        if events or response is not None:
-                            self._on_built(events, response)
+                        run, response = built
+                        if run or response is not None:
+                            self._on_built(run, response)
                         if framer.waiting:
                             break  # a plain message so far, waiting for the rest
                         continue
@@ -324,16 +339,21 @@ class Connection:
             if self._collecting:
                 self._correlate(event)
 
-    def _on_built(self, events: list[Event], response: bytes | None) -> None:
-        """Events the C fast path built (as ``_on_blocks`` does), then the response that
-        ended their run, if one did."""
+    def _on_built(self, run: list[Item], response: bytes | None) -> None:
+        """Items the C fast path built (events as ``_on_blocks`` does; responses that
+        completed ordinary actions, each followed by its ``ActionCompleted``, as
+        ``_on_response`` does), then the response that ended their run, if one did."""
         if self._state is State.AWAITING_GREETING:
             self._move(Input.MESSAGE)
         if self._collecting:
-            for event in events:
-                self._on_event(event)
+            append = self._items.append
+            for item in run:
+                if isinstance(item, Event):
+                    self._on_event(item)
+                else:
+                    append(item)  # already handled in C
         else:
-            self._items.extend(events)
+            self._items.extend(run)
         if response is not None:
             self._on_response(new_response(response, self.encoding))
 
@@ -638,7 +658,9 @@ class Connection:
             result_event = _result_event_of(action)
             if result_event is not None:
                 assert self.last_action_id is not None
-                self._pending[self.last_action_id].result_event = result_event
+                pending = self._pending[self.last_action_id]
+                pending.result_event = result_event
+                pending.simple = False
                 self._collecting += 1
         return data
 

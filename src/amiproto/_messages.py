@@ -43,7 +43,7 @@ __all__ = [
 # Encodings (as spelled to the Connection) in which a line's ASCII bytes are its
 # ASCII characters and a byte below 0x80 is never part of another character: the
 # first line of a message can then be read alone, and a header name found in bytes.
-_ASCII_FIRST_LINE = frozenset(
+ASCII_FIRST_LINE = frozenset(
     {"utf-8", "utf8", "UTF-8", "ascii", "us-ascii", "latin-1", "latin1", "iso-8859-1", "cp1252"}
 )
 
@@ -252,7 +252,7 @@ class Response(Message):
         """False when this response surely has neither an ``EventList`` header nor a
         message that says a list "will follow": then it opens no list, and the core
         knows it without parsing the headers. True when it may (or cannot tell)."""
-        if self._headers is not None or self._encoding not in _ASCII_FIRST_LINE:
+        if self._headers is not None or self._encoding not in ASCII_FIRST_LINE:
             return True
         # Both in any case; a header named EventList holds these bytes in any of
         # these encodings, and so does a message that ends with "will follow".
@@ -280,9 +280,9 @@ class Response(Message):
         # it, without parsing the rest: every answer's status is read, few others.
         raw = self.raw
         encoding = self._encoding
-        if raw.startswith(b"Response: Success\r\n") and encoding in _ASCII_FIRST_LINE:
+        if raw.startswith(b"Response: Success\r\n") and encoding in ASCII_FIRST_LINE:
             return "success"  # most answers
-        if raw.startswith(b"Response:") and encoding in _ASCII_FIRST_LINE:
+        if raw.startswith(b"Response:") and encoding in ASCII_FIRST_LINE:
             end = raw.find(b"\n")
             line = raw if end < 0 else raw[:end]
             status = _STATUS_OF_LINE.get(line)

@@ -372,6 +372,7 @@ typedef struct {
     PyTypeObject *maker_type;
     PyTypeObject *dispatcher_type;
     PyTypeObject *shape_reader_type;
+    PyTypeObject *answerer_type;
     EventSlots event; /* of the event class take_events was given last */
     PyObject *values_cached[VALUES_CACHED];
     PyObject *names_owner;
@@ -601,8 +602,257 @@ new_event(const EventSlots *slots, PyObject *known, PyObject *raw, PyObject *enc
     return event;
 }
 
-/* take_events(buffer, max_message_size, resume, first_lf, names, learn, encoding, event_type)
-       -> (events, response, consumed, stop, resume, first_lf)
+/* -- answers completed in C ------------------------------------------------- */
+
+/* What take_events needs to complete an ordinary action itself when its answer
+   comes, as Connection._on_response would: the connection's dict of pending
+   actions (ActionID -> _Pending), the classes it makes, and where those keep
+   their slots, read once. Made by answerer(), one per connection. */
+#define COMPLETED_FIELDS 10
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *pending; /* dict: ActionID -> _Pending */
+    PyTypeObject *response_type;
+    PyTypeObject *completed_type;
+    PyTypeObject *pending_type;
+    PyObject *success; /* the statuses, as Response.status reads them */
+    PyObject *error;
+    PyObject *nothing; /* () */
+    Py_ssize_t response_raw, response_headers, response_encoding, response_truncated, response_orphan,
+        response_body, response_status;
+    Py_ssize_t completed[COMPLETED_FIELDS]; /* in the order of COMPLETED_NAMES */
+    Py_ssize_t pending_action, pending_response, pending_simple;
+} Answerer;
+
+static const char *const COMPLETED_NAMES[COMPLETED_FIELDS] = {
+    "action_id", "action", "response", "events", "complete", "timed_out", "warnings", "is_list", "too_many_events",
+    "result",
+};
+
+static const char SUCCESS_LINE[] = "Response: Success\r\n";
+static const char ERROR_LINE[] = "Response: Error\r\n";
+#define SUCCESS_LINE_LEN 19
+#define ERROR_LINE_LEN 17
+
+/* ``word`` (lower case) in [p, p + n) in any case. */
+static int
+contains_folded(const char *p, Py_ssize_t n, const char *word, Py_ssize_t word_len)
+{
+    for (Py_ssize_t i = 0; i + word_len <= n; i++) {
+        Py_ssize_t j = 0;
+        while (j < word_len) {
+            char c = p[i + j];
+            if (c >= 'A' && c <= 'Z') {
+                c = (char)(c - 'A' + 'a');
+            }
+            if (c != word[j]) {
+                break;
+            }
+            j++;
+        }
+        if (j == word_len) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The response that is ``raw`` (``message``, ``size`` bytes), answered here when
+   it completes an ordinary action at once: appends the Response and its
+   ActionCompleted to ``items`` and returns 1. Returns 0, having changed nothing,
+   for every other answer, which Connection._on_response takes instead: a status
+   other than Success or Error (Goodbye moves the state machine), a response that
+   may open a list (an EventList header, or a message that says a list "will
+   follow"), no ActionID, an ActionID nobody waits for, and an action that is not
+   simple (a login step, a keepalive, a list action, one that waits for a result
+   event). -1 on error. */
+static int
+answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, PyObject *encoding,
+       PyObject *items)
+{
+    PyObject *status;
+    if (size >= SUCCESS_LINE_LEN && memcmp(message, SUCCESS_LINE, SUCCESS_LINE_LEN) == 0) {
+        status = answerer->success;
+    }
+    else if (size >= ERROR_LINE_LEN && memcmp(message, ERROR_LINE, ERROR_LINE_LEN) == 0) {
+        status = answerer->error;
+    }
+    else {
+        return 0;
+    }
+    if (contains_folded(message, size, "eventlist", 9) || contains_folded(message, size, "will follow", 11)) {
+        return 0;
+    }
+    const char *start, *end;
+    if (!find_action_id(message, size, &start, &end)) {
+        return 0;
+    }
+    PyObject *action_id;
+    if (PyUnicode_CompareWithASCIIString(encoding, "utf-8") == 0) {
+        action_id = decode(start, end - start);
+    }
+    else {
+        const char *name = PyUnicode_AsUTF8(encoding);
+        action_id = name == NULL ? NULL : PyUnicode_Decode(start, end - start, name, "surrogateescape");
+    }
+    if (action_id == NULL) {
+        return -1;
+    }
+    PyObject *pending = PyDict_GetItemWithError(answerer->pending, action_id); /* borrowed */
+    if (pending == NULL || !Py_IS_TYPE(pending, answerer->pending_type)
+        || *SLOT(pending, answerer->pending_simple) != Py_True
+        || *SLOT(pending, answerer->pending_response) != Py_None
+        || *SLOT(pending, answerer->pending_action) == NULL) {
+        Py_DECREF(action_id);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *action = Py_NewRef(*SLOT(pending, answerer->pending_action));
+    PyObject *response = answerer->response_type->tp_alloc(answerer->response_type, 0);
+    PyObject *completed = answerer->completed_type->tp_alloc(answerer->completed_type, 0);
+    int result = -1;
+    if (response == NULL || completed == NULL) {
+        goto done;
+    }
+    set_slot(response, answerer->response_raw, raw);
+    set_slot(response, answerer->response_headers, Py_None);
+    set_slot(response, answerer->response_encoding, encoding);
+    set_slot(response, answerer->response_truncated, Py_False);
+    set_slot(response, answerer->response_orphan, Py_False);
+    set_slot(response, answerer->response_body, Py_None);
+    set_slot(response, answerer->response_status, status);
+    PyObject *values[COMPLETED_FIELDS] = {
+        action_id, action,          response, answerer->nothing, Py_True, Py_False, answerer->nothing,
+        Py_False,  Py_False,        Py_None,
+    };
+    for (int i = 0; i < COMPLETED_FIELDS; i++) {
+        set_slot(completed, answerer->completed[i], values[i]);
+    }
+    /* Last, as _complete does: nothing has changed if anything before failed. */
+    if (PyDict_DelItem(answerer->pending, action_id) < 0 || PyList_Append(items, response) < 0
+        || PyList_Append(items, completed) < 0) {
+        goto done;
+    }
+    result = 1;
+done:
+    Py_DECREF(action_id);
+    Py_DECREF(action);
+    Py_XDECREF(response);
+    Py_XDECREF(completed);
+    return result;
+}
+
+static int
+answerer_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Answerer *answerer = (Answerer *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(answerer->pending);
+    Py_VISIT(answerer->response_type);
+    Py_VISIT(answerer->completed_type);
+    Py_VISIT(answerer->pending_type);
+    return 0;
+}
+
+static int
+answerer_clear(PyObject *self)
+{
+    Answerer *answerer = (Answerer *)self;
+    Py_CLEAR(answerer->pending);
+    Py_CLEAR(answerer->response_type);
+    Py_CLEAR(answerer->completed_type);
+    Py_CLEAR(answerer->pending_type);
+    Py_CLEAR(answerer->success);
+    Py_CLEAR(answerer->error);
+    Py_CLEAR(answerer->nothing);
+    return 0;
+}
+
+static void
+answerer_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    answerer_clear(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot answerer_slots[] = {
+    {Py_tp_doc, "What take_events needs to complete ordinary actions as their answers come."},
+    {Py_tp_traverse, answerer_traverse},
+    {Py_tp_clear, answerer_clear},
+    {Py_tp_dealloc, answerer_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec answerer_spec = {
+    .name = "amiproto._speedups.Answerer",
+    .basicsize = sizeof(Answerer),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC,
+    .slots = answerer_slots,
+};
+
+/* answerer(pending, response_type, completed_type, pending_type) -> Answerer
+
+   For take_events' last argument: ``pending`` is the connection's dict of
+   pending actions; ``response_type`` is Response, ``completed_type``
+   ActionCompleted and ``pending_type`` the connection's _Pending, each checked
+   to have the slots written or read here. A _Pending's ``simple`` is True when
+   its action completes with its response and nothing else happens then (see
+   answer()). */
+static PyObject *
+answerer(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyDict_Check(args[0]) || !PyType_Check(args[1]) || !PyType_Check(args[2])
+        || !PyType_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "answerer() takes a dict and three classes");
+        return NULL;
+    }
+    PyTypeObject *response_type = (PyTypeObject *)args[1];
+    PyTypeObject *completed_type = (PyTypeObject *)args[2];
+    PyTypeObject *pending_type = (PyTypeObject *)args[3];
+    Answerer found;
+    if (slot_offset(response_type, "raw", &found.response_raw) < 0
+        || slot_offset(response_type, "_headers", &found.response_headers) < 0
+        || slot_offset(response_type, "_encoding", &found.response_encoding) < 0
+        || slot_offset(response_type, "_truncated", &found.response_truncated) < 0
+        || slot_offset(response_type, "orphan", &found.response_orphan) < 0
+        || slot_offset(response_type, "_body", &found.response_body) < 0
+        || slot_offset(response_type, "_status", &found.response_status) < 0
+        || slot_offset(pending_type, "action", &found.pending_action) < 0
+        || slot_offset(pending_type, "response", &found.pending_response) < 0
+        || slot_offset(pending_type, "simple", &found.pending_simple) < 0) {
+        return NULL;
+    }
+    for (int i = 0; i < COMPLETED_FIELDS; i++) {
+        if (slot_offset(completed_type, COMPLETED_NAMES[i], &found.completed[i]) < 0) {
+            return NULL;
+        }
+    }
+    ModuleState *state = module_state(module);
+    Answerer *made = PyObject_GC_New(Answerer, state->answerer_type);
+    if (made == NULL) {
+        return NULL;
+    }
+    memcpy((char *)made + sizeof(PyObject), (char *)&found + sizeof(PyObject), sizeof(Answerer) - sizeof(PyObject));
+    made->pending = Py_NewRef(args[0]);
+    made->response_type = (PyTypeObject *)Py_NewRef(response_type);
+    made->completed_type = (PyTypeObject *)Py_NewRef(completed_type);
+    made->pending_type = (PyTypeObject *)Py_NewRef(pending_type);
+    made->success = PyUnicode_InternFromString("success");
+    made->error = PyUnicode_InternFromString("error");
+    made->nothing = PyTuple_New(0);
+    if (made->success == NULL || made->error == NULL || made->nothing == NULL) {
+        Py_DECREF(made);
+        return NULL;
+    }
+    PyObject_GC_Track(made);
+    return (PyObject *)made;
+}
+
+/* take_events(buffer, max_message_size, resume, first_lf, names, learn, encoding, event_type[, answerer])
+       -> (items, response, consumed, stop, resume, first_lf)
 
    The C twin of the pure-Python fast path, Framer.take_plain_run followed by
    Connection._on_blocks. Takes the complete messages at the front of
@@ -618,7 +868,11 @@ new_event(const EventSlots *slots, PyObject *known, PyObject *raw, PyObject *enc
    table for as long as the same ``names`` comes back, so ``names`` must only
    ever grow (as a connection's does). A response stops the run: its bytes come
    back as ``response`` (stop = STOP_RESPONSE), for the caller to handle in
-   order after the events; otherwise ``response`` is None.
+   order after the events; otherwise ``response`` is None. Given an
+   ``answerer`` (None: none), a response that completes an ordinary action at
+   once does not stop the run: the Response and its ActionCompleted join the
+   items, in order (see answer()); for a connection's Pings and the answers of
+   most actions, a run is then a whole read.
 
    It stops at the first message that is not plain (stop = STOP_GENERAL: the
    general path takes it) or not complete yet (STOP_NEED_DATA). Then resume
@@ -631,9 +885,18 @@ new_event(const EventSlots *slots, PyObject *known, PyObject *raw, PyObject *enc
 static PyObject *
 take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "take_events() takes 8 arguments");
+    if (nargs != 8 && nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "take_events() takes 8 or 9 arguments");
         return NULL;
+    }
+    ModuleState *state = module_state(module);
+    Answerer *answers = NULL;
+    if (nargs == 9 && args[8] != Py_None) {
+        if (!Py_IS_TYPE(args[8], state->answerer_type)) {
+            PyErr_SetString(PyExc_TypeError, "take_events(): the answerer must come from answerer()");
+            return NULL;
+        }
+        answers = (Answerer *)args[8];
     }
     PyObject *names = args[4];
     PyObject *learn = args[5];
@@ -652,7 +915,6 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (event_slots(module, (PyTypeObject *)args[7], &slots) < 0) {
         return NULL;
     }
-    ModuleState *state = module_state(module);
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
         return NULL;
@@ -684,6 +946,16 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         start += end;
         if (!is_event) {
+            int answered = answers == NULL ? 0 : answer(answers, message, end, raw, encoding, events);
+            if (answered != 0) {
+                Py_DECREF(raw);
+                if (answered < 0) {
+                    goto error;
+                }
+                resume = 0;
+                first_lf = -1;
+                continue;
+            }
             response = raw;
             stop = STOP_RESPONSE;
             resume = 0;
@@ -2253,6 +2525,8 @@ field_assigner(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"take_events", (PyCFunction)(void (*)(void))take_events, METH_FASTCALL,
      "Take the plain messages at the front of a buffer, as events."},
+    {"answerer", (PyCFunction)(void (*)(void))answerer, METH_FASTCALL,
+     "What take_events needs to complete ordinary actions as their answers come."},
     {"message_getters", (PyCFunction)(void (*)(void))message_getters, METH_FASTCALL,
      "The getters of Message.headers and Message.action_id."},
     {"iter_headers", (PyCFunction)(void (*)(void))iter_headers, METH_FASTCALL,
@@ -2283,9 +2557,10 @@ module_exec(PyObject *module)
     state->maker_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &maker_spec, NULL);
     state->dispatcher_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &dispatcher_spec, NULL);
     state->shape_reader_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &shape_reader_spec, NULL);
+    state->answerer_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &answerer_spec, NULL);
     if (state->values_type == NULL || state->values_iter_type == NULL || state->pairs_type == NULL
         || state->parser_type == NULL || state->assigner_type == NULL || state->maker_type == NULL
-        || state->dispatcher_type == NULL || state->shape_reader_type == NULL) {
+        || state->dispatcher_type == NULL || state->shape_reader_type == NULL || state->answerer_type == NULL) {
         return -1;
     }
     return 0;
@@ -2303,6 +2578,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->maker_type);
     Py_VISIT(state->dispatcher_type);
     Py_VISIT(state->shape_reader_type);
+    Py_VISIT(state->answerer_type);
     Py_VISIT(state->event.type);
     Py_VISIT(state->names_owner);
     for (int i = 0; i < NAMES_CACHED; i++) {
@@ -2323,6 +2599,7 @@ module_clear(PyObject *module)
     Py_CLEAR(state->maker_type);
     Py_CLEAR(state->dispatcher_type);
     Py_CLEAR(state->shape_reader_type);
+    Py_CLEAR(state->answerer_type);
     Py_CLEAR(state->event.type);
     for (int i = 0; i < VALUES_CACHED; i++) {
         Py_CLEAR(state->values_cached[i]);

@@ -13,9 +13,16 @@ def take_events(
     names: dict[bytes, tuple[str, type[_E]]],
     learn: Callable[[bytes], tuple[str, type[_E]]],
     encoding: str,
-    event_type: type[_E],
+    event_type: type[Any],
+    answerer: Answerer | None = None,
     /,
 ) -> tuple[list[_E], bytes | None, int, int, int, int]: ...
+
+class Answerer: ...
+
+def answerer(
+    pending: dict[str, Any], response_type: type[Any], completed_type: type[Any], pending_type: type[Any], /
+) -> Answerer: ...
 def message_getters(
     message_type: type[Any],
     response_type: type[Any],
