@@ -207,6 +207,22 @@ class Action:
         copy.list_complete_event = self.list_complete_event
         return copy
 
+    def _numbered(self, action_id: str, encoding: str) -> tuple[Action, bytes]:
+        """``_with_checked_id`` and the copy's ``serialize``, in one step: what the core
+        does for every action it numbers."""
+        copy = _new_action(Action)
+        copy.name = name = self.name
+        headers = self.headers
+        copy.headers = (("ActionID", action_id), *headers)
+        copy.list_complete_event = self.list_complete_event
+        if headers:
+            return copy, copy.serialize(encoding)
+        text = f"Action: {name}\r\nActionID: {action_id}\r\n\r\n"
+        try:
+            return copy, text.encode(encoding, "surrogateescape")
+        except UnicodeEncodeError:
+            return copy, copy.serialize(encoding)  # says which part cannot be encoded
+
     def serialize(self, encoding: str = "utf-8") -> bytes:
         """The bytes of this action on the wire: ``Action:`` first, then each header, then a blank line."""
         headers = self.headers
