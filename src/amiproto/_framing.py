@@ -232,8 +232,10 @@ class Framer:
 
     def take_built_run(self, take: RunTaker[_Built], args: tuple[object, ...]) -> BuiltRun[_Built] | None:
         """The fast path in C: ``take`` frames the plain messages ``take_plain_run``
-        would take, up to and with the first response, and builds objects of those
-        before it (``args`` are its own arguments). None when the general path must
+        would take, up to and with the first response it does not handle itself, and
+        builds objects of those before it (``args`` are its own arguments; with an
+        answerer among them, the responses that complete ordinary actions are handled
+        in the run: see ``_speedups.take_events``). None when the general path must
         take the next message; an empty run (``([], None)``) when the next message is
         plain so far and needs more bytes, and then ``waiting`` is true.
         """
