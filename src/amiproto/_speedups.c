@@ -224,6 +224,17 @@ decode(const char *start, Py_ssize_t length)
     return PyUnicode_DecodeUTF8(start, length, "surrogateescape");
 }
 
+/* Bytes decoded as a message in ``encoding`` (a str) is: surrogateescape, as everywhere. */
+static PyObject *
+decode_in(PyObject *encoding, const char *start, Py_ssize_t length)
+{
+    if (PyUnicode_CompareWithASCIIString(encoding, "utf-8") == 0) {
+        return decode(start, length);
+    }
+    const char *name = PyUnicode_AsUTF8(encoding);
+    return name == NULL ? NULL : PyUnicode_Decode(start, length, name, "surrogateescape");
+}
+
 /* Where the value of a message's first ActionID header lies, as Message.action_id's
    regular expressions find it: the first line that starts with "ActionID" in any
    case and a colon; one space after the colon is dropped, and one CR at the
@@ -688,14 +699,7 @@ answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, 
     if (!find_action_id(message, size, &start, &end)) {
         return 0;
     }
-    PyObject *action_id;
-    if (PyUnicode_CompareWithASCIIString(encoding, "utf-8") == 0) {
-        action_id = decode(start, end - start);
-    }
-    else {
-        const char *name = PyUnicode_AsUTF8(encoding);
-        action_id = name == NULL ? NULL : PyUnicode_Decode(start, end - start, name, "surrogateescape");
-    }
+    PyObject *action_id = decode_in(encoding, start, end - start);
     if (action_id == NULL) {
         return -1;
     }
@@ -1695,12 +1699,8 @@ message_action_id(PyObject *self, PyObject *message)
     if (!find_action_id((const char *)view.buf, view.len, &start, &end)) {
         result = Py_NewRef(Py_None);
     }
-    else if (PyUnicode_CompareWithASCIIString(encoding, "utf-8") == 0) {
-        result = decode(start, end - start);
-    }
     else {
-        const char *name = PyUnicode_AsUTF8(encoding);
-        result = name == NULL ? NULL : PyUnicode_Decode(start, end - start, name, "surrogateescape");
+        result = decode_in(encoding, start, end - start);
     }
     PyBuffer_Release(&view);
     return result;
