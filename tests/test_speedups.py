@@ -734,41 +734,43 @@ SENDS = [
 ]
 
 
-def answer_to(action_id: str | None) -> st.SearchStrategy[bytes]:
-    """A message from the server about ``action_id`` (None: without one), of every
+def answers_to(action_id: str | None) -> list[bytes]:
+    """Messages from the server about ``action_id`` (None: without one), of every
     kind the completion logic tells apart."""
     id_line = b"" if action_id is None else b"ActionID: %s\r\n" % action_id.encode()
     other_id = b"" if action_id is None else b"actionid:%s\r\n" % action_id.encode()
-    return st.sampled_from(
-        [
-            b"Response: Success\r\n" + id_line + b"Ping: Pong\r\n\r\n",
-            b"Response: Error\r\n" + id_line + b"Message: No such thing\r\n\r\n",
-            b"Response: Success\r\n" + other_id + b"\r\n",
-            b"Response: success\r\n" + id_line + b"\r\n",
-            b"Response: Goodbye\r\n" + id_line + b"Message: Thanks\r\n\r\n",
-            b"Response: Success\r\n" + id_line + b"EventList: start\r\nMessage: Here\r\n\r\n",
-            b"Response: Success\r\n" + id_line + b"Message: Queue status will follow\r\n\r\n",
-            b"Response: Error\r\n" + id_line + b"Message: eventlist is off\r\n\r\n",
-            b"Response: Follows\r\n" + id_line + b"Output\r\n--END COMMAND--\r\n\r\n",
-            b"Response: Success\r\n" + id_line + b"Response: Success\r\n\r\n",
-            b"Event: QueueMember\r\n" + id_line + b"Queue: q\r\n\r\n",
-            b"Event: StatusComplete\r\n" + id_line + b"Items: 1\r\n\r\n",
-            b"Event: QueueStatusComplete\r\n" + id_line + b"EventList: Complete\r\n\r\n",
-            b"Event: OriginateResponse\r\n" + id_line + b"Response: Success\r\n\r\n",
-            b"Event: Hangup\r\nChannel: x\r\n\r\n",
-        ]
-    )
+    return [
+        b"Response: Success\r\n" + id_line + b"Ping: Pong\r\n\r\n",
+        b"Response: Error\r\n" + id_line + b"Message: No such thing\r\n\r\n",
+        b"Response: Success\r\n" + other_id + b"\r\n",
+        b"Response: success\r\n" + id_line + b"\r\n",
+        b"Response: Goodbye\r\n" + id_line + b"Message: Thanks\r\n\r\n",
+        b"Response: Success\r\n" + id_line + b"EventList: start\r\nMessage: Here\r\n\r\n",
+        b"Response: Success\r\n" + id_line + b"Message: Queue status will follow\r\n\r\n",
+        b"Response: Error\r\n" + id_line + b"Message: eventlist is off\r\n\r\n",
+        b"Response: Follows\r\n" + id_line + b"Output\r\n--END COMMAND--\r\n\r\n",
+        b"Response: Success\r\n" + id_line + b"Response: Success\r\n\r\n",
+        b"Event: QueueMember\r\n" + id_line + b"Queue: q\r\n\r\n",
+        b"Event: StatusComplete\r\n" + id_line + b"Items: 1\r\n\r\n",
+        b"Event: QueueStatusComplete\r\n" + id_line + b"EventList: Complete\r\n\r\n",
+        b"Event: OriginateResponse\r\n" + id_line + b"Response: Success\r\n\r\n",
+        b"Event: Hangup\r\nChannel: x\r\n\r\n",
+    ]
 
 
 def completion_story(
-    c: bool, sends: list[int], answers: list[tuple[int, bytes]], cuts: list[int], one: bool
+    how: str, sends: list[int], answers: list[tuple[int, bytes]], cuts: list[int], one: bool
 ) -> list[object]:
     """What a connection hands out when ``sends`` (indexes into SENDS) went out and
     the server answered ``answers`` ((which send, or past them: an unknown ID, which
-    message)), fed in pieces; told in plain values, so that two runs compare."""
-    _accel.use_speedups(c)
+    message)), fed in pieces; told in plain values, so that two runs compare. ``how``:
+    "c", "python", or "reference" (pure Python with every answer taken by
+    ``_on_response``: what both ways of answering in the run must match)."""
+    _accel.use_speedups(how == "c")
     try:
         conn = amiproto.Connection(action_id_prefix="t", max_list_events=3)
+        if how == "reference":
+            conn._answers_inline = False
         conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
         story: list[object] = [type(item).__name__ for item in conn.next_events()]
         for index in sends:
@@ -827,7 +829,7 @@ def completion_cases(draw: st.DrawFn) -> tuple[list[int], list[tuple[int, bytes]
     for _ in range(draw(st.integers(0, 14))):
         which = draw(st.integers(0, count + 1))
         action_id = f"t-{which + 1}" if which < count else (None if which == count else "t-99")
-        answers.append((which, draw(answer_to(action_id))))
+        answers.append((which, draw(st.sampled_from(answers_to(action_id)))))
     return sends, answers, draw(st.lists(st.integers(0, 2000), max_size=5)), draw(st.booleans())
 
 
@@ -836,10 +838,23 @@ def test_actions_complete_in_c_as_in_python(
     case: tuple[list[int], list[tuple[int, bytes]], list[int], bool],
 ) -> None:
     """Whatever was sent and however the server answered (lists, results, orphans,
-    goodbyes, odd cases and spellings), the C path hands out what Python does."""
+    goodbyes, odd cases and spellings), the C answerer and its Python twin hand out
+    what ``_on_response`` does for every answer."""
     sends, answers, cuts, one = case
-    in_c = completion_story(True, sends, answers, cuts, one)
-    assert in_c == completion_story(False, sends, answers, cuts, one)
+    reference = completion_story("reference", sends, answers, cuts, one)
+    assert completion_story("c", sends, answers, cuts, one) == reference
+    assert completion_story("python", sends, answers, cuts, one) == reference
+
+
+@pytest.mark.parametrize("sent", range(len(SENDS)))
+@pytest.mark.parametrize("answer", range(len(answers_to("t-1"))))
+def test_each_kind_of_answer_to_each_kind_of_action_completes_alike(sent: int, answer: int) -> None:
+    """Every pair, whole and fed a byte at a time, beside the random mixes above."""
+    answers = [(0, answers_to("t-1")[answer]), (0, b"Event: StatusComplete\r\nActionID: t-1\r\n\r\n")]
+    for cuts in ([], list(range(80))):
+        reference = completion_story("reference", [sent], answers, cuts, False)
+        assert completion_story("c", [sent], answers, cuts, False) == reference
+        assert completion_story("python", [sent], answers, cuts, True) == reference
 
 
 def test_pings_answered_in_one_read_complete_in_one_run() -> None:
