@@ -56,7 +56,7 @@ TWINS: tuple[Twin, ...] = (
         "_C_ANSWERER",
         "amiproto._speedups",
         "answerer",
-        "Connection._on_response, for the answers take_events completes",
+        "Connection._answered",
     ),
     Twin(
         "amiproto._messages",

@@ -69,7 +69,7 @@ _C_UNTRACK: Callable[[list[Item], type[Event]], None] | None = _accel.c_function
 # call (Framer.take_built_run); None: pure Python (take_plain_run, then _on_blocks).
 _C_TAKE_EVENTS: RunTaker[Item] | None = _accel.c_function(__name__, "_C_TAKE_EVENTS")
 # Makes what lets _C_TAKE_EVENTS complete ordinary actions itself, as their answers
-# come (what _on_response would do for them); None: pure Python.
+# come (what _answered does in pure Python); None: pure Python.
 _C_ANSWERER: Callable[..., object] | None = _accel.c_function(__name__, "_C_ANSWERER")
 
 # What a pending action is, beyond an ordinary request (_PLAIN_LOGIN: a Login the
