@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import amiproto
-from amiproto import _accel, _framing, _headers
+from amiproto import _accel, _actions, _framing, _headers
 from amiproto._framing import Framer
 from amiproto._messages import Message, event_name_of
 from amiproto._typed import to_int
@@ -897,3 +897,94 @@ def test_the_answerer_refuses_classes_without_the_slots_it_writes() -> None:
         speedups.answerer({}, NoSlots, amiproto.ActionCompleted, NoSlots)
     with pytest.raises(TypeError):
         speedups.take_events(b"", 10, 0, -1, {}, learn_name, "utf-8", amiproto.Event, object())
+
+
+# -- actions' headers and bytes --------------------------------------------------------
+
+HEADER_NAMES = st.sampled_from(["Channel", "Exten", "ActionID", "Unchecked", "Variable"])
+HEADER_VALUES = st.one_of(
+    st.text(st.sampled_from("ab \r\n\0é€\udc80\ud800:"), max_size=6),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.just(3 + 0j),
+)
+HEADER_ITEMS = st.lists(
+    st.one_of(
+        st.tuples(HEADER_NAMES, HEADER_VALUES),
+        st.tuples(HEADER_NAMES),
+        st.lists(st.text(max_size=2), min_size=2, max_size=2),
+        st.tuples(st.integers(), st.text(max_size=2)),
+    ),
+    max_size=5,
+)
+
+
+@given(HEADER_ITEMS, st.booleans())
+def test_c_header_pairs_are_what_python_makes(items: list[object], as_tuple: bool) -> None:
+    assert speedups is not None
+    good = {"Channel", "Exten", "ActionID", "Variable"}
+    given_items: list[object] | tuple[object, ...] = tuple(items) if as_tuple else items
+    assert speedups.header_pairs(given_items, good) == _actions._plain_headers(given_items, good)
+
+
+@given(
+    st.text(st.sampled_from("Pingé\udc80"), min_size=1, max_size=4),
+    st.lists(st.tuples(HEADER_NAMES, st.text(st.sampled_from("ab é€\udc80\ud800:"), max_size=6)), max_size=4),
+    st.sampled_from(["utf-8", "latin-1", "ascii", "utf8"]),
+)
+def test_an_action_serialises_alike_in_c_and_python(
+    name: str, headers: list[tuple[str, str]], encoding: str
+) -> None:
+    """Where C declines (another encoding, a surrogate), Python makes the bytes; where
+    both can, they are the same bytes."""
+    assert speedups is not None
+    in_c = speedups.serialize(name, tuple(headers), encoding)
+    in_python = _actions._python_serialize(name, tuple(headers), encoding)
+    if in_c is not None:
+        assert in_c == in_python
+    else:
+        text = name + "".join(header + value for header, value in headers)
+        assert encoding != "utf-8" or any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def test_actions_are_made_and_sent_alike_with_and_without_c() -> None:
+    """The whole path, both ways: the same headers, the same bytes, the same errors."""
+    cases: list[tuple[str, list[tuple[str, object]]]] = [
+        ("Originate", [("Channel", "PJSIP/1"), ("Async", True), ("Timeout", 30000), ("X", 1.5)]),
+        ("Ping", []),
+        ("Setvar", [("Value", "é\udc80")]),
+        ("Setvar", [("Value", "a\r\nAction: Logoff")]),
+        ("Setvar", [("Value", None)]),
+    ]
+    made: dict[bool, list[object]] = {}
+    for c in (True, False):
+        _accel.use_speedups(c)
+        try:
+            out: list[object] = []
+            for _ in range(2):  # the second time, the names are known: the fast path
+                for name, pairs in cases:
+                    try:
+                        action = amiproto.Action(name, pairs)  # type: ignore[arg-type]
+                        out.append((action.headers, action.serialize(), action._numbered("n-1", "utf-8")))
+                        out.append(action.serialize("latin-1"))
+                    except amiproto.LocalProtocolError as error:
+                        out.append(str(error))
+            made[c] = out
+        finally:
+            _accel.use_speedups(True)
+    assert made[True] == made[False]
+
+
+@pytest.mark.parametrize("bad", ["\r", "\n", "\0"])
+@pytest.mark.parametrize("where", [0, 1, 5])
+def test_c_header_pairs_leave_a_value_that_breaks_the_framing_to_the_general_path(
+    bad: str, where: int
+) -> None:
+    assert speedups is not None
+    value = "ab€de"[:where] + bad + "ab€de"[where:]
+    items = [("Channel", "x"), ("Exten", value)]
+    assert speedups.header_pairs(items, {"Channel", "Exten"}) is None
+    assert _actions._plain_headers(items, {"Channel", "Exten"}) is None
+    assert speedups.header_pairs(items[:1], {"Channel", "Exten"}) == (("Channel", "x"),)

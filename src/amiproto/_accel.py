@@ -52,6 +52,20 @@ TWINS: tuple[Twin, ...] = (
         "Framer.take_plain_run, then Connection._on_blocks",
     ),
     Twin(
+        "amiproto._actions",
+        "_C_HEADER_PAIRS",
+        "amiproto._speedups",
+        "header_pairs",
+        "_actions._plain_headers",
+    ),
+    Twin(
+        "amiproto._actions",
+        "_C_SERIALIZE",
+        "amiproto._speedups",
+        "serialize",
+        "_actions._python_serialize",
+    ),
+    Twin(
         "amiproto._connection",
         "_C_ANSWERER",
         "amiproto._speedups",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from . import _accel
 from ._errors import LocalProtocolError
 from ._redact import REDACTED, is_secret, redact_pairs, secret_names
 
@@ -81,6 +82,55 @@ def _remember(names: set[str], name: str) -> None:
         names.add(name)
 
 
+def _plain_headers(items: Sequence[object], good_names: set[str]) -> tuple[tuple[str, str], ...] | None:
+    """The headers of ``items`` when each is plain: a pair whose name was checked
+    before (in ``good_names``) and whose value is a str free of CR, LF and NUL, a
+    bool, an int or a float (exact types). None as soon as one is not: the general
+    path then checks everything and says what is wrong."""
+    headers: list[tuple[str, str]] = []
+    append = headers.append
+    for pair in items:
+        if type(pair) is not tuple or len(pair) != 2:
+            return None
+        header, value = pair
+        if type(value) is not str:
+            if type(value) is bool:
+                value = "true" if value else "false"
+            elif type(value) is int or type(value) is float:
+                value = str(value)
+            else:
+                return None
+        if type(header) is not str or header not in good_names:
+            return None
+        if "\r" in value or "\n" in value or "\0" in value:
+            return None
+        append((header, value))
+    return tuple(headers)
+
+
+def _python_serialize(name: str, headers: tuple[tuple[str, str], ...], encoding: str) -> bytes | None:
+    """An action's bytes: ``Action:`` first, then each header, then a blank line; None
+    when ``encoding`` cannot carry them (the caller finds what to blame)."""
+    if len(headers) == 1:  # an ActionID alone, as most actions the core numbers
+        ((header, value),) = headers
+        text = f"Action: {name}\r\n{header}: {value}\r\n\r\n"
+    else:
+        text = "".join([f"Action: {name}\r\n", *[f"{h}: {v}\r\n" for h, v in headers], "\r\n"])
+    try:
+        return text.encode(encoding, "surrogateescape")
+    except UnicodeEncodeError:
+        return None
+
+
+# The C twins (see _speedups.c); None: pure Python.
+_C_HEADER_PAIRS: Callable[[Sequence[object], set[str]], tuple[tuple[str, str], ...] | None] | None = (
+    _accel.c_function(__name__, "_C_HEADER_PAIRS")
+)
+_C_SERIALIZE: Callable[[str, tuple[tuple[str, str], ...], str], bytes | None] | None = _accel.c_function(
+    __name__, "_C_SERIALIZE"
+)
+
+
 def _shape(pair: object) -> str:
     """What a malformed header pair is, without its content."""
     try:
@@ -122,33 +172,12 @@ class Action:
         if type(name) is not str or name not in _GOOD_ACTION_NAMES:
             self._init_checked(name, items, list_complete_event)
             return
-        headers: list[tuple[str, str]] = []
-        append = headers.append
-        for pair in items:
-            if type(pair) is not tuple or len(pair) != 2:
-                self._init_checked(name, items, list_complete_event)
-                return
-            header, value = pair
-            if type(value) is not str:
-                if type(value) is bool:
-                    value = "true" if value else "false"
-                elif type(value) is int or type(value) is float:
-                    value = str(value)
-                else:
-                    self._init_checked(name, items, list_complete_event)
-                    return
-            if (
-                type(header) is not str
-                or header not in _GOOD_NAMES
-                or "\r" in value
-                or "\n" in value
-                or "\0" in value
-            ):
-                self._init_checked(name, items, list_complete_event)
-                return
-            append((header, value))
+        headers = (_C_HEADER_PAIRS or _plain_headers)(items, _GOOD_NAMES)
+        if headers is None:
+            self._init_checked(name, items, list_complete_event)
+            return
         self.name = name
-        self.headers: tuple[tuple[str, str], ...] = tuple(headers)
+        self.headers: tuple[tuple[str, str], ...] = headers
         self.list_complete_event = list_complete_event
 
     def _init_checked(self, name: str, items: Sequence[Any], list_complete_event: str | None) -> None:
@@ -211,30 +240,18 @@ class Action:
         """``_with_checked_id`` and the copy's ``serialize``, in one step: what the core
         does for every action it numbers."""
         copy = _new_action(Action)
-        copy.name = name = self.name
-        headers = self.headers
-        copy.headers = (("ActionID", action_id), *headers)
+        copy.name = self.name
+        copy.headers = (("ActionID", action_id), *self.headers)
         copy.list_complete_event = self.list_complete_event
-        if headers:
-            return copy, copy.serialize(encoding)
-        text = f"Action: {name}\r\nActionID: {action_id}\r\n\r\n"
-        try:
-            return copy, text.encode(encoding, "surrogateescape")
-        except UnicodeEncodeError:
-            return copy, copy.serialize(encoding)  # says which part cannot be encoded
+        return copy, copy.serialize(encoding)
 
     def serialize(self, encoding: str = "utf-8") -> bytes:
         """The bytes of this action on the wire: ``Action:`` first, then each header, then a blank line."""
-        headers = self.headers
-        if len(headers) == 1:  # an ActionID alone, as most actions the core numbers
-            ((header, value),) = headers
-            text = f"Action: {self.name}\r\n{header}: {value}\r\n\r\n"
-        else:
-            text = "".join([f"Action: {self.name}\r\n", *[f"{h}: {v}\r\n" for h, v in headers], "\r\n"])
-        try:
-            return text.encode(encoding, "surrogateescape")
-        except UnicodeEncodeError:
-            pass
+        data = (_C_SERIALIZE or _python_serialize)(self.name, self.headers, encoding)
+        if data is None and _C_SERIALIZE is not None:
+            data = _python_serialize(self.name, self.headers, encoding)  # not UTF-8, or a lone surrogate
+        if data is not None:
+            return data
         # Rare: find the header to blame, without the whole message (it may hold a secret).
         secret = secret_names(self.headers)
         for header, value in (("Action", self.name), *self.headers):

@@ -613,6 +613,206 @@ new_event(const EventSlots *slots, PyObject *known, PyObject *raw, PyObject *enc
     return event;
 }
 
+/* -- actions ---------------------------------------------------------------- */
+
+/* A header value the wire can carry as it is: no CR, LF or NUL. */
+static int
+is_plain_value(PyObject *value)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(value);
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '\r' || c == '\n' || c == '\0') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* header_pairs(items, good_names) -> tuple of (str, str), or None
+
+   The C twin of the fast path of Action.__init__ (_actions._plain_headers):
+   each item an exact tuple of two, its name an exact str in ``good_names``,
+   its value an exact str free of CR, LF and NUL, a bool (as "true" or
+   "false"), or an exact int or float (as str() writes it). None as soon as
+   one is not: the general path then checks everything and says what is
+   wrong. */
+static PyObject *
+header_pairs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyAnySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "header_pairs() takes the items and a set of names");
+        return NULL;
+    }
+    PyObject *items = args[0];
+    if (!PyList_CheckExact(items) && !PyTuple_CheckExact(items)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *fast = PySequence_Fast(items, "header_pairs() takes a list or a tuple");
+    if (fast == NULL) {
+        return NULL;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject *headers = PyTuple_New(count);
+    if (headers == NULL) {
+        Py_DECREF(fast);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            goto general;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        if (!PyUnicode_CheckExact(name)) {
+            goto general;
+        }
+        int known = PySet_Contains(args[1], name);
+        if (known < 0) {
+            goto error;
+        }
+        if (!known) {
+            goto general;
+        }
+        PyObject *text;
+        if (PyUnicode_CheckExact(value)) {
+            if (!is_plain_value(value)) {
+                goto general;
+            }
+            PyTuple_SET_ITEM(headers, i, Py_NewRef(pair));
+            continue;
+        }
+        if (PyBool_Check(value)) {
+            text = PyUnicode_FromString(value == Py_True ? "true" : "false");
+        }
+        else if (PyLong_CheckExact(value) || PyFloat_CheckExact(value)) {
+            text = PyObject_Str(value);
+        }
+        else {
+            goto general;
+        }
+        if (text == NULL) {
+            goto error;
+        }
+        PyObject *made = PyTuple_Pack(2, name, text);
+        Py_DECREF(text);
+        if (made == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(headers, i, made);
+    }
+    Py_DECREF(fast);
+    return headers;
+
+general:
+    Py_DECREF(fast);
+    Py_DECREF(headers);
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(fast);
+    Py_DECREF(headers);
+    return NULL;
+}
+
+/* Append the UTF-8 of ``text`` at ``*at``; its size first, when ``*at`` is NULL. */
+static int
+put_utf8(PyObject *text, char **at, Py_ssize_t *size)
+{
+    if (!PyUnicode_Check(text)) {
+        return 0;
+    }
+    Py_ssize_t length;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &length);
+    if (utf8 == NULL) {
+        PyErr_Clear(); /* a lone surrogate: Python encodes it with surrogateescape */
+        return 0;
+    }
+    if (*at == NULL) {
+        *size += length;
+    }
+    else {
+        memcpy(*at, utf8, (size_t)length);
+        *at += length;
+    }
+    return 1;
+}
+
+static void
+put(const char *text, Py_ssize_t length, char **at, Py_ssize_t *size)
+{
+    if (*at == NULL) {
+        *size += length;
+    }
+    else {
+        memcpy(*at, text, (size_t)length);
+        *at += length;
+    }
+}
+
+/* serialize(name, headers, encoding) -> bytes, or None
+
+   The C twin of Action.serialize for UTF-8 (_actions._python_serialize): the
+   action's bytes, "Action: name", then "Header: value" lines, then a blank
+   line. None for another encoding and for text that UTF-8 cannot encode
+   strictly (a lone surrogate): Python encodes those, and reports what fails. */
+static PyObject *
+serialize(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "serialize() takes a name, a tuple of headers and an encoding");
+        return NULL;
+    }
+    if (PyUnicode_CompareWithASCIIString(args[2], "utf-8") != 0) {
+        Py_RETURN_NONE;
+    }
+    PyObject *headers = args[1];
+    Py_ssize_t count = PyTuple_GET_SIZE(headers);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(headers, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *data = NULL;
+    char *at = NULL;
+    Py_ssize_t size = 0;
+    /* Twice: the size, then the bytes. */
+    for (int pass = 0; pass < 2; pass++) {
+        put("Action: ", 8, &at, &size);
+        if (!put_utf8(args[0], &at, &size)) {
+            goto python;
+        }
+        put("\r\n", 2, &at, &size);
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *pair = PyTuple_GET_ITEM(headers, i);
+            if (!put_utf8(PyTuple_GET_ITEM(pair, 0), &at, &size)) {
+                goto python;
+            }
+            put(": ", 2, &at, &size);
+            if (!put_utf8(PyTuple_GET_ITEM(pair, 1), &at, &size)) {
+                goto python;
+            }
+            put("\r\n", 2, &at, &size);
+        }
+        put("\r\n", 2, &at, &size);
+        if (pass == 0) {
+            data = PyBytes_FromStringAndSize(NULL, size);
+            if (data == NULL) {
+                return NULL;
+            }
+            at = PyBytes_AS_STRING(data);
+        }
+    }
+    return data;
+
+python:
+    Py_XDECREF(data);
+    Py_RETURN_NONE;
+}
+
 /* -- answers completed in C ------------------------------------------------- */
 
 /* What take_events needs to complete an ordinary action itself when its answer
@@ -2525,6 +2725,10 @@ field_assigner(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"take_events", (PyCFunction)(void (*)(void))take_events, METH_FASTCALL,
      "Take the plain messages at the front of a buffer, as events."},
+    {"header_pairs", (PyCFunction)(void (*)(void))header_pairs, METH_FASTCALL,
+     "An action's headers, when each is plain; None otherwise."},
+    {"serialize", (PyCFunction)(void (*)(void))serialize, METH_FASTCALL,
+     "An action's bytes in UTF-8; None when Python must make them."},
     {"answerer", (PyCFunction)(void (*)(void))answerer, METH_FASTCALL,
      "What take_events needs to complete ordinary actions as their answers come."},
     {"message_getters", (PyCFunction)(void (*)(void))message_getters, METH_FASTCALL,
