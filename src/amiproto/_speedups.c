@@ -932,9 +932,15 @@ answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, 
     for (int i = 0; i < COMPLETED_FIELDS; i++) {
         set_slot(completed, answerer->completed[i], values[i]);
     }
-    /* Last, as _complete does: nothing has changed if anything before failed. */
-    if (PyDict_DelItem(answerer->pending, action_id) < 0 || PyList_Append(items, response) < 0
-        || PyList_Append(items, completed) < 0) {
+    /* Last: if anything fails (out of memory), the action is still pending and
+       nothing of it has been handed out. */
+    Py_ssize_t before = PyList_GET_SIZE(items);
+    if (PyList_Append(items, response) < 0 || PyList_Append(items, completed) < 0
+        || PyDict_DelItem(answerer->pending, action_id) < 0) {
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        (void)PyList_SetSlice(items, before, PyList_GET_SIZE(items), NULL);
+        PyErr_Restore(type, value, traceback);
         goto done;
     }
     result = 1;
