@@ -178,3 +178,25 @@ def test_a_secret_others_may_read_is_warned_about(
     assert SECRET not in shared.out + shared.err
     path.chmod(0o600)
     assert "warning" not in cli("action", "Ping", "--profile", "office").err
+
+
+def test_the_environment_s_credentials_go_only_to_its_own_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """AMI_PORT, AMI_USERNAME and AMI_SECRET belong to AMI_HOST: another host, given
+    with --host or by a profile, does not get them."""
+    for variable, value in (
+        ("AMI_HOST", "pbx-a"),
+        ("AMI_PORT", "5039"),
+        ("AMI_USERNAME", "a"),
+        ("AMI_SECRET", "s"),
+    ):
+        monkeypatch.setenv(variable, value)
+    assert settings(None, host="pbx-b") == Settings(host="pbx-a")
+    assert settings(None, host="pbx-a") == Settings(host="pbx-a", port=5039, username="a", secret="s")
+    assert settings(None) == Settings(host="pbx-a", port=5039, username="a", secret="s")
+    write_config(tmp_path, monkeypatch, '[lab]\nhost = "pbx-b"\n[near]\nusername = "me"\n')
+    assert settings("lab") == Settings(host="pbx-b")
+    assert settings("near") == Settings(host="pbx-a", port=5039, username="me", secret="s")
+    monkeypatch.delenv("AMI_HOST")
+    assert settings(None, host="pbx-b") == Settings(port=5039, username="a", secret="s")

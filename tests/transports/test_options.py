@@ -97,6 +97,30 @@ def test_arguments_given_win_over_the_environment(no_ami_environment: pytest.Mon
     assert (options.host, options.port, options.username, options.secret) == ("10.0.0.1", 6000, "me", "mine")
 
 
+def test_the_environment_s_credentials_go_only_to_its_own_host(
+    no_ami_environment: pytest.MonkeyPatch,
+) -> None:
+    """AMI_USERNAME and AMI_SECRET belong to AMI_HOST: a program that connects to
+    another host by name must not log in there with them."""
+    no_ami_environment.setenv("AMI_HOST", "pbx-a.example")
+    no_ami_environment.setenv("AMI_PORT", "5039")
+    no_ami_environment.setenv("AMI_USERNAME", "admin")
+    no_ami_environment.setenv("AMI_SECRET", "wordpass")
+    elsewhere = Options.from_arguments(arguments(host="pbx-b.example"))
+    assert (elsewhere.port, elsewhere.username, elsewhere.secret) == (5038, None, None)
+    named = Options.from_arguments(arguments(host="pbx-a.example"))
+    assert (named.port, named.username, named.secret) == (5039, "admin", "wordpass")
+
+
+def test_without_ami_host_the_environment_s_credentials_go_to_the_host_given(
+    no_ami_environment: pytest.MonkeyPatch,
+) -> None:
+    no_ami_environment.setenv("AMI_USERNAME", "admin")
+    no_ami_environment.setenv("AMI_SECRET", "wordpass")
+    options = Options.from_arguments(arguments(host="pbx.example"))
+    assert (options.username, options.secret) == ("admin", "wordpass")
+
+
 def test_without_host_or_environment_connect_says_what_is_missing(
     no_ami_environment: pytest.MonkeyPatch,
 ) -> None:

@@ -89,8 +89,10 @@ class Options:
         once. The names must be exactly the fields: a parameter one side lacks is a
         TypeError on the first call, not a silently ignored option. ``backoff`` None
         means the default ``Backoff()``. ``host``, ``port``, ``username`` and
-        ``secret`` None are read from ``ENVIRONMENT`` (an argument given always wins);
-        no host anywhere is a TypeError, like a missing argument.
+        ``secret`` None are read from ``ENVIRONMENT`` (an argument given always wins),
+        except that a host given that is not ``AMI_HOST`` reads none of them: they
+        describe another server, whose secret must not go to this one. No host
+        anywhere is a TypeError, like a missing argument.
         """
         names = {f.name for f in fields(cls)}
         if arguments.keys() != names:
@@ -100,9 +102,12 @@ class Options:
         values = dict(arguments)
         if values["backoff"] is None:
             values["backoff"] = Backoff()
-        for name, variable in ENVIRONMENT.items():
-            if values[name] is None:
-                values[name] = os.environ.get(variable) or None
+        environment_host = os.environ.get(ENVIRONMENT["host"]) or None
+        other_server = values["host"] is not None and environment_host not in (None, values["host"])
+        if not other_server:
+            for name, variable in ENVIRONMENT.items():
+                if values[name] is None:
+                    values[name] = os.environ.get(variable) or None
         if values["host"] is None:
             raise TypeError(f"connect() needs a host: pass host= or set {ENVIRONMENT['host']}")
         values["port"] = _port(values["port"])

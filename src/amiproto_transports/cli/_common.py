@@ -131,7 +131,7 @@ def target(
     """The server named on the command line, or an embedded simulator while the block runs."""
     timeout: float = args.timeout
     try:
-        found = settings(args.profile)
+        found = settings(args.profile, host=args.host)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     for warning in found.warnings:

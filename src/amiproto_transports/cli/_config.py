@@ -68,12 +68,21 @@ def config_path(environ: Mapping[str, str] = os.environ) -> Path:
     return Path.home() / ".config" / "amiproto" / "config.toml"
 
 
-def settings(profile: str | None, environ: Mapping[str, str] = os.environ) -> Settings:
-    """The profile's settings over the environment's; raises ``ConfigError``."""
+def settings(
+    profile: str | None, environ: Mapping[str, str] = os.environ, *, host: str | None = None
+) -> Settings:
+    """The profile's settings over the environment's; raises ``ConfigError``.
+
+    ``host``: the one given on the command line, if any. ``AMI_PORT``, ``AMI_USERNAME``
+    and ``AMI_SECRET`` belong to ``AMI_HOST``: where the host connected to is
+    another one (given, or the profile's), they are not read, so that one server's
+    secret never goes to another.
+    """
     from_env = _from_env(environ)
-    if profile is None:
-        return from_env
-    chosen = _profile(profile, config_path(environ))
+    chosen = _profile(profile, config_path(environ)) if profile is not None else Settings()
+    target_host = host or chosen.host or from_env.host
+    if from_env.host is not None and target_host != from_env.host:
+        from_env = Settings(host=from_env.host)
     return Settings(
         host=chosen.host if chosen.host is not None else from_env.host,
         port=chosen.port if chosen.port is not None else from_env.port,
