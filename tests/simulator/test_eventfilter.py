@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,16 @@ def test_warnings_about_manager_conf_reach_the_simulators_log(tmp_path: Path) ->
     sim = Simulator(manager_conf=conf, log=logged.append)
     assert list(sim.users) == ["u"] and sim.users["u"].event_filters == ()
     assert len(logged) == 2 and "bogus" in logged[1] and "#exec" in logged[0]
+
+
+@pytest.mark.timeout(20)
+def test_an_event_that_runs_the_filters_meter_out_is_withheld_quickly() -> None:
+    """One event against a session's large filters is metered: the session does not get
+    it, and the server's thread is not held for the whole text times the pattern's size."""
+    filters = FilterSet((parse_filter("eventfilter", "a.{900}Z"),))
+    rng = random.Random(1)
+    text = "".join(rng.choice("ab") for _ in range(100_000))
+    started = time.monotonic()
+    assert not filters.passes("UserEvent", text)
+    assert time.monotonic() - started < 5.0
+    assert filters.passes("UserEvent", "a" + "b" * 900 + "Z")
