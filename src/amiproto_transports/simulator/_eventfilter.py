@@ -28,7 +28,21 @@ from dataclasses import dataclass, field
 
 from ._filters import MatchTooCostly, Meter, Pattern, compile_pattern
 
-__all__ = ["METHODS", "EventFilter", "FilterError", "FilterSet", "parse_filter"]
+__all__ = [
+    "MAX_EVENT_FILTERS",
+    "METHODS",
+    "EventFilter",
+    "FilterError",
+    "FilterSet",
+    "TooManyFilters",
+    "parse_filter",
+]
+
+MAX_EVENT_FILTERS = 100
+"""Event filters one session may hold, its user's manager.conf ``eventfilter`` lines
+included; the ``Filter`` action past it is refused with "Internal Error. Failed to
+allocate regex for filter" (manager.c's answer when it cannot store one) and adds nothing.
+Every event is matched against each of them, for each session."""
 
 METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
 _OPTIONS = ("action", "name", "header", "method")
@@ -44,6 +58,10 @@ class FilterError(ValueError):
     def __init__(self, message: str, *, compiled: bool = False) -> None:
         super().__init__(message)
         self.compiled = compiled
+
+
+class TooManyFilters(FilterError):
+    """The session already holds ``MAX_EVENT_FILTERS`` filters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +171,21 @@ class FilterSet:
         self.includes: list[EventFilter] = []
         self.excludes: list[EventFilter] = []
         for rule in rules:
-            self.add(rule)
+            self._append(rule)  # manager.conf's own lines: the operator's choice, not bounded
 
     def __bool__(self) -> bool:
         return bool(self.includes or self.excludes)
 
+    def __len__(self) -> int:
+        return len(self.includes) + len(self.excludes)
+
     def add(self, rule: EventFilter) -> None:
+        """Add a client's rule; ``TooManyFilters`` when ``MAX_EVENT_FILTERS`` are held already."""
+        if len(self) >= MAX_EVENT_FILTERS:
+            raise TooManyFilters(f"over {MAX_EVENT_FILTERS} event filters")
+        self._append(rule)
+
+    def _append(self, rule: EventFilter) -> None:
         (self.excludes if rule.exclude else self.includes).append(rule)
 
     def passes(self, name: str, text: str) -> bool:
