@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from amiproto_transports.simulator._calls import MAX_VARIABLES
+
 from .test_session import Harness
 
 
@@ -277,3 +279,57 @@ def test_an_absolute_timeout_of_any_size_is_answered() -> None:
     assert deadline is not None and math.isfinite(deadline)
     h.advance(0.5)
     assert answer(h, "Status", Channel="big.1")[0] == "Success"
+
+
+def test_a_channel_holds_one_pending_absolute_timeout() -> None:
+    """Each AbsoluteTimeout added a timer that stayed for its whole delay (a year at most),
+    replaced or not, and after the channel was gone: a client repeating it grew them for ever."""
+    h = Harness()
+    h.login()
+    call(h, "many")
+    pbx = h.world.pbx
+    before = len(pbx._timers)
+    for _ in range(200):
+        assert answer(h, "AbsoluteTimeout", Channel="many.1", Timeout="86400") == ("Success", "Timeout Set")
+    assert len(pbx._timers) == before + 1
+    assert answer(h, "AbsoluteTimeout", Channel="many.1", Timeout="0") == ("Success", "Timeout Set")
+    assert len(pbx._timers) == before
+    assert answer(h, "AbsoluteTimeout", Channel="many.1", Timeout="86400") == ("Success", "Timeout Set")
+    chan = pbx.find("many.1")
+    assert chan is not None and chan.timeout_script is not None
+    pending = chan.timeout_script
+    assert answer(h, "Hangup", Channel="many.1")[0] == "Success"
+    h.advance(0.5)
+    assert all(script is not pending for *_, script in pbx._timers)
+
+
+def test_an_absolute_timeout_that_fires_still_hangs_up_once() -> None:
+    h = Harness()
+    h.login()
+    call(h, "once")
+    assert answer(h, "AbsoluteTimeout", Channel="once.1", Timeout="1") == ("Success", "Timeout Set")
+    start = len(h.items)
+    h.advance(1.5)
+    hangups = [item for item in events_since(h, start) if item.name == "Hangup"]
+    assert len(hangups) == 2  # both halves of the Local pair
+    assert answer(h, "Status", Channel="once.1") == ("Error", "No such channel")
+
+
+def test_variables_are_bounded() -> None:
+    """Setvar without a channel grew the globals without limit."""
+    h = Harness()
+    h.login()
+    h.world.pbx.globals.update({f"V{n}": "x" for n in range(MAX_VARIABLES)})
+    assert answer(h, "Setvar", Variable="ONE_MORE", Value="1") == ("Error", "Failed to set variable")
+    assert "ONE_MORE" not in h.world.pbx.globals
+    assert answer(h, "Setvar", Variable="V0", Value="changed") == ("Success", "Variable Set")
+    assert h.world.pbx.globals["V0"] == "changed"
+    call(h, "vars")
+    chan = h.world.pbx.find("vars.1")
+    assert chan is not None
+    chan.variables.update({f"C{n}": "x" for n in range(MAX_VARIABLES - len(chan.variables))})
+    assert answer(h, "Setvar", Channel=chan.name, Variable="ONE_MORE", Value="1") == (
+        "Error",
+        "Failed to set variable",
+    )
+    assert answer(h, "Setvar", Channel=chan.name, Variable="C0", Value="y") == ("Success", "Variable Set")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 
 import pytest
 
 from amiproto_transports.simulator import Simulator
 from amiproto_transports.simulator._config import parse_manager_conf
-from amiproto_transports.simulator._eventfilter import FilterError, FilterSet, parse_filter
+from amiproto_transports.simulator._eventfilter import (
+    MAX_EVENT_FILTERS,
+    FilterError,
+    FilterSet,
+    TooManyFilters,
+    parse_filter,
+)
 from amiproto_transports.simulator._replay import load_recording
 from amiproto_transports.simulator._world import World
 
@@ -216,3 +224,43 @@ def test_warnings_about_manager_conf_reach_the_simulators_log(tmp_path: Path) ->
     sim = Simulator(manager_conf=conf, log=logged.append)
     assert list(sim.users) == ["u"] and sim.users["u"].event_filters == ()
     assert len(logged) == 2 and "bogus" in logged[1] and "#exec" in logged[0]
+
+
+@pytest.mark.timeout(20)
+def test_an_event_that_runs_the_filters_meter_out_is_withheld_quickly() -> None:
+    """One event against a session's large filters is metered: the session does not get
+    it, and the server's thread is not held for the whole text times the pattern's size."""
+    filters = FilterSet((parse_filter("eventfilter", "a.{900}Z"),))
+    rng = random.Random(1)
+    text = "".join(rng.choice("ab") for _ in range(100_000))
+    started = time.monotonic()
+    assert not filters.passes("UserEvent", text)
+    assert time.monotonic() - started < 5.0
+    assert filters.passes("UserEvent", "a" + "b" * 900 + "Z")
+
+
+EXACT = "header(UserEvent),method(exact)"
+
+
+def test_a_session_holds_at_most_max_event_filters() -> None:
+    """Filters were unbounded: a client could add them until every event cost the server
+    a search per filter for ever."""
+    h = Harness()
+    h.login(auth="plain")
+    for index in range(MAX_EVENT_FILTERS):
+        added = h.action("Filter", Operation="Add", MatchCriteria=EXACT, Filter=f"N{index}")
+        assert added.response.status == "success"
+    refused = h.action("Filter", Operation="Add", MatchCriteria=EXACT, Filter="Over")
+    assert refused.response.status == "error"
+    assert refused.response.message == "Internal Error. Failed to allocate regex for filter"
+    h.action("UserEvent", UserEvent="Over")
+    h.action("UserEvent", UserEvent="N0")
+    assert _user_event_names(h) == ["N0"]
+
+
+def test_a_users_own_eventfilter_lines_are_not_cut_but_count() -> None:
+    rules = tuple(parse_filter("eventfilter", f"N{index}") for index in range(MAX_EVENT_FILTERS + 5))
+    filters = FilterSet(rules)
+    assert len(filters) == MAX_EVENT_FILTERS + 5
+    with pytest.raises(TooManyFilters):
+        filters.add(parse_filter("eventfilter", "more"))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
+import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amiproto_transports.simulator._filters import MAX_STATES, compile_pattern
+from amiproto_transports.simulator._filters import MAX_STATES, MatchTooCostly, Meter, compile_pattern
 
 PATTERNS = [
     "Event: Newchannel",
@@ -74,3 +76,43 @@ def test_size_and_nesting_are_bounded() -> None:
         compile_pattern(f"a{{{MAX_STATES + 1}}}")
     with pytest.raises(ValueError, match="nested"):
         compile_pattern("(" * 100 + ")" * 100)
+
+
+def _random_text(size: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice("ab") for _ in range(size))
+
+
+def test_a_huge_counted_repeat_does_not_compile() -> None:
+    with pytest.raises(ValueError, match="filter"):
+        compile_pattern("a.{4000}Z")
+
+
+@pytest.mark.timeout(20)
+def test_a_large_pattern_runs_its_meter_out_instead_of_stalling() -> None:
+    """``a.{900}Z`` costs its size per new character: over 3,000 long mailbox names one
+    MWIGet held the server's thread for minutes. The searches sharing a meter stop."""
+    pattern = compile_pattern("a.{900}Z")
+    meter = Meter()
+    started = time.monotonic()
+    with pytest.raises(MatchTooCostly):
+        for seed in range(3000):
+            pattern.search(_random_text(1000, seed), meter)
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_metered_search_answers_as_an_unmetered_one_within_its_budget() -> None:
+    pattern = compile_pattern("a.{50}Z")
+    text = _random_text(2000, 1)
+    assert not pattern.search(text, Meter(10**9))
+    assert not pattern.search(text)
+    assert pattern.search(text + "a" + "b" * 50 + "Z")
+
+
+def test_a_pattern_forgets_its_dfa_states_past_its_memory_bound_and_still_matches() -> None:
+    pattern = compile_pattern("a.{300}Z")
+    for seed in range(20):
+        text = _random_text(400, seed)
+        expected = re.search("a.{300}Z", text, re.DOTALL) is not None
+        assert pattern.search(text, Meter(10**9)) == expected
+    assert pattern.search("a" * 301 + "Z", Meter(10**9))

@@ -7,6 +7,8 @@ with these modules loaded and nothing configured, byte for byte.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import amiproto
@@ -320,3 +322,18 @@ def test_deleting_a_mailbox_forgets_its_device_state() -> None:
     assert h.world.device_states["MWI:gone"] == "INUSE"
     h.action("MWIDelete", Mailbox="gone")
     assert "MWI:gone" not in h.world.device_states
+
+
+@pytest.mark.timeout(30)
+def test_a_large_mailbox_regex_is_answered_in_bounded_time() -> None:
+    """``/a.{900}Z/`` over 3,000 long mailbox names held the server's one thread for
+    minutes (263 s measured); the search is metered and answered as a bad regex."""
+    h = session()
+    names = ["".join("ab"[(n >> bit) & 1] for bit in range(12)) * 80 for n in range(3000)]
+    h.world.mwi_mailboxes.update({name: (0, 0) for name in names})
+    started = time.monotonic()
+    answer = raw(h, "Action: MWIGet\nActionID: 1\nMailbox: /a.{900}Z/\n")
+    assert answer == error("Mailbox container creation failure")
+    assert raw(h, "Action: MWIDelete\nActionID: 1\nMailbox: /a.{900}Z/\n") == success()
+    assert len(h.world.mwi_mailboxes) == 3000
+    assert time.monotonic() - started < 10.0

@@ -392,3 +392,73 @@ def test_write_each_message_sends_the_same_bytes_one_message_a_write(
         assert all(piece.count(b"\r\n\r\n") == 1 for piece in messages)
     else:
         assert len(sends) < len(messages_read)
+
+
+# Serves with one runner, then leaves the process no free file descriptor: accept() fails
+# with EMFILE while clients wait in the backlog. Prints the port once starved, waits for a line, then
+# prints the CPU seconds the process used in the next second.
+OUT_OF_FILES = """
+import asyncio, os, resource, sys, time
+from amiproto_transports.simulator import Simulator
+
+def starve_and_measure(port):
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) - 1, hard))
+    print(port, flush=True)
+    sys.stdin.readline()
+    time.sleep(0.3)
+    start = time.process_time()
+    time.sleep(1.0)
+    print(time.process_time() - start, flush=True)
+
+sim = Simulator()
+runner = sys.argv[1]
+if runner == "thread":
+    with sim.running() as address:
+        starve_and_measure(address[1])
+elif runner == "asyncio":
+    async def main():
+        async with sim.running_asyncio() as address:
+            await asyncio.get_running_loop().run_in_executor(None, starve_and_measure, address[1])
+    asyncio.run(main())
+else:
+    import trio
+    async def main():
+        async with sim.running_trio() as address:
+            await trio.to_thread.run_sync(starve_and_measure, address[1])
+    trio.run(main)
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+@pytest.mark.parametrize("runner", ["thread", "asyncio", "trio"])
+def test_a_runner_out_of_file_descriptors_does_not_spin(runner: str) -> None:
+    """accept() failing with EMFILE left the listener readable: the thread runner called
+    it again at once, for ever, at 100% CPU."""
+    if runner == "trio":
+        pytest.importorskip("trio")
+    child = subprocess.Popen(
+        [sys.executable, "-c", OUT_OF_FILES, runner],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    clients: list[socket.socket] = []
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        port = int(child.stdout.readline())
+        for _ in range(5):
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        out, _ = child.communicate(timeout=30)
+        # A spinning loop uses the whole second; a paused one almost nothing.
+        assert float(out.strip()) < 0.5
+    finally:
+        for client in clients:
+            client.close()
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)

@@ -23,6 +23,7 @@ from ._events import OutEvent, make_event
 __all__ = [
     "BASIC_BRIDGE",
     "DIALPLAN",
+    "MAX_VARIABLES",
     "PARKING_LOT",
     "QUEUE_MEMBER",
     "BridgeKind",
@@ -90,6 +91,8 @@ class Channel:
     async_agi: bool = False
     timeouts: int = 0
     """Bumped by each AbsoluteTimeout, so only the latest one hangs up."""
+    timeout_script: Script | None = None
+    """The pending AbsoluteTimeout, taken off the timers when replaced or hung up."""
 
 
 def channel_headers(chan: Channel, prefix: str = "") -> list[tuple[str, str]]:
@@ -128,6 +131,13 @@ BASIC_BRIDGE = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", re
 PARKING_LOT = ("default", 701, 720, 45)
 """res_parking's default lot: name, first and last space, timeout in seconds."""
 _LONGEST_DELAY = 365 * 86400.0  # seconds a script may wait, however long it asks
+
+MAX_VARIABLES = 10_000
+"""Variables Setvar may create among the globals, and in each channel; past it a new one is
+refused with "Failed to set variable" (manager.c's answer when setting fails) and an
+existing one can still change. AbsoluteTimeout needs no such number: as Asterisk's one
+``whentohangup`` per channel, a channel holds one pending timeout, which a new one replaces
+and the channel's hangup drops."""
 
 
 def _wait_seconds(data: str) -> float:
@@ -266,17 +276,19 @@ class Pbx:
 
     # -- variables ------------------------------------------------------------
 
-    def setvar(self, channel: str | None, name: str, value: str) -> bool:
-        """Set a global (no channel) or channel variable; False when the channel is unknown."""
+    def setvar(self, channel: str | None, name: str, value: str) -> bool | None:
+        """Set a global (no channel) or channel variable; False when the channel is unknown,
+        None when the variable would be one over ``MAX_VARIABLES``."""
+        chan = None
         if channel:
             chan = self.find(channel)
             if chan is None:
                 return False
-            chan.variables[name] = value
-            self._varset(chan, name, value)
-        else:
-            self.globals[name] = value
-            self._varset(None, name, value)
+        variables = self.globals if chan is None else chan.variables
+        if name not in variables and len(variables) >= MAX_VARIABLES:
+            return None
+        variables[name] = value
+        self._varset(chan, name, value)
         return True
 
     def getvar(self, channel: str | None, name: str) -> str | None:
@@ -551,6 +563,8 @@ class Pbx:
             self._result(call, False)
         self.channels.pop(one.name, None)
         self.channels.pop(two.name, None)
+        self._cancel_timeout(one)
+        self._cancel_timeout(two)
 
     def _destroy_bridge(self, bridge_id: str) -> None:
         members = self.bridges.pop(bridge_id, None)
@@ -705,12 +719,31 @@ class Pbx:
     def set_timeout(self, chan: Channel, seconds: int) -> None:
         """Hang the channel's call up ``seconds`` from now (AbsoluteTimeout); 0 cancels."""
         chan.timeouts += 1
+        self._cancel_timeout(chan)
         if seconds > 0:
-            self._start(self._timeout_script(chan, seconds, chan.timeouts))
+            chan.timeout_script = self._timeout_script(chan, seconds, chan.timeouts)
+            self._start(chan.timeout_script)
+
+    def _cancel_timeout(self, chan: Channel) -> None:
+        """Take the channel's pending AbsoluteTimeout off the timers: one per channel, as
+        Asterisk keeps, or a client repeating the action grew the timers for a year."""
+        script, chan.timeout_script = chan.timeout_script, None
+        if script is None:
+            return
+        timers = self._timers
+        for index, (_, _, waiting) in enumerate(timers):
+            if waiting is script:
+                timers[index] = timers[-1]
+                timers.pop()
+                heapq.heapify(timers)
+                break
+        script.close()
 
     def _timeout_script(self, chan: Channel, seconds: int, token: int) -> Script:
         # A client's number of any size: float() of a 400-digit one raised OverflowError.
         yield float(min(seconds, _LONGEST_DELAY))
+        if chan.timeouts == token:
+            chan.timeout_script = None  # running: the hangup below must not close it
         if chan.timeouts == token and chan.call is not None and self.channels.get(chan.name) is chan:
             self._ev("SoftHangupRequest", CALL, [*channel_headers(chan), ("Cause", "16")])
             self.hangup_call(chan.call, 16)

@@ -27,7 +27,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._filters import compile_pattern
+from ._filters import Meter, compile_pattern
 
 __all__ = [
     "MAX_INCLUDE_DEPTH",
@@ -298,6 +298,7 @@ def select_categories(categories: list[Category], name: str = "", filter_text: s
     wanted = name.strip().lower()
     selected = [cat for cat in categories if not wanted or cat.name.lower() == wanted]
     templates = "exclude"
+    meter = Meter()  # one for the whole selection: too costly a search selects nothing
     for expression in filter(None, (part.strip() for part in filter_text.split(","))):
         name_regex, _, value_regex = expression.partition("=")
         if name_regex.strip() == "TEMPLATES":
@@ -305,13 +306,15 @@ def select_categories(categories: list[Category], name: str = "", filter_text: s
             continue
         try:
             name_re, value_re = compile_pattern(name_regex.strip()), compile_pattern(value_regex.strip())
+            selected = [
+                cat
+                for cat in selected
+                if any(
+                    name_re.search(var, meter) and value_re.search(val, meter) for var, val in cat.variables
+                )
+            ]
         except ValueError:
             return []
-        selected = [
-            cat
-            for cat in selected
-            if any(name_re.search(var) and value_re.search(val) for var, val in cat.variables)
-        ]
     if templates == "include":
         return selected
     if templates == "restrict":

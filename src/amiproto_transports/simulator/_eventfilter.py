@@ -14,7 +14,9 @@ becomes ``eventfilter(<criteria>)``, the same text a user's
   the method is ``none`` (the pattern must then be empty), as manager.c does
   whatever its documentation says. ``action`` wins over a leading ``!``.
 
-Regexes are POSIX extended, matched in linear time by ``_filters``.
+Regexes are POSIX extended, matched in linear time by ``_filters``; one event's
+searches against one session's filters share one ``Meter``, and an event that
+runs it out is not sent to that session.
 Including and excluding combine as in ``should_send_event``: no filters pass
 everything; includes alone pass what one of them matches; excludes alone pass
 what none matches; both: what an include matches and no exclude does.
@@ -24,9 +26,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._filters import Pattern, compile_pattern
+from ._filters import MatchTooCostly, Meter, Pattern, compile_pattern
 
-__all__ = ["METHODS", "EventFilter", "FilterError", "FilterSet", "parse_filter"]
+__all__ = [
+    "MAX_EVENT_FILTERS",
+    "METHODS",
+    "EventFilter",
+    "FilterError",
+    "FilterSet",
+    "TooManyFilters",
+    "parse_filter",
+]
+
+MAX_EVENT_FILTERS = 100
+"""Event filters one session may hold, its user's manager.conf ``eventfilter`` lines
+included; the ``Filter`` action past it is refused with "Internal Error. Failed to
+allocate regex for filter" (manager.c's answer when it cannot store one) and adds nothing.
+Every event is matched against each of them, for each session."""
 
 METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
 _OPTIONS = ("action", "name", "header", "method")
@@ -44,6 +60,10 @@ class FilterError(ValueError):
         self.compiled = compiled
 
 
+class TooManyFilters(FilterError):
+    """The session already holds ``MAX_EVENT_FILTERS`` filters."""
+
+
 @dataclass(frozen=True, slots=True)
 class EventFilter:
     """One include or exclude rule; equal when their text is."""
@@ -56,24 +76,25 @@ class EventFilter:
     """The header's name with its colon, as manager.c stores it (``Channel:``)."""
     _regex: Pattern | None = field(default=None, compare=False, repr=False)
 
-    def matches(self, name: str, text: str) -> bool:
-        """Whether this rule selects the event ``name`` whose whole text is ``text``."""
+    def matches(self, name: str, text: str, meter: Meter | None = None) -> bool:
+        """Whether this rule selects the event ``name`` whose whole text is ``text``;
+        ``MatchTooCostly`` when its regex runs ``meter`` out."""
         if self.event is not None and name != self.event:
             return False
         if self.header is None:
-            return self._match(text)
+            return self._match(text, meter)
         for line in text.split("\n"):
             if line.startswith(self.header):
                 value = line[len(self.header) :].rstrip("\r").lstrip(" \t")
-                if value and self._match(value):
+                if value and self._match(value, meter):
                     return True
         return False
 
-    def _match(self, value: str) -> bool:
+    def _match(self, value: str, meter: Meter | None) -> bool:
         method = self.method
         if method == "regex":
             assert self._regex is not None
-            return self._regex.search(value)
+            return self._regex.search(value, meter)
         if method == "exact":
             return value == self.pattern
         if method == "starts_with":
@@ -150,16 +171,30 @@ class FilterSet:
         self.includes: list[EventFilter] = []
         self.excludes: list[EventFilter] = []
         for rule in rules:
-            self.add(rule)
+            self._append(rule)  # manager.conf's own lines: the operator's choice, not bounded
 
     def __bool__(self) -> bool:
         return bool(self.includes or self.excludes)
 
+    def __len__(self) -> int:
+        return len(self.includes) + len(self.excludes)
+
     def add(self, rule: EventFilter) -> None:
+        """Add a client's rule; ``TooManyFilters`` when ``MAX_EVENT_FILTERS`` are held already."""
+        if len(self) >= MAX_EVENT_FILTERS:
+            raise TooManyFilters(f"over {MAX_EVENT_FILTERS} event filters")
+        self._append(rule)
+
+    def _append(self, rule: EventFilter) -> None:
         (self.excludes if rule.exclude else self.includes).append(rule)
 
     def passes(self, name: str, text: str) -> bool:
-        """Whether the event ``name`` with text ``text`` goes to the client."""
-        if self.includes and not any(rule.matches(name, text) for rule in self.includes):
+        """Whether the event ``name`` with text ``text`` goes to the client; not when the
+        filters' searches run out of work (``_filters.MAX_MATCH_WORK``)."""
+        meter = Meter()
+        try:
+            if self.includes and not any(rule.matches(name, text, meter) for rule in self.includes):
+                return False
+            return not any(rule.matches(name, text, meter) for rule in self.excludes)
+        except MatchTooCostly:
             return False
-        return not any(rule.matches(name, text) for rule in self.excludes)

@@ -17,6 +17,14 @@ which changes nothing about whether a text matches). Back-references,
 look-arounds, inline flags and ``\\b`` have no linear-time match and are
 refused, as is a pattern over ``MAX_STATES`` NFA states (``{m,n}`` copies its
 operand).
+
+Linear is not enough when the pattern is large: a text the DFA cache has not
+seen costs up to the pattern's size per character (``a.{900}Z`` against a
+kilobyte of ``a`` and ``b`` took 90 ms, so MWIGet over thousands of mailboxes
+took minutes). So the work a caller's searches may do together is metered
+(``Meter``, ``MAX_MATCH_WORK``): one action, or one event for one session,
+gets one meter, and a search that runs it out raises ``MatchTooCostly``.
+Cached steps are not counted; they cost the same for every pattern.
 """
 
 from __future__ import annotations
@@ -24,10 +32,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_STATES", "Pattern", "compile_pattern"]
+__all__ = ["MAX_MATCH_WORK", "MAX_STATES", "MatchTooCostly", "Meter", "Pattern", "compile_pattern"]
 
-MAX_STATES = 5000
+MAX_STATES = 1000
+"""NFA states one pattern may compile to, ``{m,n}`` copies included; a larger pattern is
+refused as one that does not compile. Any pattern without a counted repeat that fits an
+action's line (1024 bytes) stays under it."""
+MAX_MATCH_WORK = 500_000
+"""NFA states visited while building DFA states, for all the searches of one action (or
+of one event against one session's filters); past it the search stops with
+``MatchTooCostly`` and the action is answered as for a bad regex (the event is not sent to
+that client). About 0.1 s of work; normal patterns need a few thousand."""
 _MAX_CACHE = 20000  # DFA transitions kept per pattern; past it the cache starts over
+_MAX_STORED = 50_000  # NFA states held in one pattern's DFA states; past it the cache starts over
 _MAX_DEPTH = 64  # nested groups; deeper would only exhaust the recursion of the parser
 
 Predicate = Callable[[str], bool]
@@ -275,10 +292,28 @@ class _Nfa:
         return tail
 
 
+class MatchTooCostly(ValueError):
+    """A search ran its ``Meter`` out: the pattern is too large for the texts it was given."""
+
+
+class Meter:
+    """The work searches may still do; one action's searches share one (see ``MAX_MATCH_WORK``)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, work: int = MAX_MATCH_WORK) -> None:
+        self.left = work
+
+    def spend(self, work: int) -> None:
+        self.left -= work
+        if self.left < 0:
+            raise MatchTooCostly(f"filter search over {MAX_MATCH_WORK} steps of work")
+
+
 class Pattern:
     """A compiled filter: ``search(text)`` says whether it matches anywhere in ``text``."""
 
-    __slots__ = ("_cache", "_ids", "_matching", "_nfa", "_sets", "_start", "text")
+    __slots__ = ("_cache", "_ids", "_matching", "_nfa", "_sets", "_start", "_stored", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -289,11 +324,28 @@ class Pattern:
         self._ids: dict[frozenset[int], int] = {}
         self._sets: list[frozenset[int]] = []
         self._matching: list[bool] = []
+        self._stored = 0  # NFA states in self._sets, all together
 
     def __repr__(self) -> str:
         return f"Pattern({self.text!r})"
 
-    def _closure(self, seeds: list[int], at_start: bool, at_end: bool) -> int:
+    def _forget(self) -> None:
+        self._cache.clear()
+        self._ids.clear()
+        self._sets.clear()
+        self._matching.clear()
+        self._stored = 0
+
+    def _intern(self, state: frozenset[int]) -> int:
+        known = self._ids.get(state)
+        if known is None:
+            known = self._ids[state] = len(self._sets)
+            self._sets.append(state)
+            self._matching.append(any(self._nfa.kinds[node] == _MATCH for node in state))
+            self._stored += len(state)
+        return known
+
+    def _closure(self, seeds: list[int], at_start: bool, at_end: bool, meter: Meter) -> int:
         """The DFA state (an id) of every CHAR or MATCH node reachable from ``seeds`` without input."""
         kinds, outs = self._nfa.kinds, self._nfa.outs
         seen: set[int] = set()
@@ -309,22 +361,18 @@ class Pattern:
                 found.append(node)
             elif kind == _SPLIT or (kind == _BOL and at_start) or (kind == _EOL and at_end):
                 stack.extend(outs[node])
-        state = frozenset(found)
-        known = self._ids.get(state)
-        if known is None:
-            known = self._ids[state] = len(self._sets)
-            self._sets.append(state)
-            self._matching.append(any(kinds[node] == _MATCH for node in state))
-        return known
+        meter.spend(len(seen))
+        return self._intern(frozenset(found))
 
-    def search(self, text: str) -> bool:
-        if len(self._cache) > _MAX_CACHE:
-            self._cache.clear()
-            self._ids.clear()
-            self._sets.clear()
-            self._matching.clear()
+    def search(self, text: str, meter: Meter | None = None) -> bool:
+        """Whether the pattern matches in ``text``; ``MatchTooCostly`` once ``meter`` (by
+        default a fresh one for this search alone) runs out."""
+        if meter is None:
+            meter = Meter()
+        if len(self._cache) > _MAX_CACHE or self._stored > _MAX_STORED:
+            self._forget()
         size = len(text)
-        state = self._closure([self._start], True, size == 0)
+        state = self._closure([self._start], True, size == 0, meter)
         if self._matching[state]:
             return True
         cache = self._cache
@@ -334,20 +382,28 @@ class Pattern:
             key = (state, char, index == last)
             following = cache.get(key)
             if following is None:
-                following = cache[key] = self._step(state, char, index == last)
+                if len(cache) > _MAX_CACHE or self._stored > _MAX_STORED:
+                    # Start over, keeping only the state the search is in.
+                    current = self._sets[state]
+                    self._forget()
+                    state = self._intern(current)
+                    key = (state, char, index == last)
+                following = cache[key] = self._step(state, char, index == last, meter)
             if matching[following]:
                 return True
             state = following
         return False
 
-    def _step(self, state: int, char: str, at_end: bool) -> int:
+    def _step(self, state: int, char: str, at_end: bool, meter: Meter) -> int:
         nfa = self._nfa
         seeds = [self._start]
-        for node in self._sets[state]:
+        active = self._sets[state]
+        meter.spend(len(active))
+        for node in active:
             test = nfa.tests[node]
             if test is not None and test(char):
                 seeds.extend(nfa.outs[node])
-        return self._closure(seeds, False, at_end)
+        return self._closure(seeds, False, at_end, meter)
 
 
 def compile_pattern(text: str) -> Pattern:

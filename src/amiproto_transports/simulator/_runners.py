@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import selectors
 import socket
@@ -26,6 +27,7 @@ from ._session import Session
 from ._world import World
 
 __all__ = [
+    "ACCEPT_BACKOFF",
     "IDLE_WAKE",
     "pieces",
     "READ_SIZE",
@@ -39,6 +41,12 @@ __all__ = [
 
 READ_SIZE = 65536
 IDLE_WAKE = 0.05  # the longest a runner sleeps without looking at the world's timers
+ACCEPT_BACKOFF = 0.1
+"""Seconds the thread runner stops accepting after accept() failed for want of resources
+(EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener stays readable, so it would otherwise spin
+at full CPU. Waiting clients stay in the backlog. asyncio (1 s) and trio (0.1 s) pause so
+themselves."""
+_ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 Log = Callable[[str], None]
 
@@ -107,6 +115,7 @@ class ThreadServer:
         self._selector.register(self.listener, selectors.EVENT_READ, None)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._conns: dict[socket.socket, _SocketConn] = {}
+        self._accept_again: float | None = None  # when a paused listener is watched again
         self._stopping = False
         self._thread = threading.Thread(
             target=self._run, name=f"ami-simulator:{self.address[1]}", daemon=True
@@ -127,7 +136,14 @@ class ThreadServer:
         try:
             while not self._stopping:
                 now = time.monotonic()
-                for key, _ in self._selector.select(timeout_for(self.world, now)):
+                timeout = timeout_for(self.world, now)
+                if self._accept_again is not None:
+                    if now >= self._accept_again:
+                        self._accept_again = None
+                        self._selector.register(self.listener, selectors.EVENT_READ, None)
+                    else:
+                        timeout = min(timeout, self._accept_again - now)
+                for key, _ in self._selector.select(timeout):
                     sock = key.fileobj
                     if sock is self.listener:
                         self._accept()
@@ -164,7 +180,11 @@ class ThreadServer:
     def _accept(self) -> None:
         try:
             sock, remote = self.listener.accept()
-        except OSError:
+        except OSError as error:
+            if error.errno in _ACCEPT_CAPACITY_ERRNOS:
+                self._selector.unregister(self.listener)
+                self._accept_again = time.monotonic() + ACCEPT_BACKOFF
+                logger.warning("simulator: accept() failed (%s); pausing %s s", error, ACCEPT_BACKOFF)
             return
         sock.setblocking(False)
         # As the asyncio and trio runners (whose streams set it by default): answers

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction
 
 from .._calls import STATE_DESC
-from .._eventfilter import FilterError
+from .._eventfilter import FilterError, TooManyFilters
 from .._events import OutEvent, make_event
 from ._registry import ACTIONS, handler
 
@@ -59,7 +59,9 @@ def filter_(session: Session, action: ReceivedAction) -> None:
             f"eventfilter({criteria})" if criteria else "eventfilter", action.get("Filter") or ""
         )
     except FilterError as refused:
-        if refused.compiled:
+        if isinstance(refused, TooManyFilters):
+            session.error(action, "Internal Error. Failed to allocate regex for filter")
+        elif refused.compiled:
             session.error(action, "Filter did not compile.  Check the syntax of the filter given.")
         else:
             session.error(action, "Filter was formatted incorrectly.  Check the syntax of the filter given.")

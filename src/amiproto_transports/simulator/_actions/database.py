@@ -97,7 +97,11 @@ def setvar(session: Session, action: ReceivedAction) -> None:
     if not name:
         session.error(action, "No variable specified")
         return
-    if not session.world.pbx.setvar(action.get("Channel"), name, action.get("Value") or ""):
+    done = session.world.pbx.setvar(action.get("Channel"), name, action.get("Value") or "")
+    if done is None:
+        session.error(action, "Failed to set variable")
+        return
+    if not done:
         session.error(action, "No such channel")
         return
     session.reply(action, "Success", [("Message", "Variable Set")])
