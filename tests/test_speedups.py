@@ -731,6 +731,8 @@ SENDS = [
     ("Originate", (("Async", "true"),), None, True),
     ("Originate", (), None, True),
     ("Logoff", (), None, False),
+    ("Login", (("Username", "u"), ("Secret", "s")), None, False),
+    ("Challenge", (("AuthType", "MD5"),), None, False),
 ]
 
 
