@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import gzip
+import queue
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +20,11 @@ import pytest
 
 import amiproto
 from amiproto_transports.simulator import Simulator
+from amiproto_transports.simulator._config import users_from_mapping
+from amiproto_transports.simulator._events import make_event
+from amiproto_transports.simulator._limits import Limits
+from amiproto_transports.simulator._session import Session
+from amiproto_transports.simulator._world import World
 
 from ..conftest import ROOT
 from .amiclient import AmiClient, read_raw
@@ -462,3 +471,97 @@ def test_a_runner_out_of_file_descriptors_does_not_spin(runner: str) -> None:
         if child.poll() is None:
             child.kill()
             child.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serving(sim: Simulator, runner: str) -> Iterator[tuple[str, int]]:
+    """``sim`` served by ``runner`` (thread, asyncio or trio) until the block ends."""
+    if runner == "thread":
+        with sim.running() as address:
+            yield address
+        return
+    ready: queue.Queue[tuple[str, int]] = queue.Queue()
+    stop = threading.Event()
+
+    def serve() -> None:
+        if runner == "asyncio":
+
+            async def main_asyncio() -> None:
+                async with sim.running_asyncio() as address:
+                    ready.put(address)
+                    while not stop.is_set():
+                        await asyncio.sleep(0.02)
+
+            asyncio.run(asyncio.wait_for(main_asyncio(), 60))
+        else:
+            import trio
+
+            async def main_trio() -> None:
+                async with sim.running_trio() as address:
+                    ready.put(address)
+                    with trio.move_on_after(60):
+                        while not stop.is_set():
+                            await trio.sleep(0.02)
+
+            trio.run(main_trio)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        yield ready.get(timeout=10)
+    finally:
+        stop.set()
+        server.join(10)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("runner", ["thread", "asyncio", "trio"])
+def test_a_client_that_never_reads_is_closed_once_its_output_overflows(runner: str) -> None:
+    """Past max_output the session dropped its queue, but the runner still held what the
+    socket had not taken and kept the connection open for ever: the thread runner waited to
+    flush its batch, asyncio's close() its buffer, trio's send_all the client."""
+    if runner == "trio":
+        pytest.importorskip("trio")
+    sim = Simulator()
+    sim.limits = dataclasses.replace(sim.limits, max_output=200_000)
+    closed: list[str] = []
+    sim._log = closed.append
+    with serving(sim, runner) as address:
+        client = socket.create_connection(address, timeout=5)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            client.sendall(LOGIN)
+            seen = b""
+            while b"Authentication accepted" not in seen:
+                seen += client.recv(4096)
+            wait_until(lambda: sim.connections == 1)
+            # Each answer is some 10 KB; from here on the client reads nothing. Few at a time,
+            # so that the runner writes them until the kernel's buffers are full and holds a
+            # batch when the session goes over (all in one read would overflow before any write).
+            deadline = time.monotonic() + 30
+            with contextlib.suppress(OSError):
+                while sim.connections and time.monotonic() < deadline:
+                    client.sendall(b"Action: ListCommands\r\n\r\n" * 10)
+                    time.sleep(0.005)
+            wait_until(lambda: sim.connections == 0, timeout=10)
+            assert any("waiting to be read" in line for line in closed)
+        finally:
+            client.close()
+
+
+def test_the_output_of_all_connections_together_is_bounded() -> None:
+    world = World(users_from_mapping({"admin": ("wordpass", "all", "all")}), start=0.0, wall_offset=0.0)
+    world.limits = Limits(max_output=10_000_000, max_total_output=30_000)
+    login = b"Action: Login\r\nUsername: admin\r\nSecret: wordpass\r\n\r\n"
+    sessions = [Session(world, 0.0) for _ in range(3)]
+    for session in sessions:
+        session.receive_data(login, 0.0)
+    for index in range(100):
+        world.emit(make_event("UserEvent", "user,all", [("UserEvent", "x"), ("N", str(index) * 50)]))
+        world.dispatch()
+    over = [session for session in sessions if session.closing]
+    assert over and all(session.abandoned for session in over)
+    assert world.output_total <= 30_000
+    for session in sessions:
+        session.connection_lost()
+    assert world.output_total == 0

@@ -53,12 +53,24 @@ class Limits:
     one more closes the connection (Asterisk stops reading that socket instead)."""
     max_output: int = 64 * 1024 * 1024
     """Bytes of answers and events waiting for a client that does not read; past it the
-    connection is closed (Asterisk drops such a client after its ``writetimeout``)."""
+    connection is closed at once, what waits for it dropped (Asterisk drops such a client
+    after its ``writetimeout``). The runner holds at most one more batch, taken for the socket."""
+    max_total_output: int = 256 * 1024 * 1024
+    """Bytes of answers and events waiting for all clients together, counted as for
+    ``max_output``; the connection whose output goes over it is closed the same way."""
 
     def __post_init__(self) -> None:
         if self.auth_timeout <= 0:
             raise ValueError("auth_timeout must be positive")
-        for name in ("max_unauthenticated", "max_line", "max_lines", "max_total_input", "max_queued_actions"):
+        for name in (
+            "max_unauthenticated",
+            "max_line",
+            "max_lines",
+            "max_total_input",
+            "max_queued_actions",
+            "max_output",
+            "max_total_output",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
 

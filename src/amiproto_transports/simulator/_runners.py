@@ -219,6 +219,9 @@ class ThreadServer:
         session = conn.session
         if conn.sock not in self._conns:
             return
+        if session.abandoned:
+            self._close(conn)  # what the socket has not taken is dropped with it
+            return
         out = conn.out
         while True:
             if not out:
@@ -317,6 +320,9 @@ class _AsyncioProtocol(asyncio.Protocol):
     def _flush(self) -> None:
         transport, session = self.transport, self.session
         if transport is None or session is None or transport.is_closing():
+            return
+        if session.abandoned:
+            transport.abort()  # close() would wait for the client to read the buffer
             return
         now = time.monotonic()
         while not self.paused:

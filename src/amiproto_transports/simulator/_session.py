@@ -79,7 +79,8 @@ class Session:
             max_message_size=limits.max_message, max_buffer_size=limits.max_message + _FEED_SLICE
         )
         self._out: list[bytes] = [GREETING]
-        self._out_size = len(GREETING)
+        self._out_size = 0  # this connection's share of world.output_total
+        self._resize_output(len(GREETING))
         self._pending_input = 0  # this connection's share of world.input_total
         self._mask: frozenset[str] = frozenset()
         self._filters = FilterSet()
@@ -95,6 +96,7 @@ class Session:
         if waiting >= limits.max_unauthenticated:
             # As Asterisk over its authlimit: closed before the greeting.
             self._out.clear()
+            self._resize_output(0)
             self._close(f"over {limits.max_unauthenticated} connections waiting to log in")
             return
         world.sessions.add(self)
@@ -174,7 +176,7 @@ class Session:
             return b""
         data = b"".join(out)
         out.clear()
-        self._out_size = 0
+        self._resize_output(0)
         if self._active_fault("bare_lf") is not None:
             data = data.replace(b"\r\n", b"\n")
         return data
@@ -205,6 +207,8 @@ class Session:
         self.world.sessions.discard(self)
         self.world.input_total -= self._pending_input
         self._pending_input = 0
+        self._out.clear()
+        self._resize_output(0)
 
     # -- events ----------------------------------------------------------------
 
@@ -225,13 +229,28 @@ class Session:
         if self._overflowed:
             return  # the rest of an answer that went over: its head is gone, so is its tail
         self._out.append(data)
-        self._out_size += len(data)
-        if self._out_size > self.world.limits.max_output:
-            # A client that does not read: drop what waits for it and let it go.
-            self._out.clear()
-            self._out_size = 0
-            self._overflowed = True
-            self._close(f"over {self.world.limits.max_output} bytes waiting to be read")
+        self._resize_output(self._out_size + len(data))
+        limits = self.world.limits
+        if self._out_size > limits.max_output:
+            self._abandon(f"over {limits.max_output} bytes waiting to be read")
+        elif self.world.output_total > limits.max_total_output:
+            self._abandon(f"output waiting for all connections over {limits.max_total_output} bytes")
+
+    def _abandon(self, reason: str) -> None:
+        """A client that does not read: drop what waits for it and let it go at once."""
+        self._out.clear()
+        self._resize_output(0)
+        self._overflowed = True
+        self._close(reason)
+
+    def _resize_output(self, size: int) -> None:
+        self.world.output_total += size - self._out_size
+        self._out_size = size
+
+    @property
+    def abandoned(self) -> bool:
+        """Closed for not reading: the runner drops what it still holds and closes at once."""
+        return self._overflowed
 
     # -- replay ----------------------------------------------------------------
 

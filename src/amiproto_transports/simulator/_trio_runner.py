@@ -52,9 +52,13 @@ async def serve_trio(
         if log is not None:
             log(f"connection from {remote[0]}:{remote[1]}")
         state = {"event": trio.Event()}
+        scopes: list[trio.CancelScope] = []  # the connection's nursery, once open
 
         def wake() -> None:
             state["event"].set()
+            if session.abandoned:
+                for scope in scopes:
+                    scope.cancel()  # a send_all that waits for a client that does not read
 
         wakers.add(wake)
 
@@ -71,6 +75,7 @@ async def serve_trio(
 
         try:
             async with trio.open_nursery() as conn_nursery:
+                scopes.append(conn_nursery.cancel_scope)
                 conn_nursery.start_soon(reader)
                 while True:
                     now = time.monotonic()

@@ -66,6 +66,9 @@ class World:
         self.limits = limits or Limits()
         self.input_total = 0
         """Bytes of unfinished actions all sessions hold (bounded by ``limits.max_total_input``)."""
+        self.output_total = 0
+        """Bytes of answers and events all sessions hold for their clients (bounded by
+        ``limits.max_total_output``)."""
         self.config_files = served_files(users, manager_conf)
         """What GetConfig and ListCategories read: file name -> text."""
         self.start = start
