@@ -387,8 +387,12 @@ def _c_twins(argument: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Where the limits are named, each with its docstring: (title, module file, class or None).
-LIMIT_SOURCES = (
+# Where the limits are named, each with its docstring: (title, module file, which): which
+# is a class of the module, None for all its documented constants, or a tuple of their
+# names (modules whose other constants are data, not limits).
+_SIMULATOR = "src/amiproto_transports/simulator/"
+_SIMULATOR_TITLE = "The simulator (`Simulator`)"
+LIMIT_SOURCES: tuple[tuple[str, str, str | tuple[str, ...] | None], ...] = (
     ("The core (`amiproto.Connection`)", "src/amiproto/_framing.py", None),
     ("The core (`amiproto.Connection`)", "src/amiproto/_connection.py", None),
     (
@@ -396,7 +400,21 @@ LIMIT_SOURCES = (
         "src/amiproto_transports/_shared/_limits.py",
         None,
     ),
-    ("The simulator (`Simulator`)", "src/amiproto_transports/simulator/_limits.py", "Limits"),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_limits.py", "Limits"),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_filters.py", ("MAX_STATES", "MAX_MATCH_WORK")),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_eventfilter.py", ("MAX_EVENT_FILTERS",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_calls.py", ("MAX_VARIABLES",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_queues.py", ("MAX_MEMBERS",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_runners.py", ("ACCEPT_BACKOFF",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_actions/database.py", ("MAX_DB_ENTRIES",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_actions/dialplan.py", ("MAX_PRIORITIES",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_actions/mwi.py", ("MAX_MWI_MAILBOXES",)),
+    (
+        _SIMULATOR_TITLE,
+        _SIMULATOR + "_actions/config.py",
+        ("MAX_CONFIG_FILES", "MAX_CONFIG_SIZE", "MAX_UPDATES"),
+    ),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_confparse.py", ("MAX_INCLUDE_DEPTH",)),
 )
 
 
@@ -430,11 +448,18 @@ def documented_constants(path: Path, class_name: str | None = None) -> list[tupl
 def _limits(argument: str | None) -> str:
     lines: list[str] = []
     title_shown = None
-    for title, source, class_name in LIMIT_SOURCES:
+    for title, source, which in LIMIT_SOURCES:
         if title != title_shown:
             lines += ["", f"### {title}", "", "| name | value | what it bounds |", "|---|---|---|"]
             title_shown = title
-        for name, value, doc in documented_constants(ROOT / source, class_name):
+        class_name = which if isinstance(which, str) else None
+        found = documented_constants(ROOT / source, class_name)
+        if isinstance(which, tuple):
+            missing = set(which) - {name for name, _, _ in found}
+            if missing:
+                raise ValueError(f"{source} documents no {', '.join(sorted(missing))}")
+            found = [entry for entry in found if entry[0] in which]
+        for name, value, doc in found:
             lines.append(f"| `{name}` | `{value}` | {_prose(doc)} |")
     return "\n".join(lines).lstrip() + "\n"
 
