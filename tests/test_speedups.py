@@ -101,7 +101,8 @@ def test_the_c_headers_getter_agrees_with_python(data: bytes, end: int) -> None:
 @given(STREAMS)
 def test_c_values_read_as_the_list_python_makes(data: bytes) -> None:
     values = amiproto.Message(data).headers._values
-    expected = fresh(amiproto.Message(data))._parse()._values
+    # A list (a shape's pattern, once it has one, gives the same values as a tuple).
+    expected = list(fresh(amiproto.Message(data))._parse()._values)
     assert type(values).__name__ == "HeaderValues" and len(values) == len(expected)
     assert list(values) == expected and values == expected and (values != expected) is False
     assert values[::-1] == expected[::-1] and values[1:3] == expected[1:3]
