@@ -403,7 +403,7 @@ LIMIT_SOURCES: tuple[tuple[str, str, str | tuple[str, ...] | None], ...] = (
     (_SIMULATOR_TITLE, _SIMULATOR + "_limits.py", "Limits"),
     (_SIMULATOR_TITLE, _SIMULATOR + "_filters.py", ("MAX_STATES", "MAX_MATCH_WORK")),
     (_SIMULATOR_TITLE, _SIMULATOR + "_eventfilter.py", ("MAX_EVENT_FILTERS",)),
-    (_SIMULATOR_TITLE, _SIMULATOR + "_calls.py", ("MAX_VARIABLES",)),
+    (_SIMULATOR_TITLE, _SIMULATOR + "_calls.py", ("MAX_CHANNELS", "MAX_VARIABLES")),
     (_SIMULATOR_TITLE, _SIMULATOR + "_queues.py", ("MAX_MEMBERS",)),
     (_SIMULATOR_TITLE, _SIMULATOR + "_runners.py", ("ACCEPT_BACKOFF",)),
     (_SIMULATOR_TITLE, _SIMULATOR + "_actions/database.py", ("MAX_DB_ENTRIES",)),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from amiproto_transports.simulator import _calls
 from amiproto_transports.simulator._calls import MAX_VARIABLES
 
 from .test_session import Harness
@@ -333,3 +334,32 @@ def test_variables_are_bounded() -> None:
         "Failed to set variable",
     )
     assert answer(h, "Setvar", Channel=chan.name, Variable="C0", Value="y") == ("Success", "Variable Set")
+
+
+def test_originate_past_max_channels_fails_as_a_channel_asterisk_cannot_allocate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Originate made channels without limit: a client could grow the shared server for ever."""
+    monkeypatch.setattr(_calls, "MAX_CHANNELS", 4)
+    h = Harness()
+    h.login()
+    call(h, "first")
+    call(h, "second")
+    assert len(h.world.pbx.channels) == 4
+    start = len(h.items)
+    reply = h.action("Originate", Channel="Local/wait@default", Application="Wait", Data="1", Async="true")
+    assert reply.response.get("Response") == "Success"  # queued, as Asterisk answers first
+    results = [e for e in events_since(h, start) if e.name == "OriginateResponse"]
+    assert [(e.get("Response"), e.get("Reason"), e.get("Channel")) for e in results] == [
+        ("Failure", "0", "Local/wait@default")
+    ]
+    assert results[0].get("ActionID") == reply.action_id
+    assert answer(h, "Originate", Channel="Local/wait@default", Application="Wait", Data="1") == (
+        "Error",
+        "Originate failed",
+    )
+    assert len(h.world.pbx.channels) == 4
+    assert not [e for e in events_since(h, start) if e.name == "Newchannel"]
+    assert answer(h, "Hangup", Channel="first.1")[0] == "Success"
+    h.advance(0.1)
+    call(h, "third")  # room again once a call has ended

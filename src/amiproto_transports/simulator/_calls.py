@@ -23,6 +23,7 @@ from ._events import OutEvent, make_event
 __all__ = [
     "BASIC_BRIDGE",
     "DIALPLAN",
+    "MAX_CHANNELS",
     "MAX_VARIABLES",
     "PARKING_LOT",
     "QUEUE_MEMBER",
@@ -131,6 +132,13 @@ BASIC_BRIDGE = BridgeKind("basic", "simple_bridge", "<unknown>", "<unknown>", re
 PARKING_LOT = ("default", 701, 720, 45)
 """res_parking's default lot: name, first and last space, timeout in seconds."""
 _LONGEST_DELAY = 365 * 86400.0  # seconds a script may wait, however long it asks
+
+MAX_CHANNELS = 10_000
+"""Channels the simulator holds at once, for all clients together; an Originate that
+finds this many fails as one whose channel Asterisk cannot allocate (its ``maxcalls``): a
+synchronous one answers "Originate failed", an asynchronous one reports an
+OriginateResponse of Failure. A call's own children (a Dial, a queue's members) are made
+whatever the count, so the total stays within this plus one call's fan-out."""
 
 MAX_VARIABLES = 10_000
 """Variables Setvar may create among the globals, and in each channel; past it a new one is
@@ -343,11 +351,24 @@ class Pbx:
         report: bool = False,
         on_result: Callable[[bool], None] | None = None,
         ids: tuple[str | None, str | None] = (None, None),
-    ) -> Call:
+    ) -> Call | None:
         """Start a call through ``Local/exten@context``; its events follow as time advances.
 
         ``ids`` are the uniqueids asked for the ``;1`` and ``;2`` channels (ChannelId, OtherChannelId).
+        None when ``MAX_CHANNELS`` are up: the failure is reported as for a channel
+        Asterisk could not allocate.
         """
+        if len(self.channels) >= MAX_CHANNELS:
+            self._refuse_originate(
+                channel,
+                application=application,
+                data=data,
+                exten_target=exten_target,
+                action_id=action_id,
+                report=report,
+                on_result=on_result,
+            )
+            return None
         call = self._new_pair(channel.partition("/")[2], None, ids)
         call.application, call.data, call.exten_target = application, data, exten_target
         call.action_id, call.report, call.on_result = action_id, report, on_result
@@ -508,6 +529,36 @@ class Pbx:
             self.conference_join(one, call.data.split(",")[0])
         elif application == "agi" and call.data.startswith("agi:async"):
             self._async_agi_start(one)
+
+    def _refuse_originate(
+        self,
+        channel: str,
+        *,
+        application: str | None,
+        data: str,
+        exten_target: tuple[str, str, int] | None,
+        action_id: str | None,
+        report: bool,
+        on_result: Callable[[bool], None] | None,
+    ) -> None:
+        """An Originate whose channel could not be made, reported as Asterisk's originate
+        thread does when its channel request fails: no channel, Reason 0."""
+        if report:
+            pairs = [] if action_id is None else [("ActionID", action_id)]
+            pairs += [("Response", "Failure"), ("Channel", channel)]
+            if exten_target is not None:
+                pairs += [("Context", exten_target[0]), ("Exten", exten_target[1])]
+            else:
+                pairs += [("Application", application or ""), ("Data", data)]
+            pairs += [
+                ("Reason", "0"),
+                ("Uniqueid", "<null>"),
+                ("CallerIDNum", "<unknown>"),
+                ("CallerIDName", "<unknown>"),
+            ]
+            self._ev("OriginateResponse", CALL, pairs)
+        if on_result is not None:
+            on_result(False)
 
     def _result(self, call: Call, success: bool) -> None:
         if call.result_sent or call.parent is not None:
