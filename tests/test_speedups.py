@@ -8,6 +8,7 @@ import itertools
 import pickle
 import re
 import tracemalloc
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -27,7 +28,7 @@ from amiproto.live._fields import header_list_reader, header_reader, python_fiel
 from amiproto.live._making import maker
 from amiproto.live._objects import Call
 
-from .helpers import learn_name, load_jsonl, recording_paths, take_fast_run
+from .helpers import learn_name, load_jsonl, recording_paths, split_actions, take_fast_run
 
 speedups = _accel.speedups
 pytestmark = pytest.mark.skipif(speedups is None, reason="the C speedups are not built")
@@ -991,3 +992,33 @@ def test_c_header_pairs_leave_a_value_that_breaks_the_framing_to_the_general_pat
     assert speedups.header_pairs(items, {"Channel", "Exten"}) is None
     assert _actions._plain_headers(items, {"Channel", "Exten"}) is None
     assert speedups.header_pairs(items[:1], {"Channel", "Exten"}) == (("Channel", "x"),)
+
+
+def recorded_story(how: str, path: Path) -> list[object]:
+    """A recorded session replayed as sent and received, told as ``completion_story`` tells."""
+    _accel.use_speedups(how == "c")
+    try:
+        conn = amiproto.Connection()
+        if how == "reference":
+            conn._answers_inline = False
+        story: list[object] = []
+        for direction, data in load_jsonl(path):
+            if direction == "tx":
+                for action in split_actions(data):
+                    conn.send(action)
+            else:
+                conn.receive_data(data)
+            story += [told(item) for item in conn.next_events()]
+        story.append(conn.pending_action_ids)
+        return story
+    finally:
+        _accel.use_speedups(True)
+
+
+@pytest.mark.parametrize("path", recording_paths(), ids=lambda p: p.name.split(".")[0])
+def test_recorded_sessions_complete_alike_by_every_path(path: Path) -> None:
+    """Real Asterisk 22 answers, every action of the recordings: the C answerer and its
+    Python twin hand out what ``_on_response`` does."""
+    reference = recorded_story("reference", path)
+    assert recorded_story("c", path) == reference
+    assert recorded_story("python", path) == reference
