@@ -7,6 +7,8 @@ import gc
 import itertools
 import pickle
 import re
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -1022,3 +1024,84 @@ def test_recorded_sessions_complete_alike_by_every_path(path: Path) -> None:
     reference = recorded_story("reference", path)
     assert recorded_story("c", path) == reference
     assert recorded_story("python", path) == reference
+
+
+def test_a_str_subclass_is_sent_as_the_characters_that_were_checked() -> None:
+    """A str subclass's __str__ wrote other bytes than the ones checked: in pure Python
+    a second action could be injected through a header value."""
+
+    class Sneaky(str):
+        def __str__(self) -> str:
+            return "x\r\n\r\nAction: Originate\r\nChannel: PJSIP/evil"
+
+        def __format__(self, spec: str) -> str:
+            return str(self)
+
+    for c in (True, False):
+        _accel.use_speedups(c)
+        try:
+            action = amiproto.Action(Sneaky("Ping"), [(Sneaky("ActionID"), Sneaky("abc"))])
+            assert action.serialize() == b"Action: Ping\r\nActionID: abc\r\n\r\n"
+            assert all(type(text) is str for pair in action.headers for text in pair)
+            assert type(action.name) is str
+        finally:
+            _accel.use_speedups(True)
+
+
+def test_an_action_changed_from_outside_is_serialised_by_python_not_refused() -> None:
+    action = amiproto.Action("Ping", [("X", "1"), ("Y", "2")])
+    action.headers = list(action.headers)  # type: ignore[assignment]
+    assert action.serialize() == b"Action: Ping\r\nX: 1\r\nY: 2\r\n\r\n"
+
+
+def test_header_pairs_survive_a_list_changed_while_they_are_read() -> None:
+    """The C loop read the caller's list while making pairs, which can run Python code
+    (a collection's callbacks and finalizers, another thread) that changes the list:
+    it read freed memory. Here a GC callback empties the list in mid-loop; in a child
+    process, since the old code crashed."""
+    script = """
+import gc
+from amiproto import _accel
+pairs = [(f"H{n}", n) for n in range(200)]
+names = {f"H{n}" for n in range(200)}
+armed = []
+gc.callbacks.append(lambda phase, info: pairs.clear() if armed else None)
+gc.set_threshold(1, 1, 1)
+armed.append(True)
+made = _accel.speedups.header_pairs(pairs, names)
+armed.clear()
+gc.set_threshold(700, 10, 10)
+print(len(pairs), made is None or (len(made) == 200 and made[-1] == ("H199", "199")))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"]  # emptied in mid-call, and no harm done
+
+
+def test_an_error_later_in_a_run_leaves_the_actions_it_answered_pending() -> None:
+    """A run that fails after answering an action (here, learning an event's name
+    raises) is given up whole: the action waits as before, and its answer, read again
+    with the bytes, completes it."""
+    conn = amiproto.Connection(action_id_prefix="t")
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_events()
+    conn.send(amiproto.Action("Ping"), timeout=5, now=0.0)
+    learn = conn._learn_event_name
+    failures = [RuntimeError("learning failed")]
+
+    def flaky(key: bytes) -> tuple[str, type[amiproto.Event]]:
+        if failures:
+            raise failures.pop()
+        return learn(key)
+
+    conn._learn_event_name = flaky  # type: ignore[method-assign]
+    conn.receive_data(b"Response: Success\r\nActionID: t-1\r\n\r\nEvent: BrandNew\r\n\r\n")
+    with pytest.raises(RuntimeError):
+        conn.next_events()
+    assert conn.pending_action_ids == ["t-1"]
+    items = conn.next_events()
+    assert [type(item).__name__ for item in items] == ["Response", "ActionCompleted", "Event"]
+    assert isinstance(items[0], amiproto.Response) and not items[0].orphan
+    assert conn.pending_action_ids == []

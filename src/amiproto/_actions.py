@@ -21,10 +21,14 @@ def header_text(value: HeaderValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, str):
-        return value
-    raise LocalProtocolError(f"header values must be str, int, float or bool, not {type(value).__name__}")
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise LocalProtocolError(f"header values must be str, int, float or bool, not {type(value).__name__}")
+    # An exact str: a subclass's __str__ or __format__ could write other characters
+    # than the ones checked (a CRLF, a second action) when the action is serialised.
+    return str.__str__(text)
 
 
 def check_header(name: str, value: str, *, secret: bool | None = None) -> None:
@@ -196,12 +200,14 @@ class Action:
         # Judged on the whole action: a config secret's Value-N is one by its Var-N.
         secret = secret_names(texts)
         headers: list[tuple[str, str]] = []
-        for header, text in texts:
-            check_header(header, text, secret=isinstance(header, str) and header.strip().lower() in secret)
-            if header.lower() == "action":
+        for given, text in texts:
+            check_header(given, text, secret=isinstance(given, str) and given.strip().lower() in secret)
+            if given.lower() == "action":
                 raise LocalProtocolError("the action name is the first argument, not an 'Action' header")
+            header = str.__str__(given)  # an exact str, as header_text makes the value
             headers.append((header, text))
             _remember(_GOOD_NAMES, header)
+        name = str.__str__(name)
         _remember(_GOOD_ACTION_NAMES, name)
         self.name = name
         self.headers = tuple(headers)

@@ -642,26 +642,53 @@ is_plain_value(PyObject *value)
 static PyObject *
 header_pairs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyAnySet_Check(args[1])) {
+    if (nargs != 2 || !PyAnySet_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError, "header_pairs() takes the items and a set of names");
         return NULL;
     }
     PyObject *items = args[0];
-    if (!PyList_CheckExact(items) && !PyTuple_CheckExact(items)) {
+    PyObject *fast;
+    if (PyTuple_CheckExact(items)) {
+        fast = Py_NewRef(items);
+    }
+    else if (PyList_CheckExact(items)) {
+        /* A copy: making pairs allocates, which may run code (the cyclic GC's
+           finalizers and callbacks, or another thread) that changes the caller's list
+           under the loop. The copy's own allocation may too, so its items are taken
+           after it, with no allocation between; a list that changed meanwhile goes to
+           the general path. */
+        Py_ssize_t length = PyList_GET_SIZE(items);
+        fast = PyTuple_New(length);
+        if (fast == NULL) {
+            return NULL;
+        }
+        int changed = 0;
+        BEGIN_LOCKED(items);
+        if (PyList_GET_SIZE(items) != length) {
+            changed = 1;
+        }
+        else {
+            for (Py_ssize_t i = 0; i < length; i++) {
+                PyTuple_SET_ITEM(fast, i, Py_NewRef(PyList_GET_ITEM(items, i)));
+            }
+        }
+        END_LOCKED();
+        if (changed) {
+            Py_DECREF(fast);
+            Py_RETURN_NONE;
+        }
+    }
+    else {
         Py_RETURN_NONE;
     }
-    PyObject *fast = PySequence_Fast(items, "header_pairs() takes a list or a tuple");
-    if (fast == NULL) {
-        return NULL;
-    }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t count = PyTuple_GET_SIZE(fast);
     PyObject *headers = PyTuple_New(count);
     if (headers == NULL) {
         Py_DECREF(fast);
         return NULL;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *pair = PySequence_Fast_GET_ITEM(fast, i);
+        PyObject *pair = PyTuple_GET_ITEM(fast, i);
         if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
             goto general;
         }
@@ -721,7 +748,7 @@ error:
 static int
 put_utf8(PyObject *text, char **at, Py_ssize_t *size)
 {
-    if (!PyUnicode_Check(text)) {
+    if (!PyUnicode_CheckExact(text)) {
         return 0;
     }
     Py_ssize_t length;
@@ -731,6 +758,9 @@ put_utf8(PyObject *text, char **at, Py_ssize_t *size)
         return 0;
     }
     if (*at == NULL) {
+        if (length > PY_SSIZE_T_MAX - 16 - *size) {
+            return 0; /* Python says it cannot */
+        }
         *size += length;
     }
     else {
@@ -761,18 +791,20 @@ put(const char *text, Py_ssize_t length, char **at, Py_ssize_t *size)
 static PyObject *
 serialize(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1]) || !PyUnicode_Check(args[2])) {
+    if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "serialize() takes a name, a tuple of headers and an encoding");
         return NULL;
     }
-    if (PyUnicode_CompareWithASCIIString(args[2], "utf-8") != 0) {
+    /* Anything but exact str and tuples (an Action changed from outside) goes to Python. */
+    if (!PyUnicode_CheckExact(args[0]) || !PyTuple_CheckExact(args[1]) || !PyUnicode_Check(args[2])
+        || PyUnicode_CompareWithASCIIString(args[2], "utf-8") != 0) {
         Py_RETURN_NONE;
     }
     PyObject *headers = args[1];
     Py_ssize_t count = PyTuple_GET_SIZE(headers);
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *pair = PyTuple_GET_ITEM(headers, i);
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
             Py_RETURN_NONE;
         }
     }
@@ -880,7 +912,7 @@ contains_folded(const char *p, Py_ssize_t n, const char *word, Py_ssize_t word_l
    event). -1 on error. */
 static int
 answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, PyObject *encoding,
-       PyObject *items)
+       PyObject *items, PyObject *answered)
 {
     PyObject *status;
     if (size >= SUCCESS_LINE_LEN && memcmp(message, SUCCESS_LINE, SUCCESS_LINE_LEN) == 0) {
@@ -911,11 +943,13 @@ answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, 
         Py_DECREF(action_id);
         return PyErr_Occurred() ? -1 : 0;
     }
+    Py_INCREF(pending); /* what follows allocates, and may run a finalizer */
     PyObject *action = Py_NewRef(*SLOT(pending, answerer->pending_action));
     PyObject *response = answerer->response_type->tp_alloc(answerer->response_type, 0);
     PyObject *completed = answerer->completed_type->tp_alloc(answerer->completed_type, 0);
+    PyObject *done_pair = PyTuple_Pack(2, action_id, pending);
     int result = -1;
-    if (response == NULL || completed == NULL) {
+    if (response == NULL || completed == NULL || done_pair == NULL) {
         goto done;
     }
     set_slot(response, answerer->response_raw, raw);
@@ -932,24 +966,59 @@ answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, 
     for (int i = 0; i < COMPLETED_FIELDS; i++) {
         set_slot(completed, answerer->completed[i], values[i]);
     }
-    /* Last: if anything fails (out of memory), the action is still pending and
-       nothing of it has been handed out. */
+    /* The action leaves the pending dict only once the whole run is made (see
+       settle()); until then its response marks it answered, as _on_response does,
+       so that a second answer in the run is not taken for it. If anything fails
+       (out of memory), nothing has changed. */
     Py_ssize_t before = PyList_GET_SIZE(items);
+    Py_ssize_t answered_before = PyList_GET_SIZE(answered);
     if (PyList_Append(items, response) < 0 || PyList_Append(items, completed) < 0
-        || PyDict_DelItem(answerer->pending, action_id) < 0) {
+        || PyList_Append(answered, done_pair) < 0) {
         PyObject *type, *value, *traceback;
         PyErr_Fetch(&type, &value, &traceback);
         (void)PyList_SetSlice(items, before, PyList_GET_SIZE(items), NULL);
+        (void)PyList_SetSlice(answered, answered_before, PyList_GET_SIZE(answered), NULL);
         PyErr_Restore(type, value, traceback);
         goto done;
     }
+    set_slot(pending, answerer->pending_response, response);
     result = 1;
 done:
     Py_DECREF(action_id);
+    Py_DECREF(pending);
     Py_DECREF(action);
     Py_XDECREF(response);
     Py_XDECREF(completed);
+    Py_XDECREF(done_pair);
     return result;
+}
+
+/* The run is handed out: the actions it answered leave the pending dict (each only if
+   the dict still holds that same _Pending under its ActionID). */
+static void
+settle(Answerer *answerer, PyObject *answered)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(answered); i++) {
+        PyObject *pair = PyList_GET_ITEM(answered, i);
+        PyObject *action_id = PyTuple_GET_ITEM(pair, 0);
+        PyObject *held = PyDict_GetItemWithError(answerer->pending, action_id);
+        if (held == PyTuple_GET_ITEM(pair, 1) && PyDict_DelItem(answerer->pending, action_id) < 0) {
+            PyErr_Clear(); /* gone meanwhile: nothing left to do */
+        }
+        else if (held == NULL) {
+            PyErr_Clear();
+        }
+    }
+}
+
+/* The run is given up (an error): the actions it answered wait as before, and their
+   answers are read again with the bytes, which were not consumed. */
+static void
+unsettle(Answerer *answerer, PyObject *answered)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(answered); i++) {
+        set_slot(PyTuple_GET_ITEM(PyList_GET_ITEM(answered, i), 1), answerer->pending_response, Py_None);
+    }
 }
 
 static int
@@ -1014,7 +1083,7 @@ static PyType_Spec answerer_spec = {
 static PyObject *
 answerer(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4 || !PyDict_Check(args[0]) || !PyType_Check(args[1]) || !PyType_Check(args[2])
+    if (nargs != 4 || !PyDict_CheckExact(args[0]) || !PyType_Check(args[1]) || !PyType_Check(args[2])
         || !PyType_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError, "answerer() takes a dict and three classes");
         return NULL;
@@ -1111,8 +1180,8 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *names = args[4];
     PyObject *learn = args[5];
     PyObject *encoding = args[6];
-    if (!PyDict_Check(names) || !PyType_Check(args[7])) {
-        PyErr_SetString(PyExc_TypeError, "take_events() needs a dict of names and an event class");
+    if (!PyDict_Check(names) || !PyType_Check(args[7]) || (answers != NULL && !PyUnicode_Check(encoding))) {
+        PyErr_SetString(PyExc_TypeError, "take_events() needs a dict of names, a str encoding and an event class");
         return NULL;
     }
     Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
@@ -1133,7 +1202,8 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     const Py_ssize_t size = view.len;
     PyObject *events = PyList_New(0);
     PyObject *response = NULL;
-    if (events == NULL) {
+    PyObject *answered = answers == NULL ? NULL : PyList_New(0); /* (ActionID, _Pending) */
+    if (events == NULL || (answers != NULL && answered == NULL)) {
         goto error;
     }
     Py_ssize_t start = 0;
@@ -1156,10 +1226,10 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         start += end;
         if (!is_event) {
-            int answered = answers == NULL ? 0 : answer(answers, message, end, raw, encoding, events);
-            if (answered != 0) {
+            int taken = answers == NULL ? 0 : answer(answers, message, end, raw, encoding, events, answered);
+            if (taken != 0) {
                 Py_DECREF(raw);
-                if (answered < 0) {
+                if (taken < 0) {
                     goto error;
                 }
                 resume = 0;
@@ -1191,10 +1261,24 @@ take_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (response == NULL) {
         response = Py_NewRef(Py_None);
     }
-    return Py_BuildValue("(NNninn)", events, response, start, stop, resume, first_lf);
+    PyObject *run = Py_BuildValue("(NNninn)", events, response, start, stop, resume, first_lf);
+    if (answered != NULL) {
+        if (run == NULL) {
+            unsettle(answers, answered);
+        }
+        else {
+            settle(answers, answered);
+        }
+        Py_DECREF(answered);
+    }
+    return run;
 
 error:
     PyBuffer_Release(&view);
+    if (answered != NULL) {
+        unsettle(answers, answered);
+        Py_DECREF(answered);
+    }
     Py_XDECREF(events);
     Py_XDECREF(response);
     return NULL;
