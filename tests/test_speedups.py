@@ -1017,7 +1017,7 @@ def recorded_story(how: str, path: Path) -> list[object]:
         _accel.use_speedups(True)
 
 
-@pytest.mark.parametrize("path", recording_paths(), ids=lambda p: p.name.split(".")[0])
+@pytest.mark.parametrize("path", list(recording_paths()), ids=lambda p: p.name.split(".")[0])
 def test_recorded_sessions_complete_alike_by_every_path(path: Path) -> None:
     """Real Asterisk 22 answers, every action of the recordings: the C answerer and its
     Python twin hand out what ``_on_response`` does."""
