@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import dataclasses
 import gzip
-import queue
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from amiproto_transports.simulator._world import World
 
 from ..conftest import ROOT
 from .amiclient import AmiClient, read_raw
+from .serving import serving
 
 LOAD_RX = ROOT / "src" / "amiproto_transports" / "data" / "load_120calls.rx.gz"
 LOGIN = b"Action: Login\r\nActionID: 1\r\nUsername: admin\r\nSecret: wordpass\r\n\r\n"
@@ -471,47 +470,6 @@ def test_a_runner_out_of_file_descriptors_does_not_spin(runner: str) -> None:
         if child.poll() is None:
             child.kill()
             child.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def serving(sim: Simulator, runner: str) -> Iterator[tuple[str, int]]:
-    """``sim`` served by ``runner`` (thread, asyncio or trio) until the block ends."""
-    if runner == "thread":
-        with sim.running() as address:
-            yield address
-        return
-    ready: queue.Queue[tuple[str, int]] = queue.Queue()
-    stop = threading.Event()
-
-    def serve() -> None:
-        if runner == "asyncio":
-
-            async def main_asyncio() -> None:
-                async with sim.running_asyncio() as address:
-                    ready.put(address)
-                    while not stop.is_set():
-                        await asyncio.sleep(0.02)
-
-            asyncio.run(asyncio.wait_for(main_asyncio(), 60))
-        else:
-            import trio
-
-            async def main_trio() -> None:
-                async with sim.running_trio() as address:
-                    ready.put(address)
-                    with trio.move_on_after(60):
-                        while not stop.is_set():
-                            await trio.sleep(0.02)
-
-            trio.run(main_trio)
-
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    try:
-        yield ready.get(timeout=10)
-    finally:
-        stop.set()
-        server.join(10)
 
 
 @pytest.mark.timeout(60)
