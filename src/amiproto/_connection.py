@@ -721,7 +721,7 @@ class Connection:
             if clock is None:
                 raise LocalProtocolError("a timeout needs the current time: pass now=")
             deadline = clock + timeout
-        action_id = action.action_id
+        action_id = action.action_id if action.headers else None  # most actions the core numbers have none
         numbered = action_id is None
         if action_id is None:
             action_id = f"{self._id_prefix}-{self._next_id}"
