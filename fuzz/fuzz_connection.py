@@ -12,6 +12,7 @@ import argparse
 import gzip
 import itertools
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -24,9 +25,36 @@ SEEDS = [
 ]
 
 
+# The ActionIDs a stream answers: actions are sent with them first, so that the
+# answers complete actions of every kind (plain, list, awaited result) as they would.
+_ACTION_ID = re.compile(rb"(?im)^actionid: ?([^\r\n]{1,40})")
+_WAITING_KINDS = (
+    (amiproto.Action("Ping"), False),
+    (amiproto.Action("Status", list_complete_event="StatusComplete"), False),
+    (amiproto.Action("Originate", Async="true"), True),
+)
+
+
+def _send_waiting(conn: amiproto.Connection, data: bytes) -> None:
+    seen: set[bytes] = set()
+    for found in _ACTION_ID.finditer(data):
+        action_id = found.group(1)
+        if action_id in seen or len(seen) >= 20:
+            continue
+        seen.add(action_id)
+        action, wait = _WAITING_KINDS[len(seen) % len(_WAITING_KINDS)]
+        try:
+            named = action.with_action_id(action_id.decode("utf-8", "surrogateescape"))
+            conn.send(named, wait_for_result=wait)
+        except amiproto.LocalProtocolError:
+            continue  # not an ActionID a program could send
+
+
 def check(data: bytes, cuts: list[int] | None = None) -> None:
-    """Feed ``data`` (split at ``cuts``) and drain; only RemoteProtocolError may escape."""
+    """Send actions for the ActionIDs in ``data``, feed it (split at ``cuts``) and drain;
+    only RemoteProtocolError may escape."""
     conn = amiproto.Connection(max_message_size=4096, max_buffer_size=65536)
+    _send_waiting(conn, data)
     bounds = [0, *sorted(c for c in (cuts or []) if 0 < c < len(data)), len(data)]
     try:
         for start, end in itertools.pairwise(bounds):

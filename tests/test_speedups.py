@@ -6,6 +6,7 @@ import dataclasses
 import gc
 import itertools
 import pickle
+import random
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from fuzz import fuzz_connection
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -1105,3 +1107,42 @@ def test_an_error_later_in_a_run_leaves_the_actions_it_answered_pending() -> Non
     assert [type(item).__name__ for item in items] == ["Response", "ActionCompleted", "Event"]
     assert isinstance(items[0], amiproto.Response) and not items[0].orphan
     assert conn.pending_action_ids == []
+
+
+def fuzzed_story(how: str, data: bytes, cuts: list[int]) -> list[object]:
+    """``data`` fed as the fuzz harness feeds it, its ActionIDs sent first, told as
+    ``completion_story`` tells it."""
+    _accel.use_speedups(how == "c")
+    try:
+        conn = amiproto.Connection(max_message_size=4096, max_buffer_size=65536)
+        if how == "reference":
+            conn._answers_inline = False
+        fuzz_connection._send_waiting(conn, data)
+        story: list[object] = []
+        bounds = [0, *sorted(cut % (len(data) + 1) for cut in cuts), len(data)]
+        try:
+            for start, stop in itertools.pairwise(bounds):
+                conn.receive_data(data[start:stop])
+                story += [told(item) for item in conn.next_events()]
+            conn.receive_data(b"")
+            story += [told(item) for item in conn.next_events()]
+        except amiproto.ProtocolError as error:  # a bad stream, or bytes after a Goodbye
+            story.append(str(error))
+        story.append(conn.pending_action_ids)
+        return story
+    finally:
+        _accel.use_speedups(True)
+
+
+FUZZ_CORPUS = fuzz_connection.seed_corpus()
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_mutated_samples_complete_alike_by_every_path(seed: int) -> None:
+    """The fuzz harness's mutated samples, with actions waiting for their ActionIDs."""
+    rng = random.Random(seed)
+    data = fuzz_connection.mutate(rng, rng.choice(FUZZ_CORPUS)[:4000])
+    cuts = [rng.randint(0, len(data)) for _ in range(3)]
+    reference = fuzzed_story("reference", data, cuts)
+    assert fuzzed_story("c", data, cuts) == reference
+    assert fuzzed_story("python", data, cuts) == reference
