@@ -975,7 +975,9 @@ def test_actions_are_made_and_sent_alike_with_and_without_c() -> None:
                 for name, pairs in cases:
                     try:
                         action = amiproto.Action(name, pairs)  # type: ignore[arg-type]
-                        out.append((action.headers, action.serialize(), action._numbered("n-1", "utf-8")))
+                        out.append(
+                            (action.headers, action.serialize(), action._with_checked_id("n-1").serialize())
+                        )
                         out.append(action.serialize("latin-1"))
                     except amiproto.LocalProtocolError as error:
                         out.append(str(error))

@@ -242,20 +242,11 @@ class Action:
         copy.list_complete_event = self.list_complete_event
         return copy
 
-    def _numbered(self, action_id: str, encoding: str) -> tuple[Action, bytes]:
-        """``_with_checked_id`` and the copy's ``serialize``, in one step: what the core
-        does for every action it numbers."""
-        copy = _new_action(Action)
-        copy.name = self.name
-        copy.headers = (("ActionID", action_id), *self.headers)
-        copy.list_complete_event = self.list_complete_event
-        return copy, copy.serialize(encoding)
-
     def serialize(self, encoding: str = "utf-8") -> bytes:
         """The bytes of this action on the wire: ``Action:`` first, then each header, then a blank line."""
-        data = (_C_SERIALIZE or _python_serialize)(self.name, self.headers, encoding)
-        if data is None and _C_SERIALIZE is not None:
-            data = _python_serialize(self.name, self.headers, encoding)  # not UTF-8, or a lone surrogate
+        data = None if _C_SERIALIZE is None else _C_SERIALIZE(self.name, self.headers, encoding)
+        if data is None:  # pure Python, or not UTF-8, or a lone surrogate
+            data = _python_serialize(self.name, self.headers, encoding)
         if data is not None:
             return data
         # Rare: find the header to blame, without the whole message (it may hold a secret).

@@ -705,12 +705,15 @@ class Connection:
     ) -> bytes:
         # Every check comes before any change: a refused action leaves no state,
         # no waiter and no deadline behind.
-        name = action.name
-        event = _SEND_INPUTS.get(name)
-        if event is None:
-            event = _send_input(name)
-        if event is Input.SEND_LOGIN and role == _PLAIN and name.lower() == "login":
-            role = _PLAIN_LOGIN
+        lowered = action.name.lower()
+        if lowered in _LOGIN_NAMES:
+            event = Input.SEND_LOGIN
+            if role == _PLAIN and lowered == "login":
+                role = _PLAIN_LOGIN
+        elif lowered == "logoff":
+            event = Input.SEND_LOGOFF
+        else:
+            event = Input.SEND
         if event is Input.SEND and self._state is State.READY:
             next_state = _READY_ON_SEND  # the usual case, without hashing two enums
         else:
@@ -726,15 +729,12 @@ class Connection:
         if action_id is None:
             action_id = f"{self._id_prefix}-{self._next_id}"
             # Safe by construction: the prefix was checked once, and the rest is a number.
-            action, data = action._numbered(action_id, self.encoding)
+            action = action._with_checked_id(action_id)
         elif action_id in self._pending:
             raise LocalProtocolError(f"ActionID {action_id!r} is already waiting for an answer")
-        else:
-            data = action.serialize(self.encoding)
+        data = action.serialize(self.encoding)
         if now is not None:
-            self._now = now
-            if self._idle_since is None:
-                self._idle_since = now
+            self._clock(now)
         self._state = next_state
         self._next_id += numbered
         self.last_action_id = action_id
@@ -807,25 +807,6 @@ class Connection:
         self._move(event)
         self._closed_emitted = True
         self._items.append(ConnectionClosed(reason, pending))
-
-
-# Action name -> what sending it tells the state machine; most programs send a
-# few names over and over. Bounded, so that ever new names cannot grow it.
-_SEND_INPUTS: dict[str, Input] = {}
-_SEND_INPUTS_LIMIT = 1024
-
-
-def _send_input(name: str) -> Input:
-    lowered = name.lower()
-    if lowered in _LOGIN_NAMES:
-        event = Input.SEND_LOGIN
-    elif lowered == "logoff":
-        event = Input.SEND_LOGOFF
-    else:
-        event = Input.SEND
-    if len(_SEND_INPUTS) < _SEND_INPUTS_LIMIT:
-        _SEND_INPUTS[name] = event
-    return event
 
 
 def _result_event_of(action: Action) -> str | None:
