@@ -174,6 +174,22 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* True when the n bytes at p are ``word`` (lower case) in any ASCII case. */
+static inline int
+same_folded(const char *p, const char *word, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (c != word[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* True when the rest of a "Response:" first line is "Follows" in any case,
    with any white space around it (the framer's _FOLLOWS_FIRST_LINE). */
 static int
@@ -183,17 +199,8 @@ is_follows(const char *p, const char *end)
     while (p < end && is_space(*p)) {
         p++;
     }
-    if (end - p < 7) {
+    if (end - p < 7 || !same_folded(p, word, 7)) {
         return 0;
-    }
-    for (int i = 0; i < 7; i++) {
-        char c = p[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != word[i]) {
-            return 0;
-        }
     }
     p += 7;
     while (p < end && is_space(*p)) {
@@ -250,31 +257,18 @@ find_action_id(const char *data, Py_ssize_t size, const char **value_start, cons
         Py_ssize_t lf = line_ends_next(&ends);
         Py_ssize_t end = lf < 0 ? size : lf;
         const char *line = data + start;
-        if (end - start > 8 && line[8] == ':' && (line[0] == 'A' || line[0] == 'a')) {
-            int match = 1;
-            for (int i = 1; i < 8; i++) {
-                char c = line[i];
-                if (c >= 'A' && c <= 'Z') {
-                    c = (char)(c - 'A' + 'a');
-                }
-                if (c != word[i]) {
-                    match = 0;
-                    break;
-                }
+        if (end - start > 8 && line[8] == ':' && same_folded(line, word, 8)) {
+            const char *value = line + 9;
+            const char *stop = data + end;
+            if (value < stop && *value == ' ') {
+                value++;
             }
-            if (match) {
-                const char *value = line + 9;
-                const char *stop = data + end;
-                if (value < stop && *value == ' ') {
-                    value++;
-                }
-                if (value < stop && stop[-1] == '\r') {
-                    stop--;
-                }
-                *value_start = value;
-                *value_end = stop;
-                return 1;
+            if (value < stop && stop[-1] == '\r') {
+                stop--;
             }
+            *value_start = value;
+            *value_end = stop;
+            return 1;
         }
         if (lf < 0) {
             return 0;
@@ -883,18 +877,7 @@ static int
 contains_folded(const char *p, Py_ssize_t n, const char *word, Py_ssize_t word_len)
 {
     for (Py_ssize_t i = 0; i + word_len <= n; i++) {
-        Py_ssize_t j = 0;
-        while (j < word_len) {
-            char c = p[i + j];
-            if (c >= 'A' && c <= 'Z') {
-                c = (char)(c - 'A' + 'a');
-            }
-            if (c != word[j]) {
-                break;
-            }
-            j++;
-        }
-        if (j == word_len) {
+        if (same_folded(p + i, word, word_len)) {
             return 1;
         }
     }
@@ -1002,11 +985,8 @@ settle(Answerer *answerer, PyObject *answered)
         PyObject *pair = PyList_GET_ITEM(answered, i);
         PyObject *action_id = PyTuple_GET_ITEM(pair, 0);
         PyObject *held = PyDict_GetItemWithError(answerer->pending, action_id);
-        if (held == PyTuple_GET_ITEM(pair, 1) && PyDict_DelItem(answerer->pending, action_id) < 0) {
-            PyErr_Clear(); /* gone meanwhile: nothing left to do */
-        }
-        else if (held == NULL) {
-            PyErr_Clear();
+        if (held != PyTuple_GET_ITEM(pair, 1) || PyDict_DelItem(answerer->pending, action_id) < 0) {
+            PyErr_Clear(); /* gone or replaced meanwhile: nothing of it left to remove */
         }
     }
 }
