@@ -29,7 +29,7 @@ Cached steps are not counted; they cost the same for every pattern.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["MAX_MATCH_WORK", "MAX_STATES", "MatchTooCostly", "Meter", "Pattern", "compile_pattern"]
@@ -393,6 +393,13 @@ class Pattern:
                 return True
             state = following
         return False
+
+    def select(self, texts: Iterable[str]) -> list[str]:
+        """The ``texts`` the pattern matches in, in order, all searched on one ``Meter``:
+        ``MatchTooCostly`` when together they run it out (what one action's selection of
+        channels or mailboxes may cost)."""
+        meter = Meter()
+        return [text for text in texts if self.search(text, meter)]
 
     def _step(self, state: int, char: str, at_end: bool, meter: Meter) -> int:
         nfa = self._nfa

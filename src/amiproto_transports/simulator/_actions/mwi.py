@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from amiproto import ReceivedAction, format_message
 
 from .._events import make_event
-from .._filters import Meter, compile_pattern
+from .._filters import compile_pattern
 from ._registry import handler
 from ._replies import Pairs, aid, response
 
@@ -55,9 +55,8 @@ def _selected(session: Session, action: ReceivedAction, *, missing_is_error: boo
         # Sorcery's regcomp() search: unanchored. In linear time, and metered: one client's
         # pattern (such as "(a+)+$" or "a.{900}Z") must not stall the server's one thread.
         pattern = compile_pattern(mailbox[1:-1])
-        meter = Meter()
         # Sorcery's memory store has no order of its own; the simulator sorts by id.
-        return sorted(name for name in boxes if pattern.search(name, meter))
+        return sorted(pattern.select(boxes))
     except ValueError:
         # MWIGet gets no container back; MWIDelete deletes nothing and acknowledges.
         if missing_is_error:
