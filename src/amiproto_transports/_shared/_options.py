@@ -15,7 +15,7 @@ from ._limits import DEFAULT_MAX_LIST_EVENTS, DEFAULT_QUEUE_SIZE, SEND_HIGH_WATE
 if TYPE_CHECKING:
     from amiproto.live import PBX
 
-__all__ = ["ENVIRONMENT", "Callbacks", "Options"]
+__all__ = ["ENVIRONMENT", "Callbacks", "Options", "environment_credentials_apply"]
 
 Callbacks = Mapping[Any, Callback]
 """What ``connect(callbacks=...)`` takes: ``{key: callback}``, each key one that
@@ -27,6 +27,13 @@ DEFAULT_PORT = 5038
 
 ENVIRONMENT = {"host": "AMI_HOST", "port": "AMI_PORT", "username": "AMI_USERNAME", "secret": "AMI_SECRET"}
 """The variables ``connect()`` reads for each of these arguments when it is not given."""
+
+
+def environment_credentials_apply(host: str | None, environment_host: str | None) -> bool:
+    """Whether ``AMI_PORT``, ``AMI_USERNAME`` and ``AMI_SECRET`` go with a connection to
+    ``host``: they belong to ``AMI_HOST`` (``environment_host``), so not to another host
+    named in the code, a profile or ``--host``, lest one server's secret go to another."""
+    return host is None or environment_host is None or host == environment_host
 
 
 @dataclass(frozen=True)
@@ -102,9 +109,7 @@ class Options:
         values = dict(arguments)
         if values["backoff"] is None:
             values["backoff"] = Backoff()
-        environment_host = os.environ.get(ENVIRONMENT["host"]) or None
-        other_server = values["host"] is not None and environment_host not in (None, values["host"])
-        if not other_server:
+        if environment_credentials_apply(values["host"], os.environ.get(ENVIRONMENT["host"]) or None):
             for name, variable in ENVIRONMENT.items():
                 if values[name] is None:
                     values[name] = os.environ.get(variable) or None

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._shared._options import environment_credentials_apply
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -80,8 +82,7 @@ def settings(
     """
     from_env = _from_env(environ)
     chosen = _profile(profile, config_path(environ)) if profile is not None else Settings()
-    target_host = host or chosen.host or from_env.host
-    if from_env.host is not None and target_host != from_env.host:
+    if not environment_credentials_apply(host or chosen.host, from_env.host):
         from_env = Settings(host=from_env.host)
     return Settings(
         host=chosen.host if chosen.host is not None else from_env.host,
