@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import itertools
@@ -11,6 +12,7 @@ import re
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -766,19 +768,56 @@ def answers_to(action_id: str | None) -> list[bytes]:
     ]
 
 
+@contextlib.contextmanager
+def answering(how: str, **options: Any) -> Iterator[amiproto.Connection]:
+    """A Connection whose answers are taken as ``how`` says: "c", "python", or
+    "reference" (pure Python with every answer taken by ``_on_response``: what both
+    ways of answering in the run must match)."""
+    _accel.use_speedups(how == "c")
+    try:
+        conn = amiproto.Connection(**options)
+        if how == "reference":
+            conn._answers_inline = False
+        yield conn
+    finally:
+        _accel.use_speedups(True)
+
+
+def fed(
+    conn: amiproto.Connection,
+    data: bytes,
+    cuts: list[int],
+    *,
+    one: bool = False,
+    eof: bool = False,
+    expected: tuple[type[Exception], ...] = (amiproto.ProtocolError,),
+) -> list[object]:
+    """What ``conn`` hands out for ``data`` fed in pieces (then the end of the stream,
+    with ``eof``), item by item with ``one``; told in plain values, so that two runs
+    compare, and the ``expected`` error that stopped it, if one did."""
+    story: list[object] = []
+    bounds = [0, *sorted(cut % (len(data) + 1) for cut in cuts), len(data)]
+    pieces = [data[start:stop] for start, stop in itertools.pairwise(bounds)] + ([b""] if eof else [])
+    try:
+        for piece in pieces:
+            conn.receive_data(piece)
+            while True:
+                items = [conn.next_event()] if one else conn.next_events()
+                if not items or items == [amiproto.NEED_DATA]:
+                    break
+                story += [told(item) for item in items]
+    except expected as error:  # a bad stream, or bytes after a Goodbye
+        story.append(str(error))
+    return story
+
+
 def completion_story(
     how: str, sends: list[int], answers: list[tuple[int, bytes]], cuts: list[int], one: bool
 ) -> list[object]:
     """What a connection hands out when ``sends`` (indexes into SENDS) went out and
     the server answered ``answers`` ((which send, or past them: an unknown ID, which
-    message)), fed in pieces; told in plain values, so that two runs compare. ``how``:
-    "c", "python", or "reference" (pure Python with every answer taken by
-    ``_on_response``: what both ways of answering in the run must match)."""
-    _accel.use_speedups(how == "c")
-    try:
-        conn = amiproto.Connection(action_id_prefix="t", max_list_events=3)
-        if how == "reference":
-            conn._answers_inline = False
+    message)), fed in pieces."""
+    with answering(how, action_id_prefix="t", max_list_events=3) as conn:
         conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
         story: list[object] = [type(item).__name__ for item in conn.next_events()]
         for index in sends:
@@ -787,22 +826,9 @@ def completion_story(
                 conn.send(amiproto.Action(name, headers, list_complete_event=list_end), wait_for_result=wait)
             except amiproto.LocalProtocolError:
                 story.append("refused")  # after a Logoff
-        stream = b"".join(message for _, message in answers)
-        bounds = [0, *sorted(cut % (len(stream) + 1) for cut in cuts), len(stream)]
-        try:
-            for start, stop in itertools.pairwise(bounds):
-                conn.receive_data(stream[start:stop])
-                while True:
-                    items = [conn.next_event()] if one else conn.next_events()
-                    if not items or items == [amiproto.NEED_DATA]:
-                        break
-                    story += [told(item) for item in items]
-        except amiproto.ProtocolError as error:
-            story.append(str(error))  # e.g. more bytes after a Goodbye closed it
+        story += fed(conn, b"".join(message for _, message in answers), cuts, one=one)
         story.append(("pending", conn.pending_action_ids, conn.state.name))
         return story
-    finally:
-        _accel.use_speedups(True)
 
 
 def told(item: object) -> object:
@@ -1002,23 +1028,16 @@ def test_c_header_pairs_leave_a_value_that_breaks_the_framing_to_the_general_pat
 
 def recorded_story(how: str, path: Path) -> list[object]:
     """A recorded session replayed as sent and received, told as ``completion_story`` tells."""
-    _accel.use_speedups(how == "c")
-    try:
-        conn = amiproto.Connection()
-        if how == "reference":
-            conn._answers_inline = False
+    with answering(how) as conn:
         story: list[object] = []
         for direction, data in load_jsonl(path):
             if direction == "tx":
                 for action in split_actions(data):
                     conn.send(action)
             else:
-                conn.receive_data(data)
-            story += [told(item) for item in conn.next_events()]
+                story += fed(conn, data, [], expected=())  # real traffic: no error
         story.append(conn.pending_action_ids)
         return story
-    finally:
-        _accel.use_speedups(True)
 
 
 @pytest.mark.parametrize("path", list(recording_paths()), ids=lambda p: p.name.split(".")[0])
@@ -1114,26 +1133,9 @@ def test_an_error_later_in_a_run_leaves_the_actions_it_answered_pending() -> Non
 def fuzzed_story(how: str, data: bytes, cuts: list[int]) -> list[object]:
     """``data`` fed as the fuzz harness feeds it, its ActionIDs sent first, told as
     ``completion_story`` tells it."""
-    _accel.use_speedups(how == "c")
-    try:
-        conn = amiproto.Connection(max_message_size=4096, max_buffer_size=65536)
-        if how == "reference":
-            conn._answers_inline = False
+    with answering(how, max_message_size=4096, max_buffer_size=65536) as conn:
         fuzz_connection._send_waiting(conn, data)
-        story: list[object] = []
-        bounds = [0, *sorted(cut % (len(data) + 1) for cut in cuts), len(data)]
-        try:
-            for start, stop in itertools.pairwise(bounds):
-                conn.receive_data(data[start:stop])
-                story += [told(item) for item in conn.next_events()]
-            conn.receive_data(b"")
-            story += [told(item) for item in conn.next_events()]
-        except amiproto.ProtocolError as error:  # a bad stream, or bytes after a Goodbye
-            story.append(str(error))
-        story.append(conn.pending_action_ids)
-        return story
-    finally:
-        _accel.use_speedups(True)
+        return [*fed(conn, data, cuts, eof=True), conn.pending_action_ids]
 
 
 FUZZ_CORPUS = fuzz_connection.seed_corpus()
