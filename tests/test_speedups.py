@@ -1150,3 +1150,131 @@ def test_mutated_samples_complete_alike_by_every_path(seed: int) -> None:
     reference = fuzzed_story("reference", data, cuts)
     assert fuzzed_story("c", data, cuts) == reference
     assert fuzzed_story("python", data, cuts) == reference
+
+
+# -- actions sent in C -------------------------------------------------------------
+
+# What a sending test may send: (name, headers, list_complete_event). Ordinary actions,
+# given ActionIDs (one twice: refused), the names that move the state machine in odd
+# cases, a header name Python lowers but C does not read, text UTF-8 cannot encode.
+SENT = [
+    ("Ping", (), None),
+    ("Originate", (("Channel", "Local/1@x"), ("Variable", "A=ü"), ("Async", "true")), None),
+    ("Status", (("Channel", "x"),), "StatusComplete"),
+    ("Ping", (("ActionID", "mine"),), None),
+    ("Ping", (("actionid", "Mine-2"), ("ActionID", "ignored")), None),
+    ("Ping", (("X", "1"), ("ACTIONID", "third")), None),
+    ("logoff", (), None),
+    ("LOGIN", (("Username", "u"), ("Secret", "s")), None),
+    ("Challenge", (("AuthType", "MD5"),), None),
+    ("Logins", (), None),
+    ("Ping", (("Ünïcode", "1"),), None),
+    ("Ping", (("X", "\udcff"),), None),
+    ("Pïng", (), None),
+]
+
+
+def pending_told(pending: Any, action_ids: dict[int, str]) -> object:
+    return (
+        pending.action,
+        pending.action.headers,
+        pending.deadline,
+        pending.role,
+        pending.credentials,
+        pending.response,
+        pending.is_list,
+        pending.events,
+        pending.result_event,
+        pending.result,
+        pending.simple,
+        action_ids.get(id(pending)),
+    )
+
+
+def sending_story(
+    how: str, steps: list[tuple[int, float | None, float | None, bool]], encoding: str, greeted: bool
+) -> list[object]:
+    """What a connection says and holds after each of ``steps`` ((which of SENT, its
+    timeout, the time given, wait_for_result)): the bytes or the error, then every
+    piece of state a send may change."""
+    with answering(how, action_id_prefix="s", encoding=encoding) as conn:
+        if greeted:
+            conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+            conn.next_events()
+        story: list[object] = []
+        for index, timeout, now, wait in steps:
+            name, headers, list_end = SENT[index]
+            action = amiproto.Action(name, headers, list_complete_event=list_end)
+            try:
+                said: object = conn.send(action, timeout=timeout, now=now, wait_for_result=wait)
+            except (amiproto.LocalProtocolError, UnicodeError) as error:
+                said = (type(error).__name__, str(error))
+            ids = {id(pending): action_id for action_id, pending in conn._pending.items()}
+            story.append(
+                (
+                    said,
+                    conn.state.name,
+                    conn.last_action_id,
+                    conn._next_id,
+                    conn._now,
+                    conn._idle_since,
+                    conn._collecting,
+                    [(action_id, pending_told(p, ids)) for action_id, p in conn._pending.items()],
+                    sorted((d, o, i, ids.get(id(p))) for d, o, i, p in conn._deadlines),
+                )
+            )
+        return story
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(SENT) - 1),
+            st.sampled_from([None, 0, 2.5, 10]),
+            st.sampled_from([None, 0.0, 1.5, 100.0]),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["utf-8", "latin-1"]),
+    st.booleans(),
+)
+def test_actions_are_sent_in_c_as_in_python(
+    steps: list[tuple[int, float | None, float | None, bool]], encoding: str, greeted: bool
+) -> None:
+    """Whatever is sent, when, with what timeout and clock, in which encoding and state:
+    the C sender's bytes, errors and every piece of state it leaves are _send's."""
+    assert sending_story("c", steps, encoding, greeted) == sending_story("python", steps, encoding, greeted)
+
+
+def test_an_ordinary_action_is_sent_without_the_python_path() -> None:
+    """Not a fallback that always declines: Ping, a given ActionID and a list action go
+    through C alone; Logoff, Python's own names and another encoding do not."""
+    conn = amiproto.Connection(action_id_prefix="s")
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    conn.next_events()
+    with mock.patch.object(conn, "_send", side_effect=AssertionError("the Python path ran")):
+        assert conn.send(amiproto.Action("Ping"), timeout=1, now=5.0) == b"Action: Ping\r\nActionID: s-1\r\n\r\n"
+        conn.send(amiproto.Action("Ping", ActionID="given"))
+        conn.send(amiproto.Action("Status", list_complete_event="StatusComplete"), timeout=1)
+    assert conn.pending_action_ids == ["s-1", "given", "s-2"]
+    assert [entry[0] for entry in sorted(conn._deadlines)] == [6.0, 6.0]
+    with mock.patch.object(conn, "_send", wraps=conn._send) as python_path:
+        conn.send(amiproto.Action("Logoff"))
+    assert python_path.call_count == 1 and conn.state is amiproto.State.CLOSING
+
+
+def test_the_sender_refuses_classes_without_the_slots_it_reads() -> None:
+    assert speedups is not None
+
+    class NoSlots:
+        pass
+
+    args: list[Any] = [{}, [], itertools.count(), lambda heap, item: None, amiproto.Action, NoSlots, None, 0]
+    with pytest.raises((TypeError, AttributeError)):
+        speedups.sender(*args)
+    args[4:6] = [NoSlots, amiproto._connection._Pending]
+    with pytest.raises((TypeError, AttributeError)):
+        speedups.sender(*args)
+    with pytest.raises(TypeError):
+        speedups.sender({}, [])

@@ -73,6 +73,13 @@ TWINS: tuple[Twin, ...] = (
         "Connection._answered",
     ),
     Twin(
+        "amiproto._connection",
+        "_C_SENDER",
+        "amiproto._speedups",
+        "sender",
+        "Connection._send, for an ordinary action sent while READY",
+    ),
+    Twin(
         "amiproto._messages",
         "_C_MESSAGE_GETTERS",
         "amiproto._speedups",

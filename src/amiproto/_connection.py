@@ -71,6 +71,10 @@ _C_TAKE_EVENTS: RunTaker[Item] | None = _accel.c_function(__name__, "_C_TAKE_EVE
 # Makes what lets _C_TAKE_EVENTS complete ordinary actions itself, as their answers
 # come (what _answered does in pure Python); None: pure Python.
 _C_ANSWERER: Callable[..., object] | None = _accel.c_function(__name__, "_C_ANSWERER")
+# Makes what sends an ordinary action in one call (what _send does); None: pure Python.
+_C_SENDER: Callable[..., Callable[[Connection, Action, float | None, float | None], bytes | None]] | None = (
+    _accel.c_function(__name__, "_C_SENDER")
+)
 
 # What a pending action is, beyond an ordinary request (_PLAIN_LOGIN: a Login the
 # program sent itself, whose answer still tells the state machine the outcome).
@@ -175,6 +179,15 @@ class Connection:
         # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
         self._deadlines: list[tuple[float, int, str, _Pending]] = []
         self._deadline_order = itertools.count()
+        # With C: sends an ordinary action while READY in one call; the rest, and
+        # what it declines, goes through _send. Only where sending leaves READY as it is.
+        self._sender = (
+            _C_SENDER(
+                self._pending, self._deadlines, self._deadline_order, heapq.heappush, Action, _Pending, State.READY, _PLAIN
+            )
+            if _C_SENDER is not None and _READY_ON_SEND is State.READY
+            else None
+        )
         # A random prefix keeps our ActionIDs apart from other clients' on the same server.
         self._id_prefix = action_id_prefix if action_id_prefix is not None else secrets.token_hex(4)
         check_header("ActionID", self._id_prefix)
@@ -682,9 +695,12 @@ class Connection:
         once; ``timeout`` covers the whole wait; any other action (a synchronous
         Originate too) completes with its response, as without it.
         """
-        if not isinstance(action, Action):
-            raise LocalProtocolError(f"send() takes an amiproto.Action, not {type(action).__name__}")
-        data = self._send(action, timeout, now, _PLAIN, None)
+        sender = self._sender
+        data = None if sender is None else sender(self, action, timeout, now)
+        if data is None:
+            if not isinstance(action, Action):
+                raise LocalProtocolError(f"send() takes an amiproto.Action, not {type(action).__name__}")
+            data = self._send(action, timeout, now, _PLAIN, None)
         if wait_for_result:
             result_event = _result_event_of(action)
             if result_event is not None:

@@ -378,6 +378,7 @@ typedef struct {
     PyTypeObject *dispatcher_type;
     PyTypeObject *shape_reader_type;
     PyTypeObject *answerer_type;
+    PyTypeObject *sender_type;
     EventSlots event; /* of the event class take_events was given last */
     PyObject *values_cached[VALUES_CACHED];
     PyObject *names_owner;
@@ -783,18 +784,13 @@ put(const char *text, Py_ssize_t length, char **at, Py_ssize_t *size)
    line. None for another encoding and for text that UTF-8 cannot encode
    strictly (a lone surrogate): Python encodes those, and reports what fails. */
 static PyObject *
-serialize(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+serialize_action(PyObject *name, PyObject *headers, PyObject *encoding)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "serialize() takes a name, a tuple of headers and an encoding");
-        return NULL;
-    }
     /* Anything but exact str and tuples (an Action changed from outside) goes to Python. */
-    if (!PyUnicode_CheckExact(args[0]) || !PyTuple_CheckExact(args[1]) || !PyUnicode_Check(args[2])
-        || PyUnicode_CompareWithASCIIString(args[2], "utf-8") != 0) {
+    if (!PyUnicode_CheckExact(name) || !PyTuple_CheckExact(headers) || !PyUnicode_Check(encoding)
+        || PyUnicode_CompareWithASCIIString(encoding, "utf-8") != 0) {
         Py_RETURN_NONE;
     }
-    PyObject *headers = args[1];
     Py_ssize_t count = PyTuple_GET_SIZE(headers);
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *pair = PyTuple_GET_ITEM(headers, i);
@@ -808,7 +804,7 @@ serialize(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     /* Twice: the size, then the bytes. */
     for (int pass = 0; pass < 2; pass++) {
         put("Action: ", 8, &at, &size);
-        if (!put_utf8(args[0], &at, &size)) {
+        if (!put_utf8(name, &at, &size)) {
             goto python;
         }
         put("\r\n", 2, &at, &size);
@@ -837,6 +833,16 @@ serialize(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 python:
     Py_XDECREF(data);
     Py_RETURN_NONE;
+}
+
+static PyObject *
+serialize(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "serialize() takes a name, a tuple of headers and an encoding");
+        return NULL;
+    }
+    return serialize_action(args[0], args[1], args[2]);
 }
 
 /* -- answers completed in C ------------------------------------------------- */
@@ -1107,6 +1113,403 @@ answerer(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject_GC_Track(made);
+    return (PyObject *)made;
+}
+
+/* -- ordinary actions sent in C --------------------------------------------- */
+
+/* What Connection.send needs to send an ordinary action in one call, as
+   Connection._send would: the connection's pending actions and deadlines, the
+   classes it reads and makes and where they keep their slots (read once), and
+   the connection's attributes it reads and writes, by name. Made by sender(),
+   one per connection. */
+#define PENDING_FIELDS 10
+
+enum { ATTR_STATE, ATTR_ID_PREFIX, ATTR_NEXT_ID, ATTR_NOW, ATTR_IDLE_SINCE, ATTR_LAST_ACTION_ID, ATTR_ENCODING, SENDER_ATTRS };
+
+static const char *const SENDER_ATTR_NAMES[SENDER_ATTRS] = {
+    "_state", "_id_prefix", "_next_id", "_now", "_idle_since", "last_action_id", "encoding",
+};
+
+/* In the order of the values sender_call() gives them. */
+static const char *const PENDING_NAMES[PENDING_FIELDS] = {
+    "action", "deadline", "role", "credentials", "response", "is_list", "events", "result_event", "result", "simple",
+};
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *pending;   /* dict: ActionID -> _Pending */
+    PyObject *deadlines; /* list, a heap of (deadline, tie-breaker, ActionID, _Pending) */
+    PyObject *order;     /* iterator: the tie-breakers */
+    PyObject *heappush;
+    PyObject *ready;     /* the state in which an action is sent without changing it */
+    PyObject *plain;     /* the role of an ordinary action */
+    PyTypeObject *action_type;
+    PyTypeObject *pending_type;
+    PyObject *action_id_name; /* "ActionID" */
+    PyObject *one;
+    PyObject *attrs[SENDER_ATTRS];
+    Py_ssize_t action_name, action_headers, action_list_complete_event;
+    Py_ssize_t pending_fields[PENDING_FIELDS];
+} Sender;
+
+/* An action name that moves the state machine (Login, Challenge, Logoff in any
+   case), or one that is not plain ASCII text: Python sends those. */
+static int
+ordinary_name(PyObject *name)
+{
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IS_ASCII(name)) {
+        return 0;
+    }
+    const char *text = (const char *)PyUnicode_DATA(name);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(name);
+    return !((length == 5 && same_folded(text, "login", 5)) || (length == 9 && same_folded(text, "challenge", 9))
+             || (length == 6 && same_folded(text, "logoff", 6)));
+}
+
+/* The value of the action's first ActionID header (borrowed), NULL when it has
+   none; sets *plain to 0 when a header is not an exact (str, str) pair with an
+   ASCII name, which Python then reads. */
+static PyObject *
+given_action_id(PyObject *headers, int *plain)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(headers, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 0))
+            || !PyUnicode_IS_ASCII(PyTuple_GET_ITEM(pair, 0)) || !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 1))) {
+            *plain = 0;
+            return NULL;
+        }
+        PyObject *header = PyTuple_GET_ITEM(pair, 0);
+        if (PyUnicode_GET_LENGTH(header) == 8 && same_folded((const char *)PyUnicode_DATA(header), "actionid", 8)) {
+            return PyTuple_GET_ITEM(pair, 1);
+        }
+    }
+    return NULL;
+}
+
+/* ``action`` with an ActionID header first, as Action._with_checked_id makes it. */
+static PyObject *
+with_action_id(Sender *sender, PyObject *action, PyObject *action_id)
+{
+    PyObject *headers = *SLOT(action, sender->action_headers);
+    Py_ssize_t count = PyTuple_GET_SIZE(headers);
+    PyObject *numbered = PyTuple_New(count + 1);
+    if (numbered == NULL) {
+        return NULL;
+    }
+    PyObject *first = PyTuple_Pack(2, sender->action_id_name, action_id);
+    if (first == NULL) {
+        Py_DECREF(numbered);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(numbered, 0, first);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyTuple_SET_ITEM(numbered, i + 1, Py_NewRef(PyTuple_GET_ITEM(headers, i)));
+    }
+    PyObject *copy = sender->action_type->tp_alloc(sender->action_type, 0);
+    if (copy == NULL) {
+        Py_DECREF(numbered);
+        return NULL;
+    }
+    set_slot(copy, sender->action_name, *SLOT(action, sender->action_name));
+    set_slot(copy, sender->action_list_complete_event, *SLOT(action, sender->action_list_complete_event));
+    set_slot(copy, sender->action_headers, numbered);
+    Py_DECREF(numbered);
+    return copy;
+}
+
+/* send(connection, action, timeout, now) -> bytes, or None
+
+   Connection._send for an ordinary action (not Login, Challenge or Logoff) of
+   exactly class Action sent while the connection is READY, in UTF-8: registers
+   it as pending (with its deadline when ``timeout`` is given), numbers it when
+   it has no ActionID, and returns its bytes. None, having changed nothing, for
+   anything else, and where Python would raise (a duplicate ActionID, a timeout
+   without a clock): Connection._send takes it then. */
+static PyObject *
+sender_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Sender *sender = (Sender *)self;
+    if (PyVectorcall_NARGS(nargsf) != 4 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "a sender takes a connection, an action, a timeout and the time");
+        return NULL;
+    }
+    PyObject *conn = args[0], *action = args[1], *timeout = args[2], *now = args[3];
+    if (!Py_IS_TYPE(action, sender->action_type)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *name = *SLOT(action, sender->action_name);
+    PyObject *headers = *SLOT(action, sender->action_headers);
+    PyObject *list_complete_event = *SLOT(action, sender->action_list_complete_event);
+    if (name == NULL || headers == NULL || list_complete_event == NULL || !PyTuple_CheckExact(headers)
+        || !ordinary_name(name)) {
+        Py_RETURN_NONE;
+    }
+    int plain = 1;
+    PyObject *given = given_action_id(headers, &plain); /* borrowed */
+    if (!plain) {
+        Py_RETURN_NONE;
+    }
+    PyObject *result = NULL, *state = NULL, *clock = NULL, *deadline = NULL, *action_id = NULL, *next_id = NULL,
+             *following = NULL, *sent = NULL, *encoding = NULL, *data = NULL, *pending = NULL, *events = NULL,
+             *order = NULL, *entry = NULL, *idle_since = NULL, *prefix = NULL;
+    state = PyObject_GetAttr(conn, sender->attrs[ATTR_STATE]);
+    if (state == NULL) {
+        goto done;
+    }
+    if (state != sender->ready) {
+        goto python;
+    }
+    /* Everything is read and made before anything changes: Python takes what
+       is declined here, and an error leaves the connection as it was. */
+    if (timeout != Py_None) {
+        clock = now != Py_None ? Py_NewRef(now) : PyObject_GetAttr(conn, sender->attrs[ATTR_NOW]);
+        if (clock == NULL) {
+            goto done;
+        }
+        if (clock == Py_None) {
+            goto python; /* Python says a timeout needs the time */
+        }
+        deadline = PyNumber_Add(clock, timeout);
+        if (deadline == NULL) {
+            goto done;
+        }
+    }
+    if (given != NULL) {
+        int waiting = PyDict_Contains(sender->pending, given);
+        if (waiting < 0) {
+            goto done;
+        }
+        if (waiting) {
+            goto python; /* Python says it is already waiting */
+        }
+        action_id = Py_NewRef(given);
+        sent = Py_NewRef(action);
+    }
+    else {
+        prefix = PyObject_GetAttr(conn, sender->attrs[ATTR_ID_PREFIX]);
+        next_id = prefix == NULL ? NULL : PyObject_GetAttr(conn, sender->attrs[ATTR_NEXT_ID]);
+        if (next_id == NULL) {
+            goto done;
+        }
+        if (!PyUnicode_CheckExact(prefix) || !PyLong_CheckExact(next_id)) {
+            goto python;
+        }
+        action_id = PyUnicode_FromFormat("%U-%S", prefix, next_id);
+        following = action_id == NULL ? NULL : PyNumber_Add(next_id, sender->one);
+        sent = following == NULL ? NULL : with_action_id(sender, action, action_id);
+        if (sent == NULL) {
+            goto done;
+        }
+    }
+    encoding = PyObject_GetAttr(conn, sender->attrs[ATTR_ENCODING]);
+    if (encoding == NULL) {
+        goto done;
+    }
+    data = serialize_action(name, *SLOT(sent, sender->action_headers), encoding);
+    if (data == NULL) {
+        goto done;
+    }
+    if (data == Py_None) {
+        goto python; /* another encoding, or text that Python encodes or refuses */
+    }
+    pending = sender->pending_type->tp_alloc(sender->pending_type, 0);
+    events = PyList_New(0);
+    if (pending == NULL || events == NULL) {
+        goto done;
+    }
+    PyObject *values[PENDING_FIELDS] = {
+        sent,    deadline != NULL ? deadline : Py_None, sender->plain, Py_None, Py_None, Py_False, events, Py_None,
+        Py_None, list_complete_event == Py_None ? Py_True : Py_False,
+    };
+    for (int i = 0; i < PENDING_FIELDS; i++) {
+        set_slot(pending, sender->pending_fields[i], values[i]);
+    }
+    if (deadline != NULL) {
+        order = PyIter_Next(sender->order);
+        if (order == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_RuntimeError, "the deadlines' tie-breakers ran out");
+            }
+            goto done;
+        }
+        entry = PyTuple_Pack(4, deadline, order, action_id, pending);
+        if (entry == NULL) {
+            goto done;
+        }
+    }
+    if (now != Py_None) {
+        idle_since = PyObject_GetAttr(conn, sender->attrs[ATTR_IDLE_SINCE]);
+        if (idle_since == NULL || PyObject_SetAttr(conn, sender->attrs[ATTR_NOW], now) < 0
+            || (idle_since == Py_None && PyObject_SetAttr(conn, sender->attrs[ATTR_IDLE_SINCE], now) < 0)) {
+            goto done;
+        }
+    }
+    if ((following != NULL && PyObject_SetAttr(conn, sender->attrs[ATTR_NEXT_ID], following) < 0)
+        || PyObject_SetAttr(conn, sender->attrs[ATTR_LAST_ACTION_ID], action_id) < 0
+        || PyDict_SetItem(sender->pending, action_id, pending) < 0) {
+        goto done;
+    }
+    if (entry != NULL) {
+        PyObject *push_args[2] = {sender->deadlines, entry};
+        PyObject *pushed = PyObject_Vectorcall(sender->heappush, push_args, 2, NULL);
+        if (pushed == NULL) {
+            goto done;
+        }
+        Py_DECREF(pushed);
+    }
+    result = Py_NewRef(data);
+    goto done;
+python:
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(state);
+    Py_XDECREF(clock);
+    Py_XDECREF(deadline);
+    Py_XDECREF(action_id);
+    Py_XDECREF(prefix);
+    Py_XDECREF(next_id);
+    Py_XDECREF(following);
+    Py_XDECREF(sent);
+    Py_XDECREF(encoding);
+    Py_XDECREF(data);
+    Py_XDECREF(pending);
+    Py_XDECREF(events);
+    Py_XDECREF(order);
+    Py_XDECREF(entry);
+    Py_XDECREF(idle_since);
+    return result;
+}
+
+static int
+sender_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Sender *sender = (Sender *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(sender->pending);
+    Py_VISIT(sender->deadlines);
+    Py_VISIT(sender->order);
+    Py_VISIT(sender->heappush);
+    Py_VISIT(sender->ready);
+    Py_VISIT(sender->plain);
+    Py_VISIT(sender->action_type);
+    Py_VISIT(sender->pending_type);
+    return 0;
+}
+
+static int
+sender_clear(PyObject *self)
+{
+    Sender *sender = (Sender *)self;
+    Py_CLEAR(sender->pending);
+    Py_CLEAR(sender->deadlines);
+    Py_CLEAR(sender->order);
+    Py_CLEAR(sender->heappush);
+    Py_CLEAR(sender->ready);
+    Py_CLEAR(sender->plain);
+    Py_CLEAR(sender->action_type);
+    Py_CLEAR(sender->pending_type);
+    Py_CLEAR(sender->action_id_name);
+    Py_CLEAR(sender->one);
+    for (int i = 0; i < SENDER_ATTRS; i++) {
+        Py_CLEAR(sender->attrs[i]);
+    }
+    return 0;
+}
+
+static void
+sender_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    sender_clear(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef sender_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Sender, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot sender_slots[] = {
+    {Py_tp_doc, "Sends ordinary actions of a connection in one call."},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, sender_members},
+    {Py_tp_traverse, sender_traverse},
+    {Py_tp_clear, sender_clear},
+    {Py_tp_dealloc, sender_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec sender_spec = {
+    .name = "amiproto._speedups.Sender",
+    .basicsize = sizeof(Sender),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC
+             | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = sender_slots,
+};
+
+/* sender(pending, deadlines, order, heappush, action_type, pending_type, ready, plain) -> send
+
+   For Connection.send: ``pending`` is the connection's dict of pending
+   actions, ``deadlines`` its heap of action deadlines, ``order`` its iterator
+   of their tie-breakers and ``heappush`` what pushes on it; ``action_type`` is
+   Action and ``pending_type`` the connection's _Pending, each checked to have
+   the slots read or written here; ``ready`` is the state in which sending an
+   action leaves the state as it is, and ``plain`` the role of an ordinary
+   action. */
+static PyObject *
+sender(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyDict_CheckExact(args[0]) || !PyList_CheckExact(args[1]) || !PyIter_Check(args[2])
+        || !PyCallable_Check(args[3]) || !PyType_Check(args[4]) || !PyType_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "sender() takes a dict, a list, an iterator, a callable, two classes, a state and a role");
+        return NULL;
+    }
+    PyTypeObject *action_type = (PyTypeObject *)args[4];
+    PyTypeObject *pending_type = (PyTypeObject *)args[5];
+    Sender found;
+    if (slot_offset(action_type, "name", &found.action_name) < 0
+        || slot_offset(action_type, "headers", &found.action_headers) < 0
+        || slot_offset(action_type, "list_complete_event", &found.action_list_complete_event) < 0) {
+        return NULL;
+    }
+    for (int i = 0; i < PENDING_FIELDS; i++) {
+        if (slot_offset(pending_type, PENDING_NAMES[i], &found.pending_fields[i]) < 0) {
+            return NULL;
+        }
+    }
+    ModuleState *state = module_state(module);
+    Sender *made = PyObject_GC_New(Sender, state->sender_type);
+    if (made == NULL) {
+        return NULL;
+    }
+    memcpy((char *)made + sizeof(PyObject), (char *)&found + sizeof(PyObject), sizeof(Sender) - sizeof(PyObject));
+    made->vectorcall = sender_call;
+    made->pending = Py_NewRef(args[0]);
+    made->deadlines = Py_NewRef(args[1]);
+    made->order = Py_NewRef(args[2]);
+    made->heappush = Py_NewRef(args[3]);
+    made->action_type = (PyTypeObject *)Py_NewRef(action_type);
+    made->pending_type = (PyTypeObject *)Py_NewRef(pending_type);
+    made->ready = Py_NewRef(args[6]);
+    made->plain = Py_NewRef(args[7]);
+    made->action_id_name = PyUnicode_InternFromString("ActionID");
+    made->one = PyLong_FromLong(1);
+    int failed = made->action_id_name == NULL || made->one == NULL;
+    for (int i = 0; i < SENDER_ATTRS; i++) {
+        made->attrs[i] = PyUnicode_InternFromString(SENDER_ATTR_NAMES[i]);
+        failed |= made->attrs[i] == NULL;
+    }
+    PyObject_GC_Track(made);
+    if (failed) {
+        Py_DECREF(made);
+        return NULL;
+    }
     return (PyObject *)made;
 }
 
@@ -2801,6 +3204,8 @@ static PyMethodDef methods[] = {
      "An action's bytes in UTF-8; None when Python must make them."},
     {"answerer", (PyCFunction)(void (*)(void))answerer, METH_FASTCALL,
      "What take_events needs to complete ordinary actions as their answers come."},
+    {"sender", (PyCFunction)(void (*)(void))sender, METH_FASTCALL,
+     "A function that sends a connection's ordinary actions in one call."},
     {"message_getters", (PyCFunction)(void (*)(void))message_getters, METH_FASTCALL,
      "The getters of Message.headers and Message.action_id."},
     {"iter_headers", (PyCFunction)(void (*)(void))iter_headers, METH_FASTCALL,
@@ -2832,9 +3237,11 @@ module_exec(PyObject *module)
     state->dispatcher_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &dispatcher_spec, NULL);
     state->shape_reader_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &shape_reader_spec, NULL);
     state->answerer_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &answerer_spec, NULL);
+    state->sender_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &sender_spec, NULL);
     if (state->values_type == NULL || state->values_iter_type == NULL || state->pairs_type == NULL
         || state->parser_type == NULL || state->assigner_type == NULL || state->maker_type == NULL
-        || state->dispatcher_type == NULL || state->shape_reader_type == NULL || state->answerer_type == NULL) {
+        || state->dispatcher_type == NULL || state->shape_reader_type == NULL || state->answerer_type == NULL
+        || state->sender_type == NULL) {
         return -1;
     }
     return 0;
@@ -2853,6 +3260,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->dispatcher_type);
     Py_VISIT(state->shape_reader_type);
     Py_VISIT(state->answerer_type);
+    Py_VISIT(state->sender_type);
     Py_VISIT(state->event.type);
     Py_VISIT(state->names_owner);
     for (int i = 0; i < NAMES_CACHED; i++) {
@@ -2874,6 +3282,7 @@ module_clear(PyObject *module)
     Py_CLEAR(state->dispatcher_type);
     Py_CLEAR(state->shape_reader_type);
     Py_CLEAR(state->answerer_type);
+    Py_CLEAR(state->sender_type);
     Py_CLEAR(state->event.type);
     for (int i = 0; i < VALUES_CACHED; i++) {
         Py_CLEAR(state->values_cached[i]);

@@ -20,6 +20,18 @@ def take_events(
 
 class Answerer: ...
 
+def sender(
+    pending: dict[str, Any],
+    deadlines: list[Any],
+    order: Iterator[int],
+    heappush: Callable[[list[Any], Any], None],
+    action_type: type[Any],
+    pending_type: type[Any],
+    ready: object,
+    plain: int,
+    /,
+) -> Callable[[Any, Any, float | None, float | None], bytes | None]: ...
+
 def header_pairs(items: Sequence[object], good_names: set[str], /) -> tuple[tuple[str, str], ...] | None: ...
 def serialize(name: str, headers: tuple[tuple[str, str], ...], encoding: str, /) -> bytes | None: ...
 def answerer(
