@@ -1254,7 +1254,8 @@ def test_an_ordinary_action_is_sent_without_the_python_path() -> None:
     conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
     conn.next_events()
     with mock.patch.object(conn, "_send", side_effect=AssertionError("the Python path ran")):
-        assert conn.send(amiproto.Action("Ping"), timeout=1, now=5.0) == b"Action: Ping\r\nActionID: s-1\r\n\r\n"
+        sent = conn.send(amiproto.Action("Ping"), timeout=1, now=5.0)
+        assert sent == b"Action: Ping\r\nActionID: s-1\r\n\r\n"
         conn.send(amiproto.Action("Ping", ActionID="given"))
         conn.send(amiproto.Action("Status", list_complete_event="StatusComplete"), timeout=1)
     assert conn.pending_action_ids == ["s-1", "given", "s-2"]

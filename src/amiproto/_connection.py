@@ -183,7 +183,14 @@ class Connection:
         # what it declines, goes through _send. Only where sending leaves READY as it is.
         self._sender = (
             _C_SENDER(
-                self._pending, self._deadlines, self._deadline_order, heapq.heappush, Action, _Pending, State.READY, _PLAIN
+                self._pending,
+                self._deadlines,
+                self._deadline_order,
+                heapq.heappush,
+                Action,
+                _Pending,
+                State.READY,
+                _PLAIN,
             )
             if _C_SENDER is not None and _READY_ON_SEND is State.READY
             else None
