@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import amiproto
 from amiproto._server import GREETING
@@ -557,3 +560,44 @@ def test_error_in_receive_data_reaches_later_calls() -> None:
     with pytest.raises(amiproto.RemoteProtocolError, match="max_buffer_size") as again:
         conn.next_events()
     assert again.value.__cause__ is original.value
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("send"), st.sampled_from([None, 1, 5, 30]), st.sampled_from([0.0, 2.0, 4.0, 10.0])),
+            st.tuples(st.just("answer"), st.integers(1, 12)),
+            st.tuples(st.just("timer"), st.sampled_from([1.0, 5.0, 9.0, 20.0, 50.0])),
+        ),
+        max_size=25,
+    )
+)
+def test_actions_time_out_soonest_first_however_their_deadlines_come(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    """Deadlines in order (one timeout, a clock that goes on) and out of order (a
+    shorter timeout after a longer one, a clock that went back) are kept apart
+    inside; ``next_deadline`` and ``handle_timer`` still see them as one list,
+    soonest first, ties in the order sent, answered actions left out."""
+    conn = connected()
+    model: dict[str, tuple[float, int]] = {}  # pending with a deadline: id -> (deadline, order)
+    sent = 0
+    for step in steps:
+        if step[0] == "send":
+            _, timeout, now = step
+            conn.send(amiproto.Action("Ping"), timeout=timeout, now=now)
+            sent += 1
+            if timeout is not None:
+                model[f"t-{sent}"] = (now + timeout, sent)
+        elif step[0] == "answer":
+            if step[1] <= sent:
+                reply(conn, f"Response: Success\nActionID: t-{step[1]}\n\n")
+                model.pop(f"t-{step[1]}", None)
+        else:
+            conn.handle_timer(step[1])
+            timed_out = [item.action_id for item in drain(conn) if isinstance(item, amiproto.ActionCompleted)]
+            due = sorted((when, order, action_id) for action_id, (when, order) in model.items() if when <= step[1])
+            assert timed_out == [action_id for _, _, action_id in due]
+            for action_id in timed_out:
+                del model[action_id]
+        assert conn.next_deadline() == min((when for when, _ in model.values()), default=None)

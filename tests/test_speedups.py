@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tracemalloc
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -1220,6 +1221,7 @@ def sending_story(
                     conn._idle_since,
                     conn._collecting,
                     [(action_id, pending_told(p, ids)) for action_id, p in conn._pending.items()],
+                    [(d, o, i, ids.get(id(p))) for d, o, i, p in conn._deadlines_in_order],
                     sorted((d, o, i, ids.get(id(p))) for d, o, i, p in conn._deadlines),
                 )
             )
@@ -1259,7 +1261,7 @@ def test_an_ordinary_action_is_sent_without_the_python_path() -> None:
         conn.send(amiproto.Action("Ping", ActionID="given"))
         conn.send(amiproto.Action("Status", list_complete_event="StatusComplete"), timeout=1)
     assert conn.pending_action_ids == ["s-1", "given", "s-2"]
-    assert [entry[0] for entry in sorted(conn._deadlines)] == [6.0, 6.0]
+    assert [entry[0] for entry in conn._deadlines_in_order] == [6.0, 6.0]
     with mock.patch.object(conn, "_send", wraps=conn._send) as python_path:
         conn.send(amiproto.Action("Logoff"))
     assert python_path.call_count == 1 and conn.state is amiproto.State.CLOSING
@@ -1271,10 +1273,11 @@ def test_the_sender_refuses_classes_without_the_slots_it_reads() -> None:
     class NoSlots:
         pass
 
-    args: list[Any] = [{}, [], itertools.count(), lambda heap, item: None, amiproto.Action, NoSlots, None, 0]
+    heappush = lambda heap, item: None  # noqa: E731
+    args: list[Any] = [{}, deque(), [], itertools.count(), heappush, amiproto.Action, NoSlots, None, 0]
     with pytest.raises((TypeError, AttributeError)):
         speedups.sender(*args)
-    args[4:6] = [NoSlots, amiproto._connection._Pending]
+    args[5:7] = [NoSlots, amiproto._connection._Pending]
     with pytest.raises((TypeError, AttributeError)):
         speedups.sender(*args)
     with pytest.raises(TypeError):

@@ -127,6 +127,10 @@ class _Pending:
         self.simple = role == _PLAIN and action.list_complete_event is None
 
 
+# An action's timeout: (deadline, tie-breaker, action id, pending).
+_Deadline = tuple[float, int, str, _Pending]
+
+
 class Connection:
     """Client side of one AMI connection. See the module docstring for the flow.
 
@@ -176,14 +180,19 @@ class Connection:
             if _C_ANSWERER is not None and self._answers_inline
             else None
         )
-        # Action timeouts, soonest first: (deadline, tie-breaker, action id, pending).
-        self._deadlines: list[tuple[float, int, str, _Pending]] = []
+        # Action timeouts: (deadline, tie-breaker, action id, pending). Most come in
+        # order (one timeout, a clock that goes on): those wait in a FIFO, which costs
+        # no comparisons; the rest in a heap. Entries of actions completed since are
+        # dropped lazily (_soonest_deadline).
+        self._deadlines_in_order: deque[_Deadline] = deque()
+        self._deadlines: list[_Deadline] = []
         self._deadline_order = itertools.count()
         # With C: sends an ordinary action while READY in one call; the rest, and
         # what it declines, goes through _send. Only where sending leaves READY as it is.
         self._sender = (
             _C_SENDER(
                 self._pending,
+                self._deadlines_in_order,
                 self._deadlines,
                 self._deadline_order,
                 heapq.heappush,
@@ -763,7 +772,12 @@ class Connection:
         self.last_action_id = action_id
         pending = self._pending[action_id] = _Pending(action, deadline, role, credentials)
         if deadline is not None:
-            heapq.heappush(self._deadlines, (deadline, next(self._deadline_order), action_id, pending))
+            entry = (deadline, next(self._deadline_order), action_id, pending)
+            in_order = self._deadlines_in_order
+            if not in_order or deadline >= in_order[-1][0]:
+                in_order.append(entry)
+            else:
+                heapq.heappush(self._deadlines, entry)
         return data
 
     def data_to_send(self) -> bytes:
@@ -792,23 +806,38 @@ class Connection:
         return min(deadlines) if deadlines else None
 
     def _earliest_action_deadline(self) -> float | None:
-        # The heap keeps entries of actions that completed since; drop them
-        # lazily here, so that each entry costs O(log n) once.
+        soonest = self._soonest_deadline()
+        return None if soonest is None else soonest[0]
+
+    def _soonest_deadline(self) -> _Deadline | None:
+        """The entry of the pending action that times out first, or None; the entries
+        of actions completed since are dropped on the way, each once."""
+        pending = self._pending
+        in_order = self._deadlines_in_order
+        while in_order and pending.get(in_order[0][2]) is not in_order[0][3]:
+            in_order.popleft()
         heap = self._deadlines
-        while heap and self._pending.get(heap[0][2]) is not heap[0][3]:
+        while heap and pending.get(heap[0][2]) is not heap[0][3]:
             heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        if not heap:
+            return in_order[0] if in_order else None
+        if not in_order:
+            return heap[0]
+        first, other = in_order[0], heap[0]
+        return first if (first[0], first[1]) < (other[0], other[1]) else other
 
     def handle_timer(self, now: float) -> None:
         """Act on every deadline at or before ``now``: time out actions, ping, or declare the peer dead."""
         self._clock(now)
         if self._state in (State.CLOSED, State.ERROR):
             return
-        heap = self._deadlines
-        while heap and heap[0][0] <= now:
-            _, _, action_id, pending = heapq.heappop(heap)
-            if self._pending.get(action_id) is pending:
-                self._complete(action_id, pending, complete=False, timed_out=True)
+        while (soonest := self._soonest_deadline()) is not None and soonest[0] <= now:
+            if self._deadlines_in_order and self._deadlines_in_order[0] is soonest:
+                self._deadlines_in_order.popleft()
+            else:
+                heapq.heappop(self._deadlines)
+            _, _, action_id, pending = soonest
+            self._complete(action_id, pending, complete=False, timed_out=True)
         if self.keepalive_interval is None or self._state == State.CLOSING:
             return
         if self._ping_deadline is not None:

@@ -1140,7 +1140,9 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *pending;   /* dict: ActionID -> _Pending */
-    PyObject *deadlines; /* list, a heap of (deadline, tie-breaker, ActionID, _Pending) */
+    PyObject *in_order;  /* deque of (deadline, tie-breaker, ActionID, _Pending), deadlines in order */
+    PyObject *append_in_order;
+    PyObject *deadlines; /* list, a heap of the other such entries */
     PyObject *order;     /* iterator: the tie-breakers */
     PyObject *heappush;
     PyObject *ready;     /* the state in which an action is sent without changing it */
@@ -1218,6 +1220,47 @@ with_action_id(Sender *sender, PyObject *action, PyObject *action_id)
     set_slot(copy, sender->action_headers, numbered);
     Py_DECREF(numbered);
     return copy;
+}
+
+/* A deadline's entry to the FIFO when it comes in order (no earlier than the
+   last one there), else to the heap, as Connection._send does. */
+static int
+push_deadline(Sender *sender, PyObject *entry)
+{
+    Py_ssize_t count = PyObject_Size(sender->in_order);
+    if (count < 0) {
+        return -1;
+    }
+    int in_order = 1;
+    if (count > 0) {
+        PyObject *last = PySequence_GetItem(sender->in_order, count - 1);
+        if (last == NULL) {
+            return -1;
+        }
+        if (!PyTuple_CheckExact(last) || PyTuple_GET_SIZE(last) < 1) {
+            Py_DECREF(last);
+            PyErr_SetString(PyExc_TypeError, "a deadline's entry is a tuple");
+            return -1;
+        }
+        in_order = PyObject_RichCompareBool(PyTuple_GET_ITEM(entry, 0), PyTuple_GET_ITEM(last, 0), Py_GE);
+        Py_DECREF(last);
+        if (in_order < 0) {
+            return -1;
+        }
+    }
+    PyObject *pushed;
+    if (in_order) {
+        pushed = PyObject_CallOneArg(sender->append_in_order, entry);
+    }
+    else {
+        PyObject *push_args[2] = {sender->deadlines, entry};
+        pushed = PyObject_Vectorcall(sender->heappush, push_args, 2, NULL);
+    }
+    if (pushed == NULL) {
+        return -1;
+    }
+    Py_DECREF(pushed);
+    return 0;
 }
 
 /* send(connection, action, timeout, now) -> bytes, or None
@@ -1352,13 +1395,8 @@ sender_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwna
         || PyDict_SetItem(sender->pending, action_id, pending) < 0) {
         goto done;
     }
-    if (entry != NULL) {
-        PyObject *push_args[2] = {sender->deadlines, entry};
-        PyObject *pushed = PyObject_Vectorcall(sender->heappush, push_args, 2, NULL);
-        if (pushed == NULL) {
-            goto done;
-        }
-        Py_DECREF(pushed);
+    if (entry != NULL && push_deadline(sender, entry) < 0) {
+        goto done;
     }
     result = Py_NewRef(data);
     goto done;
@@ -1389,6 +1427,8 @@ sender_traverse(PyObject *self, visitproc visit, void *arg)
     Sender *sender = (Sender *)self;
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(sender->pending);
+    Py_VISIT(sender->in_order);
+    Py_VISIT(sender->append_in_order);
     Py_VISIT(sender->deadlines);
     Py_VISIT(sender->order);
     Py_VISIT(sender->heappush);
@@ -1404,6 +1444,8 @@ sender_clear(PyObject *self)
 {
     Sender *sender = (Sender *)self;
     Py_CLEAR(sender->pending);
+    Py_CLEAR(sender->in_order);
+    Py_CLEAR(sender->append_in_order);
     Py_CLEAR(sender->deadlines);
     Py_CLEAR(sender->order);
     Py_CLEAR(sender->heappush);
@@ -1452,11 +1494,12 @@ static PyType_Spec sender_spec = {
     .slots = sender_slots,
 };
 
-/* sender(pending, deadlines, order, heappush, action_type, pending_type, ready, plain) -> send
+/* sender(pending, in_order, deadlines, order, heappush, action_type, pending_type, ready, plain) -> send
 
    For Connection.send: ``pending`` is the connection's dict of pending
-   actions, ``deadlines`` its heap of action deadlines, ``order`` its iterator
-   of their tie-breakers and ``heappush`` what pushes on it; ``action_type`` is
+   actions, ``in_order`` its deque of action deadlines that came in order and
+   ``deadlines`` its heap of the others, ``order`` its iterator of their
+   tie-breakers and ``heappush`` what pushes on the heap; ``action_type`` is
    Action and ``pending_type`` the connection's _Pending, each checked to have
    the slots read or written here; ``ready`` is the state in which sending an
    action leaves the state as it is, and ``plain`` the role of an ordinary
@@ -1464,40 +1507,49 @@ static PyType_Spec sender_spec = {
 static PyObject *
 sender(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8 || !PyDict_CheckExact(args[0]) || !PyList_CheckExact(args[1]) || !PyIter_Check(args[2])
-        || !PyCallable_Check(args[3]) || !PyType_Check(args[4]) || !PyType_Check(args[5])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "sender() takes a dict, a list, an iterator, a callable, two classes, a state and a role");
+    if (nargs != 9 || !PyDict_CheckExact(args[0]) || !PySequence_Check(args[1]) || !PyList_CheckExact(args[2])
+        || !PyIter_Check(args[3]) || !PyCallable_Check(args[4]) || !PyType_Check(args[5]) || !PyType_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError, "sender() takes a dict, a deque, a list, an iterator, a callable, two classes,"
+                                         " a state and a role");
         return NULL;
     }
-    PyTypeObject *action_type = (PyTypeObject *)args[4];
-    PyTypeObject *pending_type = (PyTypeObject *)args[5];
+    PyObject *append_in_order = PyObject_GetAttrString(args[1], "append");
+    if (append_in_order == NULL) {
+        return NULL;
+    }
+    PyTypeObject *action_type = (PyTypeObject *)args[5];
+    PyTypeObject *pending_type = (PyTypeObject *)args[6];
     Sender found;
     if (slot_offset(action_type, "name", &found.action_name) < 0
         || slot_offset(action_type, "headers", &found.action_headers) < 0
         || slot_offset(action_type, "list_complete_event", &found.action_list_complete_event) < 0) {
+        Py_DECREF(append_in_order);
         return NULL;
     }
     for (int i = 0; i < PENDING_FIELDS; i++) {
         if (slot_offset(pending_type, PENDING_NAMES[i], &found.pending_fields[i]) < 0) {
+            Py_DECREF(append_in_order);
             return NULL;
         }
     }
     ModuleState *state = module_state(module);
     Sender *made = PyObject_GC_New(Sender, state->sender_type);
     if (made == NULL) {
+        Py_DECREF(append_in_order);
         return NULL;
     }
     memcpy((char *)made + sizeof(PyObject), (char *)&found + sizeof(PyObject), sizeof(Sender) - sizeof(PyObject));
     made->vectorcall = sender_call;
     made->pending = Py_NewRef(args[0]);
-    made->deadlines = Py_NewRef(args[1]);
-    made->order = Py_NewRef(args[2]);
-    made->heappush = Py_NewRef(args[3]);
+    made->in_order = Py_NewRef(args[1]);
+    made->append_in_order = append_in_order;
+    made->deadlines = Py_NewRef(args[2]);
+    made->order = Py_NewRef(args[3]);
+    made->heappush = Py_NewRef(args[4]);
     made->action_type = (PyTypeObject *)Py_NewRef(action_type);
     made->pending_type = (PyTypeObject *)Py_NewRef(pending_type);
-    made->ready = Py_NewRef(args[6]);
-    made->plain = Py_NewRef(args[7]);
+    made->ready = Py_NewRef(args[7]);
+    made->plain = Py_NewRef(args[8]);
     made->action_id_name = PyUnicode_InternFromString("ActionID");
     made->one = PyLong_FromLong(1);
     int failed = made->action_id_name == NULL || made->one == NULL;

@@ -1,5 +1,6 @@
 # The optional C module built from _speedups.c; see _accel.py.
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ class Answerer: ...
 
 def sender(
     pending: dict[str, Any],
+    in_order: deque[Any],
     deadlines: list[Any],
     order: Iterator[int],
     heappush: Callable[[list[Any], Any], None],
