@@ -565,7 +565,9 @@ def test_error_in_receive_data_reaches_later_calls() -> None:
 @given(
     st.lists(
         st.one_of(
-            st.tuples(st.just("send"), st.sampled_from([None, 1, 5, 30]), st.sampled_from([0.0, 2.0, 4.0, 10.0])),
+            st.tuples(
+                st.just("send"), st.sampled_from([None, 1, 5, 30]), st.sampled_from([0.0, 2.0, 4.0, 10.0])
+            ),
             st.tuples(st.just("answer"), st.integers(1, 12)),
             st.tuples(st.just("timer"), st.sampled_from([1.0, 5.0, 9.0, 20.0, 50.0])),
         ),
@@ -596,7 +598,7 @@ def test_actions_time_out_soonest_first_however_their_deadlines_come(
         else:
             conn.handle_timer(step[1])
             timed_out = [item.action_id for item in drain(conn) if isinstance(item, amiproto.ActionCompleted)]
-            due = sorted((when, order, action_id) for action_id, (when, order) in model.items() if when <= step[1])
+            due = sorted((when, order, name) for name, (when, order) in model.items() if when <= step[1])
             assert timed_out == [action_id for _, _, action_id in due]
             for action_id in timed_out:
                 del model[action_id]

@@ -971,6 +971,12 @@ answer(Answerer *answerer, const char *message, Py_ssize_t size, PyObject *raw, 
         goto done;
     }
     set_slot(pending, answerer->pending_response, response);
+    /* As untrack() does for events: a Response holds bytes, str, bool and None, and
+       an ActionCompleted (frozen) those, its action and its Response; no cycle can
+       pass through them, and a program that keeps answers would otherwise have
+       them traversed by every collection. */
+    PyObject_GC_UnTrack(response);
+    PyObject_GC_UnTrack(completed);
     result = 1;
 done:
     Py_DECREF(action_id);
@@ -1219,6 +1225,13 @@ with_action_id(Sender *sender, PyObject *action, PyObject *action_id)
     set_slot(copy, sender->action_list_complete_event, *SLOT(action, sender->action_list_complete_event));
     set_slot(copy, sender->action_headers, numbered);
     Py_DECREF(numbered);
+    /* Out of the cyclic GC's sight, as the Response and ActionCompleted answer()
+       makes: pairs of str, and an action that holds only those, can be in no
+       cycle. A pending action would otherwise be traversed by every collection
+       while it waits, and promoted with its whole burst. */
+    PyObject_GC_UnTrack(first);
+    PyObject_GC_UnTrack(numbered);
+    PyObject_GC_UnTrack(copy);
     return copy;
 }
 
@@ -1370,6 +1383,9 @@ sender_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     for (int i = 0; i < PENDING_FIELDS; i++) {
         set_slot(pending, sender->pending_fields[i], values[i]);
     }
+    /* Nothing it holds or will hold (its action, answer, events, result) refers
+       back to it: no cycle can pass through it (see with_action_id()). */
+    PyObject_GC_UnTrack(pending);
     if (deadline != NULL) {
         order = PyIter_Next(sender->order);
         if (order == NULL) {
