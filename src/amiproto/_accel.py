@@ -149,6 +149,13 @@ TWINS: tuple[Twin, ...] = (
         "all_instances",
         "_session._all_instances",
     ),
+    Twin(
+        "amiproto_transports._shared._session",
+        "_C_ROUTE_ANSWERS",
+        "amiproto_transports._dispatch",
+        "route_answers",
+        "_session._route_answers",
+    ),
 )
 """Every C function the packages use, by the module global that holds it."""
 

@@ -15,7 +15,8 @@
 
    all_instances(items, cls) is the routing's question for every read: are
    these items all of that class? The same as all(map(isinstance, ...)), at a
-   few nanoseconds per item instead of tens. The module holds no state. */
+   few nanoseconds per item instead of tens. route_answers(...) pairs a read's
+   answers with their waiters. The module holds only the names it reads. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -192,15 +193,128 @@ all_instances(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_TRUE;
 }
 
+/* The attribute names route_answers reads, interned once per module object. */
+typedef struct {
+    PyObject *orphan_name;
+    PyObject *action_id_name;
+} RoutingNames;
+
+/* route_answers(items, start, waiters, completed, response_type, completed_type) -> int
+
+   The routing of a read's answers, from items[start]: an ActionCompleted
+   (exactly of completed_type) whose ActionID has a waiter in the dict
+   ``waiters`` leaves it there, paired with it in ``completed``; a Response
+   (exactly of response_type) that is not an orphan was for such an action and
+   needs nothing. Returns the index of the first other item (the caller routes
+   that one, then calls again after it), or the list's length. */
+static PyObject *
+route_answers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[2]) || !PyList_CheckExact(args[3])
+        || !PyType_Check(args[4]) || !PyType_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "route_answers(list, int, dict, list, type, type)");
+        return NULL;
+    }
+    RoutingNames *state = (RoutingNames *)PyModule_GetState(module);
+    PyObject *items = args[0], *waiters = args[2], *completed = args[3];
+    PyTypeObject *response_type = (PyTypeObject *)args[4], *completed_type = (PyTypeObject *)args[5];
+    Py_ssize_t index = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (index == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (index < 0) {
+        index = 0;
+    }
+    /* The list is read again at every step: the attribute reads and the dict's
+       key comparisons may run Python code. */
+    for (; index < PyList_GET_SIZE(items); index++) {
+        PyObject *item = PyList_GET_ITEM(items, index);
+        if (Py_IS_TYPE(item, response_type)) {
+            PyObject *orphan = PyObject_GetAttr(item, state->orphan_name);
+            if (orphan == NULL) {
+                return NULL;
+            }
+            Py_DECREF(orphan);
+            if (orphan != Py_False) {
+                break;
+            }
+            continue;
+        }
+        if (!Py_IS_TYPE(item, completed_type)) {
+            break;
+        }
+        Py_INCREF(item);
+        PyObject *action_id = PyObject_GetAttr(item, state->action_id_name);
+        PyObject *waiter = action_id == NULL ? NULL : PyDict_GetItemWithError(waiters, action_id); /* borrowed */
+        if (waiter == NULL) {
+            Py_XDECREF(action_id);
+            Py_DECREF(item);
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            break; /* nobody's: the caller knows what else it may be */
+        }
+        PyObject *pair = PyTuple_Pack(2, waiter, item);
+        Py_DECREF(item);
+        Py_ssize_t before = PyList_GET_SIZE(completed);
+        /* Paired first, then taken from the dict: on an error, neither happened. */
+        if (pair == NULL || PyList_Append(completed, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_DECREF(action_id);
+            return NULL;
+        }
+        Py_DECREF(pair);
+        if (PyDict_DelItem(waiters, action_id) < 0) {
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            (void)PyList_SetSlice(completed, before, PyList_GET_SIZE(completed), NULL);
+            PyErr_Restore(type, value, traceback);
+            Py_DECREF(action_id);
+            return NULL;
+        }
+        Py_DECREF(action_id);
+    }
+    return PyLong_FromSsize_t(index < PyList_GET_SIZE(items) ? index : PyList_GET_SIZE(items));
+}
+
 static PyMethodDef methods[] = {
     {"dispatch", (PyCFunction)(void (*)(void))dispatch, METH_FASTCALL,
      "Run the callbacks of a batch of messages, pausing at a result that is not None."},
     {"all_instances", (PyCFunction)(void (*)(void))all_instances, METH_FASTCALL,
      "Whether every item of a list is an instance of a class."},
+    {"route_answers", (PyCFunction)(void (*)(void))route_answers, METH_FASTCALL,
+     "Pair a read's answers with their waiters, up to the first item that is not one."},
     {NULL, NULL, 0, NULL},
 };
 
+static int
+module_exec(PyObject *module)
+{
+    RoutingNames *state = (RoutingNames *)PyModule_GetState(module);
+    state->orphan_name = PyUnicode_InternFromString("orphan");
+    state->action_id_name = PyUnicode_InternFromString("action_id");
+    return state->orphan_name == NULL || state->action_id_name == NULL ? -1 : 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    RoutingNames *state = (RoutingNames *)PyModule_GetState(module);
+    if (state != NULL) {
+        Py_CLEAR(state->orphan_name);
+        Py_CLEAR(state->action_id_name);
+    }
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
 static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, module_exec},
 #ifdef Py_mod_multiple_interpreters
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
@@ -213,10 +327,12 @@ static PyModuleDef_Slot slots[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "amiproto_transports._dispatch",
-    .m_doc = "Optional C version of the clients' dispatch loop and routing check.",
-    .m_size = 0,
+    .m_doc = "Optional C version of the clients' dispatch loop and routing.",
+    .m_size = sizeof(RoutingNames),
     .m_methods = methods,
     .m_slots = slots,
+    .m_clear = module_clear,
+    .m_free = module_free,
 };
 
 PyMODINIT_FUNC

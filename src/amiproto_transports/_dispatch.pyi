@@ -16,3 +16,12 @@ def dispatch(
     /,
 ) -> tuple[int, tuple[Callable[[Any], object], ...], int, object] | None: ...
 def all_instances(items: list[Any], cls: type, /) -> bool: ...
+def route_answers(
+    items: list[Any],
+    start: int,
+    waiters: dict[str, Any],
+    completed: list[tuple[Any, Any]],
+    response_type: type,
+    completed_type: type,
+    /,
+) -> int: ...

@@ -335,3 +335,75 @@ def test_the_routing_check_in_c_equals_its_python_twin(kinds_of: list[str]) -> N
         c_twin(tuple(items), amiproto.Event)
     with pytest.raises(TypeError):
         c_twin(items, "Event")
+
+
+def _answer_items(kinds_of: list[str]) -> list[object]:
+    """Items as a read hands them out: answers to waiting actions (w-N), answers
+    nobody waits for, orphan responses, events and a login result."""
+    made: list[object] = []
+    for n, kind in enumerate(kinds_of):
+        raw = b"Response: Success\r\nActionID: w-%d\r\n\r\n" % n
+        if kind in ("waited", "unclaimed"):
+            action_id = f"w-{n}" if kind == "waited" else f"x-{n}"
+            response = amiproto.Response(raw)
+            made += [response, amiproto.ActionCompleted(action_id, Action("Ping"), response)]
+        elif kind == "orphan":
+            response = amiproto.Response(raw)
+            response.orphan = True
+            made.append(response)
+        elif kind == "event":
+            made.append(amiproto.Event(b"Event: A\r\n\r\n"))
+        else:
+            made.append(amiproto.LoginResult(True, "u", None, "ok"))
+    return made
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.sampled_from(["waited", "unclaimed", "orphan", "event", "login"]), max_size=20),
+    st.integers(0, 25),
+)
+def test_the_routing_of_answers_in_c_equals_its_python_twin(kinds_of: list[str], start: int) -> None:
+    """Same index reached, same pairs made, same waiters left, from any start."""
+    c_twin = pytest.importorskip("amiproto_transports._dispatch").route_answers
+    items = _answer_items(kinds_of)
+    results = []
+    for route in (c_twin, _session._route_answers):
+        waiters = {f"w-{n}": f"waiter {n}" for n in range(len(kinds_of))}
+        completed: list[tuple[object, amiproto.ActionCompleted]] = []
+        index = route(items, start, waiters, completed, amiproto.Response, amiproto.ActionCompleted)
+        results.append((index, [(w, id(item)) for w, item in completed], sorted(waiters)))
+    assert results[0] == results[1]
+    index = results[0][0]
+    assert index >= len(items) or index >= start
+    with pytest.raises(TypeError):
+        c_twin(tuple(items), 0, {}, [], amiproto.Response, amiproto.ActionCompleted)
+
+
+@pytest.mark.parametrize("speedups", [True, False])
+def test_a_read_of_answers_events_and_orphans_routes_alike_in_c_and_python(speedups: bool) -> None:
+    """Through a Session: every waiter gets its own answer, in order; orphans and
+    events are delivered in order; an answer nobody waits for is neither."""
+    amiproto._accel.use_speedups(speedups)
+    try:
+        session: Session[str] = Session(Options("h", timeout=None))
+        feed(session, "Asterisk Call Manager/11.0.0\r\n")
+        for n in range(4):
+            session.send(Action("Ping", ActionID=f"a{n}"), None, 1.0, f"waiter {n}")
+        text = (
+            "Response: Success\r\nActionID: a0\r\n\r\nResponse: Success\r\nActionID: a1\r\n\r\n"
+            "Event: E1\r\n\r\nResponse: Success\r\nActionID: stray\r\n\r\n"
+            "Response: Error\r\nActionID: a3\r\nMessage: no\r\n\r\nEvent: E2\r\n\r\n"
+            "Response: Success\r\nActionID: a2\r\n\r\n"
+        )
+        batch = session.receive(text.encode(), now=1.0)
+        assert [(w, c.action_id, c.success) for w, c in batch.completed] == [
+            ("waiter 0", "a0", True),
+            ("waiter 1", "a1", True),
+            ("waiter 3", "a3", False),
+            ("waiter 2", "a2", True),
+        ]
+        assert kinds(batch) == ["event", "response", "event"]
+        assert session.waiters == {}
+    finally:
+        amiproto._accel.use_speedups(True)

@@ -46,6 +46,38 @@ def _all_instances(items: list[Any], cls: type) -> bool:
 _C_ALL_INSTANCES = _accel.c_function(__name__, "_C_ALL_INSTANCES")
 
 
+def _route_answers(  # noqa: PLR0917 (the C twin's signature)
+    items: list[Any],
+    start: int,
+    waiters: dict[str, Any],
+    completed: list[tuple[Any, ActionCompleted]],
+    response_type: type,
+    completed_type: type,
+) -> int:
+    """From ``items[start]``: pair each ``ActionCompleted`` that has a waiter with it
+    (taken from ``waiters``) in ``completed``, and pass over the ``Response`` of each
+    (not an orphan); the index of the first other item, or the length. The
+    pure-Python twin of ``_dispatch.route_answers``."""
+    for index in range(start, len(items)):
+        item = items[index]
+        kind = type(item)
+        if kind is response_type:
+            if item.orphan:
+                return index
+        elif kind is completed_type:
+            waiter = waiters.pop(item.action_id, None)
+            if waiter is None:
+                return index
+            completed.append((waiter, item))
+        else:
+            return index
+    return len(items)
+
+
+# The C twin, or None. Asked once per run of answers in a read.
+_C_ROUTE_ANSWERS = _accel.c_function(__name__, "_C_ROUTE_ANSWERS")
+
+
 @dataclass(slots=True)
 class Batch(Generic[W]):
     """What one ``receive``/``timer`` call produced, for the adapter to act on."""
@@ -343,6 +375,7 @@ class Session(Generic[W]):
         apply = None if live is None else live.apply
         wall = 0.0 if live is None else self._wall_clock()
         all_instances = _C_ALL_INSTANCES or _all_instances
+        route_answers = _C_ROUTE_ANSWERS or _route_answers
         while True:
             try:
                 # Items that came before a protocol error are handed out first; the
@@ -359,9 +392,19 @@ class Session(Generic[W]):
                 # Only events, as most reads of a busy server bring: one check per read.
                 deliver.extend(cast("list[Message]", items))
             else:
-                for item in items:
+                index, count = 0, len(items)
+                while index < count:
+                    item = items[index]
                     # An answer's two items first, by exact type (neither is subclassed):
                     # a read that is not all events is mostly answers.
+                    kind = type(item)
+                    if apply is None and (kind is Response or kind is ActionCompleted):
+                        # A run of answers to waiting actions, in one call.
+                        after = route_answers(items, index, waiters, completed, Response, ActionCompleted)
+                        if after > index:
+                            index = after
+                            continue
+                    index += 1
                     if type(item) is ActionCompleted:
                         if apply is not None:
                             deliver.extend(apply(item, wall))
