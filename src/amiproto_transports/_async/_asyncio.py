@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -126,7 +127,9 @@ class AsyncioBackend:
         # Write failures reach the reader through connection_lost: on_write_failed is not needed.
         self.options = options
         self._loop = loop = asyncio.get_running_loop()
-        self.now = loop.time
+        # The loop's clock, which its timers run on: time.monotonic itself when the
+        # loop keeps asyncio's own (it is read once per action sent).
+        self.now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
         self.waiter: Callable[[], asyncio.Future[Any]] = loop.create_future
         self.result: Callable[[asyncio.Future[Any]], Awaitable[Any]] = _itself
         self._on_timer = on_timer
