@@ -4,65 +4,55 @@ The sync client makes one Future per action. A stock Future builds a
 ``threading.Condition``, which binds five lock methods and a deque per instance:
 about ten objects the cyclic garbage collector tracks, which made its
 collections a sixth of the time of a pipelined burst. ``LightFuture`` is the
-same class with a condition that holds only a C lock (untracked) and, while
-somebody waits, a list of waiter locks. Everything else is ``Future``'s own
-code, so ``result()``, callbacks, ``concurrent.futures.wait()`` and
-``as_completed()`` behave exactly as with a stock Future.
+same class with a condition that is a C RLock (its ``with`` costs no Python
+call) holding, while somebody waits, a list of waiter locks, and a ``result()``
+that takes no lock once answered. Everything else is ``Future``'s own code, so
+callbacks, ``concurrent.futures.wait()`` and ``as_completed()`` behave exactly
+as with a stock Future.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
-import threading
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future
-from concurrent.futures._base import PENDING
-from types import TracebackType
-from typing import TypeVar
+from concurrent.futures._base import FINISHED, PENDING
+from typing import Any, TypeVar
 
 __all__ = ["LightFuture"]
 
 T = TypeVar("T")
 
+# False on a free-threaded build that runs without the GIL.
+_GIL: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 
-class _LightCondition:
+
+class _LightCondition(_thread.RLock):  # type: ignore[misc]
     """What ``Future`` and ``concurrent.futures.wait`` ask of a Future's condition:
     ``with``, ``acquire``/``release``, ``wait`` and ``notify_all``.
 
-    Reentrant like the stock one (an RLock), so that nothing that worked with a
-    stock Future can deadlock here.
+    The C RLock itself, reentrant like the stock condition's lock, so that nothing
+    that worked with a stock Future can deadlock here; ``with`` and the lock calls
+    are its own C methods. Made by ``_light_condition()``, which sets ``_waiters``
+    (None until somebody waits): a C type's subclass has no cheaper ``__init__``.
     """
 
-    __slots__ = ("_lock", "_waiters")
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._waiters: list[threading.Lock] | None = None
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        return self._lock.acquire(blocking, timeout)
-
-    def release(self) -> None:
-        self._lock.release()
-
-    def __enter__(self) -> bool:
-        return self._lock.acquire()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._lock.release()
+    __slots__ = ("_waiters",)
+    _waiters: list[Any] | None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Release the lock (however deeply held), wait for ``notify_all`` or the
         timeout, take the lock back; True when notified."""
-        waiter = threading.Lock()
+        waiter = _thread.allocate_lock()
         waiter.acquire()
-        if self._waiters is None:
+        waiters = self._waiters
+        if waiters is None:
             self._waiters = [waiter]
         else:
-            self._waiters.append(waiter)
-        saved = self._lock._release_save()  # type: ignore[attr-defined]
+            waiters.append(waiter)
+        saved = self._release_save()  # type: ignore[attr-defined]
         notified = False
         try:
             if timeout is None:
@@ -73,11 +63,12 @@ class _LightCondition:
                 notified = waiter.acquire(False)
             return notified
         finally:
-            self._lock._acquire_restore(saved)  # type: ignore[attr-defined]
-            if not notified and self._waiters is not None:
+            self._acquire_restore(saved)  # type: ignore[attr-defined]
+            waiters = self._waiters
+            if not notified and waiters is not None:
                 # Absent when notified between the timeout and here: harmless.
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+                    waiters.remove(waiter)
 
     def notify_all(self) -> None:
         """Wake every waiter; called with the lock held."""
@@ -96,14 +87,28 @@ class _LightCondition:
             del waiters[:n]
 
 
+def _light_condition() -> _LightCondition:
+    condition = _LightCondition()
+    condition._waiters = None
+    return condition
+
+
 class LightFuture(Future[T]):
     """A ``concurrent.futures.Future`` with a lighter condition (see the module docstring)."""
 
     def __init__(self) -> None:
         # Future.__init__'s attributes, with the light condition in place of the stock one.
-        self._condition = _LightCondition()  # type: ignore[assignment]
+        self._condition = _light_condition()  # type: ignore[assignment]
         self._state = PENDING
         self._result = None
         self._exception = None
         self._waiters = []
         self._done_callbacks: list[Callable[[Future[T]], object]] = []
+
+    def result(self, timeout: float | None = None) -> T:
+        """As ``Future.result``; once answered, without taking the lock."""
+        # set_result writes the result before the state, under the lock: a reader that
+        # sees FINISHED sees its result. Without a GIL, the lock orders them.
+        if _GIL and self._state is FINISHED and self._exception is None:
+            return self._result  # type: ignore[return-value]
+        return super().result(timeout)

@@ -87,3 +87,31 @@ def test_it_makes_fewer_objects_for_the_collector() -> None:
         return count
 
     assert tracked(LightFuture) <= tracked(Future) / 2
+
+
+def test_an_answered_result_is_read_without_taking_the_lock() -> None:
+    """The reader of an answer does not queue behind a thread that holds the
+    condition (a stock Future's result() takes it every time)."""
+    future: LightFuture[int] = LightFuture()
+    future.set_result(3)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with future._condition:
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    got: list[int] = []
+    try:
+        assert held.wait(5)
+        reader = threading.Thread(target=lambda: got.append(future.result()))
+        reader.start()
+        reader.join(2)
+        read_while_held = not reader.is_alive()
+    finally:
+        release.set()
+        holder.join(5)
+    reader.join(5)
+    assert read_while_held and got == [3]
