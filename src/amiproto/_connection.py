@@ -821,10 +821,8 @@ class Connection:
             heapq.heappop(heap)
         if not heap:
             return in_order[0] if in_order else None
-        if not in_order:
-            return heap[0]
-        first, other = in_order[0], heap[0]
-        return first if (first[0], first[1]) < (other[0], other[1]) else other
+        # Tie-breakers are unique: entries compare by (deadline, tie-breaker) alone.
+        return min(in_order[0], heap[0]) if in_order else heap[0]
 
     def handle_timer(self, now: float) -> None:
         """Act on every deadline at or before ``now``: time out actions, ping, or declare the peer dead."""
