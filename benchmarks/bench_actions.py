@@ -23,6 +23,11 @@ concurrent tasks on asyncio and trio; ``send_action`` from ``THREADS`` threads
 on the sync client, each waiting for its answer before the next. The core alone
 (``Connection.send`` and the answers fed back from memory, no socket) is shown
 too: it is the floor of every client, which adds its socket and its waiters.
+So are the frameworks alone: a task per action on asyncio and on trio, and
+``THREADS`` threads handing each action to one answering thread, each waiter
+parked and woken with no socket and no AMI. A row that gives each action its own
+task or thread costs at least the core alone plus its framework alone; the report
+says whether its goal lies above that floor.
 
 The runs take turns in ``--rounds`` rounds. A row's ratio is the median over the
 rounds of its CPU per Ping over the raw socket's in the same round, so that a
@@ -283,6 +288,119 @@ async def trio_tasks(server: Server, pings: int) -> Cost:
     return out[0]
 
 
+# -- the frameworks alone ---------------------------------------------------------------
+# What a task or a thread per action costs on its own, with no socket, no server and no
+# AMI: each action's waiter is parked and then woken from outside, in windows as above.
+# Any client that gives each action its own task or thread pays this beside the socket,
+# so the raw socket plus this is the least such a row can cost (its "floor" below).
+
+
+def asyncio_alone(server: Server, pings: int) -> Cost:
+    """``WINDOW`` coroutines gathered, each awaiting a Future that is set from outside."""
+
+    async def run() -> Cost:
+        loop = asyncio.get_running_loop()
+        out: list[Cost] = []
+        with timed(out):
+            for _ in range(windows(pings)):
+                futures: list[asyncio.Future[bool]] = [loop.create_future() for _ in range(WINDOW)]
+
+                async def wait(future: asyncio.Future[bool]) -> bool:
+                    return await future
+
+                async def answer(futures: list[asyncio.Future[bool]]) -> None:
+                    for future in futures:
+                        future.set_result(True)
+
+                # The waits first, so that each is parked when its answer comes.
+                results = await asyncio.gather(*(wait(f) for f in futures), answer(futures))
+                if not all(results[:-1]):
+                    raise RuntimeError("asyncio alone: a wait failed")
+        return out[0]
+
+    return asyncio.run(run())
+
+
+def trio_alone(server: Server, pings: int) -> Cost:
+    """``WINDOW`` tasks started in a nursery, each parked until rescheduled from outside."""
+
+    async def run() -> Cost:
+        out: list[Cost] = []
+        with timed(out):
+            for _ in range(windows(pings)):
+                parked: list[trio.lowlevel.Task] = []
+
+                async def wait(parked: list[trio.lowlevel.Task]) -> None:
+                    parked.append(trio.lowlevel.current_task())
+                    await trio.lowlevel.wait_task_rescheduled(lambda _: trio.lowlevel.Abort.FAILED)
+
+                async with trio.open_nursery() as nursery:
+                    for _ in range(WINDOW):
+                        nursery.start_soon(wait, parked)
+                    while len(parked) < WINDOW:
+                        await trio.lowlevel.checkpoint()
+                    for task in parked:
+                        trio.lowlevel.reschedule(task)
+        return out[0]
+
+    return trio.run(run)
+
+
+def threads_alone(server: Server, pings: int) -> Cost:
+    """``THREADS`` threads, each handing its action to one answering thread and waiting on
+    a lock until it answers: the reader's part of the sync client, with no socket."""
+    out: list[Cost] = []
+    each = windows(pings) * WINDOW // THREADS
+    asked: list[threading.Lock] = []
+    arrived = threading.Condition()
+    stopping = False
+
+    def answer() -> None:
+        while True:
+            with arrived:
+                while not asked and not stopping:
+                    arrived.wait(TIMEOUT)
+                if stopping and not asked:
+                    return
+                batch = asked[:]
+                asked.clear()
+            for waiting in batch:
+                waiting.release()
+
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(each):
+                waiting = threading.Lock()
+                waiting.acquire()
+                with arrived:
+                    asked.append(waiting)
+                    arrived.notify()
+                if not waiting.acquire(timeout=TIMEOUT):
+                    raise RuntimeError("threads alone: no answer in time")
+        except BaseException as error:
+            failures.append(error)
+
+    answerer = threading.Thread(target=answer)
+    answerer.start()
+    try:
+        with timed(out):
+            threads = [threading.Thread(target=work) for _ in range(THREADS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        with arrived:
+            stopping = True
+            arrived.notify()
+        answerer.join(TIMEOUT)
+    if failures:
+        raise failures[0]
+    return out[0]
+
+
 # -- the table ---------------------------------------------------------------------------
 
 Run = Callable[[Server, int], Cost]
@@ -298,6 +416,16 @@ ROWS: dict[str, tuple[str, Run, float | None]] = {
     "asyncio send_action": (f"{WINDOW} concurrent tasks", lambda s, n: asyncio.run(asyncio_tasks(s, n)), 2.0),
     "trio send_action": (f"{WINDOW} concurrent tasks", lambda s, n: trio.run(trio_tasks, s, n), 2.0),
     "sync send_action": (f"{THREADS} threads", sync_threads, 3.0),
+    "asyncio tasks alone": (f"{WINDOW} tasks, no socket", asyncio_alone, None),
+    "trio tasks alone": (f"{WINDOW} tasks, no socket", trio_alone, None),
+    "threads alone": (f"{THREADS} threads, no socket", threads_alone, None),
+}
+
+# A row with a task or thread per action -> what that costs alone (see above).
+FRAMEWORK_ALONE = {
+    "asyncio send_action": "asyncio tasks alone",
+    "trio send_action": "trio tasks alone",
+    "sync send_action": "threads alone",
 }
 
 
@@ -338,7 +466,7 @@ def report(costs: dict[str, list[Cost]], pings: int) -> None:
             ratio, text, goal_text = 1.0, "", ""
         elif goal is None:
             ratio, text = ratio_text(base, runs)
-            goal_text = "(floor)"
+            goal_text = "(floor)" if name == "core alone" else "(part)"
         else:
             ratio, text = ratio_text(base, runs)
             goal_text = f"<={goal:.1f}x" + (" ok" if ratio <= goal else " NO")
@@ -349,6 +477,18 @@ def report(costs: dict[str, list[Cost]], pings: int) -> None:
             f"The core alone costs {floor:.1f}x the raw socket: no client built on it can go below"
             " that; a goal under it is out of reach whatever the client does."
         )
+        for name, alone in FRAMEWORK_ALONE.items():
+            if name in costs and alone in costs:
+                floor = statistics.median(
+                    (core.cpu + framework.cpu) / raw.cpu
+                    for raw, core, framework in zip(base, costs["core alone"], costs[alone], strict=True)
+                )
+                goal = ROWS[name][2]
+                verdict = "out of reach here" if goal is not None and floor > goal else "within reach"
+                print(
+                    f"{name}: the core alone plus {alone} cost {floor:.1f}x the raw socket,"
+                    f" the least it can cost; its goal <={goal}x is {verdict}."
+                )
 
 
 def main() -> None:
@@ -362,7 +502,9 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=list(ROWS), help="these rows (and the baseline)")
     args = parser.parse_args()
     fixed = (BASELINE, "core alone")
-    names = [*fixed, *(name for name in ROWS if name not in fixed and (not args.only or name in args.only))]
+    wanted = set(args.only or ROWS)
+    wanted |= {FRAMEWORK_ALONE[name] for name in wanted if name in FRAMEWORK_ALONE}
+    names = [*fixed, *(name for name in ROWS if name not in fixed and name in wanted)]
     if args.host is not None:
         server = Server(args.host, args.port, args.username, args.secret)
         costs = measure(server, args.pings, args.rounds, names)
