@@ -1287,16 +1287,19 @@ def test_the_sender_refuses_classes_without_the_slots_it_reads() -> None:
 
 
 def test_what_c_makes_for_an_ordinary_action_is_out_of_the_collectors_sight() -> None:
-    """The pending action, its numbered copy, its Response and its ActionCompleted hold
-    no cycle, so C leaves them untracked (a burst of them was traversed and promoted
-    by every collection); they are freed by reference counting all the same."""
+    """The pending action, its numbered copy, its events list, its deadline entry, its
+    Response and its ActionCompleted hold no cycle, so C leaves them untracked (a burst
+    of them was traversed and promoted by every collection, and the promotions brought
+    full collections on); they are freed by reference counting all the same."""
     conn = amiproto.Connection(action_id_prefix="g")
     conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
     conn.next_events()
     conn.send(amiproto.Action("Ping", [("X", "1")]), timeout=5, now=0.0)
     pending = conn._pending["g-1"]
     assert not gc.is_tracked(pending) and not gc.is_tracked(pending.action)
-    assert not gc.is_tracked(pending.action.headers)
+    assert not gc.is_tracked(pending.action.headers) and not gc.is_tracked(pending.events)
+    (entry,) = [entry for entry in (*conn._deadlines_in_order, *conn._deadlines) if entry[2] == "g-1"]
+    assert entry[3] is pending and not gc.is_tracked(entry)
     conn.receive_data(b"Response: Success\r\nActionID: g-1\r\nPing: Pong\r\n\r\n")
     response, completed = conn.next_events()
     assert isinstance(completed, amiproto.ActionCompleted) and completed.action is pending.action

@@ -1384,8 +1384,12 @@ sender_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwna
         set_slot(pending, sender->pending_fields[i], values[i]);
     }
     /* Nothing it holds or will hold (its action, answer, events, result) refers
-       back to it: no cycle can pass through it (see with_action_id()). */
+       back to it: no cycle can pass through it (see with_action_id()). Nor through
+       its events list, which holds only this action's events. Left tracked, the list
+       and the deadline entry below outlived young collections with every action in
+       flight and were promoted, bringing the next full collection closer. */
     PyObject_GC_UnTrack(pending);
+    PyObject_GC_UnTrack(events);
     if (deadline != NULL) {
         order = PyIter_Next(sender->order);
         if (order == NULL) {
@@ -1398,6 +1402,7 @@ sender_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwna
         if (entry == NULL) {
             goto done;
         }
+        PyObject_GC_UnTrack(entry); /* a float, an int, a str and the untracked pending */
     }
     if (now != Py_None) {
         idle_since = PyObject_GetAttr(conn, sender->attrs[ATTR_IDLE_SINCE]);
