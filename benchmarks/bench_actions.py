@@ -10,7 +10,9 @@ simulator in a subprocess by default (``--write-each-message``: each answer in a
 write of its own, as Asterisk sends them), or any server on loopback given with
 ``--host``/``--port``, so its work is not counted; the connect and the login are
 not either. Wall time per Ping is printed beside it, for information: it waits
-for the server too.
+for the server too. So is the part of the CPU time that Python's cyclic garbage
+collector ran (``gc.callbacks``): it grows with the objects that each action
+keeps alive while in flight, the framework's tasks and futures as well as ours.
 
 The baseline is a raw socket in this process that writes the same Pings (each
 with its own ActionID, ``WINDOW`` in one ``sendall``) and counts the answers as
@@ -74,18 +76,39 @@ class Server:
 
 @dataclass(frozen=True)
 class Cost:
-    """One run: CPU seconds of this process, and wall seconds, over its Pings."""
+    """One run: CPU seconds of this process, wall seconds, and the seconds Python's
+    cyclic garbage collector ran (part of the CPU), over its Pings."""
 
     cpu: float
     wall: float
+    collecting: float = 0.0
+
+
+class _CollectorClock:
+    """Adds up the time the cyclic garbage collector runs, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
 
 
 @contextmanager
 def timed(out: list[Cost]) -> Iterator[None]:
     gc.collect()
+    collector = _CollectorClock()
+    gc.callbacks.append(collector)
     cpu, wall = time.process_time(), time.perf_counter()
-    yield
-    out.append(Cost(time.process_time() - cpu, time.perf_counter() - wall))
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(collector)
+    out.append(Cost(time.process_time() - cpu, time.perf_counter() - wall, collector.total))
 
 
 def windows(pings: int) -> int:
@@ -455,13 +478,14 @@ def report(costs: dict[str, list[Cost]], pings: int) -> None:
     print(f"{len(base)} interleaved rounds; x raw: the median of per-round ratios (their middle half)")
     print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
-    header = f"{'':22} {'in flight':<20} {'CPU µs':>7} {'wall µs':>8} {'x raw':>20} {'goal':>7}"
+    header = f"{'':22} {'in flight':<20} {'CPU µs':>7} {'GC µs':>6} {'wall µs':>8} {'x raw':>20} {'goal':>7}"
     print(header)
     print("-" * len(header))
     for name, runs in costs.items():
         how, _, goal = ROWS[name]
         cpu = statistics.median(c.cpu for c in runs) / done * 1e6
         wall = statistics.median(c.wall for c in runs) / done * 1e6
+        collecting = statistics.median(c.collecting for c in runs) / done * 1e6
         if name == BASELINE:
             ratio, text, goal_text = 1.0, "", ""
         elif goal is None:
@@ -470,7 +494,7 @@ def report(costs: dict[str, list[Cost]], pings: int) -> None:
         else:
             ratio, text = ratio_text(base, runs)
             goal_text = f"<={goal:.1f}x" + (" ok" if ratio <= goal else " NO")
-        print(f"{name:22} {how:<20} {cpu:7.1f} {wall:8.1f} {text:>20} {goal_text:>7}")
+        print(f"{name:22} {how:<20} {cpu:7.1f} {collecting:6.2f} {wall:8.1f} {text:>20} {goal_text:>7}")
     if "core alone" in costs:
         floor, _ = ratio_text(base, costs["core alone"])
         print(
