@@ -94,7 +94,14 @@ def _light_condition() -> _LightCondition:
 
 
 class LightFuture(Future[T]):
-    """A ``concurrent.futures.Future`` with a lighter condition (see the module docstring)."""
+    """A ``concurrent.futures.Future`` with a lighter condition (see the module docstring).
+
+    Its callbacks' list is made by the first ``add_done_callback`` (``Future``'s methods
+    only iterate it otherwise): with every action in flight, the list was one more object
+    per action that the collector traversed and promoted.
+    """
+
+    _done_callbacks: list[Callable[[Future[T]], object]] | tuple[()] = ()
 
     def __init__(self) -> None:
         # Future.__init__'s attributes, with the light condition in place of the stock one.
@@ -103,7 +110,13 @@ class LightFuture(Future[T]):
         self._result = None
         self._exception = None
         self._waiters = []
-        self._done_callbacks: list[Callable[[Future[T]], object]] = []
+
+    def add_done_callback(self, fn: Callable[[Future[T]], object]) -> None:
+        """As ``Future.add_done_callback``."""
+        with self._condition:
+            if not isinstance(self._done_callbacks, list):
+                self._done_callbacks = []  # in place of the class default
+        super().add_done_callback(fn)
 
     def result(self, timeout: float | None = None) -> T:
         """As ``Future.result``; once answered, without taking the lock."""

@@ -13,9 +13,28 @@ from amiproto_transports._future import LightFuture
 
 
 def test_it_has_exactly_the_attributes_of_a_stock_future() -> None:
-    # Future's methods read these; a new Python adding one would show here first.
-    assert set(vars(LightFuture())) == set(vars(Future()))
-    assert isinstance(LightFuture(), Future)
+    # Future's methods read these; a new Python adding one would show here first. The
+    # callbacks' list is a class default until the first callback is added.
+    stock = set(vars(Future()))
+    light: LightFuture[int] = LightFuture()
+    defaults = {name for name in stock if name in vars(LightFuture)}
+    assert set(vars(light)) | defaults == stock and not set(vars(light)) & defaults
+    assert defaults == {"_done_callbacks"}
+    assert isinstance(light, Future)
+
+
+def test_callbacks_get_a_list_of_their_own_on_the_first_add() -> None:
+    first: LightFuture[int] = LightFuture()
+    second: LightFuture[int] = LightFuture()
+    seen: list[tuple[str, int]] = []
+    first.add_done_callback(lambda f: seen.append(("a", f.result())))
+    first.add_done_callback(lambda f: seen.append(("b", f.result())))
+    assert "_done_callbacks" not in vars(second)  # none added: the shared empty default
+    second.set_result(2)  # runs no callback, and leaves the default alone
+    first.set_result(1)
+    first.add_done_callback(lambda f: seen.append(("late", f.result())))  # runs at once
+    assert seen == [("a", 1), ("b", 1), ("late", 1)]
+    assert LightFuture._done_callbacks == ()
 
 
 def test_result_exception_and_callbacks() -> None:
