@@ -81,6 +81,31 @@ _HOLDS_READING = (_R.READING, _R.LENDING, _R.WAITING_FOR_ROOM)
 _RUNS_CALLBACKS = (_R.LENDING, _R.CALLING_BACK)
 
 
+# What the roles of all workers say: (reader, lending, waiting_for_room, calling_back).
+_Summary = tuple[int | None, bool, bool, bool]
+# Each summary is worked out, and checked, once per combination of roles: a reader
+# moves twice per read that has callbacks, and the checks cost more than the rest.
+_SUMMARIES: dict[tuple[Role, ...], _Summary] = {}
+
+
+def _summary(roles: tuple[Role, ...]) -> _Summary:
+    holders = [n for n, r in enumerate(roles) if r in _HOLDS_READING]
+    callers = [n for n, r in enumerate(roles) if r in _RUNS_CALLBACKS]
+    # Checked for every combination reached, so that a missing rule fails here and not as a race.
+    if len(holders) > 1:
+        raise RoleError(f"workers {holders} both hold the reading")
+    if len(callers) > 1:
+        raise RoleError(f"workers {callers} both run callbacks, which must run in order")
+    summary = (
+        holders[0] if holders else None,
+        _R.LENDING in roles,
+        _R.WAITING_FOR_ROOM in roles,
+        bool(callers),
+    )
+    _SUMMARIES[roles] = summary
+    return summary
+
+
 def transition(role: Role, event: Input) -> Role:
     """The role after ``event`` in ``role``; ``RoleError`` if not allowed."""
     try:
@@ -114,17 +139,11 @@ class Workers:
     def _move(self, worker: int, event: Input) -> Role:
         roles = self.roles
         role = roles[worker] = transition(roles[worker], event)
-        holders = [n for n, r in enumerate(roles) if r in _HOLDS_READING]
-        callers = [n for n, r in enumerate(roles) if r in _RUNS_CALLBACKS]
-        # Checked on every move, so that a missing rule fails here and not as a race.
-        if len(holders) > 1:
-            raise RoleError(f"workers {holders} both hold the reading")
-        if len(callers) > 1:
-            raise RoleError(f"workers {callers} both run callbacks, which must run in order")
-        self.reader = holders[0] if holders else None
-        self.lending = Role.LENDING in roles
-        self.waiting_for_room = Role.WAITING_FOR_ROOM in roles
-        self.calling_back = bool(callers)
+        key = tuple(roles)
+        summary = _SUMMARIES.get(key)
+        if summary is None:
+            summary = _summary(key)
+        self.reader, self.lending, self.waiting_for_room, self.calling_back = summary
         return role
 
     def take_work(self, worker: int, queued: bool) -> Role | None:
