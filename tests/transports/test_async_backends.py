@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from amiproto_transports._async import Backend
 from amiproto_transports._async import _trio as trio_backend
@@ -195,3 +196,18 @@ def test_trio_reads_small_until_a_read_fills_its_buffer(monkeypatch: pytest.Monk
         trio.run(main)
     finally:
         far.close()
+
+
+def test_trio_reads_the_runs_own_clock() -> None:
+    """``now`` is the run's clock (a mock one too), read without trio.current_time."""
+    seen: list[tuple[float, float]] = []
+
+    async def main() -> None:
+        backend = TrioBackend(options_for_tests(), lambda: None, lambda reason: None)
+        seen.append((backend.now(), trio.current_time()))
+        await trio.sleep(100)  # at once on the autojumping clock
+        seen.append((backend.now(), trio.current_time()))
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    (before, trio_before), (after, trio_after) = seen
+    assert before == trio_before and after == trio_after and after - before >= 100
