@@ -56,9 +56,9 @@ def _route_answers(  # noqa: PLR0917 (the C twin's signature)
 ) -> int:
     """From ``items[start]``: pair each ``ActionCompleted`` that has a waiter with it
     (taken from ``waiters``) in ``completed``, and pass over the ``Response`` of each
-    (not an orphan); the index of the first other item, or the length. The
-    pure-Python twin of ``_dispatch.route_answers``."""
-    for index in range(start, len(items)):
+    (not an orphan); the index of the first other item, or the length. A negative
+    ``start`` counts as 0, as in C. The pure-Python twin of ``_dispatch.route_answers``."""
+    for index in range(max(start, 0), len(items)):
         item = items[index]
         kind = type(item)
         if kind is response_type:
