@@ -26,6 +26,7 @@ the reader keeps the reading while it waits to connect again.
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from collections.abc import Callable
 
@@ -83,11 +84,11 @@ _RUNS_CALLBACKS = (_R.LENDING, _R.CALLING_BACK)
 
 # What the roles of all workers say: (reader, lending, waiting_for_room, calling_back).
 _Summary = tuple[int | None, bool, bool, bool]
-# Each summary is worked out, and checked, once per combination of roles: a reader
-# moves twice per read that has callbacks, and the checks cost more than the rest.
-_SUMMARIES: dict[tuple[Role, ...], _Summary] = {}
 
 
+# Worked out, and checked, once per combination of roles (a RoleError is not kept): a
+# reader moves twice per read that has callbacks, and the checks cost more than the rest.
+@functools.cache
 def _summary(roles: tuple[Role, ...]) -> _Summary:
     holders = [n for n, r in enumerate(roles) if r in _HOLDS_READING]
     callers = [n for n, r in enumerate(roles) if r in _RUNS_CALLBACKS]
@@ -96,14 +97,12 @@ def _summary(roles: tuple[Role, ...]) -> _Summary:
         raise RoleError(f"workers {holders} both hold the reading")
     if len(callers) > 1:
         raise RoleError(f"workers {callers} both run callbacks, which must run in order")
-    summary = (
+    return (
         holders[0] if holders else None,
         _R.LENDING in roles,
         _R.WAITING_FOR_ROOM in roles,
         bool(callers),
     )
-    _SUMMARIES[roles] = summary
-    return summary
 
 
 def transition(role: Role, event: Input) -> Role:
@@ -139,11 +138,7 @@ class Workers:
     def _move(self, worker: int, event: Input) -> Role:
         roles = self.roles
         role = roles[worker] = transition(roles[worker], event)
-        key = tuple(roles)
-        summary = _SUMMARIES.get(key)
-        if summary is None:
-            summary = _summary(key)
-        self.reader, self.lending, self.waiting_for_room, self.calling_back = summary
+        self.reader, self.lending, self.waiting_for_room, self.calling_back = _summary(tuple(roles))
         return role
 
     def take_work(self, worker: int, queued: bool) -> Role | None:
