@@ -219,29 +219,40 @@ def sync_submit(server: Server, pings: int) -> Cost:
     return out[0]
 
 
-def sync_threads(server: Server, pings: int) -> Cost:
-    out: list[Cost] = []
-    each = windows(pings) * WINDOW // THREADS
+def _in_threads(work: Callable[[], None], who: str) -> None:
+    """``work`` in ``THREADS`` threads at once, until all end; raises the first failure,
+    or if one still runs after 60 s."""
     failures: list[BaseException] = []
 
-    def work(client: sync_client.Client) -> None:
+    def run() -> None:
         try:
-            for _ in range(each):
-                if not client.send_action(amiproto.Action("Ping")).success:
-                    raise RuntimeError("sync: a Ping failed")
+            work()
         except BaseException as error:
             failures.append(error)
 
-    with _sync_connect(server) as client, timed(out):
-        threads = [threading.Thread(target=work, args=(client,)) for _ in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-            if thread.is_alive():
-                raise RuntimeError("sync: a thread still runs after 60 s")
+    threads = [threading.Thread(target=run) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+        if thread.is_alive():
+            raise RuntimeError(f"{who}: a thread still runs after 60 s")
     if failures:
         raise failures[0]
+
+
+def sync_threads(server: Server, pings: int) -> Cost:
+    out: list[Cost] = []
+    each = windows(pings) * WINDOW // THREADS
+    with _sync_connect(server) as client:
+
+        def work() -> None:
+            for _ in range(each):
+                if not client.send_action(amiproto.Action("Ping")).success:
+                    raise RuntimeError("sync: a Ping failed")
+
+        with timed(out):
+            _in_threads(work, "sync")
     return out[0]
 
 
@@ -314,8 +325,8 @@ async def trio_tasks(server: Server, pings: int) -> Cost:
 # -- the frameworks alone ---------------------------------------------------------------
 # What a task or a thread per action costs on its own, with no socket, no server and no
 # AMI: each action's waiter is parked and then woken from outside, in windows as above.
-# Any client that gives each action its own task or thread pays this beside the socket,
-# so the raw socket plus this is the least such a row can cost (its "floor" below).
+# Any client built on the core that gives each action its own task or thread pays this
+# too, so the core alone plus this is the least such a row can cost (its "floor" below).
 
 
 def asyncio_alone(server: Server, pings: int) -> Cost:
@@ -390,37 +401,26 @@ def threads_alone(server: Server, pings: int) -> Cost:
             for waiting in batch:
                 waiting.release()
 
-    failures: list[BaseException] = []
-
     def work() -> None:
-        try:
-            for _ in range(each):
-                waiting = threading.Lock()
-                waiting.acquire()
-                with arrived:
-                    asked.append(waiting)
-                    arrived.notify()
-                if not waiting.acquire(timeout=TIMEOUT):
-                    raise RuntimeError("threads alone: no answer in time")
-        except BaseException as error:
-            failures.append(error)
+        for _ in range(each):
+            waiting = threading.Lock()
+            waiting.acquire()
+            with arrived:
+                asked.append(waiting)
+                arrived.notify()
+            if not waiting.acquire(timeout=TIMEOUT):
+                raise RuntimeError("threads alone: no answer in time")
 
     answerer = threading.Thread(target=answer)
     answerer.start()
     try:
         with timed(out):
-            threads = [threading.Thread(target=work) for _ in range(THREADS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+            _in_threads(work, "threads alone")
     finally:
         with arrived:
             stopping = True
             arrived.notify()
         answerer.join(TIMEOUT)
-    if failures:
-        raise failures[0]
     return out[0]
 
 
