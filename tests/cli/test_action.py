@@ -201,6 +201,11 @@ def test_secret_from_the_environment(cli: Runner, sim: Sim, monkeypatch: pytest.
     assert cli("action", "Ping", *without_secret).code == 0
     monkeypatch.setenv("AMI_SECRET", "nope")
     assert cli("action", "Ping", *without_secret).code == 2
+    # Empty is unset, as for connect(): no login with an empty secret, the same error.
+    monkeypatch.setenv("AMI_SECRET", "")
+    empty = cli("action", "Ping", *without_secret)
+    assert empty.code == 2
+    assert_one_line_error(empty.err, "no secret given", "AMI_SECRET")
 
 
 def test_bad_port(cli: Runner) -> None:

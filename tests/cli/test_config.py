@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
+from amiproto_transports._shared._options import ENVIRONMENT, Options
 from amiproto_transports.cli._config import ConfigError, Settings, settings
 from amiproto_transports.simulator import Simulator
 
@@ -161,6 +163,22 @@ def test_the_secret_is_not_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch)
     found = settings(None)
     assert found == Settings(secret="hunter2")
     assert "hunter2" not in repr(found)
+
+
+def test_the_cli_reads_the_variables_as_connect_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same names, and empty is unset for each: an empty AMI_SECRET asks for a
+    secret, as connect() logs in without one, never with an empty one."""
+    given = {"host": "pbx.example", "port": "5039", "username": "bob", "secret": "s3"}
+    for name, variable in ENVIRONMENT.items():
+        monkeypatch.setenv(variable, given[name])
+    found = settings(None)
+    assert (found.host, found.port, found.username, found.secret) == ("pbx.example", 5039, "bob", "s3")
+    for variable in ENVIRONMENT.values():
+        monkeypatch.setenv(variable, "")
+    assert settings(None) == Settings()
+    defaults = {f.name: None if f.default is MISSING else f.default for f in fields(Options)}
+    options = Options.from_arguments(defaults | {"host": "h", "username": None, "secret": None})
+    assert (options.username, options.secret) == (None, None)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")

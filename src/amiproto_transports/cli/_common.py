@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from amiproto import Action, ActionTimeout, ConnectionLost, Event, LocalProtocolError
 
+from .._shared._options import ENVIRONMENT
 from ..simulator import DEFAULT_USERS, Simulator
 from ..sync import Client, connect
 from ._config import ConfigError, Settings, settings
@@ -39,7 +40,7 @@ __all__ = [
 
 DEFAULT_PORT = 5038
 DEFAULT_USER = "admin"
-SECRET_ENV = "AMI_SECRET"
+SECRET_ENV = ENVIRONMENT["secret"]
 SIMULATOR_NOTE = "no --host given: using an embedded simulator"
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._shared._options import environment_credentials_apply
+from .._shared._options import ENVIRONMENT, environment_credentials_apply
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,7 +41,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = ["CONFIG_ENV", "ENV_NAMES", "SECRET_COMMAND_TIMEOUT", "Settings", "config_path", "settings"]
 
 CONFIG_ENV = "AMIPROTO_CONFIG"
-ENV_NAMES = {"host": "AMI_HOST", "port": "AMI_PORT", "username": "AMI_USERNAME", "secret": "AMI_SECRET"}
+# The variables connect() reads: one table, so the CLI and the library agree on them.
+ENV_NAMES = ENVIRONMENT
 # A password manager may wait for an unlock prompt; longer than that is a hang.
 SECRET_COMMAND_TIMEOUT = 30.0
 _KEYS = ("host", "port", "username", "secret", "secret_command")
@@ -105,7 +106,8 @@ def _from_env(environ: Mapping[str, str]) -> Settings:
         host=environ.get(ENV_NAMES["host"]) or None,
         port=port,
         username=environ.get(ENV_NAMES["username"]) or None,
-        secret=environ.get(ENV_NAMES["secret"]),
+        # Empty is unset, as for connect() and the other variables: the CLI then asks.
+        secret=environ.get(ENV_NAMES["secret"]) or None,
     )
 
 
