@@ -5,10 +5,11 @@ The sync client makes one Future per action. A stock Future builds a
 about ten objects the cyclic garbage collector tracks, which made its
 collections a sixth of the time of a pipelined burst. ``LightFuture`` is the
 same class with a condition that is a C RLock (its ``with`` costs no Python
-call) holding, while somebody waits, a list of waiter locks, and a ``result()``
-that takes no lock once answered. Everything else is ``Future``'s own code, so
-callbacks, ``concurrent.futures.wait()`` and ``as_completed()`` behave exactly
-as with a stock Future.
+call) holding, while somebody waits, a list of waiter locks, a ``result()``
+that takes no lock once answered, and a ``set_result()`` that makes no call it
+does not need. Everything else is ``Future``'s own code, so callbacks,
+``concurrent.futures.wait()`` and ``as_completed()`` behave exactly as with a
+stock Future (the tests hold both to the same behaviour).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import _thread
 import contextlib
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures._base import FINISHED, PENDING
+from concurrent.futures import Future, InvalidStateError
+from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING
 from typing import Any, TypeVar
 
 __all__ = ["LightFuture"]
 
 T = TypeVar("T")
+
+_OVER = frozenset((CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED))  # set_result refuses these
 
 # False on a free-threaded build that runs without the GIL.
 _GIL: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -117,6 +120,28 @@ class LightFuture(Future[T]):
             if not isinstance(self._done_callbacks, list):
                 self._done_callbacks = []  # in place of the class default
         super().add_done_callback(fn)
+
+    def set_result(self, result: T) -> None:
+        """As ``Future.set_result``, for less: the reader answers every action through it.
+
+        No call to notify when nobody waits, nor to run callbacks when there are none
+        (the two were half its cost); and the lock's own calls, which cost half of what
+        ``with`` does on it."""
+        condition = self._condition
+        condition.acquire()
+        try:
+            if self._state in _OVER:
+                raise InvalidStateError(f"{self._state}: {self!r}")
+            self._result = result
+            self._state = FINISHED
+            for waiter in self._waiters:  # concurrent.futures.wait() and as_completed()
+                waiter.add_result(self)
+            if condition._waiters:  # type: ignore[attr-defined]
+                condition.notify_all()
+        finally:
+            condition.release()
+        if self._done_callbacks:
+            self._invoke_callbacks()  # type: ignore[attr-defined]
 
     def result(self, timeout: float | None = None) -> T:
         """As ``Future.result``; once answered, without taking the lock."""

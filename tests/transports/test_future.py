@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import gc
 import threading
+import time
 from concurrent.futures import Future
 
 import pytest
@@ -134,3 +135,51 @@ def test_an_answered_result_is_read_without_taking_the_lock() -> None:
         holder.join(5)
     reader.join(5)
     assert read_while_held and got == [3]
+
+
+@pytest.mark.parametrize("make", [Future, LightFuture])
+def test_set_result_refuses_and_accepts_as_a_stock_future_does(make: type[Future[int]]) -> None:
+    """LightFuture has a set_result of its own: the same states refused, and a running
+    future answered; a failing callback is logged and the next one still runs."""
+    answered = make()
+    answered.set_result(1)
+    with pytest.raises(concurrent.futures.InvalidStateError, match="FINISHED"):
+        answered.set_result(2)
+    assert answered.result() == 1
+    cancelled = make()
+    cancelled.cancel()
+    with pytest.raises(concurrent.futures.InvalidStateError, match="CANCELLED"):
+        cancelled.set_result(2)
+    running = make()
+    assert running.set_running_or_notify_cancel()
+    seen: list[int] = []
+
+    def fails(_: Future[int]) -> None:
+        raise RuntimeError("a callback that fails")
+
+    running.add_done_callback(fails)
+    running.add_done_callback(lambda f: seen.append(f.result()))
+    running.set_result(3)
+    assert running.result() == 3 and seen == [3]
+
+
+def test_set_result_wakes_a_waiting_thread_and_a_wait_call() -> None:
+    """Both are woken by the answer, not by their timeouts (longer than the joins)."""
+    future: LightFuture[int] = LightFuture()
+    got: list[int] = []
+    reader = threading.Thread(target=lambda: got.append(future.result(20)), daemon=True)
+    reader.start()
+    waited: list[set[Future[int]]] = []
+    waiter = threading.Thread(
+        target=lambda: waited.append(concurrent.futures.wait([future], 20).done), daemon=True
+    )
+    waiter.start()
+    deadline = time.monotonic() + 5
+    # Until both wait: the reader on the condition, and wait()'s waiter in the future.
+    while not future._condition._waiters or not future._waiters:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the two threads never waited"
+        time.sleep(0.001)
+    future.set_result(4)
+    reader.join(5)
+    waiter.join(5)
+    assert got == [4] and waited == [{future}]
