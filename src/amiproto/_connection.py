@@ -792,29 +792,30 @@ class Connection:
 
     def next_deadline(self) -> float | None:
         """When ``handle_timer()`` should next be called, in the caller's clock; None: never."""
+        # Asked once per read by every client: no list, no min() for the usual case.
         if self._state in (State.CLOSED, State.ERROR):
             return None
-        deadlines = []
-        action_deadline = self._earliest_action_deadline()
-        if action_deadline is not None:
-            deadlines.append(action_deadline)
-        if self.keepalive_interval is not None:
-            if self._ping_deadline is not None:
-                deadlines.append(self._ping_deadline)
-            elif self._idle_since is not None:
-                deadlines.append(self._idle_since + self.keepalive_interval)
-        return min(deadlines) if deadlines else None
-
-    def _earliest_action_deadline(self) -> float | None:
         soonest = self._soonest_deadline()
-        return None if soonest is None else soonest[0]
+        deadline = None if soonest is None else soonest[0]
+        if self.keepalive_interval is None:
+            return deadline
+        if self._ping_deadline is not None:
+            keepalive = self._ping_deadline
+        elif self._idle_since is not None:
+            keepalive = self._idle_since + self.keepalive_interval
+        else:
+            return deadline
+        return keepalive if deadline is None else min(deadline, keepalive)
 
     def _soonest_deadline(self) -> _Deadline | None:
         """The entry of the pending action that times out first, or None; the entries
         of actions completed since are dropped on the way, each once."""
         pending = self._pending
         in_order = self._deadlines_in_order
-        while in_order and pending.get(in_order[0][2]) is not in_order[0][3]:
+        while in_order:
+            first = in_order[0]
+            if pending.get(first[2]) is first[3]:
+                break
             in_order.popleft()
         heap = self._deadlines
         while heap and pending.get(heap[0][2]) is not heap[0][3]:
