@@ -38,6 +38,10 @@ class RoleError(RuntimeError):
 
 
 class Role(enum.Enum):
+    # Members are singletons that compare by identity: so may they hash. Enum's own
+    # __hash__ is a Python call, four of them per move (TRANSITIONS and _summary).
+    __hash__ = object.__hash__
+
     STANDBY = "standby"  # waits for the reading or for callbacks nobody runs
     READING = "reading"  # holds the reading: select, receive, feed the core
     LENDING = "lending"  # holds the reading but runs callbacks; nobody reads meanwhile
@@ -47,6 +51,8 @@ class Role(enum.Enum):
 
 
 class Input(enum.Enum):
+    __hash__ = object.__hash__  # as Role's
+
     READING_FREE = "find the reading free"  # nobody holds it: at the start
     CALLBACKS_QUEUED = "find callbacks queued"  # and nobody running them
     CALLBACKS_DONE = "finish the callbacks"  # the queue is empty

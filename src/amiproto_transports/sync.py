@@ -214,7 +214,10 @@ class Client:
         )
         self._queue: HoldBack[Delivered] = HoldBack(options.queue_size)
         # Guards the queue and the two workers' roles.
-        self._queue_cond = threading.Condition(threading.Lock())
+        # Its lock is taken directly where a read passes (``with`` on a Condition is
+        # two Python calls, on a lock none); waits and notifies go through the Condition.
+        self._queue_lock = threading.Lock()
+        self._queue_cond = threading.Condition(self._queue_lock)
         self._roles = Workers(2, _LEND_LIMIT)
         self._subscriptions: list[_Subscription] = []
         self._sub_dropped = 0
@@ -899,7 +902,7 @@ class Client:
         cond = self._queue_cond
         queue = self._queue
         roles = self._roles
-        with cond:
+        with self._queue_lock:
             # Taken at once as they would be from the queue: only when they all fit in it.
             if messages is not None and (queue or roles.calling_back or len(messages) > queue.maxsize):
                 queue.offer(messages)  # in order, after those queued before
@@ -919,7 +922,7 @@ class Client:
         messages = first
         while True:
             if messages is None:
-                with cond:
+                with self._queue_lock:
                     held = bool(queue.held)
                     messages = queue.take()
                     if held and not queue.held and roles.waiting_for_room:
