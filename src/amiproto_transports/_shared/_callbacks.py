@@ -152,11 +152,6 @@ class CallbackRegistry:
         Read-only for callers; ``matching`` fills it, and a registration replaces it."""
         return self._by_name_cell[0]
 
-    @property
-    def by_name_cell(self) -> list[dict[str, tuple[type, tuple[Callback, ...]]]]:
-        """A one-item list holding ``by_name``: what a dispatch loop reads per message."""
-        return self._by_name_cell
-
     def matching(self, message: Delivered) -> tuple[Callback, ...]:
         """The callbacks ``message`` goes to, in registration order."""
         # Keyed on the exact name; case is folded only when a cache is filled.
@@ -228,7 +223,8 @@ def _run_in_c(
     is logged when it is a ``caught``, and propagates otherwise."""
     batch = messages if type(messages) is list else list(messages)
     failed = functools.partial(_report, log)
-    cell, matching = registry.by_name_cell, registry.matching
+    # The cell itself, not its property: this runs once per read, the property was a call.
+    cell, matching = registry._by_name_cell, registry.matching  # this module's own class
     # The slot behind Event.name: read directly, it costs half as much per event.
     paused = dispatch(batch, 0, None, 0, cell, matching, failed, "_name", caught)
     while paused is not None:
@@ -259,7 +255,7 @@ def _run_in_python(
     caught: type[BaseException] = Exception,
 ) -> Iterator[tuple[object, Callback, Delivered]]:
     """``_run_in_c`` in pure Python, and the one place a message's callbacks are looked up."""
-    cell = registry.by_name_cell
+    cell = registry._by_name_cell  # as in _run_in_c
     matching = registry.matching
     for message in messages:
         # ``matching`` inlined for events whose name is cached: this loop runs once

@@ -35,7 +35,9 @@ class InlineFirst:
 
     def deliver(self, messages: list[Delivered]) -> bool:
         """Run or queue ``messages``; True when the dispatcher task has work to wake for."""
-        if not self.running and not self.pending:
+        # ``pending`` spelled out: once per read, and the property and the queue's
+        # __len__ were two calls.
+        if not self.running and self.paused is None and not self.queue.items:
             self.paused = start_callbacks(self.registry, messages, self.log)
             return self.paused is not None
         self.queue.extend(messages)
