@@ -143,7 +143,8 @@ class Workers:
 
     def _move(self, worker: int, event: Input) -> Role:
         roles = self.roles
-        role = roles[worker] = transition(roles[worker], event)
+        # The table read here, transition() called only to raise: two moves per read.
+        role = roles[worker] = TRANSITIONS.get((roles[worker], event)) or transition(roles[worker], event)
         self.reader, self.lending, self.waiting_for_room, self.calling_back = _summary(tuple(roles))
         return role
 

@@ -650,7 +650,8 @@ class Client:
         asked = SMALL_RECV_SIZE  # see next_recv_size
         try:
             while True:
-                if self._queue and self._dispatch_inline(me):
+                # The queue's deque, not its __len__: this runs once per read.
+                if self._queue.items and self._dispatch_inline(me):
                     return None
                 if self._queue.held:
                     if not self._wait_for_room(me):
@@ -904,10 +905,11 @@ class Client:
         roles = self._roles
         with self._queue_lock:
             # Taken at once as they would be from the queue: only when they all fit in it.
-            if messages is not None and (queue or roles.calling_back or len(messages) > queue.maxsize):
+            # queue.items for the queue (no __len__ call), as at the top of the read loop.
+            if messages is not None and (queue.items or roles.calling_back or len(messages) > queue.maxsize):
                 queue.offer(messages)  # in order, after those queued before
                 messages = None
-            if roles.calling_back or not (messages or queue):
+            if roles.calling_back or not (messages or queue.items):
                 return False
             if roles.lend(me, self._answer_awaited()):
                 cond.notify_all()
