@@ -297,7 +297,12 @@ class Response(Message):
     @property
     def success(self) -> bool:
         """The server accepted the action: ``Success`` (or ``Follows``, ``Goodbye``, ``Pong``)."""
-        return self.status in ("success", "follows", "goodbye", "pong")
+        # The status as read already (the C answerer sets it), without the property's call:
+        # every answer's success is read once.
+        status = self._status
+        if status is None:
+            status = self.status
+        return status in ("success", "follows", "goodbye", "pong")
 
     @property
     def message(self) -> str | None:
