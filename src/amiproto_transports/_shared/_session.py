@@ -207,7 +207,10 @@ class Session(Generic[W]):
         conn = self.conn
         # The core may refuse the action (a duplicate ActionID, a bad state); what it
         # queued by itself must then stay queued, so it is taken only after send().
-        data = self._with_queued(conn.send(action, timeout=timeout, now=now, wait_for_result=wait_for_result))
+        data = conn.send(action, timeout=timeout, now=now, wait_for_result=wait_for_result)
+        queued = conn.data_to_send()  # as _with_queued does, without its call per action
+        if queued:
+            data = queued + data
         action_id = conn.last_action_id
         assert action_id is not None
         self.waiters[action_id] = waiter
