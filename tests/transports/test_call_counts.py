@@ -10,12 +10,13 @@ send and answer paths once. These tests keep both numbers from creeping back up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import socket
 import sys
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -44,6 +45,19 @@ PURE_BUDGET = {"sync": 42, "asyncio": 40, "trio": 37}
 def _ours(code: types.CodeType) -> bool:
     path = code.co_filename
     return "amiproto" in path or path.endswith(("threading.py", "enum.py"))
+
+
+@contextlib.contextmanager
+def _profiled(count: Callable[[types.FrameType, str, Any], None]) -> Iterator[None]:
+    """``count`` as the profile function of this thread and of the threads started meanwhile
+    (the sync client's reader and writer)."""
+    threading.setprofile(count)
+    sys.setprofile(count)
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)
 
 
 class ReadCounter:
@@ -87,12 +101,8 @@ class ReadCounter:
 
 
 def _sync(counter: ReadCounter, address: tuple[str, int]) -> None:
-    threading.setprofile(counter.count)  # the client's threads start with it
-    try:
-        with sync_client.connect(*address, callbacks={"Newexten": counter.on_event}):
-            counter.finished.wait(20)
-    finally:
-        threading.setprofile(None)
+    with _profiled(counter.count), sync_client.connect(*address, callbacks={"Newexten": counter.on_event}):
+        counter.finished.wait(20)
 
 
 def _asyncio(counter: ReadCounter, address: tuple[str, int]) -> None:
@@ -102,11 +112,8 @@ def _asyncio(counter: ReadCounter, address: tuple[str, int]) -> None:
         async with aio_client.connect(*address, callbacks={"Newexten": counter.on_event}):
             await finished.wait()
 
-    sys.setprofile(counter.count)
-    try:
+    with _profiled(counter.count):
         asyncio.run(asyncio.wait_for(run(), 20))
-    finally:
-        sys.setprofile(None)
 
 
 def _trio(counter: ReadCounter, address: tuple[str, int]) -> None:
@@ -117,11 +124,8 @@ def _trio(counter: ReadCounter, address: tuple[str, int]) -> None:
             async with trio_client.connect(*address, callbacks={"Newexten": counter.on_event}):
                 await finished.wait()
 
-    sys.setprofile(counter.count)
-    try:
+    with _profiled(counter.count):
         trio.run(run)
-    finally:
-        sys.setprofile(None)
 
 
 RUNS: dict[str, Callable[[ReadCounter, tuple[str, int]], None]] = {
@@ -189,18 +193,12 @@ class ActionCounter:
 
 
 def _sync_actions(counter: ActionCounter, address: tuple[str, int]) -> None:
-    threading.setprofile(counter.count)  # the reader and the writer start with it
-    sys.setprofile(counter.count)
-    try:
-        with sync_client.connect(*address) as client:
-            for burst in range(2):  # the first warms up: caches filled, names learnt
-                counter.on = burst == 1
-                for future in [client.submit(Action("Ping")) for _ in range(ACTIONS)]:
-                    assert future.result(10).success
-                counter.on = False
-    finally:
-        sys.setprofile(None)
-        threading.setprofile(None)
+    with _profiled(counter.count), sync_client.connect(*address) as client:
+        for burst in range(2):  # the first warms up: caches filled, names learnt
+            counter.on = burst == 1
+            for future in [client.submit(Action("Ping")) for _ in range(ACTIONS)]:
+                assert future.result(10).success
+            counter.on = False
 
 
 def _asyncio_actions(counter: ActionCounter, address: tuple[str, int]) -> None:
@@ -212,11 +210,8 @@ def _asyncio_actions(counter: ActionCounter, address: tuple[str, int]) -> None:
                     assert (await future).success
                 counter.on = False
 
-    sys.setprofile(counter.count)
-    try:
+    with _profiled(counter.count):
         asyncio.run(asyncio.wait_for(run(), 20))
-    finally:
-        sys.setprofile(None)
 
 
 def _trio_actions(counter: ActionCounter, address: tuple[str, int]) -> None:
@@ -229,11 +224,8 @@ def _trio_actions(counter: ActionCounter, address: tuple[str, int]) -> None:
                         assert (await pending.get()).success
                     counter.on = False
 
-    sys.setprofile(counter.count)
-    try:
+    with _profiled(counter.count):
         trio.run(run)
-    finally:
-        sys.setprofile(None)
 
 
 ACTION_RUNS: dict[str, Callable[[ActionCounter, tuple[str, int]], None]] = {
