@@ -52,8 +52,10 @@ class Writer:
         self.on_broken = on_broken  # a write failed on the current socket: end the connection
         self.eager_bytes = eager_bytes
         self.high_water = high_water
+        self.lock = lock  # taken directly on a caller's send: a Condition's ``with`` is two calls
         self.wake = threading.Condition(lock)  # only the writer thread waits on it
         self.room = threading.Condition(lock)  # callers waiting for buffer room
+        self.room_waiters = 0  # guarded by the lock: callers in room.wait(); none, no notify
         self.idle = False  # guarded by the lock: the writer thread waits on ``wake``
         self.writing = False  # guarded by the lock: a thread sends bytes taken from the buffer
         self.in_flight = 0  # guarded by the lock: bytes taken from the buffer and not yet sent
@@ -81,13 +83,14 @@ class Writer:
         """Wait while more than ``high_water`` bytes are unsent; False if ``deadline``
         (on ``time.monotonic``) passed first. Returns at once when closing."""
         while len(self.buffer) + self.in_flight > self.high_water and not self.closing.is_set():
-            if deadline is None:
-                self.room.wait()
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
                 return False
-            self.room.wait(remaining)
+            self.room_waiters += 1
+            try:
+                self.room.wait(remaining)
+            finally:
+                self.room_waiters -= 1
         return True
 
     def queue_locked(self, data: bytes) -> None:
@@ -147,12 +150,12 @@ class Writer:
                 sent = sock.send(chunk, _DONTWAIT)
             except OSError:
                 sent = 0  # full, or broken: the writer thread meets it again and reports it
-            with self.wake:
+            with self.lock:
                 # Still first: the rest came after it. Unless a reconnect has replaced the
                 # socket meanwhile: those actions failed with the old one, and never go again.
                 if sent < len(chunk) and sock is self.sock:
                     self.buffer[0:0] = chunk[sent:]
-                if sent:
+                if sent and self.room_waiters:
                     self.room.notify_all()
                 buffer = self.buffer
                 if sent == len(chunk) and buffer and sock is self.sock and turn + 1 < _CALLER_TURNS:
@@ -199,7 +202,8 @@ class Writer:
                 with cond:
                     self.writing = False
                     self.in_flight = 0
-                    self.room.notify_all()
+                    if self.room_waiters:
+                        self.room.notify_all()
 
     def stop(self) -> None:
         """Closing: wake the writer thread and every caller waiting for room."""
