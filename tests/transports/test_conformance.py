@@ -584,6 +584,21 @@ async def test_fault_stall_times_out(kind: str, simulator: Simulator, server: Ad
         assert client.is_connected()
 
 
+async def test_a_timer_left_armed_for_an_answered_action_changes_nothing(
+    kind: str, simulator: Simulator, server: Address
+) -> None:
+    """The async clients re-arm their timer only for a sooner deadline: one left for an
+    action answered since fires early, finds nothing due, and arms the next deadline."""
+    async with open_client(kind, *server, **ADMIN) as client:
+        assert (await client.send_action(Action("Ping"), timeout=0.15)).success  # its timer stays
+        simulator.set_fault("stall")
+        started = time.monotonic()
+        with anyio.fail_after(5):  # a timer never armed again would wait for ever
+            await expect_error(amiproto.ActionTimeout, client.send_action(Action("Ping"), timeout=0.5))
+        assert 0.45 <= time.monotonic() - started < 2  # at its own deadline, not the early one
+        assert client.is_connected()
+
+
 async def test_unanswered_login_is_a_timeout_not_a_refusal(
     kind: str, simulator: Simulator, server: Address
 ) -> None:

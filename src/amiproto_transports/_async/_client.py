@@ -421,7 +421,14 @@ class SharedClient(Generic[W]):
                 self._relogged(result)
         if batch.deliver:
             self._deliver(batch.deliver)
-        self._arm_timer(self._session.deadline())
+        deadline = self._session.deadline()
+        if batch.closed is not None:
+            self._arm_timer(deadline)
+        elif deadline is not None:
+            # Only a sooner deadline re-arms: a timer armed for an earlier one just wakes
+            # the client early (the core finds nothing due, and the timer is armed again),
+            # where re-arming after every read made and cancelled a timer per action.
+            self._arm_before(deadline)
 
     def _deliver(self, messages: list[Delivered]) -> None:
         if self._dispatch.deliver(messages):
