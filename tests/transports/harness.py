@@ -193,6 +193,9 @@ class Face:
             await native.close()
 
 
+BODY_LIMIT = 15.0  # seconds an async client's test may run, under the tests' own 20 s mark
+
+
 @contextlib.asynccontextmanager
 async def open_client(kind: str, host: str | None, port: int | None, **options: Any) -> AsyncIterator[Face]:
     """Connect the client of ``kind``; closes it on exit. None: from the environment."""
@@ -204,11 +207,15 @@ async def open_client(kind: str, host: str | None, port: int | None, **options: 
         finally:
             await anyio.to_thread.run_sync(client.close)
     elif kind == "asyncio":
-        async with aio_client.connect(host, port, **options) as aio:
-            yield Face(kind, aio)
+        with anyio.fail_after(BODY_LIMIT):
+            async with aio_client.connect(host, port, **options) as aio:
+                yield Face(kind, aio)
     else:
-        async with trio_client.connect(host, port, **options) as trio_native:
-            yield Face(kind, trio_native)
+        # pytest-timeout's signal lands inside trio's run loop and does not end a hung
+        # test: this deadline does, the client closed on the way out.
+        with anyio.fail_after(BODY_LIMIT):
+            async with trio_client.connect(host, port, **options) as trio_native:
+                yield Face(kind, trio_native)
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
