@@ -165,7 +165,9 @@ def test_python_snippets_compile() -> None:
 def test_python_snippet_runs(snippet: Snippet, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     _needs(snippet.marker)
     with _servers(snippet, request) as (port, tls_port):
-        code = snippet.code.replace("5038", str(port)).replace("5039", str(tls_port))
+        # One pass: a port the system gave that holds 5039 (35039) must not be replaced again.
+        ports = {"5038": str(port), "5039": str(tls_port)}
+        code = re.sub(r"\b503[89]\b", lambda found: ports[found.group()], snippet.code)
         argv = [sys.executable, "-c", code]
         if snippet.marker == "pytest":
             (tmp_path / "test_snippet.py").write_text(code, encoding="utf-8")
